@@ -1,0 +1,4 @@
+"""Campaign lab: a fleet of simulated Adobe Campaign Classic v7 hosts behind real OpenSSH and PostgreSQL."""
+from .core import Lab, LabError
+
+__all__ = ["Lab", "LabError"]

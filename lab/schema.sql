@@ -1,0 +1,42 @@
+-- Campaign lab schema (documented Campaign table/column names; a small subset of columns).
+CREATE TABLE NmsFolder (iFolderId integer PRIMARY KEY, sName text NOT NULL, sLabel text);
+CREATE TABLE NmsRecipient (
+  iRecipientId integer PRIMARY KEY,
+  sEmail text, iFolderId integer REFERENCES NmsFolder(iFolderId),
+  sFirstName text, sLastName text, sCompany text,
+  tsCreated timestamptz NOT NULL DEFAULT now(), tsLastModified timestamptz NOT NULL DEFAULT now());
+CREATE SEQUENCE NmsRecipient_seq START 1001;
+CREATE TABLE NmsDelivery (
+  iDeliveryId integer PRIMARY KEY, sInternalName text, sLabel text,
+  iState integer NOT NULL, iToDeliver integer NOT NULL DEFAULT 0, iSent integer NOT NULL DEFAULT 0,
+  tsCreated timestamptz NOT NULL DEFAULT now(), tsLastModified timestamptz NOT NULL DEFAULT now());
+CREATE TABLE XtkWorkflow (
+  iWorkflowId integer PRIMARY KEY, sInternalName text UNIQUE NOT NULL, sLabel text,
+  iState integer NOT NULL, iFailed integer NOT NULL DEFAULT 0, sErrorMessage text,
+  tsLastStart timestamptz, tsLastRun timestamptz, tsLastSuccess timestamptz);
+CREATE TABLE XtkWorkflowJob (
+  iWorkflowJobId serial PRIMARY KEY, iWorkflowId integer NOT NULL REFERENCES XtkWorkflow(iWorkflowId),
+  sCommand text NOT NULL, iStatus integer NOT NULL DEFAULT 0,
+  tsCreated timestamptz NOT NULL DEFAULT now(), tsProcessed timestamptz);
+CREATE TABLE NmsTrackingLogRcp (
+  iTrackingLogId bigint PRIMARY KEY, iDeliveryId integer, iRecipientId integer, iUrlId integer,
+  tsLog timestamptz, sSourceId text);
+INSERT INTO NmsFolder VALUES (1, 'nmsRootRecipient', 'Recipients'), (2, 'prospects', 'Prospects');
+INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany, tsCreated)
+  SELECT i, 'user' || i || '@example.com', CASE WHEN i <= 120 THEN 1 ELSE 2 END,
+         (ARRAY['Anna','Ben','Chloe','David','Emma','Felix','Greta','Hugo'])[1 + i % 8],
+         (ARRAY['Martin','Schmidt','Dubois','Rossi','Smith','Garcia','Novak'])[1 + i % 7],
+         'Company ' || (1 + i % 17), now() - (i || ' days')::interval
+  FROM generate_series(1, 200) AS i;
+INSERT INTO NmsDelivery (iDeliveryId, sInternalName, sLabel, iState, iToDeliver, iSent) VALUES
+  (1, 'DM1', 'Welcome newsletter', 95, 120, 120),
+  (2, 'DM2', 'Spring offer', 95, 80, 80),
+  (3, 'DM3', 'Monthly digest', 45, 200, 0);
+INSERT INTO XtkWorkflow (iWorkflowId, sInternalName, sLabel, iState, tsLastRun, tsLastSuccess) VALUES
+  (1, 'tracking', 'Tracking', 11, now(), now()),
+  (2, 'exportRecipients', 'Export recipients (daily)', 0, NULL, NULL),
+  (3, 'importRecipients', 'Import recipients (CRM)', 20, now() - interval '1 day', now() - interval '1 day');
+-- the first export run is requested at set-up; the running wfserver executes it
+INSERT INTO XtkWorkflowJob (iWorkflowId, sCommand) VALUES (2, 'start');
+GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO PUBLIC;
