@@ -1,0 +1,484 @@
+"""Campaign-aware step actions: each turns its args and a host's vars into one exact shell command and
+judges the command's result.
+
+Owns: the catalogue of actions, the arguments each accepts, the smallest effect each may be declared
+with (a restart can never be declared ``read``), and the reading of host output into a verdict.
+Every value put into a command is shell-quoted here. Pure: no I/O; the engine runs the commands.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from runner import campaign
+from runner.campaign import ParseError
+from runner.inventory import Host
+
+DEFAULT_VARS: dict[str, Any] = {
+    "nlserver": "nlserver",
+    "nl6_root": "/usr/local/neolane/nl6",
+    "address": "127.0.0.1",
+    "syslogd_port": 6666,
+    "web_port": 8080,
+    "web_control_port": 8005,
+    "stat_port": 7777,
+    "db_port": 5432,
+    "workflow_start_grace": 120,
+}
+DB_VARS = ("db_host", "db_name", "db_user")
+
+
+class Effect(IntEnum):
+    """What a step does to a host. Dry-run runs only READ; DISRUPT needs confirmation."""
+
+    READ = 0
+    CHANGE = 1
+    DISRUPT = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Effect:
+        return cls[text.upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Skip(Exception):  # noqa: N818 - a signal, not a failure
+    """The step cannot run on this host (a var it needs is missing); reported as skipped."""
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What an action may know about the host and the run when building its command."""
+
+    host: Host
+    options: Mapping[str, str] = field(default_factory=dict)
+    earlier: Mapping[str, Verdict] = field(default_factory=dict)  # verdicts of steps already run
+
+    def has(self, name: str) -> bool:
+        return name in self.options or self.host.var(name) is not None or name in DEFAULT_VARS
+
+    def var(self, name: str) -> Any:
+        if name in self.options:
+            return self.options[name]
+        value = self.host.var(name)
+        if value is None:
+            value = DEFAULT_VARS.get(name)
+        if value is None:
+            raise Skip(f"the inventory gives no {name!r} for host {self.host.name}")
+        return value
+
+    @property
+    def nlserver(self) -> str:
+        return shlex.quote(str(self.var("nlserver")))
+
+    def process(self, module: str) -> str:
+        try:
+            return campaign.process_name(module, self.host.instance)
+        except ValueError:
+            raise Skip(f"{module} runs per Campaign instance and host {self.host.name} has no 'instance' var") from None
+
+
+def render(template: str, ctx: Context, *, quote: bool) -> str:
+    """Fill ``{var}`` fields from host vars and options; each value shell-quoted when ``quote``."""
+    out: list[str] = []
+    for literal, name, spec, conv in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        if spec or conv or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"unsupported template field {{{name}}}")
+        value = str(ctx.var(name))
+        out.append(shlex.quote(value) if quote else value)
+    return "".join(out)
+
+
+def template_fields(template: str) -> list[str]:
+    return [name for _l, name, _s, _c in string.Formatter().parse(template) if name is not None]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of step: its arguments, the least effect it may be declared with, and its logic."""
+
+    name: str
+    summary: str
+    min_effect: Effect
+    build: Callable[[Mapping[str, Any], Context], str]
+    judge: Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    read_only: bool = False  # True: may never be declared change/disrupt (it changes nothing)
+
+
+def _exit_ok(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    tail = (err.strip() or out.strip()).splitlines()[-3:]
+    if rc == 0:
+        return Verdict(True, "exit 0", {"output": out[-2000:]})
+    return Verdict(False, f"exit {rc}: {' / '.join(tail)[:300]}" if tail else f"exit {rc}", {})
+
+
+# --- module state -------------------------------------------------------------------------------
+
+def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    if args.get("module") and args["module"] != "watchdog":
+        ctx.process(str(args["module"]))  # skip early when the instance is unknown
+    return f"{ctx.nlserver} pdump"
+
+
+def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    name = ctx.process(str(args["module"]))
+    if rc != 0:
+        return Verdict(False, f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+    try:
+        dump = campaign.parse_pdump(out)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+    proc = dump.find(name)
+    if proc is None:
+        state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
+        return Verdict(False, state, {"no_tasks": dump.no_tasks, "processes": [p.name for p in dump.processes]})
+    return Verdict(True, f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)",
+                   {"pid": proc.pid, "processes": [p.name for p in dump.processes]})
+
+
+def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+    try:
+        dump = campaign.parse_pdump(out)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+    if dump.no_tasks or not dump.processes:
+        return Verdict(False, "pdump says No tasks: no Campaign process is running", {"no_tasks": True})
+    names = [p.name for p in dump.processes]
+    return Verdict(True, f"{len(names)} processes running", {"no_tasks": False, "processes": names})
+
+
+def _missing_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} monitor -missing"
+
+
+def _judge_missing(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}")
+    try:
+        missing = campaign.parse_missing(out)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse monitor output: {exc}", {"parse_error": True, "missing": []})
+    if missing:
+        return Verdict(False, f"enabled but not running: {', '.join(missing)}", {"missing": missing})
+    return Verdict(True, "every enabled module is running", {"missing": []})
+
+
+# --- module control -----------------------------------------------------------------------------
+
+_FLAGS = frozenset({"-verbose", "-noconsole", "-immediate"})
+
+
+def _flags(args: Mapping[str, Any]) -> str:
+    flags = args.get("flags") or []
+    return "".join(f" {shlex.quote(str(f))}" for f in flags)
+
+
+def _start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} start {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
+
+
+def _stop_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} stop {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
+
+
+def _restart_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} restart {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
+
+
+def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} watchdog -svc -noconsole"
+
+
+def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    source = str(args["from"])
+    verdict = ctx.earlier.get(source)
+    if verdict is None:
+        raise Skip(f"check {source!r} has no result to start modules from")
+    names = [str(n) for n in verdict.data.get("missing", [])]
+    for name in names:
+        if not campaign.PROCESS_NAME.match(name):
+            raise Skip(f"refusing to start {name!r}: not a module@instance name")
+    if not names:
+        raise Skip(f"check {source!r} lists no missing module")
+    return " && ".join(f"{ctx.nlserver} start {shlex.quote(n)}" for n in names)
+
+
+def _reload_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    what = str(args["module"])
+    if what == "stat":
+        return f"{ctx.nlserver} stat -reload"
+    return f"{ctx.nlserver} config -reload"
+
+
+# --- network ------------------------------------------------------------------------------------
+
+def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    proto = str(args.get("proto", "tcp"))
+    port = int(render(str(args["port"]), ctx, quote=False))
+    flag = "-lunp" if proto == "udp" else "-ltnp"
+    lines = [
+        f"{ctx.nlserver} pdump",
+        "echo '@@ss'",
+        f"ss -H {flag} {shlex.quote(f'sport = :{port}')}",
+        "echo '@@ps'",
+        f"for p in $(ss -H {flag} {shlex.quote(f'sport = :{port}')} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
+        " do ps -o pid=,args= -p \"$p\"; done",
+    ]
+    return "; ".join(lines)
+
+
+def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    proto = str(args.get("proto", "tcp"))
+    port = int(render(str(args["port"]), ctx, quote=False))
+    owner = ctx.process(str(args["module"]))
+    label = f"{proto} {port}"
+    if "@@ss" not in out or "@@ps" not in out:
+        return Verdict(False, f"cannot parse port check output for {label}", {"parse_error": True})
+    pdump_text, rest = out.split("@@ss", 1)
+    ss_text, ps_text = rest.split("@@ps", 1)
+    try:
+        dump = campaign.parse_pdump(pdump_text)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+    module = dump.find(owner)
+    holders: list[dict[str, Any]] = []
+    for line in ps_text.strip().splitlines():
+        parts = line.strip().split(None, 1)
+        if parts and parts[0].isdigit():
+            holders.append({"pid": int(parts[0]), "command": (parts[1] if len(parts) > 1 else "")[:200]})
+    bound = bool(ss_text.strip())
+    data: dict[str, Any] = {"port": port, "proto": proto, "bound": bound, "holders": holders,
+                            "module_pid": module.pid if module else None}
+    foreign = [h for h in holders if module is None or h["pid"] != module.pid]
+    data["foreign"] = foreign
+    if foreign:
+        desc = ", ".join(f"pid {h['pid']} ({h['command']})" for h in foreign)
+        return Verdict(False, f"{label} is held by another process: {desc}", data)
+    if not bound:
+        return Verdict(False, f"nothing listens on {label}", data)
+    if module is None:
+        return Verdict(False, f"{label} is bound but {owner} is not in pdump", data)
+    return Verdict(True, f"{owner} (pid {module.pid}) listens on {label}", data)
+
+
+def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    verdict = _judge_port(args, ctx, out, err, rc)
+    if verdict.data.get("foreign"):
+        return verdict
+    if verdict.data.get("parse_error"):
+        return verdict
+    return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}",
+                   verdict.data)
+
+
+def _http_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    url = render(str(args["url"]), ctx, quote=False)
+    if not re.match(r"^https?://[^\s'\"]+$", url):
+        raise ValueError(f"invalid url {url!r}")
+    parts = ["curl", "-sS", "-m", str(int(args.get("timeout", 5))), "-o", "-", "-w", shlex.quote(r"\n@@http %{http_code}")]
+    for header in args.get("headers", []):
+        parts += ["-H", shlex.quote(render(str(header), ctx, quote=False))]
+    body = args.get("body")
+    if body is not None:
+        parts += ["-X", "POST", "--data-binary", shlex.quote(render(str(body), ctx, quote=False))]
+    parts.append(shlex.quote(url))
+    return " ".join(parts)
+
+
+def _judge_http(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    url = render(str(args["url"]), ctx, quote=False)
+    body, _sep, code = out.rpartition("\n@@http ")
+    status = int(code.strip()) if code.strip().isdigit() else 0
+    data = {"url": url, "http_status": status, "body": body[:500]}
+    if rc != 0 or status == 0:
+        return Verdict(False, f"GET {url} failed: {err.strip()[:200] or f'curl exit {rc}'}", data)
+    want_status = int(args.get("status", 200))
+    if status != want_status:
+        return Verdict(False, f"{url} answered HTTP {status} (expected {want_status})", data)
+    expect = args.get("expect")
+    if expect and not re.search(str(expect), body):
+        return Verdict(False, f"{url} answered HTTP {status} without {expect!r}: {body.strip()[:160]!r}", data)
+    refuse = args.get("refuse")
+    if refuse and re.search(str(refuse), body):
+        match = re.search(str(refuse), body)
+        found = match.group(0) if match else refuse
+        return Verdict(False, f"{url} answered with {found!r}: {body.strip()[:200]!r}", data)
+    return Verdict(True, f"{url} OK (HTTP {status})", data)
+
+
+# --- database -----------------------------------------------------------------------------------
+
+def _psql(ctx: Context, *, read_only: bool) -> str:
+    for name in DB_VARS:
+        if ctx.host.var(name) is None:
+            raise Skip(f"no database access for host {ctx.host.name}: the inventory gives no {name!r}")
+    env = ["PGCONNECT_TIMEOUT=5"]
+    if read_only:
+        env.append("PGOPTIONS='-c default_transaction_read_only=on'")
+    password = ctx.host.var("db_password")
+    if password is not None:
+        env.append(f"PGPASSWORD={shlex.quote(str(password))}")
+    return " ".join([
+        *env, "psql", "-X", "-q", "-A", "-t", "-F", shlex.quote("\t"), "-v", "ON_ERROR_STOP=1",
+        "-h", shlex.quote(str(ctx.var("db_host"))), "-p", shlex.quote(str(ctx.var("db_port"))),
+        "-U", shlex.quote(str(ctx.var("db_user"))), "-d", shlex.quote(str(ctx.var("db_name"))),
+    ])
+
+
+def _sql_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    read_only = bool(args.get("_read_only", True))
+    query = str(args["query"])
+    if args.get("template"):
+        # Only numbers may be put into SQL text; anything else would be an injection vector.
+        for name in template_fields(query):
+            if not re.fullmatch(r"\d{1,9}", str(ctx.var(name))):
+                raise Skip(f"{name} must be a whole number to be used in SQL, got {ctx.var(name)!r}")
+        query = render(query, ctx, quote=False)
+    return f"{_psql(ctx, read_only=read_only)} -c {shlex.quote(query)}"
+
+
+def _judge_sql(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"query failed (exit {rc}): {err.strip()[:300]}", {"error": True})
+    rows = [line.split("\t") for line in out.splitlines() if line.strip()]
+    data: dict[str, Any] = {"rows": rows[:50], "row_count": len(rows)}
+    expect = str(args.get("expect", "ok"))
+    describe = str(args.get("describe", "rows"))
+    sample = "; ".join(" ".join(r) for r in rows[:5])
+    if expect == "empty":
+        if rows:
+            return Verdict(False, f"{len(rows)} {describe}: {sample}"[:400], data)
+        return Verdict(True, f"no {describe}", data)
+    if expect == "nonempty":
+        if not rows:
+            return Verdict(False, f"no {describe}", data)
+        return Verdict(True, f"{len(rows)} {describe}: {sample}"[:400], data)
+    if expect == "zero":
+        value = rows[0][0] if rows and rows[0] else ""
+        if value.strip() not in ("0", ""):
+            return Verdict(False, f"{value.strip()} {describe}", data)
+        return Verdict(True, f"0 {describe}", data)
+    return Verdict(True, f"query ran: {sample}"[:300] if rows else "query ran", data)
+
+
+# --- files and logs -----------------------------------------------------------------------------
+
+def _fresh_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = str(args.get("pattern", "*"))
+    return (f"date +%s; find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
+            " -printf '%T@ %s %p\\n' | sort -n | tail -n 3")
+
+
+def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    max_age = float(args["max_age"])
+    lines = out.strip().splitlines()
+    if rc != 0 or not lines or not lines[0].strip().isdigit():
+        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or 'no output'}", {})
+    now = int(lines[0])
+    newest: tuple[float, str] | None = None
+    for line in lines[1:]:
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            newest = (float(parts[0]), parts[2])
+    if newest is None:
+        return Verdict(False, f"no {args.get('pattern', '*')} file in {directory}", {"newest_age": None})
+    age = max(0.0, now - newest[0])
+    data = {"newest": newest[1], "newest_age": round(age, 1)}
+    if age > max_age:
+        return Verdict(False, f"newest file {newest[1]} was written {age:.0f}s ago (limit {max_age:g}s)", data)
+    return Verdict(True, f"{newest[1]} written {age:.0f}s ago", data)
+
+
+def _log_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    path = render(str(args["file"]), ctx, quote=False)
+    lines = int(args.get("lines", 200))
+    return f"tail -n {lines} {shlex.quote(path)} | grep -E -- {shlex.quote(str(args['pattern']))} | tail -n 5"
+
+
+def _judge_log(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    found = [line for line in out.splitlines() if line.strip()]
+    want = str(args.get("expect", "present"))
+    data = {"matches": found}
+    if want == "absent":
+        if found:
+            return Verdict(False, f"{len(found)} matching log lines, last: {found[-1][:200]}", data)
+        return Verdict(True, "no matching log line", data)
+    if not found:
+        return Verdict(False, f"no line matching {args['pattern']!r} in {args['file']}", data)
+    return Verdict(True, f"found: {found[-1][:200]}", data)
+
+
+def _shell_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return render(str(args["command"]), ctx, quote=True)
+
+
+def _javascript_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    script = render(str(args["script"]), ctx, quote=False)
+    instance = ctx.var("instance")
+    return (
+        f"f=$(mktemp) && printf '%s\\n' {shlex.quote(script)} > \"$f\" && "
+        f"{ctx.nlserver} javascript -instance:{shlex.quote(str(instance))} -file \"$f\"; "
+        "rc=$?; rm -f \"$f\"; exit $rc"
+    )
+
+
+_M = frozenset({"module"})
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("module_running", "the module's process is listed by nlserver pdump", Effect.READ,
+           _pdump_cmd, _judge_module_running, _M, read_only=True),
+    Action("processes_running", "nlserver pdump lists processes (not 'No tasks')", Effect.READ,
+           _pdump_cmd, _judge_has_tasks, read_only=True),
+    Action("monitor_missing", "nlserver monitor -missing lists no enabled module", Effect.READ,
+           _missing_cmd, _judge_missing, read_only=True),
+    Action("port_listening", "the module listens on its port (ss), and no other process holds it",
+           Effect.READ, _port_cmd, _judge_port, frozenset({"module", "port"}), frozenset({"proto"}), read_only=True),
+    Action("port_not_foreign", "no process other than the module holds its port", Effect.READ,
+           _port_cmd, _judge_port_not_foreign, frozenset({"module", "port"}), frozenset({"proto"}), read_only=True),
+    Action("http_probe", "an HTTP request on the host answers as expected", Effect.READ, _http_cmd, _judge_http,
+           frozenset({"url"}), frozenset({"expect", "refuse", "status", "headers", "body", "timeout"}),
+           read_only=True),
+    Action("sql", "a SQL statement through psql (read steps run in a read-only transaction)", Effect.READ,
+           _sql_cmd, _judge_sql, frozenset({"query"}), frozenset({"expect", "describe", "template"})),
+    Action("file_fresh", "the newest matching file in a directory is recent", Effect.READ, _fresh_cmd,
+           _judge_fresh, frozenset({"dir", "max_age"}), frozenset({"pattern"}), read_only=True),
+    Action("log_search", "recent lines of a log file match (or not) a pattern", Effect.READ, _log_cmd,
+           _judge_log, frozenset({"file", "pattern"}), frozenset({"expect", "lines"}), read_only=True),
+    Action("start_module", "nlserver start <module>@<instance>", Effect.CHANGE, _start_cmd, _exit_ok, _M,
+           frozenset({"flags"})),
+    Action("stop_module", "nlserver stop <module>@<instance>", Effect.DISRUPT, _stop_cmd, _exit_ok, _M,
+           frozenset({"flags"})),
+    Action("restart_module", "nlserver restart <module>@<instance>", Effect.DISRUPT, _restart_cmd, _exit_ok, _M,
+           frozenset({"flags"})),
+    Action("start_listed", "nlserver start each module a monitor_missing check listed", Effect.CHANGE,
+           _start_listed_cmd, _exit_ok, frozenset({"from"})),
+    Action("watchdog_start", "nlserver watchdog -svc -noconsole (starts every enabled module)", Effect.CHANGE,
+           _watchdog_cmd, _exit_ok),
+    Action("reload", "nlserver stat -reload / config -reload", Effect.CHANGE, _reload_cmd, _exit_ok, _M),
+    Action("javascript", "server-side JavaScript through nlserver javascript -instance:<I> -file", Effect.CHANGE,
+           _javascript_cmd, _exit_ok, frozenset({"script"})),
+    Action("shell", "a plain shell command (the exception: prefer a Campaign-aware action)", Effect.READ,
+           _shell_cmd, _exit_ok, frozenset({"command"})),
+)}

@@ -1,0 +1,225 @@
+"""The audit log: a hash-chained stream of JSON-line events; the only module that imports structlog.
+
+Owns: writing every event (``run.started``, ``step.started``, ``step.finished``, ``host.unreachable``,
+``confirmation.given``, ``run.finished`` ...) as one JSON line, appended, flushed and fsynced before the
+caller goes on; the hash chain (each line carries ``prev``, the hash of the line before it, and
+``hash``, the sha256 of its own canonical content) that ``remediate audit verify`` checks; and redaction
+of secrets by value. Listeners (the console) receive the same events after they are on disk.
+Must not: print, or let an event be lost silently — a failed write raises :class:`AuditError`.
+
+Field names are a public schema: ts, run_id, event, operator, host, module, step, phase, effect,
+command, exit_code, duration, outcome, message, reason, dry_run, playbook_sha256, host_key, prev, hash.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from runner.errors import AuditError
+
+GENESIS = "0" * 64
+REDACTED = "***"
+Listener = Callable[[dict[str, Any]], None]
+
+
+def default_path() -> Path:
+    env = os.environ.get("REMEDIATE_AUDIT_LOG")
+    if env:
+        return Path(env)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "remediate" / "audit.jsonl"
+
+
+def operator() -> dict[str, str]:
+    """Who runs this: the login name and, under sudo, the real user behind it."""
+    who = {"login": getpass.getuser()}
+    if os.environ.get("SUDO_USER"):
+        who["sudo_user"] = os.environ["SUDO_USER"]
+    return who
+
+
+def canonical(event: dict[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def line_hash(event: dict[str, Any]) -> str:
+    body = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+class Redactor:
+    """Replaces every known secret value, wherever it appears in a string, by ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is replaced whole; tiny values are not secrets.
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def __call__(self, value: Any) -> Any:
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        return value
+
+
+def env_secrets() -> set[str]:
+    """Values of environment variables whose names say they hold a secret (PGPASSWORD, *_TOKEN...)."""
+    marks = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "PASSPHRASE")
+    return {v for k, v in os.environ.items() if any(m in k.upper() for m in marks) and v}
+
+
+class _FileSink:
+    """structlog logger that appends one line, flushes and fsyncs it before returning."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(f"cannot open audit log: {exc.strerror}", where=str(path),
+                             hint="pass --audit-log PATH to a writable file") from None
+
+    def msg(self, message: str) -> None:
+        data = (message + "\n").encode("utf-8")
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(28, "short write (disk full?)")
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise AuditError(f"cannot write audit log: {exc.strerror}", where=str(self.path),
+                             hint="nothing more will run") from None
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
+def _last_hash(path: Path) -> str:
+    """The hash of the last complete line of an existing log, so a new run extends the chain."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 65536))
+            tail = fh.read().splitlines()
+    except FileNotFoundError:
+        return GENESIS
+    except OSError as exc:
+        raise AuditError(f"cannot read audit log: {exc.strerror}", where=str(path)) from None
+    for raw in reversed(tail):
+        try:
+            last = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(last, dict) and isinstance(last.get("hash"), str):
+            return last["hash"]
+    return GENESIS
+
+
+class AuditLog:
+    """One run's view of the audit log: every ``emit`` is on disk when it returns."""
+
+    def __init__(self, path: Path, *, run_id: str | None = None, secrets: Iterable[str] = ()) -> None:
+        self.path = path
+        self.run_id = run_id or uuid.uuid4().hex[:16]
+        self.redact = Redactor(secrets)
+        self.listeners: list[Listener] = []
+        self.count = 0
+        self._lock = threading.Lock()
+        self._operator = operator()
+        self._prev = _last_hash(path)
+        self._sink = _FileSink(path)
+        self._log = structlog.wrap_logger(
+            self._sink,
+            processors=[self._stamp, self._chain, self._render],
+            cache_logger_on_first_use=False,
+        )
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        self.redact = Redactor([*self.redact.secrets, *secrets])
+
+    # structlog processors ---------------------------------------------------------------------
+    def _stamp(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        event = event_dict.pop("event")
+        ordered = {
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "run_id": self.run_id, "event": event, "operator": self._operator,
+        }
+        ordered.update({k: v for k, v in event_dict.items() if v is not None})
+        return self.redact(ordered)  # type: ignore[no-any-return]
+
+    def _chain(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        event_dict["prev"] = self._prev
+        event_dict["hash"] = line_hash(event_dict)
+        return event_dict
+
+    def _render(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> str:
+        self._last_event = event_dict
+        return canonical(event_dict)
+
+    # public -------------------------------------------------------------------------------------
+    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Write one event durably, then tell the listeners; raise AuditError if it cannot be written."""
+        with self._lock:
+            self._log.msg(event, **fields)
+            record = self._last_event
+            self._prev = record["hash"]
+            self.count += 1
+        for listener in self.listeners:
+            listener(record)
+        return record
+
+    def close(self) -> None:
+        self._sink.close()
+
+
+def verify(path: Path) -> tuple[bool, int, str]:
+    """Check the chain of an audit log: (intact, lines checked, problem of the first bad line)."""
+    prev: str | None = None
+    count = 0
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        return False, 0, f"{path}: cannot read: {exc.strerror}"
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            count = number
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                return False, count, f"{path}:{number}: not a JSON line"
+            if not isinstance(event, dict) or "hash" not in event or "prev" not in event:
+                return False, count, f"{path}:{number}: no hash chain fields"
+            if line_hash(event) != event["hash"]:
+                return False, count, f"{path}:{number}: content does not match its hash (edited)"
+            if prev is not None and event["prev"] != prev:
+                return False, count, f"{path}:{number}: does not follow line {number - 1} (removed or reordered)"
+            if prev is None and number == 1 and event["prev"] != GENESIS:
+                return False, count, f"{path}:1: chain does not start at the beginning (lines removed before it)"
+            prev = event["hash"]
+    return True, count, f"{path}: {count} lines, chain intact"

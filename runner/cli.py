@@ -1,0 +1,501 @@
+"""The command line: the only module that prints, prompts and picks exit codes.
+
+Owns: parsing flags (click), turning every RemediateError into ``where: what (hint)`` and its exit
+code, the confirmation prompt (only on a terminal; default No), rendering the event stream as
+progress lines and the final summary (text or JSON). Dry-run and confirmation are decided here and
+handed to the engine as plain settings. Heavy imports (fabric, paramiko) happen only when a command
+needs a connection, so ``--help`` and ``list`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from runner.execute import ConfirmRequest
+    from runner.inventory import Host
+    from runner.playbook import Playbook
+    from runner.report import HostOutcome
+
+EXIT_INPUT = 2
+BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
+
+
+def _playbook_dir() -> Path:
+    from runner.playbook import default_dir
+
+    return default_dir()
+
+
+def _modules() -> list[str]:
+    folder = _playbook_dir()
+    return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def _fail(exc: Exception, code: int = EXIT_INPUT) -> NoReturn:
+    click.echo(f"remediate: {exc}", err=True)
+    sys.exit(code)
+
+
+class _Color:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.enabled else text
+
+
+def _color_for(stream: Any) -> _Color:
+    return _Color(bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ)
+
+
+STATUS_COLOR = {"healthy": "green", "remediated": "green", "would_remediate": "yellow", "failed": "red",
+                "unreachable": "red", "not_confirmed": "yellow", "unknown": "magenta", "passed": "green",
+                "ran": "cyan", "would_run": "yellow", "skipped": "blue", "declined": "yellow",
+                "timeout": "magenta", "problem": "red"}
+
+
+class RemediateGroup(click.Group):
+    """Built-in commands plus one command per playbook: ``remediate wfserver --host prod1``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*BUILTINS, *_modules()]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name in _modules():
+            return _module_command(cmd_name)
+        return None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            modules = ", ".join(_modules())
+            raise click.UsageError(f"unknown module or command {name!r} (modules: {modules})")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=RemediateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="remediate", prog_name="remediate")
+def main() -> None:
+    """Diagnose and fix Adobe Campaign Classic v7 modules over SSH.
+
+    \b
+    remediate MODULE --host NAME   run MODULE's playbook: checks, then (if a check
+                                   fails) remediation, then verification
+    remediate check all --host N   read-only sweep of every module
+    remediate list                 modules, what each runs, the symptom
+    """
+
+
+def _common_run_options(f: Any) -> Any:
+    options = [
+        click.option("--host", "hosts", multiple=True, metavar="NAME", help="Inventory host (repeatable)."),
+        click.option("--group", "groups", multiple=True, metavar="NAME", help="Inventory group (repeatable)."),
+        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
+                     help="Inventory file or directory [default: $REMEDIATE_INVENTORY or ./inventory/]."),
+        click.option("--ssh-config", type=click.Path(path_type=Path), default=None,
+                     help="OpenSSH client config [default: the inventory's ssh_config var, else ~/.ssh/config]."),
+        click.option("--audit-log", type=click.Path(path_type=Path), default=None,
+                     help="Audit log [default: $REMEDIATE_AUDIT_LOG or $XDG_STATE_HOME/remediate/audit.jsonl]."),
+        click.option("--reason", default=None, help="Why you run this (incident or ticket); audited."),
+        click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True),
+        click.option("--forks", type=click.IntRange(1, 256), default=10, show_default=True,
+                     help="Hosts in parallel for read-only phases."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _module_command(module: str) -> click.Command:
+    @click.command(name=module, help=f"Run the {module} playbook (see: remediate show {module}).")
+    @_common_run_options
+    @click.option("--dry-run", is_flag=True, help="Run the read-only checks; show every change; change nothing.")
+    @click.option("-y", "--yes", is_flag=True, help="Confirm disruptive steps (restarts) without a prompt.")
+    @click.option("--force", is_flag=True, help="Remediate even when every check passes.")
+    @click.option("-o", "--option", "opts", multiple=True, metavar="NAME=VALUE", help="Playbook option.")
+    @click.option("--mode", default=None, help="Shorthand for --option mode=VALUE (export: delta or full).")
+    def command(**kw: Any) -> None:
+        _run_module(module, **kw)
+
+    return command
+
+
+def _load_inventory(path: Path | None) -> Any:
+    from runner import inventory
+
+    return inventory.load(path or inventory.default_path())
+
+
+def _select(inv: Any, hosts: tuple[str, ...], groups: tuple[str, ...]) -> list[Host]:
+    from runner.errors import InputError
+
+    if not hosts and not groups:
+        raise InputError("no host selected", where="--host/--group", hint="e.g. --host lab1 or --group all")
+    return inv.select(hosts, groups)  # type: ignore[no-any-return]
+
+
+def _confirm_on_terminal(req: ConfirmRequest) -> bool | None:
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    c = _color_for(sys.stderr)
+    lines = [
+        "",
+        c("Disruptive step needs confirmation", fg="yellow", bold=True),
+        f"  host:        {req.host}",
+        f"  module:      {req.module}",
+        f"  step:        {req.step} - {req.title}",
+        f"  command:     {req.command}",
+        "  because:     " + "\n               ".join(req.failed_checks),
+        f"  interrupts:  {req.interrupts}",
+    ]
+    click.echo("\n".join(lines), err=True)
+    return click.confirm("Run it?", default=False, err=True)
+
+
+class _Progress:
+    """Renders audit events as progress lines: the console is a listener on the event stream."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.c = _color_for(sys.stdout)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        name = event.get("event", "")
+        host = event.get("host", "")
+        c = self.c
+        if name in ("step.finished", "step.skipped", "step.planned"):
+            outcome = event.get("outcome", "")
+            phase = event.get("phase", "")
+            tag = c(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
+            click.echo(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
+            if outcome in ("would_run", "ran") or (phase == "remediation" and event.get("command")):
+                click.echo(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
+        elif name == "host.connected":
+            click.echo(f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
+                       f"{event.get('port')} key {event.get('host_key')}")
+        elif name == "host.unreachable":
+            click.echo(f"{host:>10}  {c('unreachable', fg='red')}  {event.get('message')}")
+        elif name == "host.retrying":
+            click.echo(f"{host:>10}  retrying     {event.get('message')}")
+        elif name == "confirmation.given":
+            click.echo(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
+        elif name == "step.started" and event.get("effect") != "read":
+            click.echo(f"{host:>10}  {c('running', fg='cyan'):<12} {'':>9}  $ {event.get('command')}")
+
+
+def _summary(outcomes: list[HostOutcome], code: int) -> None:
+    c = _color_for(sys.stdout)
+    click.echo("")
+    click.echo(c("Summary", bold=True))
+    for o in outcomes:
+        click.echo(f"  {o.host}: {c(o.status, fg=STATUS_COLOR.get(o.status), bold=True)} - {o.message}")
+        for f in o.found:
+            click.echo(f"      found: {f}")
+        for d in o.done:
+            click.echo(f"      done:  {d}")
+    click.echo(f"exit {code}")
+
+
+def _install_sigterm() -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _open_audit(path: Path | None, hosts: list[Host]) -> Any:
+    from runner import audit
+
+    secrets: set[str] = set(audit.env_secrets())
+    for h in hosts:
+        secrets |= h.secrets()
+    return audit.AuditLog(path or audit.default_path(), secrets=secrets)
+
+
+def _parse_opts(opts: tuple[str, ...], mode: str | None) -> dict[str, str]:
+    from runner.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in opts:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"expected NAME=VALUE, got {item!r}", where="--option")
+        out[name.strip()] = value.strip()
+    if mode is not None:
+        out["mode"] = mode
+    return out
+
+
+def _run_module(module: str, **kw: Any) -> None:
+    from runner import plan, playbook, report
+    from runner.errors import AuditError, RemediateError
+    from runner.execute import Engine, RunConfig
+
+    try:
+        pb = playbook.load_module(module, _playbook_dir())
+        options = plan.resolve_options(pb, _parse_opts(kw["opts"], kw["mode"]))
+        inv = _load_inventory(kw["inventory"])
+        hosts = _select(inv, kw["hosts"], kw["groups"])
+        log = _open_audit(kw["audit_log"], hosts)
+    except RemediateError as exc:
+        _fail(exc)
+    as_json = kw["output"] == "json"
+    log.listeners.append(_Progress(not as_json))
+    config = RunConfig(dry_run=kw["dry_run"], force=kw["force"], yes=kw["yes"], forks=kw["forks"],
+                       reason=kw["reason"], options=options, ssh_config=kw["ssh_config"],
+                       confirm=_confirm_on_terminal)
+    _install_sigterm()
+    code = report.EXIT_UNKNOWN
+    outcomes: list[HostOutcome] = []
+    status = "finished"
+    try:
+        log.emit("run.started", module=module, hosts=[h.name for h in hosts], dry_run=config.dry_run,
+                 force=config.force, yes=config.yes, reason=config.reason, options=options,
+                 playbook=pb.path, playbook_sha256=pb.sha256, argv=sys.argv[1:])
+        outcomes = Engine(hosts, log, config).run(pb)
+        code = report.exit_code(outcomes)
+    except KeyboardInterrupt:
+        status, code = "interrupted", report.EXIT_INTERRUPTED
+    except AuditError as exc:
+        click.echo(f"remediate: {exc}", err=True)
+        sys.exit(report.EXIT_UNKNOWN)
+    finally:
+        try:
+            log.emit("run.finished", module=module, status=status, exit_code=code,
+                     hosts={o.host: o.status for o in outcomes}, dry_run=config.dry_run)
+        except RemediateError as exc:
+            click.echo(f"remediate: {exc}", err=True)
+        log.close()
+    if status == "interrupted":
+        click.echo("remediate: interrupted", err=True)
+        sys.exit(code)
+    if as_json:
+        click.echo(json.dumps(report.document(log.run_id, module, config.dry_run, outcomes, code), indent=2))
+    else:
+        _summary(outcomes, code)
+    sys.exit(code)
+
+
+# --- read-only commands ---------------------------------------------------------------------------
+
+def _load_all() -> list[Playbook]:
+    from runner import playbook
+
+    return [playbook.load(playbook.path_for(m, _playbook_dir())) for m in _modules()]
+
+
+@main.command("list")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_cmd(output: str) -> None:
+    """Modules, what each runs, and the symptom that points at it."""
+    from runner.errors import RemediateError
+
+    try:
+        books = _load_all()
+    except RemediateError as exc:
+        _fail(exc)
+    rows = [{"module": b.module, "title": b.title, "scope": b.scope, "symptom": b.symptom,
+             "disruptive": b.disruptive, "checks": [s.id for s in b.checks]} for b in books]
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["module"]) for r in rows), default=6)
+    for r in rows:
+        click.echo(f"{r['module']:<{width}}  {r['scope']}")
+        click.echo(f"{'':<{width}}  symptom: {r['symptom']}")
+
+
+@main.command("show")
+@click.argument("module")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--host", default=None, help="Render commands with this inventory host's vars.")
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
+def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) -> None:
+    """A playbook as a readable runbook: steps, exact commands, which are disruptive."""
+    from runner import runbook
+    from runner.errors import RemediateError
+    from runner.playbook import load_module
+
+    try:
+        pb = load_module(module, _playbook_dir())
+        target = _select(_load_inventory(inventory), (host,), ())[0] if host else None
+    except RemediateError as exc:
+        _fail(exc)
+    click.echo(runbook.render(pb, target, markdown=fmt == "markdown"))
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
+def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
+    """Validate playbooks (default: all shipped) and the inventory; exit 2 with file:line on error."""
+    from runner import inventory as inv_mod
+    from runner import playbook, yamlfile
+    from runner.errors import RemediateError
+
+    targets = list(paths) or [playbook.path_for(m, _playbook_dir()) for m in _modules()]
+    errors = 0
+    for path in targets:
+        try:
+            if path.is_dir() or _looks_like_inventory(path):
+                inv = inv_mod.load(path)
+                click.echo(f"ok  {path}: inventory, {len(inv.hosts)} hosts, {len(inv.groups)} groups")
+            else:
+                pb = playbook.parse(yamlfile.load_file(path), str(path))
+                click.echo(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
+        except RemediateError as exc:
+            errors += 1
+            click.echo(f"error  {exc}", err=True)
+    if not paths:
+        try:
+            inv = inv_mod.load(inventory or inv_mod.default_path())
+            click.echo(f"ok  inventory: {len(inv.hosts)} hosts")
+        except RemediateError as exc:
+            default = inv_mod.default_path()
+            if inventory is not None or (default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))):
+                errors += 1
+                click.echo(f"error  {exc}", err=True)
+    sys.exit(EXIT_INPUT if errors else 0)
+
+
+def _looks_like_inventory(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return not any(line.startswith("module:") for line in head.splitlines())
+
+
+@main.command("hosts")
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
+@click.option("--ssh-config", type=click.Path(path_type=Path), default=None)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> None:
+    """The inventory as resolved: address, port, user, groups and Campaign vars per host."""
+    from runner import transport
+    from runner.errors import RemediateError
+
+    try:
+        inv = _load_inventory(inventory)
+        rows = []
+        for h in inv.hosts.values():
+            cfg = ssh_config or (Path(h.var("ssh_config")).expanduser() if h.var("ssh_config") else
+                                 Path("~/.ssh/config").expanduser())
+            ep = transport.resolve(h, cfg)
+            secrets = h.secrets()
+            shown = {k: ("***" if str(v) in secrets else v) for k, v in h.vars.items() if not k.startswith("ansible_")}
+            rows.append({"host": h.name, **ep.describe(), "groups": list(h.groups), "vars": shown})
+    except RemediateError as exc:
+        _fail(exc)
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for r in rows:
+        click.echo(f"{r['host']}: {r['user']}@{r['address']}:{r['port']}  groups: {', '.join(r['groups']) or '-'}")
+        for k, v in sorted(r["vars"].items()):
+            click.echo(f"    {k}: {v}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit log tools."""
+
+
+@audit_group.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def audit_verify(path: Path) -> None:
+    """Check the hash chain of an audit log: exit 0 intact, 1 not (naming the first bad line)."""
+    from runner import audit
+
+    ok, _count, message = audit.verify(path)
+    click.echo(("intact: " if ok else "BROKEN: ") + message, err=not ok)
+    sys.exit(0 if ok else 1)
+
+
+@main.command("check")
+@click.argument("modules", nargs=-1)
+@_common_run_options
+def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
+    """Read-only sweep: the checks of MODULE... (or all) on each host, one connection per host."""
+    from runner import report
+    from runner.errors import InputError, RemediateError
+    from runner.execute import Engine, RunConfig
+    from runner.playbook import load_module
+
+    try:
+        names = _modules() if not modules or "all" in modules else list(modules)
+        books = [load_module(m, _playbook_dir()) for m in names]
+        if not books:
+            raise InputError("no playbook to check", where="MODULE")
+        inv = _load_inventory(kw["inventory"])
+        hosts = _select(inv, kw["hosts"], kw["groups"])
+        log = _open_audit(kw["audit_log"], hosts)
+    except RemediateError as exc:
+        _fail(exc)
+    as_json = kw["output"] == "json"
+    config = RunConfig(dry_run=True, forks=kw["forks"], reason=kw["reason"], ssh_config=kw["ssh_config"])
+    _install_sigterm()
+    outcomes: list[HostOutcome] = []
+    status, code = "finished", report.EXIT_UNKNOWN
+    try:
+        log.emit("run.started", module="check", modules=names, hosts=[h.name for h in hosts], dry_run=True,
+                 reason=kw["reason"], playbook_sha256={b.module: b.sha256 for b in books})
+        outcomes = Engine(hosts, log, config).check(books)
+        code = report.exit_code(outcomes)
+    except KeyboardInterrupt:
+        status, code = "interrupted", report.EXIT_INTERRUPTED
+    finally:
+        try:
+            log.emit("run.finished", module="check", status=status, exit_code=code,
+                     hosts={o.host: o.status for o in outcomes}, dry_run=True)
+        except RemediateError as exc:
+            click.echo(f"remediate: {exc}", err=True)
+        log.close()
+    if status == "interrupted":
+        sys.exit(code)
+    if as_json:
+        click.echo(json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2))
+        sys.exit(code)
+    c = _color_for(sys.stdout)
+    for o in outcomes:
+        click.echo(c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True) +
+                   (f" - {o.message}" if o.status == "unreachable" else ""))
+        for mod, state in o.modules.items():
+            detail = "; ".join(f.split(": ", 1)[1] for f in o.found if f.startswith(f"{mod}: "))
+            click.echo(f"  {mod:<13} {c(state, fg=STATUS_COLOR.get(state))}" + (f"  ({detail})" if detail else ""))
+    sys.exit(code)
+
+
+@main.command("triage")
+@click.argument("symptom")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def triage_cmd(symptom: str, output: str) -> None:
+    """Map a symptom in plain words to the modules to check, from the seed table."""
+    from runner import triage
+    from runner.errors import RemediateError
+
+    try:
+        matches = triage.rank(symptom, _load_all())
+    except RemediateError as exc:
+        _fail(exc)
+    if output == "json":
+        click.echo(json.dumps([{"module": m.module, "score": s, "symptom": m.symptom} for m, s in matches], indent=2))
+        sys.exit(0 if matches else 1)
+    if not matches:
+        click.echo("no module matches; try: remediate list")
+        sys.exit(1)
+    for pb, _score in matches:
+        click.echo(f"{pb.module:<13} {pb.symptom}")
+        click.echo(f"{'':<13} remediate check {pb.module} --host HOST")

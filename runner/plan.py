@@ -1,0 +1,159 @@
+"""Playbook + host (+ check verdicts) → the exact commands a run sends. Pure: no I/O.
+
+Owns: building each step's command for one host (so dry-run, ``show`` and the real run print the
+same text), the read-phase batch script that runs many read steps in one round trip, parsing that
+batch's output back into per-step results, and the ``when:`` rules that pick remediation steps.
+Must not: connect, run, log or prompt.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from runner.actions import ACTIONS, Context, Effect, Skip, Verdict
+from runner.playbook import Playbook, Step
+from runner.transport import KILL_AFTER, Result
+
+
+@dataclass
+class Planned:
+    """One step made concrete for one host: its exact command, or why it is skipped."""
+
+    step: Step
+    command: str | None
+    skip: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.step.id
+
+
+def build(step: Step, ctx: Context) -> Planned:
+    action = ACTIONS[step.action]
+    args = dict(step.args)
+    if step.action == "sql":
+        args["_read_only"] = step.effect is Effect.READ
+    try:
+        return Planned(step, action.build(args, ctx))
+    except Skip as exc:
+        return Planned(step, None, str(exc))
+
+
+def judge(step: Step, ctx: Context, result: Result) -> Verdict:
+    return ACTIONS[step.action].judge(step.args, ctx, result.stdout, result.stderr, result.exit_code)
+
+
+def env_prefix(ctx: Context) -> str:
+    """Source the host's Campaign environment first (non-interactive SSH does not)."""
+    env = ctx.host.var("nlserver_env")
+    return f". {shlex.quote(str(env))} && " if env else ""
+
+
+def full_command(planned: Planned, ctx: Context) -> str:
+    assert planned.command is not None
+    return env_prefix(ctx) + planned.command
+
+
+def failed_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
+    return [sid for sid, v in verdicts.items() if not v.passed]
+
+
+def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mapping[str, str]) -> list[Step]:
+    """The remediation steps whose ``when:`` holds for these check verdicts and options."""
+    out = []
+    for step in playbook.remediation:
+        when = step.when
+        if when is not None:
+            if when.failed and not any(sid in verdicts and not verdicts[sid].passed for sid in when.failed):
+                continue
+            if when.passed and not all(sid in verdicts and verdicts[sid].passed for sid in when.passed):
+                continue
+            if any(options.get(name) != value for name, value in when.option):
+                continue
+        out.append(step)
+    return out
+
+
+def resolve_options(playbook: Playbook, given: Mapping[str, str]) -> dict[str, str]:
+    from runner.errors import InputError
+
+    out = {name: opt.default for name, opt in playbook.options.items()}
+    for name, value in given.items():
+        opt = playbook.options.get(name)
+        if opt is None:
+            known = ", ".join(playbook.options) or "none"
+            raise InputError(f"the {playbook.module} playbook has no option {name!r}", where="--option",
+                             hint=f"options: {known}")
+        if value not in opt.choices:
+            raise InputError(f"option {name} must be one of {', '.join(opt.choices)}, got {value!r}",
+                             where="--option")
+        out[name] = value
+    return out
+
+
+# --- batching read steps: one remote script, one round trip ----------------------------------------
+
+@dataclass(frozen=True)
+class Batch:
+    script: str
+    marker: str
+    keys: tuple[str, ...]
+    timeout: float
+
+
+def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
+    """One ``sh`` script running each (key, command, timeout) under its own host-side timeout.
+
+    Each step's stdout and stderr are framed by lines holding a random marker, so no host output can
+    forge a frame. The env script is sourced once, in the script's shell.
+    """
+    marker = "@@rmd" + secrets.token_hex(8)
+    lines = ['d=$(mktemp -d) || exit 97', 'trap \'rm -rf "$d"\' EXIT']
+    if env:
+        lines.append(env.rstrip("& ").rstrip() + " || exit 98")
+    total = 0.0
+    for index, (_key, command, timeout) in enumerate(items):
+        seconds = max(1, int(timeout + 0.999))
+        total += timeout
+        lines.append(
+            f"printf '\\n{marker} O {index}\\n'; timeout -k {KILL_AFTER} {seconds} sh -c {shlex.quote(command)}"
+            f' 2>"$d/e" </dev/null; rc=$?; printf \'\\n{marker} E {index} %s\\n\' "$rc"; cat "$d/e";'
+            f" printf '\\n{marker} X {index}\\n'"
+        )
+    return Batch(script="\n".join(lines), marker=marker, keys=tuple(k for k, _c, _t in items),
+                 timeout=total + KILL_AFTER * len(items))
+
+
+def unbatch(b: Batch, result: Result) -> dict[str, Result]:
+    """Split a batch's output back into one Result per step; a missing frame means it did not run."""
+    out: dict[str, Result] = {}
+    current: int | None = None
+    part = ""
+    buf: list[str] = []
+    stdout = ""
+    code = -1
+    for line in result.stdout.split("\n"):
+        if line.startswith(b.marker + " "):
+            fields = line.split()
+            kind, index = fields[1], int(fields[2])
+            text = "\n".join(buf)
+            if kind == "O":
+                current, part, buf = index, "out", []
+                continue
+            if current != index:
+                continue
+            if kind == "E":
+                stdout = text[:-1] if text.endswith("\n") else text
+                code = int(fields[3]) if len(fields) > 3 and fields[3].lstrip("-").isdigit() else -1
+                part, buf = "err", []
+            elif kind == "X":
+                stderr = text[:-1] if text.endswith("\n") else text
+                out[b.keys[index]] = Result(stdout=stdout, stderr=stderr, exit_code=code)
+                current, part, buf = None, "", []
+            continue
+        if current is not None and part:
+            buf.append(line)
+    return out

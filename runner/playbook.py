@@ -1,0 +1,334 @@
+"""Load and validate playbooks: one YAML file per Campaign module, check → remediation → verification.
+
+Owns: the playbook schema (mirrored for editors in ``playbooks/schema.json``), validation with
+``file:line`` errors, the rules that make effects enforceable (checks and verifications are read-only;
+a step's declared effect is never weaker than its action's), and the playbook's sha256 for the audit
+log. Must not: build commands for a host (that is :mod:`runner.plan`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner import yamlfile
+from runner.actions import ACTIONS, Effect, template_fields
+from runner.campaign import MODULES
+from runner.errors import InputError
+
+PHASES = ("checks", "remediation", "verification")
+PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "verification"}
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
+STEP_KEYS = frozenset({"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why"})
+WHEN_KEYS = frozenset({"failed", "passed", "option"})
+MAX_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class Poll:
+    timeout: float
+    interval: float
+
+
+@dataclass(frozen=True)
+class When:
+    failed: tuple[str, ...] = ()   # run if any of these checks failed
+    passed: tuple[str, ...] = ()   # run only if all of these checks passed
+    option: tuple[tuple[str, str], ...] = ()  # run only if every option has this value
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    phase: str  # check | remediation | verification
+    effect: Effect
+    action: str
+    args: dict[str, Any]
+    when: When | None
+    poll: Poll | None
+    timeout: float
+    interrupts: str | None
+    why: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Playbook:
+    module: str
+    title: str
+    scope: str
+    symptom: str
+    keywords: tuple[str, ...]
+    options: dict[str, Option]
+    checks: tuple[Step, ...]
+    remediation: tuple[Step, ...]
+    verification: tuple[Step, ...]
+    path: str
+    sha256: str
+    notes: str = ""
+    steps_by_id: dict[str, Step] = field(default_factory=dict)
+
+    def steps(self) -> tuple[Step, ...]:
+        return self.checks + self.remediation + self.verification
+
+    @property
+    def disruptive(self) -> bool:
+        return any(s.effect is Effect.DISRUPT for s in self.remediation)
+
+
+def default_dir() -> Path:
+    """``$REMEDIATE_PLAYBOOKS``, else the ``playbooks/`` shipped beside the package."""
+    env = os.environ.get("REMEDIATE_PLAYBOOKS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "playbooks"
+
+
+def path_for(module: str, directory: Path | None = None) -> Path:
+    return (directory or default_dir()) / f"{module}.yml"
+
+
+def available(directory: Path | None = None) -> list[str]:
+    folder = directory or default_dir()
+    return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def load_module(module: str, directory: Path | None = None) -> Playbook:
+    names = available(directory)
+    if module not in names:
+        hint = f"modules: {', '.join(names)}" if names else "no playbooks found"
+        raise InputError(f"unknown module {module!r}", where="MODULE", hint=hint)
+    return load(path_for(module, directory))
+
+
+def load(path: Path) -> Playbook:
+    raw = path.read_bytes() if path.is_file() else b""
+    data = yamlfile.load_file(path)
+    return parse(data, str(path), hashlib.sha256(raw).hexdigest())
+
+
+def _err(msg: str, path: str, line: int | None, hint: str | None = None) -> InputError:
+    return InputError(msg, path=path, line=line, hint=hint)
+
+
+def _text(data: Any, key: str, path: str, *, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise _err(f"{key!r} must be a non-empty string", path, yamlfile.line_of(data, key) or data.line)
+    return value.strip()
+
+
+def parse(data: Any, path: str, sha256: str = "") -> Playbook:
+    """Validate parsed YAML into a :class:`Playbook`; raise :class:`InputError` with file:line."""
+    if not isinstance(data, dict):
+        raise _err("a playbook must be a mapping (module:, checks:, remediation:, verification:)", path, 1)
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _err(f"unknown key {key!r}", path, yamlfile.line_of(data, key),
+                       f"expected one of {', '.join(sorted(TOP_KEYS))}")
+    module = _text(data, "module", path)
+    if module not in MODULES:
+        raise _err(f"unknown Campaign module {module!r}", path, yamlfile.line_of(data, "module"),
+                   f"one of {', '.join(MODULES)}")
+    if Path(path).suffix in (".yml", ".yaml") and Path(path).stem != module:
+        raise _err(f"module {module!r} must live in {module}.yml", path, yamlfile.line_of(data, "module"))
+    options = _options(data, path)
+    keywords = data.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise _err("'keywords' must be a list of strings", path, yamlfile.line_of(data, "keywords"))
+    phases: dict[str, tuple[Step, ...]] = {}
+    seen: dict[str, Step] = {}
+    for phase in PHASES:
+        phases[phase] = _steps(data, phase, path, seen, options)
+    if not phases["checks"]:
+        raise _err("a playbook needs at least one check", path, yamlfile.line_of(data, "checks") or 1)
+    check_ids = {s.id for s in phases["checks"]}
+    for step in phases["remediation"] + phases["verification"]:
+        for ref in (step.when.failed + step.when.passed) if step.when else ():
+            if ref not in check_ids:
+                raise _err(f"step {step.id!r}: 'when' names {ref!r}, which is not a check", path, step.line)
+        source = step.args.get("from")
+        if source is not None and source not in check_ids:
+            raise _err(f"step {step.id!r}: 'from' names {source!r}, which is not a check", path, step.line)
+    if phases["remediation"] and not phases["verification"]:
+        raise _err("a playbook that remediates must verify", path, yamlfile.line_of(data, "remediation"))
+    interrupts = data.get("interrupts")
+    return Playbook(
+        module=module, title=_text(data, "title", path), scope=_text(data, "scope", path),
+        symptom=_text(data, "symptom", path), keywords=tuple(keywords), options=options,
+        checks=phases["checks"], remediation=phases["remediation"], verification=phases["verification"],
+        path=path, sha256=sha256, notes=str(data.get("notes") or interrupts or "").strip(), steps_by_id=seen,
+    )
+
+
+def _options(data: Any, path: str) -> dict[str, Option]:
+    raw = data.get("options") or {}
+    if not isinstance(raw, dict):
+        raise _err("'options' must be a mapping", path, yamlfile.line_of(data, "options"))
+    out: dict[str, Option] = {}
+    for name, body in raw.items():
+        line = yamlfile.line_of(raw, name)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or not isinstance(body, dict):
+            raise _err(f"option {name!r} must be a lowercase name mapping to choices/default/help", path, line)
+        unknown = set(body) - {"choices", "default", "help"}
+        if unknown:
+            raise _err(f"option {name!r}: unknown key {sorted(unknown)[0]!r}", path, line)
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
+            raise _err(f"option {name!r}: 'choices' must be a non-empty list of strings", path, line)
+        default = body.get("default", choices[0])
+        if default not in choices:
+            raise _err(f"option {name!r}: default {default!r} is not a choice", path, line)
+        out[name] = Option(name, tuple(choices), default, str(body.get("help", "")))
+    return out
+
+
+def _steps(data: Any, phase: str, path: str, seen: dict[str, Step], options: dict[str, Option]) -> tuple[Step, ...]:
+    raw = data.get(phase)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _err(f"{phase!r} must be a list of steps", path, yamlfile.line_of(data, phase))
+    steps = []
+    for item in raw:
+        step = _step(item, PHASE_NAME[phase], path, options, data.line_of(phase))
+        if step.id in seen:
+            raise _err(f"duplicate step id {step.id!r}", path, step.line)
+        seen[step.id] = step
+        steps.append(step)
+    return tuple(steps)
+
+
+def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_line: int) -> Step:
+    if not isinstance(item, dict):
+        raise _err("a step must be a mapping with id, effect, action", path, phase_line)
+    line = item.line
+    for key in item:
+        if key not in STEP_KEYS:
+            raise _err(f"unknown step key {key!r}", path, item.line_of(key), f"expected {', '.join(sorted(STEP_KEYS))}")
+    for key in ("id", "effect", "action"):
+        if key not in item:
+            raise _err(f"step is missing {key!r}", path, line)
+    step_id = item["id"]
+    if not isinstance(step_id, str) or not STEP_ID.match(step_id):
+        raise _err(f"invalid step id {step_id!r}", path, item.line_of("id"), "lowercase letters, digits, '_'")
+    try:
+        effect = Effect.parse(str(item["effect"]))
+    except KeyError:
+        raise _err(f"step {step_id!r}: effect must be read, change or disrupt, got {item['effect']!r}",
+                   path, item.line_of("effect")) from None
+    action_name = item["action"]
+    action = ACTIONS.get(str(action_name))
+    if action is None:
+        raise _err(f"step {step_id!r}: unknown action {action_name!r}", path, item.line_of("action"),
+                   f"actions: {', '.join(sorted(ACTIONS))}")
+    if effect < action.min_effect:
+        raise _err(f"step {step_id!r}: action {action.name} {action.summary!r} cannot be declared "
+                   f"{effect}; it is at least {action.min_effect}", path, item.line_of("effect"))
+    if action.read_only and effect is not Effect.READ:
+        raise _err(f"step {step_id!r}: action {action.name} only reads; declare effect: read", path,
+                   item.line_of("effect"))
+    if phase in ("check", "verification") and effect is not Effect.READ:
+        raise _err(f"step {step_id!r}: {phase} steps must be read-only (effect: read)", path, item.line_of("effect"))
+    args = item.get("args") or {}
+    if not isinstance(args, dict):
+        raise _err(f"step {step_id!r}: 'args' must be a mapping", path, item.line_of("args"))
+    missing = action.required - set(args)
+    if missing:
+        raise _err(f"step {step_id!r}: action {action.name} needs args {sorted(missing)}", path, line)
+    unknown = set(args) - action.required - action.optional
+    if unknown:
+        raise _err(f"step {step_id!r}: action {action.name} has no arg {sorted(unknown)[0]!r}", path,
+                   args.line_of(sorted(unknown)[0]) if isinstance(args, yamlfile.Mapping) else line)
+    _check_args(step_id, action.name, args, path, line)
+    timeout = item.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
+        raise _err(f"step {step_id!r}: timeout must be seconds in (0, {MAX_TIMEOUT:g}]", path, item.line_of("timeout"))
+    poll = _poll(item, step_id, path)
+    if poll is not None and phase != "verification" and phase != "check":
+        raise _err(f"step {step_id!r}: only read steps may poll", path, item.line_of("poll"))
+    when = _when(item, step_id, path, options)
+    interrupts = item.get("interrupts")
+    if effect is Effect.DISRUPT and not (isinstance(interrupts, str) and interrupts.strip()):
+        raise _err(f"step {step_id!r}: a disruptive step must say what it interrupts ('interrupts:')", path, line)
+    title = item.get("title") or f"{action.name}"
+    return Step(id=step_id, title=str(title), phase=phase, effect=effect, action=action.name, args=dict(args),
+                when=when, poll=poll, timeout=float(timeout), interrupts=str(interrupts).strip() if interrupts else None,
+                why=str(item["why"]).strip() if item.get("why") else None, line=line)
+
+
+def _check_args(step_id: str, action: str, args: dict[str, Any], path: str, line: int) -> None:
+    for key, value in args.items():
+        if key in ("headers", "flags"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _err(f"step {step_id!r}: {key} must be a list of strings", path, line)
+            if key == "flags" and not set(value) <= {"-verbose", "-noconsole", "-immediate"}:
+                raise _err(f"step {step_id!r}: flags may be -verbose, -noconsole, -immediate", path, line)
+            continue
+        if not isinstance(value, str | int | float | bool):
+            raise _err(f"step {step_id!r}: arg {key!r} must be a scalar", path, line)
+        if isinstance(value, str):
+            try:
+                template_fields(value)
+            except ValueError as exc:
+                raise _err(f"step {step_id!r}: arg {key!r}: {exc}", path, line) from None
+    if action == "sql" and not isinstance(args.get("query"), str):
+        raise _err(f"step {step_id!r}: query must be a string", path, line)
+    if "expect" in args and action == "sql" and args["expect"] not in ("ok", "empty", "nonempty", "zero"):
+        raise _err(f"step {step_id!r}: sql expect must be ok, empty, nonempty or zero", path, line)
+    if "proto" in args and args["proto"] not in ("tcp", "udp"):
+        raise _err(f"step {step_id!r}: proto must be tcp or udp", path, line)
+
+
+def _poll(item: Any, step_id: str, path: str) -> Poll | None:
+    raw = item.get("poll")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"timeout", "interval"} or "timeout" not in raw:
+        raise _err(f"step {step_id!r}: poll must be {{timeout: S, interval: S}}", path, item.line_of("poll"))
+    timeout, interval = raw["timeout"], raw.get("interval", 1)
+    for value in (timeout, interval):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT:
+            raise _err(f"step {step_id!r}: poll values must be seconds in (0, {MAX_TIMEOUT:g}]", path,
+                       item.line_of("poll"))
+    return Poll(float(timeout), float(interval))
+
+
+def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> When | None:
+    raw = item.get("when")
+    if raw is None:
+        return None
+    line = item.line_of("when")
+    if not isinstance(raw, dict) or not raw or set(raw) - WHEN_KEYS:
+        raise _err(f"step {step_id!r}: when takes failed:, passed: and/or option:", path, line)
+
+    def ids(key: str) -> tuple[str, ...]:
+        value = raw.get(key) or []
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _err(f"step {step_id!r}: when.{key} must be a check id or a list of them", path, line)
+        return tuple(value)
+
+    opts = raw.get("option") or {}
+    if not isinstance(opts, dict):
+        raise _err(f"step {step_id!r}: when.option must map option names to values", path, line)
+    pairs = []
+    for name, value in opts.items():
+        if name not in options or value not in options[name].choices:
+            raise _err(f"step {step_id!r}: when.option {name}={value!r} is not a declared option choice", path, line)
+        pairs.append((str(name), str(value)))
+    return When(failed=ids("failed"), passed=ids("passed"), option=tuple(pairs))

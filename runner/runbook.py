@@ -1,0 +1,77 @@
+"""Render a playbook as a runbook a person can follow or paste into an incident ticket. Pure.
+
+Owns: the text and Markdown views of ``remediate show``. Commands are built by the same code as a
+run (:func:`runner.plan.build`), for a real inventory host or for a placeholder host whose vars are
+written in capitals (INSTANCE, DB_HOST ...).
+"""
+
+from __future__ import annotations
+
+from runner import plan
+from runner.actions import Context, Effect
+from runner.inventory import Host
+from runner.playbook import Playbook, Step
+
+PLACEHOLDER = Host(
+    name="HOST", groups=(), source="-",
+    vars={"instance": "INSTANCE", "db_host": "DB_HOST", "db_name": "DB_NAME", "db_user": "DB_USER",
+          "nl6_root": "/usr/local/neolane/nl6", "address": "127.0.0.1"},
+)
+EFFECT_LABEL = {Effect.READ: "read", Effect.CHANGE: "CHANGE", Effect.DISRUPT: "DISRUPT (asks confirmation)"}
+
+
+def _command(step: Step, host: Host) -> str:
+    planned = plan.build(step, Context(host, {}))
+    if planned.command is None:
+        return f"(skipped: {planned.skip})"
+    return planned.command
+
+
+def _conditions(step: Step) -> str:
+    if step.when is None:
+        return ""
+    parts = []
+    if step.when.failed:
+        parts.append("if " + " or ".join(step.when.failed) + " failed")
+    if step.when.passed:
+        parts.append("if " + " and ".join(step.when.passed) + " passed")
+    for name, value in step.when.option:
+        parts.append(f"with --option {name}={value}")
+    return ", ".join(parts)
+
+
+def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) -> str:
+    target = host or PLACEHOLDER
+    lines: list[str] = []
+    h1, h2 = ("# ", "## ") if markdown else ("", "")
+    lines.append(f"{h1}{pb.module}: {pb.title}")
+    lines.append("")
+    lines.append(f"Scope: {pb.scope}")
+    lines.append(f"Symptom: {pb.symptom}")
+    if pb.options:
+        lines.append("Options: " + "; ".join(
+            f"{o.name} = {'|'.join(o.choices)} (default {o.default}){': ' + o.help if o.help else ''}"
+            for o in pb.options.values()))
+    if pb.notes:
+        lines.append(f"Notes: {pb.notes}")
+    if host is not None:
+        lines.append(f"Host: {host.name}")
+    for label, steps in (("Checks", pb.checks), ("Remediation (only if a check fails, or --force)", pb.remediation),
+                         ("Verification", pb.verification)):
+        if not steps:
+            continue
+        lines.append("")
+        lines.append(f"{h2}{label}")
+        for number, step in enumerate(steps, 1):
+            cond = _conditions(step)
+            head = f"{number}. {step.title} [{step.id}; {EFFECT_LABEL[step.effect]}]" + (f" - {cond}" if cond else "")
+            lines.append(head)
+            command = _command(step, target)
+            lines.append(f"   ```\n   {command}\n   ```" if markdown else f"   $ {command}")
+            if step.interrupts:
+                lines.append(f"   interrupts: {step.interrupts}")
+            if step.poll:
+                lines.append(f"   polls up to {step.poll.timeout:g}s every {step.poll.interval:g}s")
+            if step.why:
+                lines.append(f"   why: {step.why}")
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""SSH to one host, safely: the only module that imports fabric or paramiko.
+
+Owns: resolving a host through its OpenSSH client config (Host alias, HostName, Port, User,
+IdentityFile, UserKnownHostsFile, StrictHostKeyChecking), opening one Fabric connection per host with
+host-key verification, connect/auth/banner timeouts and keepalive, running commands with a timeout
+that is also enforced on the host (GNU ``timeout`` kills the command's process group), and
+translating paramiko/invoke exceptions into :mod:`runner.errors`. Must not: retry, log or print.
+
+Fabric's defaults are unsafe (AutoAddPolicy, no host keys loaded, no timeouts); every one is fixed
+here: unknown keys are refused unless the config says ``StrictHostKeyChecking accept-new`` (then the
+key is appended to the known_hosts file, never rewriting it), and changed keys are always refused.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
+from runner.inventory import Host
+
+CONNECT_TIMEOUT = 10.0
+KEEPALIVE = 15
+KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach one host, fully resolved."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    key_files: tuple[str, ...] = ()
+    known_hosts: tuple[str, ...] = ()
+    strict: str = "yes"  # "yes" or "accept-new"
+    connect_timeout: float = CONNECT_TIMEOUT
+
+    def describe(self) -> dict[str, Any]:
+        return {"address": self.address, "port": self.port, "user": self.user,
+                "known_hosts": list(self.known_hosts), "strict_host_key_checking": self.strict}
+
+
+@dataclass
+class Result:
+    """What one command did on the host."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+    duration: float = 0.0
+
+
+def _expand(value: str) -> str:
+    return os.path.expanduser(os.path.expandvars(value))
+
+
+def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
+    """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host."""
+    entry: dict[str, Any] = {}
+    if ssh_config is not None and ssh_config.is_file():
+        from paramiko.config import SSHConfig
+
+        try:
+            entry = dict(SSHConfig.from_path(str(ssh_config)).lookup(host.name))
+        except Exception as exc:  # paramiko raises bare exceptions for bad configs
+            raise TransportError(f"cannot read OpenSSH config {ssh_config}: {exc}", host=host.name) from None
+    address = str(host.var("ansible_host") or entry.get("hostname") or host.name)
+    port = int(host.var("ansible_port") or entry.get("port") or 22)
+    user = str(host.var("ansible_user") or entry.get("user") or getpass.getuser())
+    keys: list[str] = []
+    if host.var("ansible_ssh_private_key_file"):
+        keys.append(_expand(str(host.var("ansible_ssh_private_key_file"))))
+    keys.extend(_expand(k) for k in entry.get("identityfile", []))
+    known = entry.get("userknownhostsfile")
+    known_files = [_expand(k) for k in known.split()] if known else [os.path.expanduser("~/.ssh/known_hosts")]
+    strict = str(entry.get("stricthostkeychecking", "yes")).lower()
+    # Only accept-new relaxes anything; "no"/"off" are treated as strict on purpose.
+    strict = "accept-new" if strict == "accept-new" else "yes"
+    timeout = float(entry.get("connecttimeout", CONNECT_TIMEOUT))
+    return Endpoint(name=host.name, address=address, port=port, user=user, key_files=tuple(keys),
+                    known_hosts=tuple(known_files), strict=strict, connect_timeout=timeout)
+
+
+def remote_command(command: str, timeout: float) -> str:
+    """Wrap ``command`` so the host itself stops it at ``timeout`` (TERM, then KILL)."""
+    seconds = max(1, int(timeout + 0.999))
+    return f"timeout -k {KILL_AFTER} {seconds} sh -c {shlex.quote(command)}"
+
+
+@dataclass
+class Session:
+    """One SSH connection to one host, reused for every command of a run."""
+
+    endpoint: Endpoint
+    fingerprint: str | None = None
+    _conn: Any = field(default=None, repr=False)
+
+    def open(self) -> None:
+        """Connect and authenticate; raise a :class:`TransportError` subclass on failure."""
+        import paramiko
+        from fabric import Config, Connection
+
+        ep = self.endpoint
+        policy = _policy(ep)
+        conn = Connection(
+            host=ep.address, user=ep.user, port=ep.port, connect_timeout=int(ep.connect_timeout),
+            config=Config(lazy=True),
+            connect_kwargs={
+                "key_filename": list(ep.key_files) or None,
+                "look_for_keys": not ep.key_files,
+                "allow_agent": not ep.key_files,
+                "banner_timeout": ep.connect_timeout,
+                "auth_timeout": ep.connect_timeout,
+                "channel_timeout": ep.connect_timeout,
+            },
+        )
+        client = conn.client
+        host_keys = client.get_host_keys()
+        for path in ep.known_hosts:
+            if os.path.isfile(path):
+                try:
+                    host_keys.load(path)
+                except OSError:
+                    continue
+        client.set_missing_host_key_policy(policy)
+        try:
+            conn.open()
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"host key CHANGED for {_key_name(ep)} (got {exc.key.fingerprint})", host=ep.name,
+                hint="refusing to connect: verify the host, then fix known_hosts",
+            ) from None
+        except paramiko.AuthenticationException as exc:
+            raise AuthError(f"authentication failed as {ep.user!r}: {exc}", host=ep.name) from None
+        except (OSError, EOFError, paramiko.SSHException, socket.timeout) as exc:
+            raise TransportError(f"cannot connect to {ep.address}:{ep.port}: {_why(exc)}", host=ep.name) from None
+        transport = client.get_transport()
+        if transport is None:
+            raise TransportError("connection closed during set-up", host=ep.name)
+        transport.set_keepalive(KEEPALIVE)
+        self.fingerprint = transport.get_remote_server_key().fingerprint
+        self._conn = conn
+
+    def run(self, command: str, timeout: float) -> Result:
+        """Run ``command`` under ``sh``; raise CommandTimeout or ConnectionLost, never retry."""
+        from invoke.exceptions import CommandTimedOut
+
+        if self._conn is None:
+            raise ConnectionLost("not connected", host=self.endpoint.name)
+        wrapped = remote_command(command, timeout)
+        start = time.monotonic()
+        try:
+            res = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False,
+                                 timeout=timeout + KILL_AFTER + 5)
+        except CommandTimedOut:
+            raise CommandTimeout(f"command timed out after {timeout:g}s", host=self.endpoint.name,
+                                 timeout=timeout) from None
+        except Exception as exc:  # paramiko/invoke raise many types once the link is gone
+            raise ConnectionLost(f"connection lost during command: {_why(exc)}", host=self.endpoint.name) from None
+        duration = time.monotonic() - start
+        transport = self._conn.client.get_transport()
+        if res.exited == -1 or transport is None or not transport.is_active():
+            raise ConnectionLost("connection lost during command (no exit status)", host=self.endpoint.name)
+        if res.exited == 124 and duration >= timeout:
+            raise CommandTimeout(f"command timed out after {timeout:g}s (stopped on the host)",
+                                 host=self.endpoint.name, timeout=timeout)
+        return Result(stdout=res.stdout, stderr=res.stderr, exit_code=res.exited, duration=duration)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+def _key_name(ep: Endpoint) -> str:
+    return ep.address if ep.port == 22 else f"[{ep.address}]:{ep.port}"
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _policy(ep: Endpoint) -> Any:
+    import paramiko
+
+    class Refuse(paramiko.MissingHostKeyPolicy):
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            raise HostKeyError(
+                f"host key for {hostname} is not in {', '.join(ep.known_hosts)} ({key.fingerprint})",
+                host=ep.name, hint="add it to known_hosts, or set StrictHostKeyChecking accept-new",
+            )
+
+    class AcceptNew(paramiko.MissingHostKeyPolicy):
+        """Record a first-seen key by appending one line; never rewrite the user's file."""
+
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            client.get_host_keys().add(hostname, key.get_name(), key)
+            path = ep.known_hosts[0]
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            with open(path, "a", encoding="ascii") as fh:
+                fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+    return AcceptNew() if ep.strict == "accept-new" else Refuse()

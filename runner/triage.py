@@ -1,0 +1,36 @@
+"""Map a symptom in plain words to the modules to check, from the playbooks' seed-table text. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from runner.playbook import Playbook
+
+_WORD = re.compile(r"[a-z0-9:]+")
+_STOP = frozenset({"the", "a", "an", "are", "is", "not", "no", "and", "or", "of", "to", "in", "on", "any",
+                   "some", "more", "longer", "anymore", "do", "does", "be", "been", "our", "we", "it", "they",
+                   "there", "from", "for", "with"})
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "ed", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def rank(symptom: str, playbooks: list[Playbook]) -> list[tuple[Playbook, int]]:
+    """Playbooks whose symptom, scope or keywords share words with ``symptom``, best first."""
+    wanted = _terms(symptom)
+    scored = []
+    for pb in playbooks:
+        keywords = _terms(" ".join(pb.keywords))
+        text = _terms(f"{pb.symptom} {pb.scope} {pb.title}")
+        score = 3 * len(wanted & keywords) + len(wanted & text) + (5 if pb.module.lower() in wanted else 0)
+        if score:
+            scored.append((pb, score))
+    return sorted(scored, key=lambda item: (-item[1], item[0].module))
