@@ -123,7 +123,8 @@ def sshd_drops(lab: Lab, host: str) -> None:
                       str(SSH_PORT), str(SSH_PORT + 1), "2"], run / "proxy.log")
     write_pidfile(run / "foreign" / "proxy.pid", p.pid)
     deadline = time.time() + 5
-    while not lab._listening_quiet(lab.addr(host), SSH_PORT) and time.time() < deadline:
+    from .status import sockets  # probing by connecting would use up one of the dropped connections
+    while f"tcp/{SSH_PORT}" not in sockets(lab.addr(host)) and time.time() < deadline:
         time.sleep(0.05)
 
 

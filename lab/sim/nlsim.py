@@ -277,7 +277,7 @@ class PG:
         return fields.get(b"M", "error")
 
     def query(self, sql):
-        self._send(b"Q", sql.encode() + b"\0")
+        self._send(b"Q", sql.replace("\0", "").encode() + b"\0")
         rows, err = [], None
         while True:
             t, payload = self._read()
@@ -357,7 +357,7 @@ def consolidate(db):
                 if not line:
                     continue
                 if not TRACK_RE.match(line):
-                    raise TrackingError("TRK-110004 Invalid tracking log line at %s:%d: '%s'" % (path, n, line[:60]))
+                    raise TrackingError("TRK-110004 Invalid tracking log line at %s:%d: '%s'" % (path, n, line[:60].encode("unicode_escape", "replace").decode("ascii", "replace")))
                 p = line.split("\t")
                 rows.append("(%d,%s,%s,%s,%s,%s)" % (int(p[0][3:], 16), p[2], p[3], p[4],
                             lit(p[1].replace("/", "-")), lit(p[0])))

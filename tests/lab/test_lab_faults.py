@@ -1,0 +1,229 @@
+"""Every fault really breaks what it says (status AND user-visible symptom), and heal restores it."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+
+import pytest
+from labtools import log_path, nl, poll, ssh
+
+from lab import Lab
+from lab.status import SOAP_LOGON
+
+
+def curl(url: str) -> tuple[int | None, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
+def soap(lab: Lab, host: str) -> str:
+    req = urllib.request.Request(f"http://{lab.addr(host)}:8080/nl/jsp/soaprouter.jsp", data=SOAP_LOGON.encode(),
+                                 headers={"SOAPAction": "xtk:session#Logon", "Content-Type": "text/xml"})
+    try:
+        with urllib.request.urlopen(req, timeout=6) as r:
+            return r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.read().decode()
+
+
+def pdump_names(lab: Lab, host: str) -> str:
+    return nl(lab, host, "pdump").stdout
+
+
+def syslog_probe(lab: Lab, host: str) -> str:
+    marker = uuid.uuid4().hex
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(f"mta@prod\tinfo\tprobe {marker}".encode(), (lab.addr(host), 6666))
+    return marker
+
+
+def mta_log_has(lab: Lab, host: str, marker: str) -> bool:
+    p = log_path(lab, host, "prod/log/mta.log")
+    return p.exists() and marker in p.read_text()
+
+
+def stays(fn: Callable[[], bool], seconds: float) -> bool:
+    """fn() holds during the whole period (checked every 0.3 s)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if not fn():
+            return False
+        time.sleep(0.3)
+    return True
+
+
+def check_wfserver_down(lab: Lab, h: str) -> None:
+    assert "wfserver@prod" not in pdump_names(lab, h)
+    assert "wfserver@prod" in nl(lab, h, "monitor", "-missing").stdout
+    js = lab.hdir(h) / "run" / "t.js"
+    lab.write(js, "xtk.workflow.Start('exportRecipients')\n")
+    assert nl(lab, h, "javascript", "-instance:prod", "-file", str(js)).returncode == 0
+    assert stays(lambda: lab.status(h)["db"]["pending_workflow_starts"] >= 1, 2.5)
+    assert not lab.status(h)["healthy"]["wfserver"]
+
+
+def check_wfserver_hung(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert st["processes"]["wfserver@prod"]["alive"] and st["processes"]["wfserver@prod"]["stopped_by_signal"]
+    assert "wfserver@prod" in pdump_names(lab, h)
+    assert stays(lambda: lab.status(h)["db"]["pending_workflow_starts"] >= 1, 2.5)
+    assert not lab.status(h)["healthy"]["wfserver"]
+
+
+def check_watchdog_down(lab: Lab, h: str) -> None:
+    assert "No tasks" in pdump_names(lab, h)
+    assert not lab.status(h)["processes"]["watchdog"]["alive"]
+
+
+def check_modules_missing(lab: Lab, h: str) -> None:
+    lines = nl(lab, h, "monitor", "-missing").stdout.splitlines()[1:]
+    assert sorted(lines) == ["mta@prod", "trackinglogd@default"]
+    assert sorted(lab.status(h)["missing"]) == ["mta@prod", "trackinglogd@default"]
+
+
+def check_syslogd_down(lab: Lab, h: str) -> None:
+    m = syslog_probe(lab, h)
+    assert stays(lambda: not mta_log_has(lab, h, m), 1.5)
+    st = lab.status(h)
+    assert not st["healthy"]["syslogd"] and st["ports"]["udp/6666"]["pids"] == []
+
+
+def check_syslogd_port_taken(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert not st["processes"]["syslogd@default"]["alive"]
+    assert st["ports"]["udp/6666"]["foreign"] and not st["ports"]["udp/6666"]["owner_ok"]
+    m = syslog_probe(lab, h)
+    assert stays(lambda: not mta_log_has(lab, h, m), 1.5)
+
+
+def check_mail_stuck(lab: Lab, h: str) -> None:
+    assert stays(lambda: lab.status(h)["db"]["pending_deliveries"] >= 1, 4)
+    assert not lab.status(h)["healthy"]["mta"]
+
+
+def check_inmail(lab: Lab, h: str) -> None:
+    assert stays(lambda: lab.status(h)["files"]["bounce_mailbox"] == 12, 3)
+    assert not lab.status(h)["healthy"]["inMail"]
+
+
+def check_trackinglogd_down(lab: Lab, h: str) -> None:
+    poll(lambda: lab.status(h)["files"]["newest_redir_log_age_s"] > 4, timeout=8)
+    assert "trackinglogd@default" not in pdump_names(lab, h)
+
+
+def check_tracking_failed(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert st["db"]["workflows"]["tracking"]["failed"] == 1 and not st["healthy"]["tracking"]
+
+
+def check_tracking_stale(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert st["db"]["workflows"]["tracking"]["hours_since_last_run"] >= 5 and not st["healthy"]["tracking"]
+
+
+def check_redir_corrupt(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert len(st["files"]["corrupted_lines"]) == 1 and st["files"]["corrupted_lines"][0].endswith(".log:2")
+    r = nl(lab, h, "tracking", "-instance:prod", "-download", "-update")
+    assert r.returncode != 0 and ".log:2" in r.stderr
+    assert lab.status(h)["db"]["workflows"]["tracking"]["failed"] == 1
+
+
+def check_web_down(lab: Lab, h: str) -> None:
+    assert curl(f"http://{lab.addr(h)}:8080/r/test")[0] is None
+    st = lab.status(h)
+    assert not st["r_test"]["ok"] and not st["healthy"]["web"]
+
+
+def check_web_xtk_errors(lab: Lab, h: str) -> None:
+    code, body = curl(f"http://{lab.addr(h)}:8080/r/test")
+    assert code == 200 and "status='OK'" in body
+    body = soap(lab, h)
+    assert "SOAP-ENV:Fault" in body and "xtk:session" in body
+    st = lab.status(h)
+    assert st["soap_logon"]["fault"] and not st["healthy"]["web"]
+
+
+def check_import_duplicates(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert st["db"]["duplicate_email_groups"] == 20 and st["db"]["recipients"] == 220
+    same = lab.psql("SELECT count(*) FROM (SELECT 1 FROM NmsRecipient GROUP BY lower(trim(sEmail)), iFolderId "
+                    "HAVING count(*) > 1) x", db=f"campaign_{h}")
+    assert same == "12"
+
+
+def check_export_failed(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert st["db"]["workflows"]["exportRecipients"]["failed"] == 1 and st["files"]["export_files"] == []
+    assert not st["healthy"]["export"]
+
+
+def check_slow_restart(lab: Lab, h: str) -> None:
+    assert nl(lab, h, "restart", "stat@prod").returncode == 0
+    t0 = time.time()
+    assert stays(lambda: "stat@prod" not in pdump_names(lab, h), 2.0)
+    poll(lambda: "stat@prod" in pdump_names(lab, h), timeout=10)
+    assert time.time() - t0 >= 3
+
+
+def check_sshd_drops(lab: Lab, h: str) -> None:
+    results = [ssh(lab, h, "true").returncode for _ in range(3)]
+    assert results[0] != 0 and results[1] != 0 and results[2] == 0, results
+
+
+def check_command_hangs(lab: Lab, h: str) -> None:
+    r = lab.run_as(["timeout", "3", str(lab.hdir(h) / "nl6/bin/nlserver"), "pdump"], check=False)
+    assert r.returncode == 124
+    r = lab.run_as(["timeout", "2", str(lab.hdir(h) / "nl6/bin/nlserver"), "monitor", "-missing"], check=False)
+    assert r.returncode == 124
+
+
+def check_hostkey_changed(lab: Lab, h: str) -> None:
+    r = ssh(lab, h, "true")
+    assert r.returncode != 0 and ("IDENTIFICATION HAS CHANGED" in r.stderr or "verification failed" in r.stderr)
+    assert not lab.status(h)["healthy"]["sshd"]
+
+
+CASES = {
+    "wfserver_down": check_wfserver_down, "wfserver_hung": check_wfserver_hung,
+    "watchdog_down": check_watchdog_down, "modules_missing": check_modules_missing,
+    "syslogd_down": check_syslogd_down, "syslogd_port_taken": check_syslogd_port_taken,
+    "mta_down": check_mail_stuck, "stat_down": check_mail_stuck, "inmail_stopped": check_inmail,
+    "trackinglogd_down": check_trackinglogd_down, "tracking_failed": check_tracking_failed,
+    "tracking_stale": check_tracking_stale, "redir_corrupt": check_redir_corrupt, "web_down": check_web_down,
+    "web_xtk_errors": check_web_xtk_errors, "import_duplicates": check_import_duplicates,
+    "export_failed": check_export_failed, "slow_restart": check_slow_restart, "sshd_drops": check_sshd_drops,
+    "command_hangs": check_command_hangs, "hostkey_changed": check_hostkey_changed,
+}
+
+
+def test_every_fault_has_a_check(lab: Lab) -> None:
+    assert set(CASES) == set(lab.faults())
+
+
+@pytest.mark.parametrize("fault", list(CASES))
+def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
+    host = ["lab2", "lab3", "lab4"][list(CASES).index(fault) % 3]
+    lab.break_(host, fault)
+    try:
+        assert fault in lab.status(host)["faults"]
+        CASES[fault](lab, host)
+    finally:
+        lab.heal(host)
+    st = poll(lambda: (s := lab.status(host)) and all(s["healthy"].values()) and s, timeout=20)
+    assert st["faults"] == [] and st["missing"] == []
+    assert ssh(lab, host, "true").returncode == 0
+    if fault in ("syslogd_down", "syslogd_port_taken"):
+        m = syslog_probe(lab, host)
+        poll(lambda: mta_log_has(lab, host, m), timeout=5)
+    if fault in ("mta_down", "stat_down", "web_down", "web_xtk_errors"):
+        assert "pstrSessionToken" in soap(lab, host)
