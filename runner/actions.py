@@ -9,6 +9,7 @@ Every value put into a command is shell-quoted here. Pure: no I/O; the engine ru
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 import string
 from collections.abc import Callable, Mapping
@@ -30,6 +31,9 @@ DEFAULT_VARS: dict[str, Any] = {
     "stat_port": 7777,
     "db_port": 5432,
     "workflow_start_grace": 120,
+    "delivery_pending_grace": 600,     # seconds a delivery may stay Pending before a check flags it
+    "export_max_age": 93600,           # seconds since an export workflow last finished (26 h: a daily export)
+    "tracking_max_age": 3600,          # seconds since the Tracking workflow last ran
 }
 DB_VARS = ("db_host", "db_name", "db_user")
 
@@ -237,12 +241,18 @@ def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     proto = str(args.get("proto", "tcp"))
     port = int(render(str(args["port"]), ctx, quote=False))
     flag = "-lunp" if proto == "udp" else "-ltnp"
+    # Only sockets that conflict with the module: on the host's address or on a wildcard address
+    # (another address on the same machine, e.g. a second Campaign host, does not take the port).
+    address = str(ctx.var("address"))
+    if not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
+        raise Skip(f"address {address!r} of host {ctx.host.name} is not an IP address")
+    where = shlex.quote(f"( sport = :{port} ) and ( src {address} or src 0.0.0.0 or src [::] )")
     lines = [
         f"{ctx.nlserver} pdump",
         "echo '@@ss'",
-        f"ss -H {flag} {shlex.quote(f'sport = :{port}')}",
+        f"ss -H {flag} {where}",
         "echo '@@ps'",
-        f"for p in $(ss -H {flag} {shlex.quote(f'sport = :{port}')} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
+        f"for p in $(ss -H {flag} {where} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
         " do ps -o pid=,args= -p \"$p\"; done",
     ]
     return "; ".join(lines)
@@ -445,6 +455,220 @@ def _javascript_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     )
 
 
+# --- added for the module playbooks -------------------------------------------------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# A redir/log line as the lab's trackinglogd writes it: id, timestamp, three numbers, event name.
+# Adobe documents only the id prefix (e.g. 50x000000000FD7EC86) and tab separation: keep it an arg.
+REDIR_LINE = (r"^[0-9]0x[0-9A-F]{16}\t[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+              r"\t[0-9]+\t[0-9]+\t[0-9]+\t[a-z]+$")
+
+
+def _ere(regex: str) -> str:
+    """A POSIX ERE for grep: the ``\\t`` escapes of the pattern become real tabs."""
+    return regex.replace("\\t", "\t")
+
+
+def _syslog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    port = int(render(str(args["port"]), ctx, quote=False))
+    address = str(ctx.var("address"))
+    path = render(str(args["file"]), ctx, quote=False)
+    tag = str(args.get("tag", "remediate"))
+    if not _IDENT.match(tag):
+        raise ValueError(f"invalid syslog tag {tag!r}")
+    wait = int(args.get("wait", 5))
+    token = "remediate-syslog-probe-" + secrets.token_hex(6)
+    record = f"{tag}\t$$\tinfo\t{token}"
+    # bash's /dev/udp sends one datagram, as a module does; the record is then looked for in the file.
+    send = f"printf '%s\\n' \"{record}\" > /dev/udp/{address}/{port}"
+    return (f"echo @@token {token}; bash -c {shlex.quote(send)} || exit 3; i=0; "
+            f"while [ $i -lt {wait * 4} ]; do grep -F -n -- {shlex.quote(token)} {shlex.quote(path)} && exit 0; "
+            f"sleep 0.25; i=$((i+1)); done; exit 1")
+
+
+def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    port = int(render(str(args["port"]), ctx, quote=False))
+    path = render(str(args["file"]), ctx, quote=False)
+    token = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("@@token ")), "")
+    data = {"port": port, "file": path, "token": token}
+    if rc == 3:
+        return Verdict(False, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data)
+    if rc != 0:
+        return Verdict(False, f"a test record sent to udp {port} did not reach {path} within "
+                              f"{int(args.get('wait', 5))}s", data)
+    return Verdict(True, f"a test record sent to udp {port} reached {path}", data)
+
+
+def _who_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return f"{ctx.nlserver} pdump -who"
+
+
+def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"nlserver pdump -who failed (exit {rc}): {err.strip()[:200]}")
+    try:
+        dump = campaign.parse_pdump(out, who=True)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse pdump -who output: {exc}", {"parse_error": True})
+    sessions: list[str] = []
+    in_sessions = False
+    for line in dump.extra:
+        if line.lower().startswith("sessions"):
+            in_sessions = True
+            continue
+        if in_sessions and line.lower().startswith("datasource"):
+            in_sessions = False
+        if in_sessions and line.strip() and line.strip().lower() != "none":
+            sessions.append(line.strip())
+    pool = [line for line in dump.extra if line.lower().startswith("datasource")]
+    data = {"sessions": sessions, "pool": pool}
+    desc = "; ".join(sessions) if sessions else "no open session"
+    return Verdict(True, f"{len(sessions)} session(s) a web restart would cut: {desc}"
+                         + (f" | {pool[0]}" if pool else ""), data)
+
+
+def _redir_scan_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = str(args.get("pattern", "0x*.log"))
+    line = _ere(str(args.get("line", REDIR_LINE)))
+    return (f"cd {shlex.quote(directory)} || exit 2; for f in $(ls -1 -- {pattern_glob(pattern)} 2>/dev/null); do "
+            f"LC_ALL=C grep -a -n -v -E -- {shlex.quote('^$|' + line)} \"$f\" | cut -d: -f1 | "
+            f"sed \"s|^|$PWD/$f:|\"; done; exit 0")
+
+
+def pattern_glob(pattern: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.*?-]+", pattern):
+        raise ValueError(f"invalid file pattern {pattern!r}")
+    return pattern
+
+
+def _judge_redir_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    if rc != 0:
+        return Verdict(False, f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+    bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
+    data = {"corrupted": bad[:200]}
+    if bad:
+        return Verdict(False, f"{len(bad)} corrupted tracking log line(s): {', '.join(bad[:10])}"
+                              + (" ..." if len(bad) > 10 else ""), data)
+    return Verdict(True, f"every line of {directory}/{args.get('pattern', '0x*.log')} is well-formed", data)
+
+
+def _redir_quarantine_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = pattern_glob(str(args.get("pattern", "0x*.log")))
+    line = shlex.quote("^$|" + _ere(str(args.get("line", REDIR_LINE))))
+    # Per file with bad lines: keep the bad lines (numbered) in <file>.rejected, rewrite the file in place
+    # (same inode, so a writer holding it open keeps appending) with the good lines only.
+    return (f"cd {shlex.quote(directory)} || exit 2; n=0; for f in $(ls -1 -- {pattern} 2>/dev/null); do "
+            f"if LC_ALL=C grep -a -q -v -E -- {line} \"$f\"; then "
+            f"LC_ALL=C grep -a -n -v -E -- {line} \"$f\" >> \"$f.rejected\" || exit 3; "
+            f"t=$(mktemp) || exit 3; LC_ALL=C grep -a -E -- {line} \"$f\" > \"$t\"; "
+            f"cat \"$t\" > \"$f\" || exit 3; rm -f \"$t\"; n=$((n+1)); "
+            f"echo \"quarantined bad lines of $PWD/$f into $PWD/$f.rejected\"; fi; done; echo \"@@files $n\"")
+
+
+def _judge_quarantine(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"exit {rc}: {err.strip()[:300]}")
+    moved = [ln for ln in out.splitlines() if ln.startswith("quarantined")]
+    return Verdict(True, "; ".join(moved) if moved else "no corrupted line left to quarantine", {"output": out[-2000:]})
+
+
+def _backlog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = pattern_glob(str(args.get("pattern", "*")))
+    find = f"find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
+    return (f"[ -d {shlex.quote(directory)} ] || exit 2; date +%s; echo \"@@count $({find} | wc -l)\"; "
+            f"{find} -printf '%T@ %p\\n' | sort -n | head -n 1")
+
+
+def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    lines = out.strip().splitlines()
+    if rc != 0 or len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("@@count "):
+        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+    now, count = int(lines[0]), int(lines[1].split()[1])
+    oldest_age = None
+    if len(lines) > 2 and lines[2].split(" ", 1)[0].replace(".", "").isdigit():
+        oldest_age = max(0.0, now - float(lines[2].split(" ", 1)[0]))
+    data = {"count": count, "oldest_age": round(oldest_age, 1) if oldest_age is not None else None}
+    max_count = args.get("max_count")
+    if max_count is not None and count > int(max_count):
+        return Verdict(False, f"{count} file(s) waiting in {directory} (at most {int(max_count)} expected)", data)
+    max_age = args.get("max_age")
+    if max_age is not None and oldest_age is not None and oldest_age > float(max_age):
+        return Verdict(False, f"{count} file(s) waiting in {directory}, the oldest for {oldest_age:.0f}s "
+                              f"(limit {float(max_age):g}s): nothing drains it", data)
+    return Verdict(True, f"{count} file(s) waiting in {directory}"
+                         + (f", the oldest for {oldest_age:.0f}s" if oldest_age is not None else ""), data)
+
+
+def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    source = str(args["from"])
+    verb = str(args["verb"])
+    if verb not in ("Start", "Restart"):
+        raise ValueError(f"verb must be Start or Restart, got {verb!r}")
+    verdict = ctx.earlier.get(source)
+    if verdict is None:
+        raise Skip(f"check {source!r} has no result to take workflows from")
+    names = []
+    for row in verdict.data.get("rows", []):
+        name = str(row[0]).strip() if row else ""
+        if not _IDENT.match(name):
+            raise Skip(f"refusing to re-launch {name!r}: not a workflow internal name")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise Skip(f"check {source!r} lists no workflow to re-launch")
+    script = " ".join(f'logInfo("re-launch {n} ({verb})"); xtk.workflow.{verb}("{n}");' for n in names)
+    return _javascript_cmd({"script": script}, ctx)
+
+
+def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    backup = str(args.get("backup_table", "NmsRecipientDedupBackup"))
+    if not _IDENT.match(backup):
+        raise ValueError(f"invalid backup table name {backup!r}")
+    psql = _psql(ctx, read_only=False)
+    key = "lower(trim(sEmail))"
+    # One statement in one transaction: copy every row that is not the oldest of its email into the
+    # backup table, then delete exactly the rows copied. Nothing is deleted that was not backed up.
+    sql = (
+        "BEGIN; "
+        f"CREATE TABLE IF NOT EXISTS {backup} (LIKE NmsRecipient); "
+        "WITH doomed AS (SELECT r.* FROM NmsRecipient r WHERE r.sEmail IS NOT NULL AND r.sEmail <> '' AND "
+        f"r.iRecipientId > (SELECT min(k.iRecipientId) FROM NmsRecipient k WHERE {key.replace('sEmail', 'k.sEmail')}"
+        f" = {key.replace('sEmail', 'r.sEmail')})), "
+        f"saved AS (INSERT INTO {backup} SELECT * FROM doomed RETURNING iRecipientId), "
+        "gone AS (DELETE FROM NmsRecipient WHERE iRecipientId IN (SELECT iRecipientId FROM saved) RETURNING iRecipientId) "
+        "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM gone), "
+        "coalesce((SELECT string_agg(iRecipientId::text, ',' ORDER BY iRecipientId) FROM "
+        "(SELECT iRecipientId FROM gone ORDER BY iRecipientId LIMIT 20) s), ''); "
+        "COMMIT;"
+    )
+    return f"{psql} -c {shlex.quote(sql)}"
+
+
+def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    backup = str(args.get("backup_table", "NmsRecipientDedupBackup"))
+    if rc != 0:
+        return Verdict(False, f"de-duplication rolled back (exit {rc}): {err.strip()[:300]}", {"error": True})
+    rows = [line.split("	") for line in out.splitlines() if line.count("	") >= 2]
+    if not rows or not rows[-1][0].strip().isdigit():
+        return Verdict(False, f"cannot read the de-duplication result: {out.strip()[:200]!r}", {"error": True})
+    saved, gone, ids = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip()
+    restore_sql = (f"INSERT INTO NmsRecipient SELECT b.* FROM {backup} b WHERE NOT EXISTS "
+                   f"(SELECT 1 FROM NmsRecipient r WHERE r.iRecipientId = b.iRecipientId)")
+    restore = (f"psql -h {shlex.quote(str(ctx.var('db_host')))} -p {shlex.quote(str(ctx.var('db_port')))} "
+               f"-U {shlex.quote(str(ctx.var('db_user')))} -d {shlex.quote(str(ctx.var('db_name')))} "
+               f"-c {shlex.quote(restore_sql)}")
+    data = {"backed_up": saved, "deleted": gone, "backup_table": backup, "restore": restore, "sample_ids": ids}
+    if saved != gone:
+        return Verdict(False, f"backed up {saved} rows but deleted {gone}: check {backup}; restore: {restore}", data)
+    return Verdict(True, f"removed {gone} duplicate recipient(s) (ids {ids}{'...' if gone > 20 else ''}), "
+                         f"each first copied into {backup}; restore with: {restore}", data)
+
+
 _M = frozenset({"module"})
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("module_running", "the module's process is listed by nlserver pdump", Effect.READ,
@@ -481,4 +705,23 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            _javascript_cmd, _exit_ok, frozenset({"script"})),
     Action("shell", "a plain shell command (the exception: prefer a Campaign-aware action)", Effect.READ,
            _shell_cmd, _exit_ok, frozenset({"command"})),
+    Action("syslog_roundtrip", "send a marked test record to syslogd's udp port and find it in the log file",
+           Effect.READ, _syslog_cmd, _judge_syslog, frozenset({"port", "file"}), frozenset({"tag", "wait"}),
+           read_only=True),
+    Action("web_sessions", "nlserver pdump -who: the sessions and DB pool a web restart would cut", Effect.READ,
+           _who_cmd, _judge_who, read_only=True),
+    Action("redir_scan", "every line of the redir/log tracking files is well-formed (bad ones as file:line)",
+           Effect.READ, _redir_scan_cmd, _judge_redir_scan, frozenset({"dir"}), frozenset({"pattern", "line"}),
+           read_only=True),
+    Action("redir_quarantine", "move corrupted redir/log lines into <file>.rejected (numbered), keep the rest",
+           Effect.DISRUPT, _redir_quarantine_cmd, _judge_quarantine, frozenset({"dir"}),
+           frozenset({"pattern", "line"})),
+    Action("backlog", "files waiting in a directory: at most max_count, none older than max_age seconds",
+           Effect.READ, _backlog_cmd, _judge_backlog, frozenset({"dir"}),
+           frozenset({"pattern", "max_count", "max_age"}), read_only=True),
+    Action("workflow_relaunch", "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a sql "
+           "check listed (first column)", Effect.CHANGE, _relaunch_cmd, _exit_ok, frozenset({"from", "verb"})),
+    Action("recipient_dedup", "in one transaction: copy every NmsRecipient row that is not the oldest of its "
+           "email into a backup table, then delete exactly those rows", Effect.DISRUPT, _dedup_cmd, _judge_dedup,
+           frozenset(), frozenset({"backup_table"})),
 )}
