@@ -112,6 +112,8 @@ class _FileSink:
             raise AuditError(f"cannot write audit log: {exc.strerror}", where=str(self.path),
                              hint="nothing more will run") from None
 
+    info = msg  # structlog's bound logger calls the level-named method
+
     def close(self) -> None:
         try:
             os.close(self._fd)

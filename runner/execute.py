@@ -159,10 +159,7 @@ class Engine:
                 res = run.session.run(b.script, b.timeout)
             except (TransportError, ConnectionLost, CommandTimeout):
                 return {}
-        results = plan.unbatch(b, res)
-        for key, r in results.items():
-            r.duration = r.duration or 0.0
-        return results
+        return plan.unbatch(b, res)
 
     def _record(self, run: _HostRun, module: str, step: Step, command: str | None, outcome: str, message: str,
                 exit_code: int | None, duration: float | None) -> StepOutcome:

@@ -119,8 +119,9 @@ def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
         seconds = max(1, int(timeout + 0.999))
         total += timeout
         lines.append(
-            f"printf '\\n{marker} O {index}\\n'; timeout -k {KILL_AFTER} {seconds} sh -c {shlex.quote(command)}"
-            f' 2>"$d/e" </dev/null; rc=$?; printf \'\\n{marker} E {index} %s\\n\' "$rc"; cat "$d/e";'
+            f"printf '\\n{marker} O {index}\\n'; s=$(date +%s%N); timeout -k {KILL_AFTER} {seconds} sh -c"
+            f' {shlex.quote(command)} 2>"$d/e" </dev/null; rc=$?; e=$(date +%s%N);'
+            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))"; cat "$d/e";'
             f" printf '\\n{marker} X {index}\\n'"
         )
     return Batch(script="\n".join(lines), marker=marker, keys=tuple(k for k, _c, _t in items),
@@ -135,6 +136,7 @@ def unbatch(b: Batch, result: Result) -> dict[str, Result]:
     buf: list[str] = []
     stdout = ""
     code = -1
+    millis = 0
     for line in result.stdout.split("\n"):
         if line.startswith(b.marker + " "):
             fields = line.split()
@@ -148,10 +150,11 @@ def unbatch(b: Batch, result: Result) -> dict[str, Result]:
             if kind == "E":
                 stdout = text[:-1] if text.endswith("\n") else text
                 code = int(fields[3]) if len(fields) > 3 and fields[3].lstrip("-").isdigit() else -1
+                millis = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else 0
                 part, buf = "err", []
             elif kind == "X":
                 stderr = text[:-1] if text.endswith("\n") else text
-                out[b.keys[index]] = Result(stdout=stdout, stderr=stderr, exit_code=code)
+                out[b.keys[index]] = Result(stdout=stdout, stderr=stderr, exit_code=code, duration=millis / 1000)
                 current, part, buf = None, "", []
             continue
         if current is not None and part:

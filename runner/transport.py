@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import select
 import shlex
 import socket
 import time
@@ -28,6 +29,7 @@ from runner.inventory import Host
 CONNECT_TIMEOUT = 10.0
 KEEPALIVE = 15
 KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
+MAX_OUTPUT = 8 * 1024 * 1024  # bytes kept per stream of one command
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class Session:
             host=ep.address, user=ep.user, port=ep.port, connect_timeout=int(ep.connect_timeout),
             config=Config(lazy=True),
             connect_kwargs={
-                "key_filename": list(ep.key_files) or None,
+                **({"key_filename": list(ep.key_files)} if ep.key_files else {}),
                 "look_for_keys": not ep.key_files,
                 "allow_agent": not ep.key_files,
                 "banner_timeout": ep.connect_timeout,
@@ -152,29 +154,51 @@ class Session:
         self._conn = conn
 
     def run(self, command: str, timeout: float) -> Result:
-        """Run ``command`` under ``sh``; raise CommandTimeout or ConnectionLost, never retry."""
-        from invoke.exceptions import CommandTimedOut
+        """Run ``command`` under ``sh``; raise CommandTimeout or ConnectionLost, never retry.
 
+        Reads the session channel of the Fabric connection directly (not invoke's Runner, which turns
+        Ctrl-C into a keystroke for the remote side and keeps waiting): an interrupt reaches the caller.
+        """
         if self._conn is None:
             raise ConnectionLost("not connected", host=self.endpoint.name)
-        wrapped = remote_command(command, timeout)
-        start = time.monotonic()
-        try:
-            res = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False,
-                                 timeout=timeout + KILL_AFTER + 5)
-        except CommandTimedOut:
-            raise CommandTimeout(f"command timed out after {timeout:g}s", host=self.endpoint.name,
-                                 timeout=timeout) from None
-        except Exception as exc:  # paramiko/invoke raise many types once the link is gone
-            raise ConnectionLost(f"connection lost during command: {_why(exc)}", host=self.endpoint.name) from None
-        duration = time.monotonic() - start
+        name = self.endpoint.name
         transport = self._conn.client.get_transport()
-        if res.exited == -1 or transport is None or not transport.is_active():
-            raise ConnectionLost("connection lost during command (no exit status)", host=self.endpoint.name)
-        if res.exited == 124 and duration >= timeout:
-            raise CommandTimeout(f"command timed out after {timeout:g}s (stopped on the host)",
-                                 host=self.endpoint.name, timeout=timeout)
-        return Result(stdout=res.stdout, stderr=res.stderr, exit_code=res.exited, duration=duration)
+        if transport is None or not transport.is_active():
+            raise ConnectionLost("connection is closed", host=name)
+        start = time.monotonic()
+        deadline = start + timeout + KILL_AFTER + 5
+        try:
+            chan = transport.open_session(timeout=self.endpoint.connect_timeout)
+            chan.exec_command(remote_command(command, timeout))
+            chan.shutdown_write()
+        except Exception as exc:  # paramiko raises SSHException/EOFError/OSError once the link is gone
+            raise ConnectionLost(f"cannot start command: {_why(exc)}", host=name) from None
+        out, err = _Capture(), _Capture()
+        try:
+            while True:
+                select.select([chan], [], [], 0.05)
+                while chan.recv_ready():
+                    out.add(chan.recv(65536))
+                while chan.recv_stderr_ready():
+                    err.add(chan.recv_stderr(65536))
+                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+                    break
+                if chan.closed or not transport.is_active():
+                    raise ConnectionLost("connection lost during command (no exit status)", host=name)
+                if time.monotonic() > deadline:
+                    raise CommandTimeout(f"command timed out after {timeout:g}s", host=name, timeout=timeout)
+            code = chan.recv_exit_status()
+        except (OSError, EOFError) as exc:
+            raise ConnectionLost(f"connection lost during command: {_why(exc)}", host=name) from None
+        finally:
+            chan.close()
+        duration = time.monotonic() - start
+        if code == -1:
+            raise ConnectionLost("connection lost during command (no exit status)", host=name)
+        if code == 124 and duration >= timeout:
+            raise CommandTimeout(f"command timed out after {timeout:g}s (stopped on the host)", host=name,
+                                 timeout=timeout)
+        return Result(stdout=out.text(), stderr=err.text(), exit_code=code, duration=duration)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -182,6 +206,26 @@ class Session:
                 self._conn.close()
             finally:
                 self._conn = None
+
+
+class _Capture:
+    """Collects a stream up to MAX_OUTPUT bytes; the rest is counted, not kept."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        room = MAX_OUTPUT - self.size
+        if room > 0:
+            self.parts.append(data[:room])
+            self.size += min(len(data), room)
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def text(self) -> str:
+        text = b"".join(self.parts).decode("utf-8", errors="replace")
+        return text + (f"\n[{self.dropped} more bytes not kept]" if self.dropped else "")
 
 
 def _key_name(ep: Endpoint) -> str:

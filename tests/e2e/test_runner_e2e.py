@@ -1,0 +1,311 @@
+"""The runner's contract end to end: real CLI, real sshd, real PostgreSQL, simulated Campaign host.
+
+Every test asserts the host's real state through ``lab.status`` (processes from /proc, the DB), and
+the audit log, not only what the runner printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import yaml
+
+from lab import Lab
+from tests.e2e.conftest import REMEDIATE, ROOT, Runner, pid_of, wait_for
+
+WF = "wfserver@prod"
+
+
+def _steps(doc: dict, host: str = "lab1") -> list[dict]:
+    return doc["hosts"][host]["steps"]
+
+
+def _ran(doc: dict, host: str = "lab1") -> list[dict]:
+    return [s for s in _steps(doc, host) if s["phase"] == "remediation" and s["outcome"] in ("ran", "failed")]
+
+
+def test_wfserver_down_is_started_and_verified(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "wfserver_down")
+    assert pid_of(lab, host, WF) is None
+    code, doc = remediate.json("wfserver", "--host", host, "--reason", "INC-1")
+    assert code == 0, doc
+    assert doc["hosts"][host]["status"] == "remediated"
+    assert [s["id"] for s in _ran(doc)] == ["start_wfserver"]
+    assert pid_of(lab, host, WF) is not None  # the real process is back
+    events = remediate.events()
+    started = [e for e in events if e["event"] == "step.started" and e.get("effect") == "change"]
+    assert started and started[0]["command"].endswith("start wfserver@prod")
+    assert started[0]["reason"] == "INC-1"
+    finished = [e for e in events if e["event"] == "step.finished" and e.get("step") == "start_wfserver"]
+    assert finished[0]["exit_code"] == 0
+    assert events.index(started[0]) < events.index(finished[0])
+
+
+def test_healthy_host_nothing_done(lab: Lab, host: str, remediate: Runner) -> None:
+    before = lab.status(host)["processes"]
+    code, doc = remediate.json("wfserver", "--host", host)
+    assert code == 0
+    assert doc["hosts"][host]["status"] == "healthy"
+    assert not [s for s in _steps(doc) if s["phase"] != "check"]
+    assert lab.status(host)["processes"] == before
+    assert not [e for e in remediate.events() if e["event"] == "step.started" and e.get("effect") != "read"]
+
+
+def test_dry_run_changes_nothing_and_shows_the_command(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "wfserver_down")
+    res = remediate("wfserver", "--host", host, "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "nlserver start wfserver@prod" in res.stdout
+    assert "would_remediate" in res.stdout
+    time.sleep(1.5)  # a start, had one been sent, would show by now
+    assert pid_of(lab, host, WF) is None
+    assert not [e for e in remediate.events() if e["event"] == "step.started" and e.get("effect") != "read"]
+    assert [e for e in remediate.events() if e["event"] == "step.planned"]
+
+
+def test_force_without_yes_or_terminal_is_refused(lab: Lab, host: str, remediate: Runner) -> None:
+    pid = pid_of(lab, host, WF)
+    code, doc = remediate.json("wfserver", "--host", host, "--force")
+    assert code == 4
+    assert doc["hosts"][host]["status"] == "not_confirmed"
+    assert pid_of(lab, host, WF) == pid
+    assert [e for e in remediate.events() if e["event"] == "confirmation.refused"]
+
+
+def test_force_with_yes_restarts_wfserver(lab: Lab, host: str, remediate: Runner) -> None:
+    pid = pid_of(lab, host, WF)
+    code, doc = remediate.json("wfserver", "--host", host, "--force", "--yes")
+    assert code == 0, doc
+    assert [s["id"] for s in _ran(doc)] == ["restart_wfserver"]
+    new = pid_of(lab, host, WF)
+    assert new is not None and new != pid
+    given = [e for e in remediate.events() if e["event"] == "confirmation.given"]
+    assert given and given[0]["via"] == "--yes"
+
+
+def test_hung_wfserver_is_found_and_restarted(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
+    inventory = _inventory_with(remediate, tmp_path, workflow_start_grace=1)
+    pid = pid_of(lab, host, WF)
+    lab.break_(host, "wfserver_hung")
+    time.sleep(1.5)
+    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
+    assert code == 0, doc
+    found = " ".join(doc["hosts"][host]["found"])
+    assert "no_stuck_workflows" in found and "exportRecipients" in found
+    assert pid_of(lab, host, WF) not in (None, pid)
+    assert lab.status(host)["db"]["pending_workflow_starts"] == 0
+
+
+def test_changed_host_key_refused_nothing_run(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "wfserver_down")
+    lab.break_(host, "hostkey_changed")
+    code, doc = remediate.json("wfserver", "--host", host, "--yes")
+    assert code == 3
+    assert doc["hosts"][host]["status"] == "unreachable"
+    assert "CHANGED" in doc["hosts"][host]["message"]
+    assert pid_of(lab, host, WF) is None  # nothing was started
+    events = remediate.events()
+    assert [e for e in events if e["event"] == "host.unreachable"]
+    assert not [e for e in events if e["event"] in ("step.started", "host.retrying")]
+
+
+def test_watchdog_no_tasks_brings_everything_back(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "watchdog_down")
+    assert all(not p["alive"] for p in lab.status(host)["processes"].values())
+    code, doc = remediate.json("watchdog", "--host", host)
+    assert code == 0, doc
+    assert [s["id"] for s in _ran(doc)] == ["start_watchdog"]
+    assert "No tasks" in " ".join(doc["hosts"][host]["found"])
+    st = lab.status(host)
+    assert st["processes"]["watchdog"]["alive"]
+    assert not st["missing"]
+    assert all(p["alive"] for p in st["processes"].values())
+
+
+def test_two_missing_modules_only_those_started(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "modules_missing")
+    before = {k: v["pid"] for k, v in lab.status(host)["processes"].items() if v["alive"]}
+    assert set(lab.status(host)["missing"]) == {"mta@prod", "trackinglogd@default"}
+    code, doc = remediate.json("watchdog", "--host", host)
+    assert code == 0, doc
+    ran = _ran(doc)
+    assert [s["id"] for s in ran] == ["start_missing"]
+    assert sorted(ran[0]["command"].split(" && ")) == sorted(
+        f"{lab.hdir(host) / 'nl6/bin/nlserver'} start {m}" for m in ("mta@prod", "trackinglogd@default"))
+    after = {k: v["pid"] for k, v in lab.status(host)["processes"].items() if v["alive"]}
+    assert {k: after[k] for k in before} == before  # nothing else was touched
+    assert {"mta@prod", "trackinglogd@default"} <= set(after)
+    assert not lab.status(host)["missing"]
+
+
+def test_audit_verify_catches_an_edited_line(lab: Lab, host: str, remediate: Runner) -> None:
+    remediate("wfserver", "--host", host)
+    remediate("watchdog", "--host", host)
+    ok = remediate("audit", "verify", str(remediate.audit_log))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    lines = remediate.audit_log.read_text().splitlines()
+    assert len(lines) > 6
+    event = json.loads(lines[3])
+    event["outcome"] = "passed" if event.get("outcome") != "passed" else "failed"
+    lines[3] = json.dumps(event)
+    remediate.audit_log.write_text("\n".join(lines) + "\n")
+    bad = remediate("audit", "verify", str(remediate.audit_log))
+    assert bad.returncode == 1
+    assert ":4:" in bad.stdout + bad.stderr
+
+
+def test_every_audit_event_has_the_schema_fields(lab: Lab, host: str, remediate: Runner) -> None:
+    lab.break_(host, "wfserver_down")
+    remediate("wfserver", "--host", host, "--reason", "CHG-7")
+    events = remediate.events()
+    assert events[0]["event"] == "run.started" and events[-1]["event"] == "run.finished"
+    assert len({e["run_id"] for e in events}) == 1
+    for e in events:
+        assert e["ts"].endswith("Z") and e["operator"]["login"]
+    started = events[0]
+    assert started["reason"] == "CHG-7" and len(started["playbook_sha256"]) == 64
+    assert any(e.get("host_key", "").startswith("SHA256:") for e in events if e["event"] == "host.connected")
+
+
+# --- exit codes ----------------------------------------------------------------------------------
+
+def test_exit_2_unknown_module_host_group_nothing_run(lab: Lab, remediate: Runner) -> None:
+    assert remediate("nosuchmodule", "--host", "lab1").returncode == 2
+    res = remediate("wfserver", "--host", "nosuchhost")
+    assert res.returncode == 2 and "unknown host 'nosuchhost'" in res.stderr
+    assert remediate("wfserver", "--group", "nosuchgroup").returncode == 2
+    assert remediate("wfserver").returncode == 2  # no host selected
+    assert remediate("wfserver", "--host", "lab1", "--option", "nope=1").returncode == 2
+    assert not remediate.audit_log.exists()  # nothing ran, nothing was even logged
+
+
+def test_exit_2_invalid_inventory_names_file_and_line(remediate: Runner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("all:\n  hosts:\n    lab1:\n      ansible_port: notaport\n")
+    res = remediate("wfserver", "--host", "lab1", inventory=bad)
+    assert res.returncode == 2
+    assert "ansible_port" in res.stderr and "bad.yml:3" in res.stderr
+
+
+def test_exit_3_unreachable_host(lab: Lab, remediate: Runner, tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(textwrap.dedent(f"""\
+        all:
+          vars: {{instance: prod, ssh_config: {lab.dir}/ssh_config}}
+          hosts:
+            ghost: {{ansible_host: 127.0.4.201, ansible_port: 2222}}
+        """))
+    start = time.monotonic()
+    code, doc = remediate.json("wfserver", "--host", "ghost", inventory=inventory)
+    assert code == 3
+    assert doc["hosts"]["ghost"]["status"] == "unreachable"
+    assert time.monotonic() - start < 60
+    assert [e for e in remediate.events() if e["event"] == "host.retrying"]  # connection refused is retried
+
+
+def _playbooks_dir(tmp_path: Path, remediation: str) -> Path:
+    d = tmp_path / "playbooks"
+    d.mkdir()
+    (d / "wfserver.yml").write_text(textwrap.dedent("""\
+        module: wfserver
+        title: test playbook
+        scope: test
+        symptom: test
+        checks:
+          - id: always_fails
+            effect: read
+            action: shell
+            args: {command: "false"}
+        remediation:
+        """) + textwrap.indent(textwrap.dedent(remediation), "  ") + textwrap.dedent("""\
+        verification:
+          - id: still_fails
+            effect: read
+            action: shell
+            args: {command: "false"}
+        """))
+    return d
+
+
+def _inventory_with(remediate: Runner, tmp_path: Path, **extra: object) -> Path:
+    data = yaml.safe_load(remediate.inventory.read_text())
+    data["all"]["vars"].update(extra)
+    out = tmp_path / "inventory.yml"
+    out.write_text(yaml.safe_dump(data))
+    return out
+
+
+def test_exit_1_remediation_command_failed(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
+    d = _playbooks_dir(tmp_path, """\
+        - id: fails
+          effect: change
+          action: shell
+          args: {command: "echo broken >&2; exit 3"}
+        """)
+    code, doc = remediate.json("wfserver", "--host", host, env={"REMEDIATE_PLAYBOOKS": str(d)})
+    assert code == 1
+    assert doc["hosts"][host]["status"] == "failed"
+    step = _ran(doc)[0]
+    assert step["exit_code"] == 3 and "broken" in step["message"]
+
+
+def test_exit_5_changing_command_timed_out_not_retried(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
+    d = _playbooks_dir(tmp_path, """\
+        - id: slow
+          effect: change
+          action: shell
+          args: {command: "sleep 47"}
+          timeout: 2
+        """)
+    code, doc = remediate.json("wfserver", "--host", host, env={"REMEDIATE_PLAYBOOKS": str(d)})
+    assert code == 5, doc
+    assert doc["hosts"][host]["status"] == "unknown"
+    started = [e for e in remediate.events() if e["event"] == "step.started" and e.get("step") == "slow"]
+    assert len(started) == 1  # never re-run
+    # the host itself stopped the command at its timeout
+    wait_for(lambda: not _processes_with(lab, "sleep 47"), 15, "the timed-out command to be gone from the host")
+
+
+def _processes_with(lab: Lab, needle: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if needle in cmd and "timeout" not in cmd.split()[0]:
+                found.append(int(entry))
+    return found
+
+
+def test_exit_130_interrupted_records_run_finished(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
+    d = _playbooks_dir(tmp_path, """\
+        - id: slow
+          effect: change
+          action: shell
+          args: {command: "sleep 53"}
+          timeout: 60
+        """)
+    env = {k: v for k, v in os.environ.items() if k != "REMEDIATE_INVENTORY"}
+    env.update({"PYTHONPATH": str(ROOT), "REMEDIATE_AUDIT_LOG": str(remediate.audit_log), "REMEDIATE_PLAYBOOKS": str(d)})
+    proc = subprocess.Popen([*REMEDIATE, "wfserver", "--host", host, "-i", str(remediate.inventory)],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: any(e["event"] == "step.started" and e.get("step") == "slow" for e in remediate.events()),
+                 30, "the changing step to start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    last = remediate.events()[-1]
+    assert last["event"] == "run.finished" and last["status"] == "interrupted" and last["exit_code"] == 130
+    assert remediate("audit", "verify", str(remediate.audit_log)).returncode == 0
