@@ -128,7 +128,7 @@ def _text(data: Any, key: str, path: str, *, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value.strip():
-        raise _err(f"{key!r} must be a non-empty string", path, yamlfile.line_of(data, key) or data.line)
+        raise _err(f"{key!r} must be a non-empty string", path, yamlfile.line_of(data, key) or yamlfile.line_of(data))
     return value.strip()
 
 
@@ -205,7 +205,7 @@ def _steps(data: Any, phase: str, path: str, seen: dict[str, Step], options: dic
         raise _err(f"{phase!r} must be a list of steps", path, yamlfile.line_of(data, phase))
     steps = []
     for item in raw:
-        step = _step(item, PHASE_NAME[phase], path, options, data.line_of(phase))
+        step = _step(item, PHASE_NAME[phase], path, options, yamlfile.line_of(data, phase) or 1)
         if step.id in seen:
             raise _err(f"duplicate step id {step.id!r}", path, step.line)
         seen[step.id] = step
@@ -216,51 +216,51 @@ def _steps(data: Any, phase: str, path: str, seen: dict[str, Step], options: dic
 def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_line: int) -> Step:
     if not isinstance(item, dict):
         raise _err("a step must be a mapping with id, effect, action", path, phase_line)
-    line = item.line
+    line = yamlfile.line_of(item) or 0
     for key in item:
         if key not in STEP_KEYS:
-            raise _err(f"unknown step key {key!r}", path, item.line_of(key), f"expected {', '.join(sorted(STEP_KEYS))}")
+            raise _err(f"unknown step key {key!r}", path, yamlfile.line_of(item, key), f"expected {', '.join(sorted(STEP_KEYS))}")
     for key in ("id", "effect", "action"):
         if key not in item:
             raise _err(f"step is missing {key!r}", path, line)
     step_id = item["id"]
     if not isinstance(step_id, str) or not STEP_ID.match(step_id):
-        raise _err(f"invalid step id {step_id!r}", path, item.line_of("id"), "lowercase letters, digits, '_'")
+        raise _err(f"invalid step id {step_id!r}", path, yamlfile.line_of(item, "id"), "lowercase letters, digits, '_'")
     try:
         effect = Effect.parse(str(item["effect"]))
     except KeyError:
         raise _err(f"step {step_id!r}: effect must be read, change or disrupt, got {item['effect']!r}",
-                   path, item.line_of("effect")) from None
+                   path, yamlfile.line_of(item, "effect")) from None
     action_name = item["action"]
     action = ACTIONS.get(str(action_name))
     if action is None:
-        raise _err(f"step {step_id!r}: unknown action {action_name!r}", path, item.line_of("action"),
+        raise _err(f"step {step_id!r}: unknown action {action_name!r}", path, yamlfile.line_of(item, "action"),
                    f"actions: {', '.join(sorted(ACTIONS))}")
     if effect < action.min_effect:
         raise _err(f"step {step_id!r}: action {action.name} {action.summary!r} cannot be declared "
-                   f"{effect}; it is at least {action.min_effect}", path, item.line_of("effect"))
+                   f"{effect}; it is at least {action.min_effect}", path, yamlfile.line_of(item, "effect"))
     if action.read_only and effect is not Effect.READ:
         raise _err(f"step {step_id!r}: action {action.name} only reads; declare effect: read", path,
-                   item.line_of("effect"))
+                   yamlfile.line_of(item, "effect"))
     if phase in ("check", "verification") and effect is not Effect.READ:
-        raise _err(f"step {step_id!r}: {phase} steps must be read-only (effect: read)", path, item.line_of("effect"))
+        raise _err(f"step {step_id!r}: {phase} steps must be read-only (effect: read)", path, yamlfile.line_of(item, "effect"))
     args = item.get("args") or {}
     if not isinstance(args, dict):
-        raise _err(f"step {step_id!r}: 'args' must be a mapping", path, item.line_of("args"))
+        raise _err(f"step {step_id!r}: 'args' must be a mapping", path, yamlfile.line_of(item, "args"))
     missing = action.required - set(args)
     if missing:
         raise _err(f"step {step_id!r}: action {action.name} needs args {sorted(missing)}", path, line)
     unknown = set(args) - action.required - action.optional
     if unknown:
         raise _err(f"step {step_id!r}: action {action.name} has no arg {sorted(unknown)[0]!r}", path,
-                   args.line_of(sorted(unknown)[0]) if isinstance(args, yamlfile.Mapping) else line)
+                   yamlfile.line_of(args, sorted(unknown)[0]) or line)
     _check_args(step_id, action.name, args, path, line)
     timeout = item.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
-        raise _err(f"step {step_id!r}: timeout must be seconds in (0, {MAX_TIMEOUT:g}]", path, item.line_of("timeout"))
+        raise _err(f"step {step_id!r}: timeout must be seconds in (0, {MAX_TIMEOUT:g}]", path, yamlfile.line_of(item, "timeout"))
     poll = _poll(item, step_id, path)
     if poll is not None and phase != "verification" and phase != "check":
-        raise _err(f"step {step_id!r}: only read steps may poll", path, item.line_of("poll"))
+        raise _err(f"step {step_id!r}: only read steps may poll", path, yamlfile.line_of(item, "poll"))
     when = _when(item, step_id, path, options)
     interrupts = item.get("interrupts")
     if effect is Effect.DISRUPT and not (isinstance(interrupts, str) and interrupts.strip()):
@@ -299,12 +299,12 @@ def _poll(item: Any, step_id: str, path: str) -> Poll | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"timeout", "interval"} or "timeout" not in raw:
-        raise _err(f"step {step_id!r}: poll must be {{timeout: S, interval: S}}", path, item.line_of("poll"))
+        raise _err(f"step {step_id!r}: poll must be {{timeout: S, interval: S}}", path, yamlfile.line_of(item, "poll"))
     timeout, interval = raw["timeout"], raw.get("interval", 1)
     for value in (timeout, interval):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT:
             raise _err(f"step {step_id!r}: poll values must be seconds in (0, {MAX_TIMEOUT:g}]", path,
-                       item.line_of("poll"))
+                       yamlfile.line_of(item, "poll"))
     return Poll(float(timeout), float(interval))
 
 
@@ -312,7 +312,7 @@ def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> Whe
     raw = item.get("when")
     if raw is None:
         return None
-    line = item.line_of("when")
+    line = yamlfile.line_of(item, "when")
     if not isinstance(raw, dict) or not raw or set(raw) - WHEN_KEYS:
         raise _err(f"step {step_id!r}: when takes failed:, passed: and/or option:", path, line)
 

@@ -49,7 +49,7 @@ def connect(
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, TransportError) and e.retryable),
         stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.budget),
-        wait=tenacity.wait_exponential_jitter(initial=policy.initial, max=policy.max_wait, jitter=policy.initial),
+        wait=tenacity.wait_exponential_jitter(multiplier=policy.initial, max=policy.max_wait, jitter=policy.initial),
         before_sleep=before_sleep,
         sleep=sleep,
         reraise=True,

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner import inventory
+from runner.errors import InputError
+
+INV = """\
+all:
+  vars:
+    instance: prod
+    db_port: 5432
+    db_password: s3cret-value
+  children:
+    emea:
+      vars: {instance: emea, web_port: 8080}
+      children:
+        emea_prod:
+          vars: {web_port: 9090}
+          hosts:
+            prod1: {ansible_host: 127.0.0.11, ansible_port: 2222}
+            prod2:
+      hosts:
+        mkt1: {instance: marketing}
+    us:
+      hosts:
+        prod2: {ansible_user: neolane}
+"""
+
+
+def _load(tmp_path: Path, text: str, name: str = "inv.yml") -> inventory.Inventory:
+    p = tmp_path / name
+    p.write_text(text)
+    return inventory.load(p)
+
+
+def test_vars_precedence_host_over_deeper_group_over_all(tmp_path: Path) -> None:
+    inv = _load(tmp_path, INV)
+    prod1 = inv.hosts["prod1"]
+    assert prod1.var("web_port") == 9090  # deeper group wins
+    assert prod1.var("instance") == "emea"  # group over all
+    assert prod1.var("db_port") == 5432
+    assert inv.hosts["mkt1"].var("instance") == "marketing"  # host over group
+    assert inv.hosts["prod2"].var("ansible_user") == "neolane"
+    assert set(inv.hosts["prod2"].groups) == {"emea", "emea_prod", "us"}
+
+
+def test_groups_and_selection(tmp_path: Path) -> None:
+    inv = _load(tmp_path, INV)
+    assert [h.name for h in inv.select(groups=["emea"])] == ["mkt1", "prod1", "prod2"]
+    assert [h.name for h in inv.select(["mkt1"], ["emea_prod"])] == ["mkt1", "prod1", "prod2"]
+    assert len(inv.select(groups=["all"])) == 3
+    with pytest.raises(InputError, match="unknown host 'nope'"):
+        inv.select(["nope"])
+    with pytest.raises(InputError, match="unknown group"):
+        inv.select(groups=["nope"])
+
+
+def test_secrets_by_name(tmp_path: Path) -> None:
+    inv = _load(tmp_path, INV)
+    assert "s3cret-value" in inv.hosts["prod1"].secrets()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "line"),
+    [
+        ("all:\n  hosts:\n    a: {ansible_port: 99999}\n", "ansible_port must be a port", None),
+        ("all:\n  hosts:\n    'a;rm -rf /': {}\n", "invalid host name", 3),
+        ("all:\n  hosts:\n    a: {instance: 'x$(reboot)'}\n", "invalid Campaign instance name", None),
+        ("all:\n  hots:\n    a: {}\n", "unknown key 'hots'", 2),
+        ("all:\n  hosts:\n    a: {}\n    a: {}\n", "duplicate key 'a'", 4),
+        ("all:\n  vars: &x {a: 1}\n  hosts:\n    h: *x\n", "anchors and aliases", 4),
+        ("all: [1, 2]\n", "must be a mapping", None),
+        ("all:\n  hosts:\n    a: {nlserver: \"a\\nb\"}\n", "single-line", None),
+        ("- just\n- a list\n", "mapping of groups", 1),
+        ("all:\n  hosts:\n    a: {x: [unclosed\n", "invalid YAML", None),
+    ],
+)
+def test_bad_inventory_is_an_input_error_with_file_and_line(tmp_path: Path, text: str, fragment: str,
+                                                            line: int | None) -> None:
+    with pytest.raises(InputError) as err:
+        _load(tmp_path, text)
+    assert fragment in str(err.value)
+    assert "inv.yml" in str(err.value)
+    if line is not None:
+        assert f"inv.yml:{line}" in str(err.value)
+
+
+def test_directory_merges_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text("all:\n  hosts:\n    h1: {instance: one}\n")
+    (tmp_path / "b.yaml").write_text("web:\n  hosts:\n    h2: {}\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    inv = inventory.load(tmp_path)
+    assert set(inv.hosts) == {"h1", "h2"}
+    assert inv.groups["web"] == ["h2"]
+
+
+def test_empty_directory_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no \\*.yml inventory"):
+        inventory.load(tmp_path)
+    with pytest.raises(InputError, match="inventory not found"):
+        inventory.load(tmp_path / "nope.yml")
+
+
+def test_huge_file_refused(tmp_path: Path) -> None:
+    p = tmp_path / "big.yml"
+    p.write_text("all:\n  vars:\n    x: '" + "a" * (2 * 1024 * 1024) + "'\n")
+    with pytest.raises(InputError, match="larger than"):
+        inventory.load(p)
