@@ -18,7 +18,7 @@ from .core import INSTANCE, SSH_PORT, SYSLOG_PORT, LabError, kill_verified, read
 if TYPE_CHECKING:
     from .core import Lab
 
-I = INSTANCE
+I = INSTANCE  # noqa: E741 - the instance, as in the operations doc
 
 
 def _flag(lab: Lab, host: str, name: str) -> None:

@@ -107,7 +107,7 @@ def db_facts(lab: Lab, host: str) -> dict[str, Any]:
         facts = json.loads(out)
         facts["reachable"] = True
         return facts
-    except Exception as e:  # noqa: BLE001 - reported as data
+    except Exception as e:
         return {"reachable": False, "error": str(e)[-300:]}
 
 

@@ -126,7 +126,7 @@ def flag(name):
 def set_comm(name):
     try:
         ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)
-    except Exception:  # noqa: BLE001 - cosmetic only
+    except Exception:
         pass
 
 
@@ -398,7 +398,7 @@ def mod_syslogd():
     while not STOP.is_set():
         try:
             data, _ = s.recvfrom(65535)
-        except socket.timeout:
+        except TimeoutError:
             for f in files.values():
                 f.flush()
             continue
@@ -576,7 +576,7 @@ def mod_stat():
     while not STOP.is_set():
         try:
             data, peer = s.recvfrom(4096)
-        except socket.timeout:
+        except TimeoutError:
             continue
         asked += 1
         if data.startswith(b"RELOAD"):

@@ -11,11 +11,10 @@ import uuid
 from pathlib import Path
 
 import yaml
+from labtools import log_path, nl, poll, ssh
 
 from lab import Lab
 from lab.core import MODULES, read_pidfile
-
-from labtools import log_path, nl, poll, ssh
 
 BANNER = re.compile(r"^\d\d:\d\d:\d\d >   Application server for Adobe Campaign Classic \(7\.\d \d\d\.\d+ build "
                     r"\d+@[0-9a-f]{40}\) of \d\d/\d\d/\d{4}$")
