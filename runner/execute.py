@@ -244,10 +244,10 @@ class Engine:
                 continue
             if step.effect is Effect.DISRUPT and not self._confirmed(run, playbook, step, planned.command, failed):
                 return
+            run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
             if not self._change(run, module, step, planned):
                 return
             ran_any = True
-            run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
         if self.config.dry_run:
             for step in playbook.verification:
                 planned = plan.build(step, run.ctx)
