@@ -12,6 +12,7 @@ import re
 import secrets
 import shlex
 import string
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -62,6 +63,16 @@ class Verdict:
     passed: bool
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    error: bool = False  # the check could not decide (timeout, unparsable output, query error)
+
+    @property
+    def undetermined(self) -> bool:
+        """Neither passed nor failed: no remediation may be based on it."""
+        return self.error or bool(self.data.get("parse_error")) or bool(self.data.get("error"))
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.undetermined
 
 
 @dataclass
@@ -626,16 +637,18 @@ def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    backup = str(args.get("backup_table", "NmsRecipientDedupBackup"))
-    if not _IDENT.match(backup):
-        raise ValueError(f"invalid backup table name {backup!r}")
+    prefix = str(args.get("backup_prefix", "NmsRecipientDedup"))
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", prefix):
+        raise ValueError(f"invalid backup table prefix {prefix!r}")
+    # A new table per run, so the restore command brings back exactly this run's rows.
+    backup = f"{prefix}_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(2)}".lower()
     psql = _psql(ctx, read_only=False)
     key = "lower(trim(sEmail))"
-    # One statement in one transaction: copy every row that is not the oldest of its email into the
-    # backup table, then delete exactly the rows copied. Nothing is deleted that was not backed up.
+    # One transaction: copy every row that is not the oldest of its email into the backup table,
+    # then delete exactly the rows copied. Nothing is deleted that was not backed up.
     sql = (
         "BEGIN; "
-        f"CREATE TABLE IF NOT EXISTS {backup} (LIKE NmsRecipient); "
+        f"CREATE TABLE {backup} (LIKE NmsRecipient); "
         "WITH doomed AS (SELECT r.* FROM NmsRecipient r WHERE r.sEmail IS NOT NULL AND r.sEmail <> '' AND "
         f"r.iRecipientId > (SELECT min(k.iRecipientId) FROM NmsRecipient k WHERE {key.replace('sEmail', 'k.sEmail')}"
         f" = {key.replace('sEmail', 'r.sEmail')})), "
@@ -643,22 +656,20 @@ def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
         "gone AS (DELETE FROM NmsRecipient WHERE iRecipientId IN (SELECT iRecipientId FROM saved) RETURNING iRecipientId) "
         "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM gone), "
         "coalesce((SELECT string_agg(iRecipientId::text, ',' ORDER BY iRecipientId) FROM "
-        "(SELECT iRecipientId FROM gone ORDER BY iRecipientId LIMIT 20) s), ''); "
+        f"(SELECT iRecipientId FROM gone ORDER BY iRecipientId LIMIT 20) s), ''), '{backup}'; "
         "COMMIT;"
     )
     return f"{psql} -c {shlex.quote(sql)}"
 
 
 def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    backup = str(args.get("backup_table", "NmsRecipientDedupBackup"))
     if rc != 0:
         return Verdict(False, f"de-duplication rolled back (exit {rc}): {err.strip()[:300]}", {"error": True})
-    rows = [line.split("	") for line in out.splitlines() if line.count("	") >= 2]
-    if not rows or not rows[-1][0].strip().isdigit():
+    rows = [line.split("\t") for line in out.splitlines() if line.count("\t") >= 3]
+    if not rows or not rows[-1][0].strip().isdigit() or not _IDENT.match(rows[-1][3].strip()):
         return Verdict(False, f"cannot read the de-duplication result: {out.strip()[:200]!r}", {"error": True})
-    saved, gone, ids = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip()
-    restore_sql = (f"INSERT INTO NmsRecipient SELECT b.* FROM {backup} b WHERE NOT EXISTS "
-                   f"(SELECT 1 FROM NmsRecipient r WHERE r.iRecipientId = b.iRecipientId)")
+    saved, gone, ids, backup = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip(), rows[-1][3].strip()
+    restore_sql = f"INSERT INTO NmsRecipient SELECT * FROM {backup}"
     restore = (f"psql -h {shlex.quote(str(ctx.var('db_host')))} -p {shlex.quote(str(ctx.var('db_port')))} "
                f"-U {shlex.quote(str(ctx.var('db_user')))} -d {shlex.quote(str(ctx.var('db_name')))} "
                f"-c {shlex.quote(restore_sql)}")
@@ -666,7 +677,7 @@ def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     if saved != gone:
         return Verdict(False, f"backed up {saved} rows but deleted {gone}: check {backup}; restore: {restore}", data)
     return Verdict(True, f"removed {gone} duplicate recipient(s) (ids {ids}{'...' if gone > 20 else ''}), "
-                         f"each first copied into {backup}; restore with: {restore}", data)
+                         f"each first copied into table {backup}; restore with: {restore}", data)
 
 
 _M = frozenset({"module"})
@@ -722,6 +733,6 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("workflow_relaunch", "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a sql "
            "check listed (first column)", Effect.CHANGE, _relaunch_cmd, _exit_ok, frozenset({"from", "verb"})),
     Action("recipient_dedup", "in one transaction: copy every NmsRecipient row that is not the oldest of its "
-           "email into a backup table, then delete exactly those rows", Effect.DISRUPT, _dedup_cmd, _judge_dedup,
-           frozenset(), frozenset({"backup_table"})),
+           "email into a new backup table, then delete exactly those rows", Effect.DISRUPT, _dedup_cmd, _judge_dedup,
+           frozenset(), frozenset({"backup_prefix"})),
 )}
