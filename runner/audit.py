@@ -13,6 +13,7 @@ command, exit_code, duration, outcome, message, reason, dry_run, playbook_sha256
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import hashlib
 import json
@@ -96,10 +97,36 @@ class _FileSink:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise AuditError(f"cannot open audit log: {exc.strerror}", where=str(path),
                              hint="pass --audit-log PATH to a writable file") from None
+
+    def last_hash(self) -> str:
+        """Hash of the file's last complete line, read at the end of the file (another process may append)."""
+        size = os.fstat(self._fd).st_size
+        window = 4096
+        while True:
+            start = max(0, size - window)
+            tail = os.pread(self._fd, size - start, start) if size else b""
+            lines = tail.splitlines()
+            complete = lines if start == 0 else lines[1:]
+            for raw in reversed(complete):
+                try:
+                    last = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(last, dict) and isinstance(last.get("hash"), str):
+                    return str(last["hash"])
+            if start == 0 or window >= 1 << 20:
+                return GENESIS
+            window *= 4
+
+    def lock(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def unlock(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def msg(self, message: str) -> None:
         data = (message + "\n").encode("utf-8")
@@ -121,28 +148,6 @@ class _FileSink:
             pass
 
 
-def _last_hash(path: Path) -> str:
-    """The hash of the last complete line of an existing log, so a new run extends the chain."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 65536))
-            tail = fh.read().splitlines()
-    except FileNotFoundError:
-        return GENESIS
-    except OSError as exc:
-        raise AuditError(f"cannot read audit log: {exc.strerror}", where=str(path)) from None
-    for raw in reversed(tail):
-        try:
-            last = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(last, dict) and isinstance(last.get("hash"), str):
-            return last["hash"]
-    return GENESIS
-
-
 class AuditLog:
     """One run's view of the audit log: every ``emit`` is on disk when it returns."""
 
@@ -154,13 +159,18 @@ class AuditLog:
         self.count = 0
         self._lock = threading.Lock()
         self._operator = operator()
-        self._prev = _last_hash(path)
         self._sink = _FileSink(path)
+        self._prev = GENESIS
         self._log = structlog.wrap_logger(
             self._sink,
             processors=[self._stamp, self._chain, self._render],
             cache_logger_on_first_use=False,
         )
+
+    @property
+    def operator_name(self) -> str:
+        who = self._operator
+        return f"{who['login']} (sudo from {who['sudo_user']})" if "sudo_user" in who else who["login"]
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
         self.redact = Redactor([*self.redact.secrets, *secrets])
@@ -188,7 +198,16 @@ class AuditLog:
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         """Write one event durably, then tell the listeners; raise AuditError if it cannot be written."""
         with self._lock:
-            self._log.msg(event, **fields)
+            # Several runs may share one log: hold the file lock while extending the chain.
+            try:
+                self._sink.lock()
+                self._prev = self._sink.last_hash()
+            except OSError as exc:
+                raise AuditError(f"cannot lock audit log: {exc.strerror}", where=str(self.path)) from None
+            try:
+                self._log.msg(event, **fields)
+            finally:
+                self._sink.unlock()
             record = self._last_event
             self._prev = record["hash"]
             self.count += 1

@@ -10,6 +10,7 @@ hosts. Must not: print or prompt (confirmation is a callback from the CLI).
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -135,14 +136,15 @@ class Engine:
         for module, p in todo:
             res = results.get(f"{module}/{p.key}")
             if res is None:
-                verdict = Verdict(False, "did not run: the connection or the batch stopped before this step")
+                verdict = Verdict(False, "did not run: the connection or the batch stopped before this step", error=True)
             elif res.exit_code == 124:
-                verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)")
+                verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)", error=True)
             else:
                 verdict = plan.judge(p.step, run.ctx, res)
             out[(module, p.key)] = verdict
             if record:
-                self._record(run, module, p.step, p.command, "passed" if verdict.passed else "failed",
+                outcome = "passed" if verdict.passed else "error" if verdict.undetermined else "failed"
+                self._record(run, module, p.step, p.command, outcome,
                              verdict.message, res.exit_code if res else None, res.duration if res else None)
         return out
 
@@ -208,13 +210,42 @@ class Engine:
             for future in [pool.submit(work, r) for r in runs]:
                 future.result()
 
+    def _lock(self, run: _HostRun, module: str) -> bool:
+        """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
+        assert run.session is not None
+        owner = f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
+        try:
+            acquired, other = run.session.hold_lock(module, owner)
+        except ConnectionLost as exc:
+            run.outcome.status = "unreachable"
+            run.outcome.message = exc.render()
+            self.audit.emit("host.unreachable", host=run.host.name, module=module, message=exc.render())
+            return False
+        if not acquired:
+            run.outcome.status = "locked"
+            run.outcome.message = f"{module} on this host is locked by {other}; nothing was run"
+            self.audit.emit("lock.refused", host=run.host.name, module=module, message=run.outcome.message)
+            return False
+        if other:
+            self.audit.emit("lock.stale", host=run.host.name, module=module,
+                            message=f"took over a lock left by a run that ended without releasing it: {other}")
+        self.audit.emit("lock.acquired", host=run.host.name, module=module)
+        return True
+
     def _check_host(self, run: _HostRun, playbook: Playbook) -> None:
         if not self._connect(run, playbook.module):
+            return
+        if not self.config.dry_run and not self._lock(run, playbook.module):
             return
         run.verdicts = self._read(run, playbook.module, playbook.checks)
         run.ctx.earlier = run.verdicts
         failed = plan.failed_checks(run.verdicts)
-        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed]
+        unsure = plan.undetermined_checks(run.verdicts)
+        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
+        if unsure and not failed:
+            run.outcome.status = "failed"
+            run.outcome.message = "cannot diagnose: " + "; ".join(f"{sid}: {run.verdicts[sid].message}" for sid in unsure)
+            return
         if not failed and not self.config.force and not self._explicit_option(playbook):
             run.outcome.status = "healthy"
             run.outcome.message = "every check passed"
@@ -371,7 +402,8 @@ class Engine:
                 mine = {s.id: verdicts[(pb.module, s.id)] for s in pb.checks if (pb.module, s.id) in verdicts}
                 failed = [f"{sid}: {v.message}" for sid, v in mine.items() if not v.passed]
                 if failed:
-                    run.outcome.modules[pb.module] = "problem"
+                    real = any(v.failed for v in mine.values())
+                    run.outcome.modules[pb.module] = "problem" if real else "error"
                     run.outcome.found.extend(f"{pb.module}: {f}" for f in failed)
                     problems.append(pb.module)
                 else:

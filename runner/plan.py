@@ -58,7 +58,12 @@ def full_command(planned: Planned, ctx: Context) -> str:
 
 
 def failed_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
-    return [sid for sid, v in verdicts.items() if not v.passed]
+    """Checks that found a problem (not those that could not decide)."""
+    return [sid for sid, v in verdicts.items() if v.failed]
+
+
+def undetermined_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
+    return [sid for sid, v in verdicts.items() if v.undetermined]
 
 
 def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mapping[str, str]) -> list[Step]:
@@ -67,7 +72,7 @@ def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mappi
     for step in playbook.remediation:
         when = step.when
         if when is not None:
-            if when.failed and not any(sid in verdicts and not verdicts[sid].passed for sid in when.failed):
+            if when.failed and not any(sid in verdicts and verdicts[sid].failed for sid in when.failed):
                 continue
             if when.passed and not all(sid in verdicts and verdicts[sid].passed for sid in when.passed):
                 continue

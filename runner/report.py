@@ -2,7 +2,7 @@
 
 Owns: the vocabulary of outcomes (step: passed, failed, skipped, ran, would_run, not_run, declined,
 timeout, unknown; host: healthy, remediated, would_remediate, failed, unreachable, not_confirmed,
-unknown), the JSON document of ``--output json``, and the exit-code rule (first of 5, 1, 3, 4, 0).
+locked, unknown), the JSON document of ``--output json``, and the exit-code rule (first of 5, 1, 3, 4, 0).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ EXIT_INTERRUPTED = 130
 
 HOST_EXIT = {
     "healthy": EXIT_OK, "remediated": EXIT_OK, "would_remediate": EXIT_OK, "failed": EXIT_UNHEALTHY,
-    "unreachable": EXIT_UNREACHABLE, "not_confirmed": EXIT_DECLINED, "unknown": EXIT_UNKNOWN,
+    "unreachable": EXIT_UNREACHABLE, "not_confirmed": EXIT_DECLINED, "locked": EXIT_DECLINED, "unknown": EXIT_UNKNOWN,
     "interrupted": EXIT_INTERRUPTED,
 }
 PRECEDENCE = (EXIT_INTERRUPTED, EXIT_UNKNOWN, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_DECLINED, EXIT_OK)

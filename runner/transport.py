@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import select
 import shlex
 import socket
@@ -104,6 +105,7 @@ class Session:
     endpoint: Endpoint
     fingerprint: str | None = None
     _conn: Any = field(default=None, repr=False)
+    _lock: Any = field(default=None, repr=False)
 
     def open(self) -> None:
         """Connect and authenticate; raise a :class:`TransportError` subclass on failure."""
@@ -200,7 +202,70 @@ class Session:
                                  timeout=timeout)
         return Result(stdout=out.text(), stderr=err.text(), exit_code=code, duration=duration)
 
+    def hold_lock(self, name: str, owner: str) -> tuple[bool, str]:
+        """Take the host-side lock ``~/.remediate/locks/<name>.lock`` for as long as this connection lives.
+
+        The lock is an ``flock`` held by a shell on a dedicated channel: it dies with the connection,
+        so a run killed outright leaves no live lock, only its owner file, which the next holder
+        reports. Returns (acquired, previous owner text or the current holder's).
+        """
+        if self._conn is None:
+            raise ConnectionLost("not connected", host=self.endpoint.name)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise ValueError(f"invalid lock name {name!r}")
+        script = (
+            'd="$HOME/.remediate/locks" && mkdir -p "$d" && f="$d/' + name + '.lock" && exec 9>>"$f" || exit 3\n'
+            'prev=$(cat "$f.owner" 2>/dev/null)\n'
+            'if flock -n 9; then\n'
+            '  printf \'%s\\n\' ' + shlex.quote(owner) + ' > "$f.owner"\n'
+            '  printf \'LOCKED %s\\n\' "$prev"\n'
+            '  read -r line\n'
+            '  [ "$line" = release ] && rm -f "$f.owner"\n'
+            '  exit 0\n'
+            'fi\n'
+            'printf \'HELD %s\\n\' "$prev"\n'
+            'exit 75\n'
+        )
+        transport = self._conn.client.get_transport()
+        try:
+            chan = transport.open_session(timeout=self.endpoint.connect_timeout)
+            chan.settimeout(self.endpoint.connect_timeout)
+            chan.exec_command(f"sh -c {shlex.quote(script)}")
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = chan.recv(1024)
+                if not chunk:
+                    break
+                line += chunk
+        except Exception as exc:  # paramiko raises many types once the link is gone
+            raise ConnectionLost(f"cannot take the host lock: {_why(exc)}", host=self.endpoint.name) from None
+        text = line.decode("utf-8", errors="replace").strip()
+        if text.startswith("LOCKED"):
+            self._lock = chan
+            return True, text[len("LOCKED"):].strip()
+        chan.close()
+        if text.startswith("HELD"):
+            return False, text[len("HELD"):].strip() or "another run (owner unknown)"
+        raise ConnectionLost(f"cannot take the host lock: unexpected answer {text[:80]!r}", host=self.endpoint.name)
+
+    def release_lock(self) -> None:
+        """Release cleanly: the owner file is removed, so the next run sees no stale lock."""
+        chan, self._lock = self._lock, None
+        if chan is None:
+            return
+        try:
+            chan.sendall(b"release\n")
+            chan.shutdown_write()
+            deadline = time.monotonic() + 5
+            while not chan.exit_status_ready() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except Exception:  # noqa: S110 - the connection is going away; the lock dies with it anyway
+            pass
+        finally:
+            chan.close()
+
     def close(self) -> None:
+        self.release_lock()
         if self._conn is not None:
             try:
                 self._conn.close()

@@ -116,3 +116,25 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert audit.default_path() == tmp_path / "remediate" / "audit.jsonl"
     monkeypatch.setenv("REMEDIATE_AUDIT_LOG", "/x/y.jsonl")
     assert audit.default_path() == Path("/x/y.jsonl")
+
+
+def _writer(path: str, i: int) -> None:
+    log = audit.AuditLog(Path(path))
+    for n in range(100):
+        log.emit("step.finished", i=i, n=n)
+    log.close()
+
+
+def test_concurrent_runs_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "shared.jsonl"
+    procs = [multiprocessing.get_context("fork").Process(target=_writer, args=(str(path), i)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    ok, count, message = audit.verify(path)
+    assert ok, message
+    assert count == 400
