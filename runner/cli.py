@@ -39,8 +39,36 @@ def _modules() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
 
 
+class _Secrets:
+    """Everything printed passes through here: secrets are replaced by *** by value, as in the audit log."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.loaded = False
+
+    def add(self, values: set[str]) -> None:
+        self.values |= values
+
+    def __call__(self, text: str) -> str:
+        if not self.loaded:
+            from runner.audit import env_secrets
+
+            self.values |= env_secrets()
+            self.loaded = True
+        for value in sorted((v for v in self.values if len(v) >= 4), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+
+_redact = _Secrets()
+
+
+def _out(text: str, err: bool = False) -> None:
+    click.echo(_redact(text), err=err)
+
+
 def _fail(exc: Exception, code: int = EXIT_INPUT) -> NoReturn:
-    click.echo(f"remediate: {exc}", err=True)
+    _out(f"remediate: {exc}", err=True)
     sys.exit(code)
 
 
@@ -158,7 +186,7 @@ def _confirm_on_terminal(req: ConfirmRequest) -> bool | None:
         "  because:     " + "\n               ".join(req.failed_checks),
         f"  interrupts:  {req.interrupts}",
     ]
-    click.echo("\n".join(lines), err=True)
+    _out("\n".join(lines), err=True)
     return click.confirm("Run it?", default=False, err=True)
 
 
@@ -179,33 +207,33 @@ class _Progress:
             outcome = event.get("outcome", "")
             phase = event.get("phase", "")
             tag = c(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
-            click.echo(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
+            _out(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
             if outcome in ("would_run", "ran") or (phase == "remediation" and event.get("command")):
-                click.echo(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
+                _out(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
         elif name == "host.connected":
-            click.echo(f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
+            _out(f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
                        f"{event.get('port')} key {event.get('host_key')}")
         elif name == "host.unreachable":
-            click.echo(f"{host:>10}  {c('unreachable', fg='red')}  {event.get('message')}")
+            _out(f"{host:>10}  {c('unreachable', fg='red')}  {event.get('message')}")
         elif name == "host.retrying":
-            click.echo(f"{host:>10}  retrying     {event.get('message')}")
+            _out(f"{host:>10}  retrying     {event.get('message')}")
         elif name == "confirmation.given":
-            click.echo(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
+            _out(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
         elif name == "step.started" and event.get("effect") != "read":
-            click.echo(f"{host:>10}  {c('running', fg='cyan'):<12} {'':>9}  $ {event.get('command')}")
+            _out(f"{host:>10}  {c('running', fg='cyan'):<12} {'':>9}  $ {event.get('command')}")
 
 
 def _summary(outcomes: list[HostOutcome], code: int) -> None:
     c = _color_for(sys.stdout)
-    click.echo("")
-    click.echo(c("Summary", bold=True))
+    _out("")
+    _out(c("Summary", bold=True))
     for o in outcomes:
-        click.echo(f"  {o.host}: {c(o.status, fg=STATUS_COLOR.get(o.status), bold=True)} - {o.message}")
+        _out(f"  {o.host}: {c(o.status, fg=STATUS_COLOR.get(o.status), bold=True)} - {o.message}")
         for f in o.found:
-            click.echo(f"      found: {f}")
+            _out(f"      found: {f}")
         for d in o.done:
-            click.echo(f"      done:  {d}")
-    click.echo(f"exit {code}")
+            _out(f"      done:  {d}")
+    _out(f"exit {code}")
 
 
 def _install_sigterm() -> None:
@@ -221,6 +249,7 @@ def _open_audit(path: Path | None, hosts: list[Host]) -> Any:
     secrets: set[str] = set(audit.env_secrets())
     for h in hosts:
         secrets |= h.secrets()
+    _redact.add(secrets)
     return audit.AuditLog(path or audit.default_path(), secrets=secrets)
 
 
@@ -269,20 +298,21 @@ def _run_module(module: str, **kw: Any) -> None:
     except KeyboardInterrupt:
         status, code = "interrupted", report.EXIT_INTERRUPTED
     except AuditError as exc:
-        click.echo(f"remediate: {exc}", err=True)
-        sys.exit(report.EXIT_UNKNOWN)
+        status, code = "audit_failed", report.EXIT_UNHEALTHY
+        _out(f"remediate: {exc}; the run stopped before its next command", err=True)
     finally:
         try:
             log.emit("run.finished", module=module, status=status, exit_code=code,
                      hosts={o.host: o.status for o in outcomes}, dry_run=config.dry_run)
         except RemediateError as exc:
-            click.echo(f"remediate: {exc}", err=True)
+            _out(f"remediate: {exc}", err=True)
         log.close()
-    if status == "interrupted":
-        click.echo("remediate: interrupted", err=True)
+    if status in ("interrupted", "audit_failed"):
+        if status == "interrupted":
+            _out("remediate: interrupted", err=True)
         sys.exit(code)
     if as_json:
-        click.echo(json.dumps(report.document(log.run_id, module, config.dry_run, outcomes, code), indent=2))
+        _out(json.dumps(report.document(log.run_id, module, config.dry_run, outcomes, code), indent=2))
     else:
         _summary(outcomes, code)
     sys.exit(code)
@@ -333,7 +363,9 @@ def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) ->
         target = _select(_load_inventory(inventory), (host,), ())[0] if host else None
     except RemediateError as exc:
         _fail(exc)
-    click.echo(runbook.render(pb, target, markdown=fmt == "markdown"))
+    if target is not None:
+        _redact.add(target.secrets())
+    _out(runbook.render(pb, target, markdown=fmt == "markdown"))
 
 
 @main.command("validate")
@@ -357,7 +389,7 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
                 click.echo(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
         except RemediateError as exc:
             errors += 1
-            click.echo(f"error  {exc}", err=True)
+            _out(f"error  {exc}", err=True)
     if not paths:
         try:
             inv = inv_mod.load(inventory or inv_mod.default_path())
@@ -366,7 +398,7 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
             default = inv_mod.default_path()
             if inventory is not None or (default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))):
                 errors += 1
-                click.echo(f"error  {exc}", err=True)
+                _out(f"error  {exc}", err=True)
     sys.exit(EXIT_INPUT if errors else 0)
 
 
@@ -461,20 +493,20 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
             log.emit("run.finished", module="check", status=status, exit_code=code,
                      hosts={o.host: o.status for o in outcomes}, dry_run=True)
         except RemediateError as exc:
-            click.echo(f"remediate: {exc}", err=True)
+            _out(f"remediate: {exc}", err=True)
         log.close()
     if status == "interrupted":
         sys.exit(code)
     if as_json:
-        click.echo(json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2))
+        _out(json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2))
         sys.exit(code)
     c = _color_for(sys.stdout)
     for o in outcomes:
-        click.echo(c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True) +
-                   (f" - {o.message}" if o.status == "unreachable" else ""))
+        _out(c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True) +
+             (f" - {o.message}" if o.status == "unreachable" else ""))
         for mod, state in o.modules.items():
             detail = "; ".join(f.split(": ", 1)[1] for f in o.found if f.startswith(f"{mod}: "))
-            click.echo(f"  {mod:<13} {c(state, fg=STATUS_COLOR.get(state))}" + (f"  ({detail})" if detail else ""))
+            _out(f"  {mod:<13} {c(state, fg=STATUS_COLOR.get(state))}" + (f"  ({detail})" if detail else ""))
     sys.exit(code)
 
 

@@ -199,16 +199,21 @@ def _mapping_or_empty(file: Path, body: Any, key: str, what: str) -> dict[str, A
     return value
 
 
+def _shown(key: str, value: Any) -> str:
+    """A value for an error message; never the value of a secret var."""
+    return "a secret value (not shown)" if SECRET_NAME.search(key) else repr(value)[:80]
+
+
 def _check_vars(host: Host) -> None:
     where = f"{host.source} (host {host.name})"
     for key in INT_VARS:
         value = host.vars.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536):
-            raise InputError(f"{key} must be a port number (1-65535), got {value!r}", where=where)
+            raise InputError(f"{key} must be a port number (1-65535), got {_shown(key, value)}", where=where)
     for key in STR_VARS:
         value = host.vars.get(key)
         if value is not None and (not isinstance(value, str) or "\n" in value or "\x00" in value):
-            raise InputError(f"{key} must be a single-line string, got {value!r}", where=where)
+            raise InputError(f"{key} must be a single-line string, got {_shown(key, value)}", where=where)
     instance = host.vars.get("instance")
     if instance is not None and not INSTANCE_NAME.match(instance):
         raise InputError(f"invalid Campaign instance name {instance!r}", where=where,
