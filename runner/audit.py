@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,7 @@ class AuditLog:
         self.redact = Redactor([*self.redact.secrets, *secrets])
 
     # structlog processors ---------------------------------------------------------------------
-    def _stamp(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    def _stamp(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
         event = event_dict.pop("event")
         ordered = {
             "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
@@ -185,14 +185,14 @@ class AuditLog:
         ordered.update({k: v for k, v in event_dict.items() if v is not None})
         return self.redact(ordered)  # type: ignore[no-any-return]
 
-    def _chain(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    def _chain(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event_dict["prev"] = self._prev
-        event_dict["hash"] = line_hash(event_dict)
+        event_dict["hash"] = line_hash(dict(event_dict))
         return event_dict
 
-    def _render(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> str:
-        self._last_event = event_dict
-        return canonical(event_dict)
+    def _render(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
+        self._last_event = dict(event_dict)
+        return canonical(self._last_event)
 
     # public -------------------------------------------------------------------------------------
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:

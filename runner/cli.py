@@ -336,7 +336,7 @@ def list_cmd(output: str) -> None:
         books = _load_all()
     except RemediateError as exc:
         _fail(exc)
-    rows = [{"module": b.module, "title": b.title, "scope": b.scope, "symptom": b.symptom,
+    rows: list[dict[str, Any]] = [{"module": b.module, "title": b.title, "scope": b.scope, "symptom": b.symptom,
              "disruptive": b.disruptive, "checks": [s.id for s in b.checks]} for b in books]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))

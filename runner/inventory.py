@@ -80,8 +80,7 @@ class Inventory:
                 known = ", ".join(sorted(self.groups)[:8]) or "none"
                 raise InputError(f"unknown group {group!r}", where="--group", hint=f"groups: {known}")
             wanted.extend(self.groups[group])
-        seen: set[str] = set()
-        return [self.hosts[n] for n in wanted if not (n in seen or seen.add(n))]
+        return [self.hosts[n] for n in dict.fromkeys(wanted)]
 
 
 @dataclass

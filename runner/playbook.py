@@ -193,7 +193,7 @@ def _options(data: Any, path: str) -> dict[str, Option]:
         default = body.get("default", choices[0])
         if default not in choices:
             raise _err(f"option {name!r}: default {default!r} is not a choice", path, line)
-        out[name] = Option(name, tuple(choices), default, str(body.get("help", "")))
+        out[name] = Option(name, tuple(choices), str(default), str(body.get("help", "")))
     return out
 
 

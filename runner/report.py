@@ -53,7 +53,7 @@ class HostOutcome:
     modules: dict[str, str] = field(default_factory=dict)  # check sweep: module -> healthy|problem|...
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"host": self.host, "status": self.status, "message": self.message, "host_key": self.host_key,
+        out: dict[str, Any] = {"host": self.host, "status": self.status, "message": self.message, "host_key": self.host_key,
                "found": self.found, "done": self.done, "steps": [s.as_dict() for s in self.steps]}
         if self.modules:
             out["modules"] = self.modules

@@ -75,4 +75,4 @@ def poll(
         sleep=sleep,
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
     )
-    return retrying(probe)  # type: ignore[no-any-return]
+    return retrying(probe)
