@@ -1,0 +1,60 @@
+"""`remediate check all`: a read-only sweep that finds each injected fault and names the right module."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.playbook_helpers import HOST, pids
+
+# fault -> (the module it breaks, the modules the sweep must flag). mta and stat each check both;
+# trackinglogd checks /r/test, which web serves; export and tracking need wfserver for their workflows.
+# A stopped module is also flagged by watchdog (monitor -missing lists it).
+STOPPED = {"watchdog"}
+FAULTS = {
+    "syslogd_down": ("syslogd", {"syslogd"} | STOPPED),
+    "mta_down": ("mta", {"mta", "stat"} | STOPPED),
+    "stat_down": ("stat", {"stat", "mta"} | STOPPED),
+    "inmail_stopped": ("inMail", {"inMail"} | STOPPED),
+    "trackinglogd_down": ("trackinglogd", {"trackinglogd"} | STOPPED),
+    "tracking_failed": ("tracking", {"tracking"}),
+    "redir_corrupt": ("tracking", {"tracking"}),
+    "web_down": ("web", {"web", "trackinglogd"} | STOPPED),
+    "web_xtk_errors": ("web", {"web"}),
+    "import_duplicates": ("import", {"import"}),
+    "export_failed": ("export", {"export"}),
+    "wfserver_down": ("wfserver", {"wfserver", "export", "tracking"} | STOPPED),
+}
+
+
+def test_healthy_host_sweep_is_all_healthy(lab, remediate, host):
+    before = pids(lab.status(HOST))
+    code, doc = remediate.json("check", "all", "--host", HOST)
+    report = doc["hosts"][HOST]
+    assert code == 0, report["found"]
+    assert set(report["modules"].values()) == {"healthy"}
+    assert len(report["modules"]) == 11
+    assert pids(lab.status(HOST)) == before
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_sweep_names_the_broken_module(lab, remediate, host, fault):
+    lab.break_(host, fault)
+    before = lab.status(HOST)
+    code, doc = remediate.json("check", "all", "--host", HOST)
+    report = doc["hosts"][HOST]
+    assert code == 1, report
+    broken, flagged = FAULTS[fault]
+    assert not before["healthy"][broken]  # the lab agrees the module is broken
+    problems = {m for m, state in report["modules"].items() if state == "problem"}
+    assert problems == flagged, report["found"]
+    assert any(f.startswith(f"{broken}: ") for f in report["found"])
+    assert pids(lab.status(HOST)) == pids(before)  # read-only
+
+
+def test_sweep_text_output_is_a_table(lab, remediate, host):
+    lab.break_(host, "mta_down")
+    res = remediate("check", "mta", "syslogd", "--host", HOST)
+    assert res.returncode == 1
+    lines = res.stdout.splitlines()
+    assert any(line.split()[:2] == ["mta", "problem"] for line in lines), res.stdout
+    assert any(line.split()[:2] == ["syslogd", "healthy"] for line in lines), res.stdout
