@@ -422,7 +422,8 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
          "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
          "them (one batch script per host), so (a), (b) and (c) run identical commands:", "",
          f"- **playbooks**: the read-only checks of every shipped playbook "
-         f"({results['probes'].get('playbooks', '-')} per host; modules {', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
+         f"({results['probes'].get('playbooks', '-')} per host; modules "
+         f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
          "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same 2 cores;",
          f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} short commands: hostname, uname, df, "
          "ls ...), the transport-bound workload the targets were set with (`$REMEDIATE_PLAYBOOKS=bench/short`).",
