@@ -58,3 +58,29 @@ def test_sweep_text_output_is_a_table(lab, remediate, host):
     lines = res.stdout.splitlines()
     assert any(line.split()[:2] == ["mta", "problem"] for line in lines), res.stdout
     assert any(line.split()[:2] == ["syslogd", "healthy"] for line in lines), res.stdout
+
+
+def test_list_shows_the_seed_table(remediate):
+    res = remediate("list", "--output", "json")
+    assert res.returncode == 0, res.stderr
+    rows = {r["module"]: r for r in __import__("json").loads(res.stdout)}
+    assert set(rows) == {"export", "import", "inMail", "mta", "stat", "syslogd", "tracking", "trackinglogd",
+                         "watchdog", "web", "wfserver"}
+    assert all(r["scope"] and r["symptom"] for r in rows.values())
+    assert "sent" in rows["mta"]["symptom"] and "Bounce" in rows["inMail"]["symptom"]
+    text = remediate("list").stdout
+    assert "symptom: Emails are no longer sent" in text
+
+
+@pytest.mark.parametrize("module", ["syslogd", "import", "web"])
+def test_show_markdown(remediate, module):
+    res = remediate("show", module, "--format", "markdown")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.lstrip().startswith("#")
+    assert "DISRUPT (asks confirmation)" in res.stdout and "## Verification" in res.stdout
+
+
+def test_triage_cli(remediate):
+    res = remediate("triage", "emails are not sent", "--output", "json")
+    ranked = __import__("json").loads(res.stdout)
+    assert {r["module"] for r in ranked[:2]} == {"mta", "stat"}
