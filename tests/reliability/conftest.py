@@ -13,6 +13,7 @@ to leave the committed documents alone).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -100,7 +101,7 @@ class Figures:
     def document(self) -> dict[str, Any]:
         return {
             "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, Python {platform.python_version()}",  # noqa: E501
             "seconds": round(time.monotonic() - self.started, 1),
             "tests": dict(self.tests),
             "failed_tests": self.failed,
@@ -311,10 +312,8 @@ def drop_ssh_connections(lab: Lab, host: str) -> list[int]:
     for child in children(sshd_listener(lab, host)):
         victims += [child, *descendants(child)]
     for pid in victims:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return victims
 
 
@@ -334,7 +333,7 @@ def lock_is_free(lab: Lab, module: str) -> bool:
 
 def write_playbook(directory: Path, module: str, remediation: str, *, checks: str | None = None,
                    verification: str | None = None) -> Path:
-    """A custom playbook (REMEDIATE_PLAYBOOKS) with a failing check, the given remediation, and a passing verification."""
+    """A custom playbook (REMEDIATE_PLAYBOOKS) with a failing check, the given remediation, and a passing verification."""  # noqa: E501
     directory.mkdir(parents=True, exist_ok=True)
     checks = checks or """\
         - id: always_fails

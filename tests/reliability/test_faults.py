@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ import yaml
 
 from lab import Lab
 from lab.core import read_pidfile
-from tests.e2e.conftest import ROOT, Runner, pid_of, wait_for
+from tests.e2e.conftest import Runner, pid_of, wait_for
 from tests.reliability.conftest import (
     Figures,
     drop_ssh_connections,
