@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import plan, retry, transport
-from runner.actions import Context, Effect, Verdict
+from runner.actions import DEFAULT_VARS, Context, Effect, Verdict
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
 from runner.inventory import Host
@@ -210,12 +210,21 @@ class Engine:
             for future in [pool.submit(work, r) for r in runs]:
                 future.result()
 
+    @staticmethod
+    def _lock_dir(host: Host) -> str:
+        """Where the run lock lives on the host: ``lock_dir``, else beside the Campaign install."""
+        explicit = host.var("lock_dir")
+        if explicit:
+            return str(explicit)
+        root = host.var("nl6_root") or DEFAULT_VARS["nl6_root"]
+        return f"{root}/var/remediate/locks"
+
     def _lock(self, run: _HostRun, module: str) -> bool:
         """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
         assert run.session is not None
         owner = f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
         try:
-            acquired, other = run.session.hold_lock(module, owner)
+            acquired, other = run.session.hold_lock(self._lock_dir(run.host), module, owner)
         except ConnectionLost as exc:
             run.outcome.status = "unreachable"
             run.outcome.message = exc.render()

@@ -27,7 +27,7 @@ SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORE
 INT_VARS = ("ansible_port", "syslogd_port", "web_port", "stat_port", "db_port", "web_control_port")
 STR_VARS = (
     "ansible_host", "ansible_user", "ansible_ssh_private_key_file", "instance", "nlserver",
-    "nlserver_env", "nl6_root", "address", "db_host", "db_name", "db_user", "ssh_config",
+    "nlserver_env", "nl6_root", "address", "db_host", "db_name", "db_user", "ssh_config", "lock_dir",
 )
 GROUP_KEYS = frozenset({"hosts", "vars", "children"})
 

@@ -202,8 +202,8 @@ class Session:
                                  timeout=timeout)
         return Result(stdout=out.text(), stderr=err.text(), exit_code=code, duration=duration)
 
-    def hold_lock(self, name: str, owner: str) -> tuple[bool, str]:
-        """Take the host-side lock ``~/.remediate/locks/<name>.lock`` for as long as this connection lives.
+    def hold_lock(self, directory: str, name: str, owner: str) -> tuple[bool, str]:
+        """Take the host-side lock ``<directory>/<name>.lock`` for as long as this connection lives.
 
         The lock is an ``flock`` held by a shell on a dedicated channel: it dies with the connection,
         so a run killed outright leaves no live lock, only its owner file, which the next holder
@@ -214,7 +214,7 @@ class Session:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
             raise ValueError(f"invalid lock name {name!r}")
         script = (
-            'd="$HOME/.remediate/locks" && mkdir -p "$d" && f="$d/' + name + '.lock" && exec 9>>"$f" || exit 3\n'
+            "d=" + shlex.quote(directory) + ' && mkdir -p "$d" && f="$d/' + name + '.lock" && exec 9>>"$f" || exit 3\n'
             'prev=$(cat "$f.owner" 2>/dev/null)\n'
             'if flock -n 9; then\n'
             '  printf \'%s\\n\' ' + shlex.quote(owner) + ' > "$f.owner"\n'
