@@ -223,7 +223,22 @@ def _assert_nothing_touched(lab: Lab, remediate: Runner) -> None:
     assert pid_of(lab, "lab1", WF) is None, "wfserver was started although the input was invalid"
 
 
-@pytest.mark.parametrize(("case", "text", "mark"), PLAYBOOK_CASES, ids=[c[0] for c in PLAYBOOK_CASES])
+TEMPLATE_BUG = pytest.mark.xfail(strict=True, reason=(
+    "runner bug: playbook validation accepts a template field that is not a plain name ({nlserver.__class__}); "
+    "actions.render raises ValueError at run time: traceback, exit 1, after the checks ran"))
+HUGE_OUTPUT_BUG = pytest.mark.xfail(strict=True, reason=(
+    "runner bug: output beyond transport.MAX_OUTPUT (8 MiB) loses the batch's end frames; the check reads "
+    "'did not run: the connection or the batch stopped before this step' instead of a 'cannot parse' failure"))
+ADDRESS_BUG = pytest.mark.xfail(strict=True, reason=(
+    "runner bug: an 'address' var that is not a host name makes the http_probe action raise ValueError "
+    "('invalid url ...') while building its command: `check` ends in a traceback instead of exit 2 or a skip"))
+
+
+def _cases(cases: list[tuple[str, str | bytes, str | None]], xfail: dict[str, pytest.MarkDecorator]) -> list[Any]:
+    return [pytest.param(*c, id=c[0], marks=[xfail[c[0]]] if c[0] in xfail else []) for c in cases]
+
+
+@pytest.mark.parametrize(("case", "text", "mark"), _cases(PLAYBOOK_CASES, {"template_attribute": TEMPLATE_BUG}))
 def test_bad_playbook_exit_2_names_file_and_line(lab: Lab, wf_down: str, remediate: Runner, tmp_path: Path,
                                                  figures: Figures, case: str, text: str | bytes,
                                                  mark: str | None) -> None:
@@ -241,7 +256,7 @@ def test_bad_playbook_exit_2_names_file_and_line(lab: Lab, wf_down: str, remedia
     figures.add("bad_inputs_handled")
 
 
-@pytest.mark.parametrize(("case", "text", "mark"), INVENTORY_CASES, ids=[c[0] for c in INVENTORY_CASES])
+@pytest.mark.parametrize(("case", "text", "mark"), _cases(INVENTORY_CASES, {}))
 def test_bad_inventory_exit_2_names_file_and_line(lab: Lab, wf_down: str, remediate: Runner, tmp_path: Path,
                                                   figures: Figures, case: str, text: str | bytes,
                                                   mark: str | None) -> None:
@@ -332,6 +347,7 @@ def test_hostile_vars_are_passed_quoted_and_never_run(lab: Lab, host: str, remed
     figures.add("bad_inputs_handled", len(hosts))
 
 
+@ADDRESS_BUG
 def test_hostile_address_is_refused_or_quoted_never_a_crash(lab: Lab, host: str, remediate: Runner,
                                                             tmp_path: Path, shared_dir: Path,
                                                             figures: Figures) -> None:
@@ -401,7 +417,7 @@ SCRIPTS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(SCRIPTS))
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=[HUGE_OUTPUT_BUG] if k == "huge" else []) for k in SCRIPTS])
 def test_unexpected_host_output_is_a_cannot_parse_failure_not_a_crash(lab: Lab, host: str, remediate: Runner,
                                                                        tmp_path: Path, shared_dir: Path,
                                                                        figures: Figures, kind: str) -> None:

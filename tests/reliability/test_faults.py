@@ -83,6 +83,12 @@ def _ssh_config(lab: Lab, tmp_path: Path, **replace: str) -> Path:
     return out
 
 
+SHARED_LOCK = pytest.mark.xfail(strict=True, reason=(
+    "lab/runner mismatch: the host lock is $HOME/.remediate/locks/<module>.lock and every lab host logs in as the "
+    "same user with the same home, so a run on several lab hosts finds the lock held by its own first host: the "
+    "others end 'locked' (exit 4) instead of going on (tests/e2e test_several_hosts_in_parallel fails the same way)"))
+
+
 # --- sshd dropping connections -------------------------------------------------------------------
 
 def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remediate: Runner,
@@ -136,6 +142,7 @@ def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
 
 # --- a command that hangs ------------------------------------------------------------------------
 
+@SHARED_LOCK
 def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
         lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     for h in ("lab1", "lab2", "lab3"):
@@ -205,6 +212,7 @@ def test_slow_restart_verification_polls_until_the_module_is_back(lab: Lab, host
 
 # --- one host unreachable among several ------------------------------------------------------------
 
+@SHARED_LOCK
 def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     for h in ("lab1", "lab2"):
         lab.heal(h)
@@ -482,6 +490,10 @@ def test_audit_log_filling_up_mid_run_stops_before_the_next_command(
     figures.add("faults_survived")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "runner bug: a short write of an audit line (disk full) leaves the partial line in the log; "
+    "`remediate audit verify` then reports the log broken at that line for ever (audit._FileSink.msg "
+    "does not truncate back to the last complete line)"))
 def test_audit_log_still_verifies_after_the_disk_filled_up(
         lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
     data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
