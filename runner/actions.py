@@ -361,7 +361,7 @@ def _psql(ctx: Context, *, read_only: bool) -> str:
     if password is not None:
         env.append(f"PGPASSWORD={shlex.quote(str(password))}")
     return " ".join([
-        *env, "psql", "-X", "-q", "-A", "-t", "-F", shlex.quote("\t"), "-v", "ON_ERROR_STOP=1",
+        *env, "psql", "-X", "-q", "-A", "-t", "-F", '"$(printf \'\\t\')"', "-v", "ON_ERROR_STOP=1",
         "-h", shlex.quote(str(ctx.var("db_host"))), "-p", shlex.quote(str(ctx.var("db_port"))),
         "-U", shlex.quote(str(ctx.var("db_user"))), "-d", shlex.quote(str(ctx.var("db_name"))),
     ])

@@ -208,7 +208,7 @@ class _Progress:
             phase = event.get("phase", "")
             tag = c(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
             _out(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
-            if outcome in ("would_run", "ran") or (phase == "remediation" and event.get("command")):
+            if outcome == "would_run" and event.get("command"):
                 _out(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
         elif name == "host.connected":
             _out(f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
