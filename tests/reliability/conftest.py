@@ -317,15 +317,14 @@ def drop_ssh_connections(lab: Lab, host: str) -> list[int]:
     return victims
 
 
-def lock_file(lab: Lab, module: str) -> Path:
-    import pwd
+def lock_file(lab: Lab, host: str, module: str) -> Path:
+    """The host lock of a lab host (default lock_dir: <nl6_root>/var/remediate/locks)."""
+    return lab.hdir(host) / "nl6" / "var" / "remediate" / "locks" / f"{module}.lock"
 
-    return Path(pwd.getpwnam(lab.user).pw_dir) / ".remediate" / "locks" / f"{module}.lock"
 
-
-def lock_is_free(lab: Lab, module: str) -> bool:
+def lock_is_free(lab: Lab, host: str, module: str) -> bool:
     """True when nobody holds the host lock (flock -n succeeds as the lab's login user)."""
-    path = lock_file(lab, module)
+    path = lock_file(lab, host, module)
     if not path.exists():
         return True
     return lab.run_as(["flock", "-n", "-x", str(path), "true"], check=False, timeout=10).returncode == 0

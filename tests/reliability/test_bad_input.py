@@ -429,6 +429,7 @@ def test_unexpected_host_output_is_a_cannot_parse_failure_not_a_crash(lab: Lab, 
     inventory = tmp_path / "outputs.yml"
     inventory.write_text(yaml.safe_dump({"all": {"vars": {"instance": "prod", "ssh_config": str(cfg)},
                                                  "hosts": {kind: {"ansible_host": lab.addr(host),
+                                                                  "nl6_root": str(lab.hdir(host) / "nl6"),
                                                                   "nlserver": str(script)}}}}))
     pid = pid_of(lab, host, WF)
     figures.add("bad_inputs_tried")

@@ -83,12 +83,6 @@ def _ssh_config(lab: Lab, tmp_path: Path, **replace: str) -> Path:
     return out
 
 
-SHARED_LOCK = pytest.mark.xfail(strict=True, reason=(
-    "lab/runner mismatch: the host lock is $HOME/.remediate/locks/<module>.lock and every lab host logs in as the "
-    "same user with the same home, so a run on several lab hosts finds the lock held by its own first host: the "
-    "others end 'locked' (exit 4) instead of going on (tests/e2e test_several_hosts_in_parallel fails the same way)"))
-
-
 # --- sshd dropping connections -------------------------------------------------------------------
 
 def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remediate: Runner,
@@ -142,7 +136,6 @@ def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
 
 # --- a command that hangs ------------------------------------------------------------------------
 
-@SHARED_LOCK
 def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
         lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     for h in ("lab1", "lab2", "lab3"):
@@ -212,7 +205,6 @@ def test_slow_restart_verification_polls_until_the_module_is_back(lab: Lab, host
 
 # --- one host unreachable among several ------------------------------------------------------------
 
-@SHARED_LOCK
 def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     for h in ("lab1", "lab2"):
         lab.heal(h)
@@ -283,7 +275,7 @@ def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
         wait_event(remediate.audit_log, lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
                    30, "the changing step to start")
         wait_for(lambda: _lines(marker), 10, "the changing command to run on the host")
-        lock_held = not lock_is_free(lab, MOD)
+        lock_held = not lock_is_free(lab, host, MOD)
         figures.fault(f"{sig.name} mid-run")
         figures.add("faults_injected")
         proc.send_signal(sig)
@@ -297,7 +289,7 @@ def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
     last = events[-1]
     assert last["event"] == "run.finished" and last["status"] == "interrupted" and last["exit_code"] == 130
     assert lock_held, "no lock was held on the host during the run"
-    wait_for(lambda: lock_is_free(lab, MOD), 10, "the host lock to be released")
+    wait_for(lambda: lock_is_free(lab, host, MOD), 10, "the host lock to be released")
     assert "Traceback" not in err
     figures.add("faults_survived")
 
@@ -359,8 +351,8 @@ def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
     assert len(_started(dead, "slow_change")) == 1  # the in-flight changing command's record is there
     assert not [e for e in dead if e["event"] == "run.finished"]
     # the lock died with the run's connection: only its owner file is left
-    wait_for(lambda: lock_is_free(lab, MOD), 15, "the dead run's lock to be released by the host")
-    owner = Path(str(lock_file(lab, MOD)) + ".owner")
+    wait_for(lambda: lock_is_free(lab, host, MOD), 15, "the dead run's lock to be released by the host")
+    owner = Path(str(lock_file(lab, host, MOD)) + ".owner")
     assert owner.exists() and dead_id in owner.read_text()
     quick = write_playbook(tmp_path / "quick", MOD, """\
         - id: quick_change
