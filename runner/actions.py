@@ -54,7 +54,7 @@ class Effect(IntEnum):
         return self.name.lower()
 
 
-class Skip(Exception):  # noqa: N818 - a signal, not a failure
+class Skip(Exception):
     """The step cannot run on this host (a var it needs is missing); reported as skipped."""
 
 
@@ -122,7 +122,15 @@ def render(template: str, ctx: Context, *, quote: bool) -> str:
 
 
 def template_fields(template: str) -> list[str]:
-    return [name for _l, name, _s, _c in string.Formatter().parse(template) if name is not None]
+    """The ``{var}`` names of a template; anything but a plain var name is refused."""
+    names = []
+    for _literal, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conv or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
+        names.append(name)
+    return names
 
 
 @dataclass(frozen=True)
@@ -646,14 +654,15 @@ def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     key = "lower(trim(sEmail))"
     # One transaction: copy every row that is not the oldest of its email into the backup table,
     # then delete exactly the rows copied. Nothing is deleted that was not backed up.
-    sql = (
+    sql = (  # noqa: S608 - only the validated identifier above is put into the SQL text
         "BEGIN; "
         f"CREATE TABLE {backup} (LIKE NmsRecipient); "
         "WITH doomed AS (SELECT r.* FROM NmsRecipient r WHERE r.sEmail IS NOT NULL AND r.sEmail <> '' AND "
         f"r.iRecipientId > (SELECT min(k.iRecipientId) FROM NmsRecipient k WHERE {key.replace('sEmail', 'k.sEmail')}"
         f" = {key.replace('sEmail', 'r.sEmail')})), "
         f"saved AS (INSERT INTO {backup} SELECT * FROM doomed RETURNING iRecipientId), "
-        "gone AS (DELETE FROM NmsRecipient WHERE iRecipientId IN (SELECT iRecipientId FROM saved) RETURNING iRecipientId) "
+        "gone AS (DELETE FROM NmsRecipient WHERE iRecipientId IN (SELECT iRecipientId FROM saved) "
+        "RETURNING iRecipientId) "
         "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM gone), "
         "coalesce((SELECT string_agg(iRecipientId::text, ',' ORDER BY iRecipientId) FROM "
         f"(SELECT iRecipientId FROM gone ORDER BY iRecipientId LIMIT 20) s), ''), '{backup}'; "
@@ -669,7 +678,7 @@ def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     if not rows or not rows[-1][0].strip().isdigit() or not _IDENT.match(rows[-1][3].strip()):
         return Verdict(False, f"cannot read the de-duplication result: {out.strip()[:200]!r}", {"error": True})
     saved, gone, ids, backup = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip(), rows[-1][3].strip()
-    restore_sql = f"INSERT INTO NmsRecipient SELECT * FROM {backup}"
+    restore_sql = f"INSERT INTO NmsRecipient SELECT * FROM {backup}"  # noqa: S608 - checked identifier
     restore = (f"psql -h {shlex.quote(str(ctx.var('db_host')))} -p {shlex.quote(str(ctx.var('db_port')))} "
                f"-U {shlex.quote(str(ctx.var('db_user')))} -d {shlex.quote(str(ctx.var('db_name')))} "
                f"-c {shlex.quote(restore_sql)}")

@@ -13,6 +13,7 @@ command, exit_code, duration, outcome, message, reason, dry_run, playbook_sha256
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import getpass
 import hashlib
@@ -130,12 +131,18 @@ class _FileSink:
 
     def msg(self, message: str) -> None:
         data = (message + "\n").encode("utf-8")
+        size = None
         try:
+            size = os.fstat(self._fd).st_size
             written = os.write(self._fd, data)
             if written != len(data):
                 raise OSError(28, "short write (disk full?)")
             os.fsync(self._fd)
         except OSError as exc:
+            if size is not None:
+                # Never leave half a line behind: the chain must still verify up to the last whole event.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)
             raise AuditError(f"cannot write audit log: {exc.strerror}", where=str(self.path),
                              hint="nothing more will run") from None
 

@@ -432,12 +432,12 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
     except RemediateError as exc:
         _fail(exc)
     if output == "json":
-        click.echo(json.dumps(rows, indent=2, default=str))
+        _out(json.dumps(rows, indent=2, default=str))
         return
     for r in rows:
-        click.echo(f"{r['host']}: {r['user']}@{r['address']}:{r['port']}  groups: {', '.join(r['groups']) or '-'}")
+        _out(f"{r['host']}: {r['user']}@{r['address']}:{r['port']}  groups: {', '.join(r['groups']) or '-'}")
         for k, v in sorted(r["vars"].items()):
-            click.echo(f"    {k}: {v}")
+            _out(f"    {k}: {v}")
 
 
 @main.group("audit")

@@ -21,6 +21,7 @@ from runner.errors import InputError
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
 
 # Campaign vars with a fixed type; anything else is free-form and only ever passed shell-quoted.
@@ -213,6 +214,10 @@ def _check_vars(host: Host) -> None:
         value = host.vars.get(key)
         if value is not None and (not isinstance(value, str) or "\n" in value or "\x00" in value):
             raise InputError(f"{key} must be a single-line string, got {_shown(key, value)}", where=where)
+    for key in ("address", "db_host", "ansible_host"):
+        value = host.vars.get(key)
+        if value is not None and not ADDRESS.match(str(value)):
+            raise InputError(f"{key} must be a host name or IP address, got {_shown(key, value)}", where=where)
     instance = host.vars.get("instance")
     if instance is not None and not INSTANCE_NAME.match(instance):
         raise InputError(f"invalid Campaign instance name {instance!r}", where=where,

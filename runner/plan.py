@@ -40,6 +40,8 @@ def build(step: Step, ctx: Context) -> Planned:
         return Planned(step, action.build(args, ctx))
     except Skip as exc:
         return Planned(step, None, str(exc))
+    except ValueError as exc:  # a host value the action cannot put into a command safely
+        return Planned(step, None, f"cannot build the command for host {ctx.host.name}: {exc}")
 
 
 def judge(step: Step, ctx: Context, result: Result) -> Verdict:
@@ -101,6 +103,9 @@ def resolve_options(playbook: Playbook, given: Mapping[str, str]) -> dict[str, s
 
 # --- batching read steps: one remote script, one round trip ----------------------------------------
 
+STEP_OUTPUT = 1024 * 1024  # bytes of stdout kept per read step (stderr: 1/16 of it); the rest stays on the host
+
+
 @dataclass(frozen=True)
 class Batch:
     script: str
@@ -124,9 +129,10 @@ def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
         seconds = max(1, int(timeout + 0.999))
         total += timeout
         lines.append(
-            f"printf '\\n{marker} O {index}\\n'; s=$(date +%s%N); timeout -k {KILL_AFTER} {seconds} sh -c"
-            f' {shlex.quote(command)} 2>"$d/e" </dev/null; rc=$?; e=$(date +%s%N);'
-            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))"; cat "$d/e";'
+            f"s=$(date +%s%N); timeout -k {KILL_AFTER} {seconds} sh -c"
+            f' {shlex.quote(command)} >"$d/o" 2>"$d/e" </dev/null; rc=$?; e=$(date +%s%N);'
+            f" printf '\\n{marker} O {index}\\n'; head -c {STEP_OUTPUT} \"$d/o\";"
+            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))"; head -c {STEP_OUTPUT // 16} "$d/e";'
             f" printf '\\n{marker} X {index}\\n'"
         )
     return Batch(script="\n".join(lines), marker=marker, keys=tuple(k for k, _c, _t in items),
