@@ -654,8 +654,8 @@ def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     key = "lower(trim(sEmail))"
     # One transaction: copy every row that is not the oldest of its email into the backup table,
     # then delete exactly the rows copied. Nothing is deleted that was not backed up.
-    sql = (  # noqa: S608 - only the validated identifier above is put into the SQL text
-        "BEGIN; "
+    sql = (
+        "BEGIN; "  # noqa: S608 - only the validated identifier above is put into the SQL text
         f"CREATE TABLE {backup} (LIKE NmsRecipient); "
         "WITH doomed AS (SELECT r.* FROM NmsRecipient r WHERE r.sEmail IS NOT NULL AND r.sEmail <> '' AND "
         f"r.iRecipientId > (SELECT min(k.iRecipientId) FROM NmsRecipient k WHERE {key.replace('sEmail', 'k.sEmail')}"

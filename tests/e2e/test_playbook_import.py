@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step
-
 import re
+
+from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step
 
 PREFIX = "nmsrecipientdedup_"
 

@@ -21,7 +21,7 @@ def test_syslogd_down_is_started_and_records_reach_the_log(lab, remediate, host)
     assert st["ports"]["udp/6666"]["pids"] == [pid]
     assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_syslogd"]
     # the verification's test record really reached the log file
-    token = [s for s in report["steps"] if s["id"] == "fresh_record_written"][0]
+    token = next(s for s in report["steps"] if s["id"] == "fresh_record_written")
     assert token["outcome"] == "passed"
     text = log.read_text()
     assert text.count("\n") > lines_before
