@@ -63,6 +63,7 @@ class Figures:
         self.faults: Counter[str] = Counter()
         self.tests: Counter[str] = Counter()
         self.failed: list[str] = []
+        self.known_defects: list[tuple[str, str]] = []  # strict xfail: (test, reason)
         self.started = time.monotonic()
 
     def add(self, key: str, n: int = 1) -> None:
@@ -105,6 +106,7 @@ class Figures:
             "seconds": round(time.monotonic() - self.started, 1),
             "tests": dict(self.tests),
             "failed_tests": self.failed,
+            "known_defects": [{"test": t, "reason": r} for t, r in self.known_defects],
             "figures": {k: self.counts[k] for k, _ in FIGURE_ROWS},
             "faults": dict(sorted(self.faults.items())),
         }
@@ -124,6 +126,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         FIGURES.tests[outcome] += 1
         if report.failed:
             FIGURES.failed.append(report.nodeid)
+        if outcome == "xfailed":
+            FIGURES.known_defects.append((report.nodeid, str(report.wasxfail).removeprefix("reason: ")))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -141,6 +145,8 @@ def render(doc: dict[str, Any]) -> str:
     faults = "\n".join(f"| `{name}` | {n} |" for name, n in doc["faults"].items()) or "| (none) | 0 |"
     tests = ", ".join(f"{n} {k}" for k, n in sorted(doc["tests"].items()))
     failed = "".join(f"\n- `{t}`" for t in doc["failed_tests"]) or " none"
+    defects = "".join(f"\n- `{d['test'].split('::', 1)[1]}`: {d['reason']}" for d in doc["known_defects"]) \
+        or "\nnone"
     verdict = "yes" if f["secrets_leaked"] == 0 and f["reruns_after_unknown"] == 0 else "NO"
     return textwrap.dedent("""\
         # Reliability and security figures
@@ -159,6 +165,9 @@ def render(doc: dict[str, Any]) -> str:
         {rows}
 
         Zero secrets leaked and zero commands re-run after an unknown outcome: **{verdict}**.
+
+        ## Known defects (tests marked strict xfail: they fail today, and fail the suite once fixed)
+        {defects}
 
         ## Faults injected, by kind
 
@@ -188,7 +197,7 @@ def render(doc: dict[str, Any]) -> str:
           `secret_vars`) and the environment (`PGPASSWORD`, `*_TOKEN`) searched by value in the audit log,
           stdout and stderr of runs, dry-runs, checks, `show`, `hosts` and error messages, including inside
           command lines and host output.
-        """).format(hosts=HOSTS, rows=rows, faults=faults, verdict=verdict, tests=tests, failed=failed,
+        """).format(hosts=HOSTS, rows=rows, defects=defects, faults=faults, verdict=verdict, tests=tests, failed=failed,
                     **{k: doc[k] for k in ("generated", "machine", "seconds")})
 
 

@@ -482,10 +482,6 @@ def test_audit_log_filling_up_mid_run_stops_before_the_next_command(
     figures.add("faults_survived")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner bug: a short write of an audit line (disk full) leaves the partial line in the log; "
-    "`remediate audit verify` then reports the log broken at that line for ever (audit._FileSink.msg "
-    "does not truncate back to the last complete line)"))
 def test_audit_log_still_verifies_after_the_disk_filled_up(
         lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
     data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets as random
 from pathlib import Path
 
-import pytest
 import yaml
 
 from lab import Lab
@@ -85,9 +84,6 @@ def test_secrets_never_leak_anywhere(lab: Lab, host: str, remediate: Runner, tmp
     assert shown and "***" in shown[0]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner bug: `remediate hosts` (text and json) redacts only the inventory's own secret vars, not values of "
-    "secret environment variables (DEPLOY_TOKEN's value, used in a plain var, is printed)"))
 def test_hosts_command_never_shows_a_secret(lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     inv_secrets = {"db_password": _value("dbpw"), "api_token": _value("tok")}
     env_secrets = {"PGPASSWORD": _value("pgpw"), "DEPLOY_TOKEN": _value("envtok")}
