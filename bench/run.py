@@ -414,7 +414,8 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
          f"- Python {m['python']}; {m['openssh']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
          f"- ansible-core: {results.get('ansible_version') or 'not measured'}",
          f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}",
-         f"- date {results['date']}; runner at commit {results['commit']}; regenerate with `{results['command']}`",
+         f"- date {results['date']}; runner at commit {results['commit']}; regenerate with `make bench`",
+         "- this run: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
          "",
          "## What is measured", "",
          f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
@@ -437,8 +438,9 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
          "sourced), `gather_facts: false`, `pipelining = True`, default ssh_args (ControlMaster/ControlPersist, "
          "closed after each run so every run starts cold).", "",
          f"Runs are interleaved (a, b, c, a, b, c, ...); medians of {results['runs']} runs for (a) and (b), "
-         f"{results['slow_runs']} for (c) ({results['slow_runs_large']} at N=50 with the playbooks set, where one "
-         "ansible run takes minutes). Peak memory: *max RSS* is the largest single process of the tree "
+         f"{results['slow_runs']} for (c) (`make bench` default: {results['slow_runs_large']} at N=50 with the "
+         "playbooks set, where one ansible run takes minutes; each row gives its own count). "
+         "Peak memory: *max RSS* is the largest single process of the tree "
          "(GNU time %M, i.e. wait4 rusage; remediate is one process); *tree RSS* is the peak of the summed RSS "
          "of the whole "
          "process tree sampled every 50 ms (shared pages counted per process).", "",
@@ -492,6 +494,9 @@ def main() -> int:
     ap.add_argument("--slow-runs-large", type=int, default=3, help="runs of (c) at N >= 50 on the playbooks set")
     ap.add_argument("--sets", default="short,playbooks", help="probe sets: short, playbooks")
     ap.add_argument("--report-only", action="store_true", help="rewrite the doc from the JSON results")
+    ap.add_argument("--merge", action="store_true",
+                    help="add to the JSON results (replacing the same probe set and N) instead of starting afresh")
+    ap.add_argument("--skip-cold", action="store_true", help="do not measure cold start")
     ap.add_argument("--cold-runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="N=1,10; 2 runs; ansible only at N=1")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end (reused next time)")
@@ -520,6 +525,18 @@ def main() -> int:
         "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
                                  text=True, check=False).stdout.strip(),
     }
+    if args.merge and Path(args.json).exists():
+        old = json.loads(Path(args.json).read_text())
+        done = {(p, n) for p in sets for n in sizes}
+        old["fleet"] = [f for f in old["fleet"] if (f["set"], f["n"]) not in done]
+        old["commands"] = [*old.get("commands", [old.get("command")]), results["command"]]
+        old["sets"] = list(dict.fromkeys([*old["sets"], *sets]))
+        old["load_start"] = old.get("load_start")
+        if not args.skip_cold:
+            old["cold"] = {}
+        for key in ("runs", "slow_runs", "slow_runs_large"):
+            old.setdefault(f"{key}_by_command", {})[results["command"]] = results[key]
+        results = old
     ansible = ansible_bin() if args.ansible_sizes else None
     if ansible:
         results["ansible_version"] = subprocess.run([str(ansible), "--version"], capture_output=True, text=True,
@@ -530,11 +547,12 @@ def main() -> int:
         if len(lab_hosts(lab_dir, args.net)) < max(sizes):
             lab(["up", "--hosts", str(max(sizes)), "--no-project-inventory"], args)
         names = [f"lab{i}" for i in range(1, max(sizes) + 1)]
-        print("bench: cold start", flush=True)
-        results["cold"] = run_cold(args, lab_dir, ansible, work)
+        if not args.skip_cold:
+            print("bench: cold start", flush=True)
+            results["cold"] = run_cold(args, lab_dir, ansible, work)
         for probe_set in sets:
             pr = probes(lab_dir, names, SETS[probe_set])
-            results["probes"][probe_set] = len(pr["lab1"]["batch"].keys)
+            results.setdefault("probes", {})[probe_set] = len(pr["lab1"]["batch"].keys)
             if probe_set == "playbooks":
                 results["modules"] = pr["lab1"]["modules"]
             print(f"bench: probe set {probe_set}: {results['probes'][probe_set]} probes per host", flush=True)
