@@ -431,7 +431,9 @@ class Lab:
 
     def inventory_text(self) -> str:
         lines = ["# written by `python -m lab up`; removed by `python -m lab down`", "all:", "  vars:",
-                 f"    ssh_config: {self.dir}/ssh_config", f"    instance: {INSTANCE}", "  children:", "    lab:",
+                 f"    ssh_config: {self.dir}/ssh_config", f"    instance: {INSTANCE}",
+                 "    # the lab's wfserver picks a requested start up within a second or two",
+                 "    workflow_start_grace: 5", "  children:", "    lab:",
                  "      hosts:"]
         for h in self.hosts():
             nl6 = self.hdir(h) / "nl6"

@@ -186,6 +186,8 @@ def _confirm_on_terminal(req: ConfirmRequest) -> bool | None:
         "  because:     " + "\n               ".join(req.failed_checks),
         f"  interrupts:  {req.interrupts}",
     ]
+    for line in req.context:
+        lines.append(f"  it cuts:     {line}")
     _out("\n".join(lines), err=True)
     return click.confirm("Run it?", default=False, err=True)
 

@@ -39,6 +39,7 @@ class ConfirmRequest:
     command: str
     failed_checks: tuple[str, ...]
     interrupts: str
+    context: tuple[str, ...] = ()  # findings of the checks the step asks to show (e.g. sessions it cuts)
 
 
 Confirm = Callable[[ConfirmRequest], bool | None]  # True yes, False no, None: cannot ask (no terminal)
@@ -304,14 +305,15 @@ class Engine:
         self._verify(run, playbook)
 
     def _confirmed(self, run: _HostRun, playbook: Playbook, step: Step, command: str, failed: tuple[str, ...]) -> bool:
+        context = tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
         fields: dict[str, Any] = {"host": run.host.name, "module": playbook.module, "step": step.id,
-                                  "command": command, "failed_checks": list(failed)}
+                                  "command": command, "failed_checks": list(failed), "context": list(context) or None}
         if self.config.yes:
             self.audit.emit("confirmation.given", via="--yes", **fields)
             return True
         request = ConfirmRequest(host=run.host.name, module=playbook.module, step=step.id, title=step.title,
                                  command=command, failed_checks=tuple(run.outcome.found) or ("none (--force)",),
-                                 interrupts=step.interrupts or "")
+                                 interrupts=step.interrupts or "", context=context)
         answer = self.config.confirm(request)
         if answer is True:
             self.audit.emit("confirmation.given", via="prompt", **fields)

@@ -24,7 +24,8 @@ PHASES = ("checks", "remediation", "verification")
 PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "verification"}
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
-STEP_KEYS = frozenset({"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why"})
+STEP_KEYS = frozenset({"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why",
+                       "show"})
 WHEN_KEYS = frozenset({"failed", "passed", "option"})
 MAX_TIMEOUT = 3600.0
 
@@ -56,6 +57,7 @@ class Step:
     interrupts: str | None
     why: str | None
     line: int
+    show: tuple[str, ...] = ()  # checks whose findings the confirmation prompt shows
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,9 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
         for ref in (step.when.failed + step.when.passed) if step.when else ():
             if ref not in check_ids:
                 raise _err(f"step {step.id!r}: 'when' names {ref!r}, which is not a check", path, step.line)
+        for ref in step.show:
+            if ref not in check_ids:
+                raise _err(f"step {step.id!r}: 'show' names {ref!r}, which is not a check", path, step.line)
         source = step.args.get("from")
         if source is not None and source not in check_ids:
             raise _err(f"step {step.id!r}: 'from' names {source!r}, which is not a check", path, step.line)
@@ -265,10 +270,13 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     interrupts = item.get("interrupts")
     if effect is Effect.DISRUPT and not (isinstance(interrupts, str) and interrupts.strip()):
         raise _err(f"step {step_id!r}: a disruptive step must say what it interrupts ('interrupts:')", path, line)
+    show = item.get("show") or []
+    if not isinstance(show, list) or not all(isinstance(s, str) for s in show):
+        raise _err(f"step {step_id!r}: 'show' must be a list of check ids", path, yamlfile.line_of(item, "show"))
     title = item.get("title") or f"{action.name}"
     return Step(id=step_id, title=str(title), phase=phase, effect=effect, action=action.name, args=dict(args),
                 when=when, poll=poll, timeout=float(timeout), interrupts=str(interrupts).strip() if interrupts else None,
-                why=str(item["why"]).strip() if item.get("why") else None, line=line)
+                why=str(item["why"]).strip() if item.get("why") else None, line=line, show=tuple(show))
 
 
 def _check_args(step_id: str, action: str, args: dict[str, Any], path: str, line: int) -> None:

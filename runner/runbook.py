@@ -70,6 +70,8 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
             lines.append(f"   ```\n   {command}\n   ```" if markdown else f"   $ {command}")
             if step.interrupts:
                 lines.append(f"   interrupts: {step.interrupts}")
+            if step.show:
+                lines.append(f"   the confirmation shows: {', '.join(step.show)}")
             if step.poll:
                 lines.append(f"   polls up to {step.poll.timeout:g}s every {step.poll.interval:g}s")
             if step.why:
