@@ -32,9 +32,9 @@ DEFAULT_VARS: dict[str, Any] = {
     "stat_port": 7777,
     "db_port": 5432,
     "workflow_start_grace": 120,
-    "delivery_pending_grace": 600,     # seconds a delivery may stay Pending before a check flags it
-    "export_max_age": 93600,           # seconds since an export workflow last finished (26 h: a daily export)
-    "tracking_max_age": 3600,          # seconds since the Tracking workflow last ran
+    "delivery_pending_grace": 600,  # seconds a delivery may stay Pending before a check flags it
+    "export_max_age": 93600,  # seconds since an export workflow last finished (26 h: a daily export)
+    "tracking_max_age": 3600,  # seconds since the Tracking workflow last ran
 }
 DB_VARS = ("db_host", "db_name", "db_user")
 
@@ -156,6 +156,7 @@ def _exit_ok(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int)
 
 # --- module state -------------------------------------------------------------------------------
 
+
 def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     if args.get("module") and args["module"] != "watchdog":
         ctx.process(str(args["module"]))  # skip early when the instance is unknown
@@ -174,8 +175,11 @@ def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: 
     if proc is None:
         state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
         return Verdict(False, state, {"no_tasks": dump.no_tasks, "processes": [p.name for p in dump.processes]})
-    return Verdict(True, f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)",
-                   {"pid": proc.pid, "processes": [p.name for p in dump.processes]})
+    return Verdict(
+        True,
+        f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)",
+        {"pid": proc.pid, "processes": [p.name for p in dump.processes]},
+    )
 
 
 def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -256,6 +260,7 @@ def _reload_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 # --- network ------------------------------------------------------------------------------------
 
+
 def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     proto = str(args.get("proto", "tcp"))
     port = int(render(str(args["port"]), ctx, quote=False))
@@ -272,7 +277,7 @@ def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
         f"ss -H {flag} {where}",
         "echo '@@ps'",
         f"for p in $(ss -H {flag} {where} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
-        " do ps -o pid=,args= -p \"$p\"; done",
+        ' do ps -o pid=,args= -p "$p"; done',
     ]
     return "; ".join(lines)
 
@@ -297,8 +302,13 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
         if parts and parts[0].isdigit():
             holders.append({"pid": int(parts[0]), "command": (parts[1] if len(parts) > 1 else "")[:200]})
     bound = bool(ss_text.strip())
-    data: dict[str, Any] = {"port": port, "proto": proto, "bound": bound, "holders": holders,
-                            "module_pid": module.pid if module else None}
+    data: dict[str, Any] = {
+        "port": port,
+        "proto": proto,
+        "bound": bound,
+        "holders": holders,
+        "module_pid": module.pid if module else None,
+    }
     foreign = [h for h in holders if module is None or h["pid"] != module.pid]
     data["foreign"] = foreign
     if foreign:
@@ -317,15 +327,23 @@ def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err
         return verdict
     if verdict.data.get("parse_error"):
         return verdict
-    return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}",
-                   verdict.data)
+    return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data)
 
 
 def _http_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     url = render(str(args["url"]), ctx, quote=False)
     if not re.match(r"^https?://[^\s'\"]+$", url):
         raise ValueError(f"invalid url {url!r}")
-    parts = ["curl", "-sS", "-m", str(int(args.get("timeout", 5))), "-o", "-", "-w", shlex.quote(r"\n@@http %{http_code}")]
+    parts = [
+        "curl",
+        "-sS",
+        "-m",
+        str(int(args.get("timeout", 5))),
+        "-o",
+        "-",
+        "-w",
+        shlex.quote(r"\n@@http %{http_code}"),
+    ]
     for header in args.get("headers", []):
         parts += ["-H", shlex.quote(render(str(header), ctx, quote=False))]
     body = args.get("body")
@@ -358,6 +376,7 @@ def _judge_http(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
 
 # --- database -----------------------------------------------------------------------------------
 
+
 def _psql(ctx: Context, *, read_only: bool) -> str:
     for name in DB_VARS:
         if ctx.host.var(name) is None:
@@ -368,11 +387,28 @@ def _psql(ctx: Context, *, read_only: bool) -> str:
     password = ctx.host.var("db_password")
     if password is not None:
         env.append(f"PGPASSWORD={shlex.quote(str(password))}")
-    return " ".join([
-        *env, "psql", "-X", "-q", "-A", "-t", "-F", '"$(printf \'\\t\')"', "-v", "ON_ERROR_STOP=1",
-        "-h", shlex.quote(str(ctx.var("db_host"))), "-p", shlex.quote(str(ctx.var("db_port"))),
-        "-U", shlex.quote(str(ctx.var("db_user"))), "-d", shlex.quote(str(ctx.var("db_name"))),
-    ])
+    return " ".join(
+        [
+            *env,
+            "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-F",
+            "\"$(printf '\\t')\"",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            shlex.quote(str(ctx.var("db_host"))),
+            "-p",
+            shlex.quote(str(ctx.var("db_port"))),
+            "-U",
+            shlex.quote(str(ctx.var("db_user"))),
+            "-d",
+            shlex.quote(str(ctx.var("db_name"))),
+        ]
+    )
 
 
 def _sql_cmd(args: Mapping[str, Any], ctx: Context) -> str:
@@ -413,11 +449,14 @@ def _judge_sql(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: in
 
 # --- files and logs -----------------------------------------------------------------------------
 
+
 def _fresh_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     directory = render(str(args["dir"]), ctx, quote=False)
     pattern = str(args.get("pattern", "*"))
-    return (f"date +%s; find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
-            " -printf '%T@ %s %p\\n' | sort -n | tail -n 3")
+    return (
+        f"date +%s; find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
+        " -printf '%T@ %s %p\\n' | sort -n | tail -n 3"
+    )
 
 
 def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -469,8 +508,8 @@ def _javascript_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     instance = ctx.var("instance")
     return (
         f"f=$(mktemp) && printf '%s\\n' {shlex.quote(script)} > \"$f\" && "
-        f"{ctx.nlserver} javascript -instance:{shlex.quote(str(instance))} -file \"$f\"; "
-        "rc=$?; rm -f \"$f\"; exit $rc"
+        f'{ctx.nlserver} javascript -instance:{shlex.quote(str(instance))} -file "$f"; '
+        'rc=$?; rm -f "$f"; exit $rc'
     )
 
 
@@ -479,8 +518,10 @@ def _javascript_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # A redir/log line as the lab's trackinglogd writes it: id, timestamp, three numbers, event name.
 # Adobe documents only the id prefix (e.g. 50x000000000FD7EC86) and tab separation: keep it an arg.
-REDIR_LINE = (r"^[0-9]0x[0-9A-F]{16}\t[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
-              r"\t[0-9]+\t[0-9]+\t[0-9]+\t[a-z]+$")
+REDIR_LINE = (
+    r"^[0-9]0x[0-9A-F]{16}\t[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"\t[0-9]+\t[0-9]+\t[0-9]+\t[a-z]+$"
+)
 
 
 def _ere(regex: str) -> str:
@@ -500,9 +541,11 @@ def _syslog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     record = f"{tag}\t$$\tinfo\t{token}"
     # bash's /dev/udp sends one datagram, as a module does; the record is then looked for in the file.
     send = f"printf '%s\\n' \"{record}\" > /dev/udp/{address}/{port}"
-    return (f"echo @@token {token}; bash -c {shlex.quote(send)} || exit 3; i=0; "
-            f"while [ $i -lt {wait * 4} ]; do grep -F -n -- {shlex.quote(token)} {shlex.quote(path)} && exit 0; "
-            f"sleep 0.25; i=$((i+1)); done; exit 1")
+    return (
+        f"echo @@token {token}; bash -c {shlex.quote(send)} || exit 3; i=0; "
+        f"while [ $i -lt {wait * 4} ]; do grep -F -n -- {shlex.quote(token)} {shlex.quote(path)} && exit 0; "
+        f"sleep 0.25; i=$((i+1)); done; exit 1"
+    )
 
 
 def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -513,8 +556,9 @@ def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc:
     if rc == 3:
         return Verdict(False, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data)
     if rc != 0:
-        return Verdict(False, f"a test record sent to udp {port} did not reach {path} within "
-                              f"{int(args.get('wait', 5))}s", data)
+        return Verdict(
+            False, f"a test record sent to udp {port} did not reach {path} within {int(args.get('wait', 5))}s", data
+        )
     return Verdict(True, f"a test record sent to udp {port} reached {path}", data)
 
 
@@ -542,17 +586,20 @@ def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: in
     pool = [line for line in dump.extra if line.lower().startswith("datasource")]
     data = {"sessions": sessions, "pool": pool}
     desc = "; ".join(sessions) if sessions else "no open session"
-    return Verdict(True, f"{len(sessions)} session(s) a web restart would cut: {desc}"
-                         + (f" | {pool[0]}" if pool else ""), data)
+    return Verdict(
+        True, f"{len(sessions)} session(s) a web restart would cut: {desc}" + (f" | {pool[0]}" if pool else ""), data
+    )
 
 
 def _redir_scan_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     directory = render(str(args["dir"]), ctx, quote=False)
     pattern = str(args.get("pattern", "0x*.log"))
     line = _ere(str(args.get("line", REDIR_LINE)))
-    return (f"cd {shlex.quote(directory)} || exit 2; for f in $(ls -1 -- {pattern_glob(pattern)} 2>/dev/null); do "
-            f"LC_ALL=C grep -a -n -v -E -- {shlex.quote('^$|' + line)} \"$f\" | cut -d: -f1 | "
-            f"sed \"s|^|$PWD/$f:|\"; done; exit 0")
+    return (
+        f"cd {shlex.quote(directory)} || exit 2; for f in $(ls -1 -- {pattern_glob(pattern)} 2>/dev/null); do "
+        f'LC_ALL=C grep -a -n -v -E -- {shlex.quote("^$|" + line)} "$f" | cut -d: -f1 | '
+        f'sed "s|^|$PWD/$f:|"; done; exit 0'
+    )
 
 
 def pattern_glob(pattern: str) -> str:
@@ -568,8 +615,11 @@ def _judge_redir_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str,
     bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
     data = {"corrupted": bad[:200]}
     if bad:
-        return Verdict(False, f"{len(bad)} corrupted tracking log line(s): {', '.join(bad[:10])}"
-                              + (" ..." if len(bad) > 10 else ""), data)
+        return Verdict(
+            False,
+            f"{len(bad)} corrupted tracking log line(s): {', '.join(bad[:10])}" + (" ..." if len(bad) > 10 else ""),
+            data,
+        )
     return Verdict(True, f"every line of {directory}/{args.get('pattern', '0x*.log')} is well-formed", data)
 
 
@@ -579,12 +629,14 @@ def _redir_quarantine_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     line = shlex.quote("^$|" + _ere(str(args.get("line", REDIR_LINE))))
     # Per file with bad lines: keep the bad lines (numbered) in <file>.rejected, rewrite the file in place
     # (same inode, so a writer holding it open keeps appending) with the good lines only.
-    return (f"cd {shlex.quote(directory)} || exit 2; n=0; for f in $(ls -1 -- {pattern} 2>/dev/null); do "
-            f"if LC_ALL=C grep -a -q -v -E -- {line} \"$f\"; then "
-            f"LC_ALL=C grep -a -n -v -E -- {line} \"$f\" >> \"$f.rejected\" || exit 3; "
-            f"t=$(mktemp) || exit 3; LC_ALL=C grep -a -E -- {line} \"$f\" > \"$t\"; "
-            f"cat \"$t\" > \"$f\" || exit 3; rm -f \"$t\"; n=$((n+1)); "
-            f"echo \"quarantined bad lines of $PWD/$f into $PWD/$f.rejected\"; fi; done; echo \"@@files $n\"")
+    return (
+        f"cd {shlex.quote(directory)} || exit 2; n=0; for f in $(ls -1 -- {pattern} 2>/dev/null); do "
+        f'if LC_ALL=C grep -a -q -v -E -- {line} "$f"; then '
+        f'LC_ALL=C grep -a -n -v -E -- {line} "$f" >> "$f.rejected" || exit 3; '
+        f't=$(mktemp) || exit 3; LC_ALL=C grep -a -E -- {line} "$f" > "$t"; '
+        f'cat "$t" > "$f" || exit 3; rm -f "$t"; n=$((n+1)); '
+        f'echo "quarantined bad lines of $PWD/$f into $PWD/$f.rejected"; fi; done; echo "@@files $n"'
+    )
 
 
 def _judge_quarantine(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -598,8 +650,10 @@ def _backlog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     directory = render(str(args["dir"]), ctx, quote=False)
     pattern = pattern_glob(str(args.get("pattern", "*")))
     find = f"find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
-    return (f"[ -d {shlex.quote(directory)} ] || exit 2; date +%s; echo \"@@count $({find} | wc -l)\"; "
-            f"{find} -printf '%T@ %p\\n' | sort -n | head -n 1")
+    return (
+        f'[ -d {shlex.quote(directory)} ] || exit 2; date +%s; echo "@@count $({find} | wc -l)"; '
+        f"{find} -printf '%T@ %p\\n' | sort -n | head -n 1"
+    )
 
 
 def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -617,10 +671,18 @@ def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
         return Verdict(False, f"{count} file(s) waiting in {directory} (at most {int(max_count)} expected)", data)
     max_age = args.get("max_age")
     if max_age is not None and oldest_age is not None and oldest_age > float(max_age):
-        return Verdict(False, f"{count} file(s) waiting in {directory}, the oldest for {oldest_age:.0f}s "
-                              f"(limit {float(max_age):g}s): nothing drains it", data)
-    return Verdict(True, f"{count} file(s) waiting in {directory}"
-                         + (f", the oldest for {oldest_age:.0f}s" if oldest_age is not None else ""), data)
+        return Verdict(
+            False,
+            f"{count} file(s) waiting in {directory}, the oldest for {oldest_age:.0f}s "
+            f"(limit {float(max_age):g}s): nothing drains it",
+            data,
+        )
+    return Verdict(
+        True,
+        f"{count} file(s) waiting in {directory}"
+        + (f", the oldest for {oldest_age:.0f}s" if oldest_age is not None else ""),
+        data,
+    )
 
 
 def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
@@ -679,69 +741,234 @@ def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
         return Verdict(False, f"cannot read the de-duplication result: {out.strip()[:200]!r}", {"error": True})
     saved, gone, ids, backup = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip(), rows[-1][3].strip()
     restore_sql = f"INSERT INTO NmsRecipient SELECT * FROM {backup}"  # noqa: S608 - checked identifier
-    restore = (f"psql -h {shlex.quote(str(ctx.var('db_host')))} -p {shlex.quote(str(ctx.var('db_port')))} "
-               f"-U {shlex.quote(str(ctx.var('db_user')))} -d {shlex.quote(str(ctx.var('db_name')))} "
-               f"-c {shlex.quote(restore_sql)}")
+    restore = (
+        f"psql -h {shlex.quote(str(ctx.var('db_host')))} -p {shlex.quote(str(ctx.var('db_port')))} "
+        f"-U {shlex.quote(str(ctx.var('db_user')))} -d {shlex.quote(str(ctx.var('db_name')))} "
+        f"-c {shlex.quote(restore_sql)}"
+    )
     data = {"backed_up": saved, "deleted": gone, "backup_table": backup, "restore": restore, "sample_ids": ids}
     if saved != gone:
         return Verdict(False, f"backed up {saved} rows but deleted {gone}: check {backup}; restore: {restore}", data)
-    return Verdict(True, f"removed {gone} duplicate recipient(s) (ids {ids}{'...' if gone > 20 else ''}), "
-                         f"each first copied into table {backup}; restore with: {restore}", data)
+    return Verdict(
+        True,
+        f"removed {gone} duplicate recipient(s) (ids {ids}{'...' if gone > 20 else ''}), "
+        f"each first copied into table {backup}; restore with: {restore}",
+        data,
+    )
 
 
 _M = frozenset({"module"})
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("module_running", "the module's process is listed by nlserver pdump", Effect.READ,
-           _pdump_cmd, _judge_module_running, _M, read_only=True),
-    Action("processes_running", "nlserver pdump lists processes (not 'No tasks')", Effect.READ,
-           _pdump_cmd, _judge_has_tasks, read_only=True),
-    Action("monitor_missing", "nlserver monitor -missing lists no enabled module", Effect.READ,
-           _missing_cmd, _judge_missing, read_only=True),
-    Action("port_listening", "the module listens on its port (ss), and no other process holds it",
-           Effect.READ, _port_cmd, _judge_port, frozenset({"module", "port"}), frozenset({"proto"}), read_only=True),
-    Action("port_not_foreign", "no process other than the module holds its port", Effect.READ,
-           _port_cmd, _judge_port_not_foreign, frozenset({"module", "port"}), frozenset({"proto"}), read_only=True),
-    Action("http_probe", "an HTTP request on the host answers as expected", Effect.READ, _http_cmd, _judge_http,
-           frozenset({"url"}), frozenset({"expect", "refuse", "status", "headers", "body", "timeout"}),
-           read_only=True),
-    Action("sql", "a SQL statement through psql (read steps run in a read-only transaction)", Effect.READ,
-           _sql_cmd, _judge_sql, frozenset({"query"}), frozenset({"expect", "describe", "template"})),
-    Action("file_fresh", "the newest matching file in a directory is recent", Effect.READ, _fresh_cmd,
-           _judge_fresh, frozenset({"dir", "max_age"}), frozenset({"pattern"}), read_only=True),
-    Action("log_search", "recent lines of a log file match (or not) a pattern", Effect.READ, _log_cmd,
-           _judge_log, frozenset({"file", "pattern"}), frozenset({"expect", "lines"}), read_only=True),
-    Action("start_module", "nlserver start <module>@<instance>", Effect.CHANGE, _start_cmd, _exit_ok, _M,
-           frozenset({"flags"})),
-    Action("stop_module", "nlserver stop <module>@<instance>", Effect.DISRUPT, _stop_cmd, _exit_ok, _M,
-           frozenset({"flags"})),
-    Action("restart_module", "nlserver restart <module>@<instance>", Effect.DISRUPT, _restart_cmd, _exit_ok, _M,
-           frozenset({"flags"})),
-    Action("start_listed", "nlserver start each module a monitor_missing check listed", Effect.CHANGE,
-           _start_listed_cmd, _exit_ok, frozenset({"from"})),
-    Action("watchdog_start", "nlserver watchdog -svc -noconsole (starts every enabled module)", Effect.CHANGE,
-           _watchdog_cmd, _exit_ok),
-    Action("reload", "nlserver stat -reload / config -reload", Effect.CHANGE, _reload_cmd, _exit_ok, _M),
-    Action("javascript", "server-side JavaScript through nlserver javascript -instance:<I> -file", Effect.CHANGE,
-           _javascript_cmd, _exit_ok, frozenset({"script"})),
-    Action("shell", "a plain shell command (the exception: prefer a Campaign-aware action)", Effect.READ,
-           _shell_cmd, _exit_ok, frozenset({"command"})),
-    Action("syslog_roundtrip", "send a marked test record to syslogd's udp port and find it in the log file",
-           Effect.READ, _syslog_cmd, _judge_syslog, frozenset({"port", "file"}), frozenset({"tag", "wait"}),
-           read_only=True),
-    Action("web_sessions", "nlserver pdump -who: the sessions and DB pool a web restart would cut", Effect.READ,
-           _who_cmd, _judge_who, read_only=True),
-    Action("redir_scan", "every line of the redir/log tracking files is well-formed (bad ones as file:line)",
-           Effect.READ, _redir_scan_cmd, _judge_redir_scan, frozenset({"dir"}), frozenset({"pattern", "line"}),
-           read_only=True),
-    Action("redir_quarantine", "move corrupted redir/log lines into <file>.rejected (numbered), keep the rest",
-           Effect.DISRUPT, _redir_quarantine_cmd, _judge_quarantine, frozenset({"dir"}),
-           frozenset({"pattern", "line"})),
-    Action("backlog", "files waiting in a directory: at most max_count, none older than max_age seconds",
-           Effect.READ, _backlog_cmd, _judge_backlog, frozenset({"dir"}),
-           frozenset({"pattern", "max_count", "max_age"}), read_only=True),
-    Action("workflow_relaunch", "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a sql "
-           "check listed (first column)", Effect.CHANGE, _relaunch_cmd, _exit_ok, frozenset({"from", "verb"})),
-    Action("recipient_dedup", "in one transaction: copy every NmsRecipient row that is not the oldest of its "
-           "email into a new backup table, then delete exactly those rows", Effect.DISRUPT, _dedup_cmd, _judge_dedup,
-           frozenset(), frozenset({"backup_prefix"})),
-)}
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "module_running",
+            "the module's process is listed by nlserver pdump",
+            Effect.READ,
+            _pdump_cmd,
+            _judge_module_running,
+            _M,
+            read_only=True,
+        ),
+        Action(
+            "processes_running",
+            "nlserver pdump lists processes (not 'No tasks')",
+            Effect.READ,
+            _pdump_cmd,
+            _judge_has_tasks,
+            read_only=True,
+        ),
+        Action(
+            "monitor_missing",
+            "nlserver monitor -missing lists no enabled module",
+            Effect.READ,
+            _missing_cmd,
+            _judge_missing,
+            read_only=True,
+        ),
+        Action(
+            "port_listening",
+            "the module listens on its port (ss), and no other process holds it",
+            Effect.READ,
+            _port_cmd,
+            _judge_port,
+            frozenset({"module", "port"}),
+            frozenset({"proto"}),
+            read_only=True,
+        ),
+        Action(
+            "port_not_foreign",
+            "no process other than the module holds its port",
+            Effect.READ,
+            _port_cmd,
+            _judge_port_not_foreign,
+            frozenset({"module", "port"}),
+            frozenset({"proto"}),
+            read_only=True,
+        ),
+        Action(
+            "http_probe",
+            "an HTTP request on the host answers as expected",
+            Effect.READ,
+            _http_cmd,
+            _judge_http,
+            frozenset({"url"}),
+            frozenset({"expect", "refuse", "status", "headers", "body", "timeout"}),
+            read_only=True,
+        ),
+        Action(
+            "sql",
+            "a SQL statement through psql (read steps run in a read-only transaction)",
+            Effect.READ,
+            _sql_cmd,
+            _judge_sql,
+            frozenset({"query"}),
+            frozenset({"expect", "describe", "template"}),
+        ),
+        Action(
+            "file_fresh",
+            "the newest matching file in a directory is recent",
+            Effect.READ,
+            _fresh_cmd,
+            _judge_fresh,
+            frozenset({"dir", "max_age"}),
+            frozenset({"pattern"}),
+            read_only=True,
+        ),
+        Action(
+            "log_search",
+            "recent lines of a log file match (or not) a pattern",
+            Effect.READ,
+            _log_cmd,
+            _judge_log,
+            frozenset({"file", "pattern"}),
+            frozenset({"expect", "lines"}),
+            read_only=True,
+        ),
+        Action(
+            "start_module",
+            "nlserver start <module>@<instance>",
+            Effect.CHANGE,
+            _start_cmd,
+            _exit_ok,
+            _M,
+            frozenset({"flags"}),
+        ),
+        Action(
+            "stop_module",
+            "nlserver stop <module>@<instance>",
+            Effect.DISRUPT,
+            _stop_cmd,
+            _exit_ok,
+            _M,
+            frozenset({"flags"}),
+        ),
+        Action(
+            "restart_module",
+            "nlserver restart <module>@<instance>",
+            Effect.DISRUPT,
+            _restart_cmd,
+            _exit_ok,
+            _M,
+            frozenset({"flags"}),
+        ),
+        Action(
+            "start_listed",
+            "nlserver start each module a monitor_missing check listed",
+            Effect.CHANGE,
+            _start_listed_cmd,
+            _exit_ok,
+            frozenset({"from"}),
+        ),
+        Action(
+            "watchdog_start",
+            "nlserver watchdog -svc -noconsole (starts every enabled module)",
+            Effect.CHANGE,
+            _watchdog_cmd,
+            _exit_ok,
+        ),
+        Action("reload", "nlserver stat -reload / config -reload", Effect.CHANGE, _reload_cmd, _exit_ok, _M),
+        Action(
+            "javascript",
+            "server-side JavaScript through nlserver javascript -instance:<I> -file",
+            Effect.CHANGE,
+            _javascript_cmd,
+            _exit_ok,
+            frozenset({"script"}),
+        ),
+        Action(
+            "shell",
+            "a plain shell command (the exception: prefer a Campaign-aware action)",
+            Effect.READ,
+            _shell_cmd,
+            _exit_ok,
+            frozenset({"command"}),
+        ),
+        Action(
+            "syslog_roundtrip",
+            "send a marked test record to syslogd's udp port and find it in the log file",
+            Effect.READ,
+            _syslog_cmd,
+            _judge_syslog,
+            frozenset({"port", "file"}),
+            frozenset({"tag", "wait"}),
+            read_only=True,
+        ),
+        Action(
+            "web_sessions",
+            "nlserver pdump -who: the sessions and DB pool a web restart would cut",
+            Effect.READ,
+            _who_cmd,
+            _judge_who,
+            read_only=True,
+        ),
+        Action(
+            "redir_scan",
+            "every line of the redir/log tracking files is well-formed (bad ones as file:line)",
+            Effect.READ,
+            _redir_scan_cmd,
+            _judge_redir_scan,
+            frozenset({"dir"}),
+            frozenset({"pattern", "line"}),
+            read_only=True,
+        ),
+        Action(
+            "redir_quarantine",
+            "move corrupted redir/log lines into <file>.rejected (numbered), keep the rest",
+            Effect.DISRUPT,
+            _redir_quarantine_cmd,
+            _judge_quarantine,
+            frozenset({"dir"}),
+            frozenset({"pattern", "line"}),
+        ),
+        Action(
+            "backlog",
+            "files waiting in a directory: at most max_count, none older than max_age seconds",
+            Effect.READ,
+            _backlog_cmd,
+            _judge_backlog,
+            frozenset({"dir"}),
+            frozenset({"pattern", "max_count", "max_age"}),
+            read_only=True,
+        ),
+        Action(
+            "workflow_relaunch",
+            "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a sql "
+            "check listed (first column)",
+            Effect.CHANGE,
+            _relaunch_cmd,
+            _exit_ok,
+            frozenset({"from", "verb"}),
+        ),
+        Action(
+            "recipient_dedup",
+            "in one transaction: copy every NmsRecipient row that is not the oldest of its "
+            "email into a new backup table, then delete exactly those rows",
+            Effect.DISRUPT,
+            _dedup_cmd,
+            _judge_dedup,
+            frozenset(),
+            frozenset({"backup_prefix"}),
+        ),
+    )
+}

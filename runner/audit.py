@@ -100,8 +100,11 @@ class _FileSink:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise AuditError(f"cannot open audit log: {exc.strerror}", where=str(path),
-                             hint="pass --audit-log PATH to a writable file") from None
+            raise AuditError(
+                f"cannot open audit log: {exc.strerror}",
+                where=str(path),
+                hint="pass --audit-log PATH to a writable file",
+            ) from None
 
     def last_hash(self) -> str:
         """Hash of the file's last complete line, read at the end of the file (another process may append)."""
@@ -143,16 +146,15 @@ class _FileSink:
                 # Never leave half a line behind: the chain must still verify up to the last whole event.
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, size)
-            raise AuditError(f"cannot write audit log: {exc.strerror}", where=str(self.path),
-                             hint="nothing more will run") from None
+            raise AuditError(
+                f"cannot write audit log: {exc.strerror}", where=str(self.path), hint="nothing more will run"
+            ) from None
 
     info = msg  # structlog's bound logger calls the level-named method
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(self._fd)
-        except OSError:
-            pass
 
 
 class AuditLog:
@@ -187,7 +189,9 @@ class AuditLog:
         event = event_dict.pop("event")
         ordered = {
             "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "run_id": self.run_id, "event": event, "operator": self._operator,
+            "run_id": self.run_id,
+            "event": event,
+            "operator": self._operator,
         }
         ordered.update({k: v for k, v in event_dict.items() if v is not None})
         return self.redact(ordered)  # type: ignore[no-any-return]

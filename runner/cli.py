@@ -84,10 +84,22 @@ def _color_for(stream: Any) -> _Color:
     return _Color(bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ)
 
 
-STATUS_COLOR = {"healthy": "green", "remediated": "green", "would_remediate": "yellow", "failed": "red",
-                "unreachable": "red", "not_confirmed": "yellow", "unknown": "magenta", "passed": "green",
-                "ran": "cyan", "would_run": "yellow", "skipped": "blue", "declined": "yellow",
-                "timeout": "magenta", "problem": "red"}
+STATUS_COLOR = {
+    "healthy": "green",
+    "remediated": "green",
+    "would_remediate": "yellow",
+    "failed": "red",
+    "unreachable": "red",
+    "not_confirmed": "yellow",
+    "unknown": "magenta",
+    "passed": "green",
+    "ran": "cyan",
+    "would_run": "yellow",
+    "skipped": "blue",
+    "declined": "yellow",
+    "timeout": "magenta",
+    "problem": "red",
+}
 
 
 class RemediateGroup(click.Group):
@@ -103,7 +115,9 @@ class RemediateGroup(click.Group):
             return _module_command(cmd_name)
         return None
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             modules = ", ".join(_modules())
@@ -128,16 +142,34 @@ def _common_run_options(f: Any) -> Any:
     options = [
         click.option("--host", "hosts", multiple=True, metavar="NAME", help="Inventory host (repeatable)."),
         click.option("--group", "groups", multiple=True, metavar="NAME", help="Inventory group (repeatable)."),
-        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
-                     help="Inventory file or directory [default: $REMEDIATE_INVENTORY or ./inventory/]."),
-        click.option("--ssh-config", type=click.Path(path_type=Path), default=None,
-                     help="OpenSSH client config [default: the inventory's ssh_config var, else ~/.ssh/config]."),
-        click.option("--audit-log", type=click.Path(path_type=Path), default=None,
-                     help="Audit log [default: $REMEDIATE_AUDIT_LOG or $XDG_STATE_HOME/remediate/audit.jsonl]."),
+        click.option(
+            "-i",
+            "--inventory",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Inventory file or directory [default: $REMEDIATE_INVENTORY or ./inventory/].",
+        ),
+        click.option(
+            "--ssh-config",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="OpenSSH client config [default: the inventory's ssh_config var, else ~/.ssh/config].",
+        ),
+        click.option(
+            "--audit-log",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Audit log [default: $REMEDIATE_AUDIT_LOG or $XDG_STATE_HOME/remediate/audit.jsonl].",
+        ),
         click.option("--reason", default=None, help="Why you run this (incident or ticket); audited."),
         click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True),
-        click.option("--forks", type=click.IntRange(1, 256), default=10, show_default=True,
-                     help="Hosts in parallel for read-only phases."),
+        click.option(
+            "--forks",
+            type=click.IntRange(1, 256),
+            default=10,
+            show_default=True,
+            help="Hosts in parallel for read-only phases.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -213,8 +245,10 @@ class _Progress:
             if outcome == "would_run" and event.get("command"):
                 _out(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
         elif name == "host.connected":
-            _out(f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
-                       f"{event.get('port')} key {event.get('host_key')}")
+            _out(
+                f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
+                f"{event.get('port')} key {event.get('host_key')}"
+            )
         elif name == "host.unreachable":
             _out(f"{host:>10}  {c('unreachable', fg='red')}  {event.get('message')}")
         elif name == "host.retrying":
@@ -284,17 +318,34 @@ def _run_module(module: str, **kw: Any) -> None:
         _fail(exc)
     as_json = kw["output"] == "json"
     log.listeners.append(_Progress(not as_json))
-    config = RunConfig(dry_run=kw["dry_run"], force=kw["force"], yes=kw["yes"], forks=kw["forks"],
-                       reason=kw["reason"], options=options, ssh_config=kw["ssh_config"],
-                       confirm=_confirm_on_terminal)
+    config = RunConfig(
+        dry_run=kw["dry_run"],
+        force=kw["force"],
+        yes=kw["yes"],
+        forks=kw["forks"],
+        reason=kw["reason"],
+        options=options,
+        ssh_config=kw["ssh_config"],
+        confirm=_confirm_on_terminal,
+    )
     _install_sigterm()
     code = report.EXIT_UNKNOWN
     outcomes: list[HostOutcome] = []
     status = "finished"
     try:
-        log.emit("run.started", module=module, hosts=[h.name for h in hosts], dry_run=config.dry_run,
-                 force=config.force, yes=config.yes, reason=config.reason, options=options,
-                 playbook=pb.path, playbook_sha256=pb.sha256, argv=sys.argv[1:])
+        log.emit(
+            "run.started",
+            module=module,
+            hosts=[h.name for h in hosts],
+            dry_run=config.dry_run,
+            force=config.force,
+            yes=config.yes,
+            reason=config.reason,
+            options=options,
+            playbook=pb.path,
+            playbook_sha256=pb.sha256,
+            argv=sys.argv[1:],
+        )
         outcomes = Engine(hosts, log, config).run(pb)
         code = report.exit_code(outcomes)
     except KeyboardInterrupt:
@@ -304,8 +355,14 @@ def _run_module(module: str, **kw: Any) -> None:
         _out(f"remediate: {exc}; the run stopped before its next command", err=True)
     finally:
         try:
-            log.emit("run.finished", module=module, status=status, exit_code=code,
-                     hosts={o.host: o.status for o in outcomes}, dry_run=config.dry_run)
+            log.emit(
+                "run.finished",
+                module=module,
+                status=status,
+                exit_code=code,
+                hosts={o.host: o.status for o in outcomes},
+                dry_run=config.dry_run,
+            )
         except RemediateError as exc:
             _out(f"remediate: {exc}", err=True)
         log.close()
@@ -321,6 +378,7 @@ def _run_module(module: str, **kw: Any) -> None:
 
 
 # --- read-only commands ---------------------------------------------------------------------------
+
 
 def _load_all() -> list[Playbook]:
     from runner import playbook
@@ -338,8 +396,17 @@ def list_cmd(output: str) -> None:
         books = _load_all()
     except RemediateError as exc:
         _fail(exc)
-    rows: list[dict[str, Any]] = [{"module": b.module, "title": b.title, "scope": b.scope, "symptom": b.symptom,
-             "disruptive": b.disruptive, "checks": [s.id for s in b.checks]} for b in books]
+    rows: list[dict[str, Any]] = [
+        {
+            "module": b.module,
+            "title": b.title,
+            "scope": b.scope,
+            "symptom": b.symptom,
+            "disruptive": b.disruptive,
+            "checks": [s.id for s in b.checks],
+        }
+        for b in books
+    ]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -398,7 +465,9 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
             click.echo(f"ok  inventory: {len(inv.hosts)} hosts")
         except RemediateError as exc:
             default = inv_mod.default_path()
-            if inventory is not None or (default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))):
+            if inventory is not None or (
+                default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))
+            ):
                 errors += 1
                 _out(f"error  {exc}", err=True)
     sys.exit(EXIT_INPUT if errors else 0)
@@ -425,8 +494,9 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
         inv = _load_inventory(inventory)
         rows = []
         for h in inv.hosts.values():
-            cfg = ssh_config or (Path(h.var("ssh_config")).expanduser() if h.var("ssh_config") else
-                                 Path("~/.ssh/config").expanduser())
+            cfg = ssh_config or (
+                Path(h.var("ssh_config")).expanduser() if h.var("ssh_config") else Path("~/.ssh/config").expanduser()
+            )
             ep = transport.resolve(h, cfg)
             secrets = h.secrets()
             shown = {k: ("***" if str(v) in secrets else v) for k, v in h.vars.items() if not k.startswith("ansible_")}
@@ -484,16 +554,29 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
     outcomes: list[HostOutcome] = []
     status, code = "finished", report.EXIT_UNKNOWN
     try:
-        log.emit("run.started", module="check", modules=names, hosts=[h.name for h in hosts], dry_run=True,
-                 reason=kw["reason"], playbook_sha256={b.module: b.sha256 for b in books})
+        log.emit(
+            "run.started",
+            module="check",
+            modules=names,
+            hosts=[h.name for h in hosts],
+            dry_run=True,
+            reason=kw["reason"],
+            playbook_sha256={b.module: b.sha256 for b in books},
+        )
         outcomes = Engine(hosts, log, config).check(books)
         code = report.exit_code(outcomes)
     except KeyboardInterrupt:
         status, code = "interrupted", report.EXIT_INTERRUPTED
     finally:
         try:
-            log.emit("run.finished", module="check", status=status, exit_code=code,
-                     hosts={o.host: o.status for o in outcomes}, dry_run=True)
+            log.emit(
+                "run.finished",
+                module="check",
+                status=status,
+                exit_code=code,
+                hosts={o.host: o.status for o in outcomes},
+                dry_run=True,
+            )
         except RemediateError as exc:
             _out(f"remediate: {exc}", err=True)
         log.close()
@@ -504,8 +587,10 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
         sys.exit(code)
     c = _color_for(sys.stdout)
     for o in outcomes:
-        _out(c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True) +
-             (f" - {o.message}" if o.status == "unreachable" else ""))
+        _out(
+            c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True)
+            + (f" - {o.message}" if o.status == "unreachable" else "")
+        )
         for mod, state in o.modules.items():
             detail = "; ".join(f.split(": ", 1)[1] for f in o.found if f.startswith(f"{mod}: "))
             _out(f"  {mod:<13} {c(state, fg=STATUS_COLOR.get(state))}" + (f"  ({detail})" if detail else ""))

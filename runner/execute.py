@@ -90,20 +90,34 @@ class Engine:
             session = Session(endpoint)
 
             def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
-                self.audit.emit("host.retrying", host=run.host.name, module=module, attempt=attempt,
-                                message=str(exc), wait=round(wait, 2))
+                self.audit.emit(
+                    "host.retrying",
+                    host=run.host.name,
+                    module=module,
+                    attempt=attempt,
+                    message=str(exc),
+                    wait=round(wait, 2),
+                )
 
             retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
         except TransportError as exc:
             run.outcome.status = "unreachable"
             run.outcome.message = exc.render()
-            self.audit.emit("host.unreachable", host=run.host.name, module=module, message=exc.render(),
-                            error=type(exc).__name__)
+            self.audit.emit(
+                "host.unreachable", host=run.host.name, module=module, message=exc.render(), error=type(exc).__name__
+            )
             return False
         run.session = session
         run.outcome.host_key = session.fingerprint
-        self.audit.emit("host.connected", host=run.host.name, module=module, host_key=session.fingerprint,
-                        address=endpoint.address, port=endpoint.port, user=endpoint.user)
+        self.audit.emit(
+            "host.connected",
+            host=run.host.name,
+            module=module,
+            host_key=session.fingerprint,
+            address=endpoint.address,
+            port=endpoint.port,
+            user=endpoint.user,
+        )
         return True
 
     # -- read phases ------------------------------------------------------------------------------
@@ -130,14 +144,23 @@ class Engine:
             return out
         if record:
             for module, p in todo:
-                self.audit.emit("step.started", host=run.host.name, module=module, step=p.key, phase=p.step.phase,
-                                effect=str(p.step.effect), command=p.command)
+                self.audit.emit(
+                    "step.started",
+                    host=run.host.name,
+                    module=module,
+                    step=p.key,
+                    phase=p.step.phase,
+                    effect=str(p.step.effect),
+                    command=p.command,
+                )
         b = plan.batch([(f"{m}/{p.key}", p.command or "", p.step.timeout) for m, p in todo], plan.env_prefix(run.ctx))
         results = self._run_batch(run, b)
         for module, p in todo:
             res = results.get(f"{module}/{p.key}")
             if res is None:
-                verdict = Verdict(False, "did not run: the connection or the batch stopped before this step", error=True)
+                verdict = Verdict(
+                    False, "did not run: the connection or the batch stopped before this step", error=True
+                )
             elif res.exit_code == 124:
                 verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)", error=True)
             else:
@@ -145,8 +168,16 @@ class Engine:
             out[(module, p.key)] = verdict
             if record:
                 outcome = "passed" if verdict.passed else "error" if verdict.undetermined else "failed"
-                self._record(run, module, p.step, p.command, outcome,
-                             verdict.message, res.exit_code if res else None, res.duration if res else None)
+                self._record(
+                    run,
+                    module,
+                    p.step,
+                    p.command,
+                    outcome,
+                    verdict.message,
+                    res.exit_code if res else None,
+                    res.duration if res else None,
+                )
         return out
 
     def _run_batch(self, run: _HostRun, b: plan.Batch) -> dict[str, Result]:
@@ -164,16 +195,47 @@ class Engine:
                 return {}
         return plan.unbatch(b, res)
 
-    def _record(self, run: _HostRun, module: str, step: Step, command: str | None, outcome: str, message: str,
-                exit_code: int | None, duration: float | None) -> StepOutcome:
-        so = StepOutcome(id=step.id, phase=step.phase, effect=str(step.effect), title=step.title, command=command,
-                         outcome=outcome, message=message, exit_code=exit_code, duration=duration, module=module)
+    def _record(
+        self,
+        run: _HostRun,
+        module: str,
+        step: Step,
+        command: str | None,
+        outcome: str,
+        message: str,
+        exit_code: int | None,
+        duration: float | None,
+    ) -> StepOutcome:
+        so = StepOutcome(
+            id=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            title=step.title,
+            command=command,
+            outcome=outcome,
+            message=message,
+            exit_code=exit_code,
+            duration=duration,
+            module=module,
+        )
         run.outcome.steps.append(so)
-        event = "step.skipped" if outcome == "skipped" else "step.planned" if outcome == "would_run" else "step.finished"
-        self.audit.emit(event, host=run.host.name, module=module, step=step.id, phase=step.phase,
-                        effect=str(step.effect), command=command, exit_code=exit_code,
-                        duration=round(duration, 3) if duration is not None else None, outcome=outcome,
-                        message=message, dry_run=self.config.dry_run or None)
+        event = (
+            "step.skipped" if outcome == "skipped" else "step.planned" if outcome == "would_run" else "step.finished"
+        )
+        self.audit.emit(
+            event,
+            host=run.host.name,
+            module=module,
+            step=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            command=command,
+            exit_code=exit_code,
+            duration=round(duration, 3) if duration is not None else None,
+            outcome=outcome,
+            message=message,
+            dry_run=self.config.dry_run or None,
+        )
         return so
 
     # -- a playbook run ---------------------------------------------------------------------------
@@ -198,8 +260,13 @@ class Engine:
                 if r.session is not None:
                     r.session.close()
         for r in runs:
-            self.audit.emit("host.finished", host=r.host.name, module=playbook.module, outcome=r.outcome.status,
-                            message=r.outcome.message)
+            self.audit.emit(
+                "host.finished",
+                host=r.host.name,
+                module=playbook.module,
+                outcome=r.outcome.status,
+                message=r.outcome.message,
+            )
         return [r.outcome for r in runs]
 
     def _parallel(self, runs: list[_HostRun], work: Callable[[_HostRun], None]) -> None:
@@ -223,7 +290,8 @@ class Engine:
     def _lock(self, run: _HostRun, module: str) -> bool:
         """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
         assert run.session is not None
-        owner = f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        owner = f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {since}"
         try:
             acquired, other = run.session.hold_lock(self._lock_dir(run.host), module, owner)
         except ConnectionLost as exc:
@@ -237,8 +305,12 @@ class Engine:
             self.audit.emit("lock.refused", host=run.host.name, module=module, message=run.outcome.message)
             return False
         if other:
-            self.audit.emit("lock.stale", host=run.host.name, module=module,
-                            message=f"took over a lock left by a run that ended without releasing it: {other}")
+            self.audit.emit(
+                "lock.stale",
+                host=run.host.name,
+                module=module,
+                message=f"took over a lock left by a run that ended without releasing it: {other}",
+            )
         self.audit.emit("lock.acquired", host=run.host.name, module=module)
         return True
 
@@ -254,7 +326,9 @@ class Engine:
         run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
         if unsure and not failed:
             run.outcome.status = "failed"
-            run.outcome.message = "cannot diagnose: " + "; ".join(f"{sid}: {run.verdicts[sid].message}" for sid in unsure)
+            run.outcome.message = "cannot diagnose: " + "; ".join(
+                f"{sid}: {run.verdicts[sid].message}" for sid in unsure
+            )
             return
         if not failed and not self.config.force and not self._explicit_option(playbook):
             run.outcome.status = "healthy"
@@ -292,28 +366,43 @@ class Engine:
         if self.config.dry_run:
             for step in playbook.verification:
                 planned = plan.build(step, run.ctx)
-                self._record(run, module, step, planned.command, "would_run", "dry-run: verification after the fix",
-                             None, None)
+                self._record(
+                    run, module, step, planned.command, "would_run", "dry-run: verification after the fix", None, None
+                )
             run.outcome.status = "would_remediate"
             run.outcome.message = f"would run {len([s for s in run.outcome.steps if s.outcome == 'would_run'])} steps"
             return
         if not ran_any:
             run.outcome.status = "failed"
             run.outcome.message = "no remediation step could run: " + "; ".join(
-                s.message for s in run.outcome.steps if s.outcome == "skipped")
+                s.message for s in run.outcome.steps if s.outcome == "skipped"
+            )
             return
         self._verify(run, playbook)
 
     def _confirmed(self, run: _HostRun, playbook: Playbook, step: Step, command: str, failed: tuple[str, ...]) -> bool:
         context = tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
-        fields: dict[str, Any] = {"host": run.host.name, "module": playbook.module, "step": step.id,
-                                  "command": command, "failed_checks": list(failed), "context": list(context) or None}
+        fields: dict[str, Any] = {
+            "host": run.host.name,
+            "module": playbook.module,
+            "step": step.id,
+            "command": command,
+            "failed_checks": list(failed),
+            "context": list(context) or None,
+        }
         if self.config.yes:
             self.audit.emit("confirmation.given", via="--yes", **fields)
             return True
-        request = ConfirmRequest(host=run.host.name, module=playbook.module, step=step.id, title=step.title,
-                                 command=command, failed_checks=tuple(run.outcome.found) or ("none (--force)",),
-                                 interrupts=step.interrupts or "", context=context)
+        request = ConfirmRequest(
+            host=run.host.name,
+            module=playbook.module,
+            step=step.id,
+            title=step.title,
+            command=command,
+            failed_checks=tuple(run.outcome.found) or ("none (--force)",),
+            interrupts=step.interrupts or "",
+            context=context,
+        )
         answer = self.config.confirm(request)
         if answer is True:
             self.audit.emit("confirmation.given", via="prompt", **fields)
@@ -331,26 +420,44 @@ class Engine:
     def _change(self, run: _HostRun, module: str, step: Step, planned: plan.Planned) -> bool:
         """Run one changing command exactly once; its started record is on disk before it runs."""
         assert run.session is not None and planned.command is not None
-        self.audit.emit("step.started", host=run.host.name, module=module, step=step.id, phase=step.phase,
-                        effect=str(step.effect), command=planned.command, reason=self.config.reason)
+        self.audit.emit(
+            "step.started",
+            host=run.host.name,
+            module=module,
+            step=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            command=planned.command,
+            reason=self.config.reason,
+        )
         start = time.monotonic()
         try:
             res = run.session.run(plan.full_command(planned, run.ctx), step.timeout)
         except CommandTimeout as exc:
             run.outcome.status = "unknown"
             run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
-            self._record(run, module, step, planned.command, "timeout", run.outcome.message, None,
-                         time.monotonic() - start)
+            self._record(
+                run, module, step, planned.command, "timeout", run.outcome.message, None, time.monotonic() - start
+            )
             return False
         except ConnectionLost as exc:
             run.outcome.status = "unknown"
             run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
-            self._record(run, module, step, planned.command, "unknown", run.outcome.message, None,
-                         time.monotonic() - start)
+            self._record(
+                run, module, step, planned.command, "unknown", run.outcome.message, None, time.monotonic() - start
+            )
             return False
         verdict = plan.judge(step, run.ctx, res)
-        self._record(run, module, step, planned.command, "ran" if verdict.passed else "failed", verdict.message,
-                     res.exit_code, res.duration)
+        self._record(
+            run,
+            module,
+            step,
+            planned.command,
+            "ran" if verdict.passed else "failed",
+            verdict.message,
+            res.exit_code,
+            res.duration,
+        )
         run.outcome.done.append(planned.command)
         if not verdict.passed:
             run.outcome.status = "failed"
@@ -388,8 +495,16 @@ class Engine:
                 self._record(run, playbook.module, step, None, "skipped", planned.skip or "skipped", None, None)
                 continue
             v = final[step.id]
-            self._record(run, playbook.module, step, planned.command, "passed" if v.passed else "failed",
-                         v.message, None, time.monotonic() - start)
+            self._record(
+                run,
+                playbook.module,
+                step,
+                planned.command,
+                "passed" if v.passed else "failed",
+                v.message,
+                None,
+                time.monotonic() - start,
+            )
         bad = [f"{sid}: {v.message}" for sid, v in final.items() if not v.passed]
         if bad:
             run.outcome.status = "failed"
@@ -429,6 +544,7 @@ class Engine:
                 if r.session is not None:
                     r.session.close()
         for r in runs:
-            self.audit.emit("host.finished", host=r.host.name, module=label, outcome=r.outcome.status,
-                            message=r.outcome.message)
+            self.audit.emit(
+                "host.finished", host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
+            )
         return [r.outcome for r in runs]

@@ -27,8 +27,19 @@ SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORE
 # Campaign vars with a fixed type; anything else is free-form and only ever passed shell-quoted.
 INT_VARS = ("ansible_port", "syslogd_port", "web_port", "stat_port", "db_port", "web_control_port")
 STR_VARS = (
-    "ansible_host", "ansible_user", "ansible_ssh_private_key_file", "instance", "nlserver",
-    "nlserver_env", "nl6_root", "address", "db_host", "db_name", "db_user", "ssh_config", "lock_dir",
+    "ansible_host",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "instance",
+    "nlserver",
+    "nlserver_env",
+    "nl6_root",
+    "address",
+    "db_host",
+    "db_name",
+    "db_user",
+    "ssh_config",
+    "lock_dir",
 )
 GROUP_KEYS = frozenset({"hosts", "vars", "children"})
 
@@ -110,8 +121,11 @@ def inventory_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
         if not files:
-            raise InputError("no *.yml inventory file in this directory", path=str(path),
-                             hint="start the lab (make lab) or pass -i PATH")
+            raise InputError(
+                "no *.yml inventory file in this directory",
+                path=str(path),
+                hint="start the lab (make lab) or pass -i PATH",
+            )
         return files
     if not path.exists():
         raise InputError("inventory not found", path=str(path), hint="pass -i PATH or set REMEDIATE_INVENTORY")
@@ -153,28 +167,35 @@ def _walk_group(
 ) -> None:
     where_line = yamlfile.line_of(parent, group)
     if not GROUP_NAME.match(str(group)):
-        raise InputError(f"invalid group name {group!r}", path=str(file), line=where_line,
-                         hint="letters, digits, '_' and '-'")
+        raise InputError(
+            f"invalid group name {group!r}", path=str(file), line=where_line, hint="letters, digits, '_' and '-'"
+        )
     if group in ancestors:
         raise InputError(f"group {group!r} contains itself", path=str(file), line=where_line)
     found.members.setdefault(group, [])
     if body is None:
         return
     if not isinstance(body, dict):
-        raise InputError(f"group {group!r} must be a mapping with hosts:, vars:, children:",
-                         path=str(file), line=where_line)
+        raise InputError(
+            f"group {group!r} must be a mapping with hosts:, vars:, children:", path=str(file), line=where_line
+        )
     for key in body:
         if key not in GROUP_KEYS:
-            raise InputError(f"unknown key {key!r} in group {group!r}", path=str(file),
-                             line=yamlfile.line_of(body, key), hint="expected hosts, vars or children")
+            raise InputError(
+                f"unknown key {key!r} in group {group!r}",
+                path=str(file),
+                line=yamlfile.line_of(body, key),
+                hint="expected hosts, vars or children",
+            )
     chain = [*ancestors, group]
     gvars = _mapping_or_empty(file, body, "vars", f"vars of group {group!r}")
     hosts = _mapping_or_empty(file, body, "hosts", f"hosts of group {group!r}")
     for name, hvars in hosts.items():
         line = yamlfile.line_of(hosts, name)
         if not isinstance(name, str) or not HOST_NAME.match(name):
-            raise InputError(f"invalid host name {name!r}", path=str(file), line=line,
-                             hint="letters, digits, '.', '_' and '-'")
+            raise InputError(
+                f"invalid host name {name!r}", path=str(file), line=line, hint="letters, digits, '.', '_' and '-'"
+            )
         if hvars is not None and not isinstance(hvars, dict):
             raise InputError(f"vars of host {name!r} must be a mapping", path=str(file), line=line)
         raw = found.hosts.setdefault(name, _RawHost(name=name, source=f"{file}:{line}"))
@@ -220,10 +241,9 @@ def _check_vars(host: Host) -> None:
             raise InputError(f"{key} must be a host name or IP address, got {_shown(key, value)}", where=where)
     instance = host.vars.get("instance")
     if instance is not None and not INSTANCE_NAME.match(instance):
-        raise InputError(f"invalid Campaign instance name {instance!r}", where=where,
-                         hint="letters, digits, '_' and '-'")
+        raise InputError(
+            f"invalid Campaign instance name {instance!r}", where=where, hint="letters, digits, '_' and '-'"
+        )
     secret_vars = host.vars.get("secret_vars")
-    if secret_vars is not None and not (
-        isinstance(secret_vars, list) and all(isinstance(v, str) for v in secret_vars)
-    ):
+    if secret_vars is not None and not (isinstance(secret_vars, list) and all(isinstance(v, str) for v in secret_vars)):
         raise InputError("secret_vars must be a list of var names", where=where)

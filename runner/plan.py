@@ -92,11 +92,11 @@ def resolve_options(playbook: Playbook, given: Mapping[str, str]) -> dict[str, s
         opt = playbook.options.get(name)
         if opt is None:
             known = ", ".join(playbook.options) or "none"
-            raise InputError(f"the {playbook.module} playbook has no option {name!r}", where="--option",
-                             hint=f"options: {known}")
+            raise InputError(
+                f"the {playbook.module} playbook has no option {name!r}", where="--option", hint=f"options: {known}"
+            )
         if value not in opt.choices:
-            raise InputError(f"option {name} must be one of {', '.join(opt.choices)}, got {value!r}",
-                             where="--option")
+            raise InputError(f"option {name} must be one of {', '.join(opt.choices)}, got {value!r}", where="--option")
         out[name] = value
     return out
 
@@ -121,7 +121,7 @@ def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
     forge a frame. The env script is sourced once, in the script's shell.
     """
     marker = "@@rmd" + secrets.token_hex(8)
-    lines = ['d=$(mktemp -d) || exit 97', 'trap \'rm -rf "$d"\' EXIT']
+    lines = ["d=$(mktemp -d) || exit 97", "trap 'rm -rf \"$d\"' EXIT"]
     if env:
         lines.append(env.rstrip("& ").rstrip() + " || exit 98")
     total = 0.0
@@ -132,11 +132,16 @@ def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
             f"s=$(date +%s%N); timeout -k {KILL_AFTER} {seconds} sh -c"
             f' {shlex.quote(command)} >"$d/o" 2>"$d/e" </dev/null; rc=$?; e=$(date +%s%N);'
             f" printf '\\n{marker} O {index}\\n'; head -c {STEP_OUTPUT} \"$d/o\";"
-            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))"; head -c {STEP_OUTPUT // 16} "$d/e";'
+            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))";'
+            f' head -c {STEP_OUTPUT // 16} "$d/e";'
             f" printf '\\n{marker} X {index}\\n'"
         )
-    return Batch(script="\n".join(lines), marker=marker, keys=tuple(k for k, _c, _t in items),
-                 timeout=total + KILL_AFTER * len(items))
+    return Batch(
+        script="\n".join(lines),
+        marker=marker,
+        keys=tuple(k for k, _c, _t in items),
+        timeout=total + KILL_AFTER * len(items),
+    )
 
 
 def unbatch(b: Batch, result: Result) -> dict[str, Result]:

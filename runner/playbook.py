@@ -24,8 +24,9 @@ PHASES = ("checks", "remediation", "verification")
 PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "verification"}
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
-STEP_KEYS = frozenset({"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why",
-                       "show"})
+STEP_KEYS = frozenset(
+    {"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why", "show"}
+)
 WHEN_KEYS = frozenset({"failed", "passed", "option"})
 MAX_TIMEOUT = 3600.0
 
@@ -38,8 +39,8 @@ class Poll:
 
 @dataclass(frozen=True)
 class When:
-    failed: tuple[str, ...] = ()   # run if any of these checks failed
-    passed: tuple[str, ...] = ()   # run only if all of these checks passed
+    failed: tuple[str, ...] = ()  # run if any of these checks failed
+    passed: tuple[str, ...] = ()  # run only if all of these checks passed
     option: tuple[tuple[str, str], ...] = ()  # run only if every option has this value
 
 
@@ -140,12 +141,20 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
         raise _err("a playbook must be a mapping (module:, checks:, remediation:, verification:)", path, 1)
     for key in data:
         if key not in TOP_KEYS:
-            raise _err(f"unknown key {key!r}", path, yamlfile.line_of(data, key),
-                       f"expected one of {', '.join(sorted(TOP_KEYS))}")
+            raise _err(
+                f"unknown key {key!r}",
+                path,
+                yamlfile.line_of(data, key),
+                f"expected one of {', '.join(sorted(TOP_KEYS))}",
+            )
     module = _text(data, "module", path)
     if module not in MODULES:
-        raise _err(f"unknown Campaign module {module!r}", path, yamlfile.line_of(data, "module"),
-                   f"one of {', '.join(MODULES)}")
+        raise _err(
+            f"unknown Campaign module {module!r}",
+            path,
+            yamlfile.line_of(data, "module"),
+            f"one of {', '.join(MODULES)}",
+        )
     if Path(path).suffix in (".yml", ".yaml") and Path(path).stem != module:
         raise _err(f"module {module!r} must live in {module}.yml", path, yamlfile.line_of(data, "module"))
     options = _options(data, path)
@@ -173,10 +182,19 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
         raise _err("a playbook that remediates must verify", path, yamlfile.line_of(data, "remediation"))
     interrupts = data.get("interrupts")
     return Playbook(
-        module=module, title=_text(data, "title", path), scope=_text(data, "scope", path),
-        symptom=_text(data, "symptom", path), keywords=tuple(keywords), options=options,
-        checks=phases["checks"], remediation=phases["remediation"], verification=phases["verification"],
-        path=path, sha256=sha256, notes=str(data.get("notes") or interrupts or "").strip(), steps_by_id=seen,
+        module=module,
+        title=_text(data, "title", path),
+        scope=_text(data, "scope", path),
+        symptom=_text(data, "symptom", path),
+        keywords=tuple(keywords),
+        options=options,
+        checks=phases["checks"],
+        remediation=phases["remediation"],
+        verification=phases["verification"],
+        path=path,
+        sha256=sha256,
+        notes=str(data.get("notes") or interrupts or "").strip(),
+        steps_by_id=seen,
     )
 
 
@@ -224,7 +242,12 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     line = yamlfile.line_of(item) or 0
     for key in item:
         if key not in STEP_KEYS:
-            raise _err(f"unknown step key {key!r}", path, yamlfile.line_of(item, key), f"expected {', '.join(sorted(STEP_KEYS))}")
+            raise _err(
+                f"unknown step key {key!r}",
+                path,
+                yamlfile.line_of(item, key),
+                f"expected {', '.join(sorted(STEP_KEYS))}",
+            )
     for key in ("id", "effect", "action"):
         if key not in item:
             raise _err(f"step is missing {key!r}", path, line)
@@ -234,21 +257,37 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     try:
         effect = Effect.parse(str(item["effect"]))
     except KeyError:
-        raise _err(f"step {step_id!r}: effect must be read, change or disrupt, got {item['effect']!r}",
-                   path, yamlfile.line_of(item, "effect")) from None
+        raise _err(
+            f"step {step_id!r}: effect must be read, change or disrupt, got {item['effect']!r}",
+            path,
+            yamlfile.line_of(item, "effect"),
+        ) from None
     action_name = item["action"]
     action = ACTIONS.get(str(action_name))
     if action is None:
-        raise _err(f"step {step_id!r}: unknown action {action_name!r}", path, yamlfile.line_of(item, "action"),
-                   f"actions: {', '.join(sorted(ACTIONS))}")
+        raise _err(
+            f"step {step_id!r}: unknown action {action_name!r}",
+            path,
+            yamlfile.line_of(item, "action"),
+            f"actions: {', '.join(sorted(ACTIONS))}",
+        )
     if effect < action.min_effect:
-        raise _err(f"step {step_id!r}: action {action.name} {action.summary!r} cannot be declared "
-                   f"{effect}; it is at least {action.min_effect}", path, yamlfile.line_of(item, "effect"))
+        raise _err(
+            f"step {step_id!r}: action {action.name} {action.summary!r} cannot be declared "
+            f"{effect}; it is at least {action.min_effect}",
+            path,
+            yamlfile.line_of(item, "effect"),
+        )
     if action.read_only and effect is not Effect.READ:
-        raise _err(f"step {step_id!r}: action {action.name} only reads; declare effect: read", path,
-                   yamlfile.line_of(item, "effect"))
+        raise _err(
+            f"step {step_id!r}: action {action.name} only reads; declare effect: read",
+            path,
+            yamlfile.line_of(item, "effect"),
+        )
     if phase in ("check", "verification") and effect is not Effect.READ:
-        raise _err(f"step {step_id!r}: {phase} steps must be read-only (effect: read)", path, yamlfile.line_of(item, "effect"))
+        raise _err(
+            f"step {step_id!r}: {phase} steps must be read-only (effect: read)", path, yamlfile.line_of(item, "effect")
+        )
     args = item.get("args") or {}
     if not isinstance(args, dict):
         raise _err(f"step {step_id!r}: 'args' must be a mapping", path, yamlfile.line_of(item, "args"))
@@ -257,12 +296,19 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
         raise _err(f"step {step_id!r}: action {action.name} needs args {sorted(missing)}", path, line)
     unknown = set(args) - action.required - action.optional
     if unknown:
-        raise _err(f"step {step_id!r}: action {action.name} has no arg {sorted(unknown)[0]!r}", path,
-                   yamlfile.line_of(args, sorted(unknown)[0]) or line)
+        raise _err(
+            f"step {step_id!r}: action {action.name} has no arg {sorted(unknown)[0]!r}",
+            path,
+            yamlfile.line_of(args, sorted(unknown)[0]) or line,
+        )
     _check_args(step_id, action.name, args, path, line)
     timeout = item.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
-        raise _err(f"step {step_id!r}: timeout must be seconds in (0, {MAX_TIMEOUT:g}]", path, yamlfile.line_of(item, "timeout"))
+        raise _err(
+            f"step {step_id!r}: timeout must be seconds in (0, {MAX_TIMEOUT:g}]",
+            path,
+            yamlfile.line_of(item, "timeout"),
+        )
     poll = _poll(item, step_id, path)
     if poll is not None and phase != "verification" and phase != "check":
         raise _err(f"step {step_id!r}: only read steps may poll", path, yamlfile.line_of(item, "poll"))
@@ -274,9 +320,21 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     if not isinstance(show, list) or not all(isinstance(s, str) for s in show):
         raise _err(f"step {step_id!r}: 'show' must be a list of check ids", path, yamlfile.line_of(item, "show"))
     title = item.get("title") or f"{action.name}"
-    return Step(id=step_id, title=str(title), phase=phase, effect=effect, action=action.name, args=dict(args),
-                when=when, poll=poll, timeout=float(timeout), interrupts=str(interrupts).strip() if interrupts else None,
-                why=str(item["why"]).strip() if item.get("why") else None, line=line, show=tuple(show))
+    return Step(
+        id=step_id,
+        title=str(title),
+        phase=phase,
+        effect=effect,
+        action=action.name,
+        args=dict(args),
+        when=when,
+        poll=poll,
+        timeout=float(timeout),
+        interrupts=str(interrupts).strip() if interrupts else None,
+        why=str(item["why"]).strip() if item.get("why") else None,
+        line=line,
+        show=tuple(show),
+    )
 
 
 def _check_args(step_id: str, action: str, args: dict[str, Any], path: str, line: int) -> None:
@@ -311,8 +369,11 @@ def _poll(item: Any, step_id: str, path: str) -> Poll | None:
     timeout, interval = raw["timeout"], raw.get("interval", 1)
     for value in (timeout, interval):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT:
-            raise _err(f"step {step_id!r}: poll values must be seconds in (0, {MAX_TIMEOUT:g}]", path,
-                       yamlfile.line_of(item, "poll"))
+            raise _err(
+                f"step {step_id!r}: poll values must be seconds in (0, {MAX_TIMEOUT:g}]",
+                path,
+                yamlfile.line_of(item, "poll"),
+            )
     return Poll(float(timeout), float(interval))
 
 

@@ -14,8 +14,14 @@ EXIT_OK, EXIT_UNHEALTHY, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_DECLINED, EXIT_UNKNO
 EXIT_INTERRUPTED = 130
 
 HOST_EXIT = {
-    "healthy": EXIT_OK, "remediated": EXIT_OK, "would_remediate": EXIT_OK, "failed": EXIT_UNHEALTHY,
-    "unreachable": EXIT_UNREACHABLE, "not_confirmed": EXIT_DECLINED, "locked": EXIT_DECLINED, "unknown": EXIT_UNKNOWN,
+    "healthy": EXIT_OK,
+    "remediated": EXIT_OK,
+    "would_remediate": EXIT_OK,
+    "failed": EXIT_UNHEALTHY,
+    "unreachable": EXIT_UNREACHABLE,
+    "not_confirmed": EXIT_DECLINED,
+    "locked": EXIT_DECLINED,
+    "unknown": EXIT_UNKNOWN,
     "interrupted": EXIT_INTERRUPTED,
 }
 PRECEDENCE = (EXIT_INTERRUPTED, EXIT_UNKNOWN, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_DECLINED, EXIT_OK)
@@ -35,10 +41,18 @@ class StepOutcome:
     module: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "module": self.module, "phase": self.phase, "effect": self.effect,
-                "title": self.title, "command": self.command, "exit_code": self.exit_code,
-                "duration": round(self.duration, 3) if self.duration is not None else None,
-                "outcome": self.outcome, "message": self.message}
+        return {
+            "id": self.id,
+            "module": self.module,
+            "phase": self.phase,
+            "effect": self.effect,
+            "title": self.title,
+            "command": self.command,
+            "exit_code": self.exit_code,
+            "duration": round(self.duration, 3) if self.duration is not None else None,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -48,13 +62,20 @@ class HostOutcome:
     message: str = ""
     steps: list[StepOutcome] = field(default_factory=list)
     host_key: str | None = None
-    found: list[str] = field(default_factory=list)   # failed checks, as messages
-    done: list[str] = field(default_factory=list)    # changing commands that ran
+    found: list[str] = field(default_factory=list)  # failed checks, as messages
+    done: list[str] = field(default_factory=list)  # changing commands that ran
     modules: dict[str, str] = field(default_factory=dict)  # check sweep: module -> healthy|problem|...
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"host": self.host, "status": self.status, "message": self.message, "host_key": self.host_key,
-               "found": self.found, "done": self.done, "steps": [s.as_dict() for s in self.steps]}
+        out: dict[str, Any] = {
+            "host": self.host,
+            "status": self.status,
+            "message": self.message,
+            "host_key": self.host_key,
+            "found": self.found,
+            "done": self.done,
+            "steps": [s.as_dict() for s in self.steps],
+        }
         if self.modules:
             out["modules"] = self.modules
         return out
@@ -68,5 +89,10 @@ def exit_code(hosts: list[HostOutcome], *, interrupted: bool = False) -> int:
 
 
 def document(run_id: str, module: str, dry_run: bool, hosts: list[HostOutcome], code: int) -> dict[str, Any]:
-    return {"run_id": run_id, "module": module, "dry_run": dry_run, "exit_code": code,
-            "hosts": {h.host: h.as_dict() for h in hosts}}
+    return {
+        "run_id": run_id,
+        "module": module,
+        "dry_run": dry_run,
+        "exit_code": code,
+        "hosts": {h.host: h.as_dict() for h in hosts},
+    }

@@ -13,9 +13,17 @@ from runner.inventory import Host
 from runner.playbook import Playbook, Step
 
 PLACEHOLDER = Host(
-    name="HOST", groups=(), source="-",
-    vars={"instance": "INSTANCE", "db_host": "DB_HOST", "db_name": "DB_NAME", "db_user": "DB_USER",
-          "nl6_root": "/usr/local/neolane/nl6", "address": "127.0.0.1"},
+    name="HOST",
+    groups=(),
+    source="-",
+    vars={
+        "instance": "INSTANCE",
+        "db_host": "DB_HOST",
+        "db_name": "DB_NAME",
+        "db_user": "DB_USER",
+        "nl6_root": "/usr/local/neolane/nl6",
+        "address": "127.0.0.1",
+    },
 )
 EFFECT_LABEL = {Effect.READ: "read", Effect.CHANGE: "CHANGE", Effect.DISRUPT: "DISRUPT (asks confirmation)"}
 
@@ -49,15 +57,22 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
     lines.append(f"Scope: {pb.scope}")
     lines.append(f"Symptom: {pb.symptom}")
     if pb.options:
-        lines.append("Options: " + "; ".join(
-            f"{o.name} = {'|'.join(o.choices)} (default {o.default}){': ' + o.help if o.help else ''}"
-            for o in pb.options.values()))
+        lines.append(
+            "Options: "
+            + "; ".join(
+                f"{o.name} = {'|'.join(o.choices)} (default {o.default}){': ' + o.help if o.help else ''}"
+                for o in pb.options.values()
+            )
+        )
     if pb.notes:
         lines.append(f"Notes: {pb.notes}")
     if host is not None:
         lines.append(f"Host: {host.name}")
-    for label, steps in (("Checks", pb.checks), ("Remediation (only if a check fails, or --force)", pb.remediation),
-                         ("Verification", pb.verification)):
+    for label, steps in (
+        ("Checks", pb.checks),
+        ("Remediation (only if a check fails, or --force)", pb.remediation),
+        ("Verification", pb.verification),
+    ):
         if not steps:
             continue
         lines.append("")

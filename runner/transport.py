@@ -18,7 +18,6 @@ import os
 import re
 import select
 import shlex
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +46,13 @@ class Endpoint:
     connect_timeout: float = CONNECT_TIMEOUT
 
     def describe(self) -> dict[str, Any]:
-        return {"address": self.address, "port": self.port, "user": self.user,
-                "known_hosts": list(self.known_hosts), "strict_host_key_checking": self.strict}
+        return {
+            "address": self.address,
+            "port": self.port,
+            "user": self.user,
+            "known_hosts": list(self.known_hosts),
+            "strict_host_key_checking": self.strict,
+        }
 
 
 @dataclass
@@ -88,8 +92,16 @@ def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
     # Only accept-new relaxes anything; "no"/"off" are treated as strict on purpose.
     strict = "accept-new" if strict == "accept-new" else "yes"
     timeout = float(entry.get("connecttimeout", CONNECT_TIMEOUT))
-    return Endpoint(name=host.name, address=address, port=port, user=user, key_files=tuple(keys),
-                    known_hosts=tuple(known_files), strict=strict, connect_timeout=timeout)
+    return Endpoint(
+        name=host.name,
+        address=address,
+        port=port,
+        user=user,
+        key_files=tuple(keys),
+        known_hosts=tuple(known_files),
+        strict=strict,
+        connect_timeout=timeout,
+    )
 
 
 def remote_command(command: str, timeout: float) -> str:
@@ -115,7 +127,10 @@ class Session:
         ep = self.endpoint
         policy = _policy(ep)
         conn = Connection(
-            host=ep.address, user=ep.user, port=ep.port, connect_timeout=int(ep.connect_timeout),
+            host=ep.address,
+            user=ep.user,
+            port=ep.port,
+            connect_timeout=int(ep.connect_timeout),
             config=Config(lazy=True),
             connect_kwargs={
                 **({"key_filename": list(ep.key_files)} if ep.key_files else {}),
@@ -141,12 +156,13 @@ class Session:
             raise
         except paramiko.BadHostKeyException as exc:
             raise HostKeyError(
-                f"host key CHANGED for {_key_name(ep)} (got {exc.key.fingerprint})", host=ep.name,
+                f"host key CHANGED for {_key_name(ep)} (got {exc.key.fingerprint})",
+                host=ep.name,
                 hint="refusing to connect: verify the host, then fix known_hosts",
             ) from None
         except paramiko.AuthenticationException as exc:
             raise AuthError(f"authentication failed as {ep.user!r}: {exc}", host=ep.name) from None
-        except (OSError, EOFError, paramiko.SSHException, socket.timeout) as exc:
+        except (TimeoutError, OSError, EOFError, paramiko.SSHException) as exc:
             raise TransportError(f"cannot connect to {ep.address}:{ep.port}: {_why(exc)}", host=ep.name) from None
         transport = client.get_transport()
         if transport is None:
@@ -198,8 +214,9 @@ class Session:
         if code == -1:
             raise ConnectionLost("connection lost during command (no exit status)", host=name)
         if code == 124 and duration >= timeout:
-            raise CommandTimeout(f"command timed out after {timeout:g}s (stopped on the host)", host=name,
-                                 timeout=timeout)
+            raise CommandTimeout(
+                f"command timed out after {timeout:g}s (stopped on the host)", host=name, timeout=timeout
+            )
         return Result(stdout=out.text(), stderr=err.text(), exit_code=code, duration=duration)
 
     def hold_lock(self, directory: str, name: str, owner: str) -> tuple[bool, str]:
@@ -216,15 +233,15 @@ class Session:
         script = (
             "d=" + shlex.quote(directory) + ' && mkdir -p "$d" && f="$d/' + name + '.lock" && exec 9>>"$f" || exit 3\n'
             'prev=$(cat "$f.owner" 2>/dev/null)\n'
-            'if flock -n 9; then\n'
-            '  printf \'%s\\n\' ' + shlex.quote(owner) + ' > "$f.owner"\n'
-            '  printf \'LOCKED %s\\n\' "$prev"\n'
-            '  read -r line\n'
+            "if flock -n 9; then\n"
+            "  printf '%s\\n' " + shlex.quote(owner) + ' > "$f.owner"\n'
+            "  printf 'LOCKED %s\\n' \"$prev\"\n"
+            "  read -r line\n"
             '  [ "$line" = release ] && rm -f "$f.owner"\n'
-            '  exit 0\n'
-            'fi\n'
-            'printf \'HELD %s\\n\' "$prev"\n'
-            'exit 75\n'
+            "  exit 0\n"
+            "fi\n"
+            "printf 'HELD %s\\n' \"$prev\"\n"
+            "exit 75\n"
         )
         transport = self._conn.client.get_transport()
         try:
@@ -242,10 +259,10 @@ class Session:
         text = line.decode("utf-8", errors="replace").strip()
         if text.startswith("LOCKED"):
             self._lock = chan
-            return True, text[len("LOCKED"):].strip()
+            return True, text[len("LOCKED") :].strip()
         chan.close()
         if text.startswith("HELD"):
-            return False, text[len("HELD"):].strip() or "another run (owner unknown)"
+            return False, text[len("HELD") :].strip() or "another run (owner unknown)"
         raise ConnectionLost(f"cannot take the host lock: unexpected answer {text[:80]!r}", host=self.endpoint.name)
 
     def release_lock(self) -> None:
@@ -309,7 +326,8 @@ def _policy(ep: Endpoint) -> Any:
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
             raise HostKeyError(
                 f"host key for {hostname} is not in {', '.join(ep.known_hosts)} ({key.fingerprint})",
-                host=ep.name, hint="add it to known_hosts, or set StrictHostKeyChecking accept-new",
+                host=ep.name,
+                hint="add it to known_hosts, or set StrictHostKeyChecking accept-new",
             )
 
     class AcceptNew(paramiko.MissingHostKeyPolicy):

@@ -7,9 +7,40 @@ import re
 from runner.playbook import Playbook
 
 _WORD = re.compile(r"[a-z0-9:]+")
-_STOP = frozenset({"the", "a", "an", "are", "is", "not", "no", "and", "or", "of", "to", "in", "on", "any",
-                   "some", "more", "longer", "anymore", "do", "does", "be", "been", "our", "we", "it", "they",
-                   "there", "from", "for", "with"})
+_STOP = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "are",
+        "is",
+        "not",
+        "no",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "any",
+        "some",
+        "more",
+        "longer",
+        "anymore",
+        "do",
+        "does",
+        "be",
+        "been",
+        "our",
+        "we",
+        "it",
+        "they",
+        "there",
+        "from",
+        "for",
+        "with",
+    }
+)
 
 
 def _stem(word: str) -> str:

@@ -35,9 +35,7 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases are not allowed", event.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, "anchors and aliases are not allowed", event.start_mark)
         return super().compose_node(parent, index)
 
     def construct_yaml_map(self, node: MappingNode) -> Any:
@@ -52,9 +50,7 @@ class _Loader(yaml.SafeLoader):
                     None, None, f"keys must be strings, got {key!r}", key_node.start_mark
                 )
             if key in data:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             data[key] = self.construct_object(value_node, deep=True)
             data.key_lines[key] = key_node.start_mark.line + 1
 
