@@ -29,9 +29,9 @@ BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
 
 
 def _playbook_dir() -> Path:
-    from runner.playbook import default_dir
+    from runner.paths import playbook_dir
 
-    return default_dir()
+    return playbook_dir()
 
 
 def _modules() -> list[str]:

@@ -9,13 +9,12 @@ log. Must not: build commands for a host (that is :mod:`runner.plan`).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import yamlfile
+from runner import paths, yamlfile
 from runner.actions import ACTIONS, Effect, template_fields
 from runner.campaign import MODULES
 from runner.errors import InputError
@@ -95,8 +94,7 @@ class Playbook:
 
 def default_dir() -> Path:
     """``$REMEDIATE_PLAYBOOKS``, else the ``playbooks/`` shipped beside the package."""
-    env = os.environ.get("REMEDIATE_PLAYBOOKS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "playbooks"
+    return paths.playbook_dir()
 
 
 def path_for(module: str, directory: Path | None = None) -> Path:
