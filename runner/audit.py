@@ -96,6 +96,7 @@ class _FileSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.written_to = -1
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -126,6 +127,9 @@ class _FileSink:
                 return GENESIS
             window *= 4
 
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
     def lock(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
@@ -141,6 +145,7 @@ class _FileSink:
             if written != len(data):
                 raise OSError(28, "short write (disk full?)")
             os.fsync(self._fd)
+            self.written_to = size + written
         except OSError as exc:
             if size is not None:
                 # Never leave half a line behind: the chain must still verify up to the last whole event.
@@ -170,6 +175,7 @@ class AuditLog:
         self._operator = operator()
         self._sink = _FileSink(path)
         self._prev = GENESIS
+        self._end = -1  # file size after our last write; -1: read the chain's end from the file
         self._log = structlog.wrap_logger(
             self._sink,
             processors=[self._stamp, self._chain, self._render],
@@ -212,7 +218,8 @@ class AuditLog:
             # Several runs may share one log: hold the file lock while extending the chain.
             try:
                 self._sink.lock()
-                self._prev = self._sink.last_hash()
+                if self._sink.size() != self._end:  # another process appended since our last line
+                    self._prev = self._sink.last_hash()
             except OSError as exc:
                 raise AuditError(f"cannot lock audit log: {exc.strerror}", where=str(self.path)) from None
             try:
@@ -221,6 +228,7 @@ class AuditLog:
                 self._sink.unlock()
             record = self._last_event
             self._prev = record["hash"]
+            self._end = self._sink.written_to
             self.count += 1
         for listener in self.listeners:
             listener(record)

@@ -13,6 +13,7 @@ key is appended to the known_hosts file, never rewriting it), and changed keys a
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -73,10 +74,8 @@ def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
     """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host."""
     entry: dict[str, Any] = {}
     if ssh_config is not None and ssh_config.is_file():
-        from paramiko.config import SSHConfig
-
         try:
-            entry = dict(SSHConfig.from_path(str(ssh_config)).lookup(host.name))
+            entry = dict(_parsed_ssh_config(str(ssh_config), ssh_config.stat().st_mtime_ns).lookup(host.name))
         except Exception as exc:  # paramiko raises bare exceptions for bad configs
             raise TransportError(f"cannot read OpenSSH config {ssh_config}: {exc}", host=host.name) from None
     address = str(host.var("ansible_host") or entry.get("hostname") or host.name)
@@ -102,6 +101,21 @@ def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
         strict=strict,
         connect_timeout=timeout,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_ssh_config(path: str, mtime_ns: int) -> Any:
+    """One parse per file and version per run (every host of a fleet looks itself up in it)."""
+    from paramiko.config import SSHConfig
+
+    return SSHConfig.from_path(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_known_hosts(path: str, mtime_ns: int) -> Any:
+    from paramiko.hostkeys import HostKeys
+
+    return HostKeys(path)
 
 
 def remote_command(command: str, timeout: float) -> str:
@@ -143,12 +157,15 @@ class Session:
         )
         client = conn.client
         host_keys = client.get_host_keys()
+        name = _key_name(ep)
         for path in ep.known_hosts:
-            if os.path.isfile(path):
-                try:
-                    host_keys.load(path)
-                except OSError:
-                    continue
+            try:
+                known = _parsed_known_hosts(path, os.stat(path).st_mtime_ns)
+            except OSError:
+                continue
+            # Only this host's entries: loading the whole file into every client is quadratic in the fleet.
+            for key_type, key in (known.lookup(name) or {}).items():
+                host_keys.add(name, key_type, key)
         client.set_missing_host_key_policy(policy)
         try:
             conn.open()
