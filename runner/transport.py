@@ -211,7 +211,7 @@ class Session:
         out, err = _Capture(), _Capture()
         try:
             while True:
-                select.select([chan], [], [], 0.05)
+                select.select([chan], [], [], 0.25)  # the channel pipe wakes us on stdout data and on close
                 while chan.recv_ready():
                     out.add(chan.recv(65536))
                 while chan.recv_stderr_ready():
