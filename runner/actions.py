@@ -221,16 +221,13 @@ def _flags(args: Mapping[str, Any]) -> str:
     return "".join(f" {shlex.quote(str(f))}" for f in flags)
 
 
-def _start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} start {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
+def _control(verb: str) -> Callable[[Mapping[str, Any], Context], str]:
+    """``nlserver start|stop|restart <module>@<instance> [flags]``."""
 
+    def build(args: Mapping[str, Any], ctx: Context) -> str:
+        return f"{ctx.nlserver} {verb} {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
 
-def _stop_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} stop {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
-
-
-def _restart_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} restart {shlex.quote(ctx.process(str(args['module'])))}{_flags(args)}"
+    return build
 
 
 def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
@@ -849,7 +846,7 @@ ACTIONS: dict[str, Action] = {
             "start_module",
             "nlserver start <module>@<instance>",
             Effect.CHANGE,
-            _start_cmd,
+            _control("start"),
             _exit_ok,
             _M,
             frozenset({"flags"}),
@@ -858,7 +855,7 @@ ACTIONS: dict[str, Action] = {
             "stop_module",
             "nlserver stop <module>@<instance>",
             Effect.DISRUPT,
-            _stop_cmd,
+            _control("stop"),
             _exit_ok,
             _M,
             frozenset({"flags"}),
@@ -867,7 +864,7 @@ ACTIONS: dict[str, Action] = {
             "restart_module",
             "nlserver restart <module>@<instance>",
             Effect.DISRUPT,
-            _restart_cmd,
+            _control("restart"),
             _exit_ok,
             _M,
             frozenset({"flags"}),

@@ -433,18 +433,13 @@ class Engine:
         start = time.monotonic()
         try:
             res = run.session.run(plan.full_command(planned, run.ctx), step.timeout)
-        except CommandTimeout as exc:
+        except (CommandTimeout, ConnectionLost) as exc:
+            # It may have half-run: report the outcome as unknown and never send it again.
             run.outcome.status = "unknown"
             run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
+            outcome = "timeout" if isinstance(exc, CommandTimeout) else "unknown"
             self._record(
-                run, module, step, planned.command, "timeout", run.outcome.message, None, time.monotonic() - start
-            )
-            return False
-        except ConnectionLost as exc:
-            run.outcome.status = "unknown"
-            run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
-            self._record(
-                run, module, step, planned.command, "unknown", run.outcome.message, None, time.monotonic() - start
+                run, module, step, planned.command, outcome, run.outcome.message, None, time.monotonic() - start
             )
             return False
         verdict = plan.judge(step, run.ctx, res)
