@@ -182,7 +182,7 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
                 key = f"{pb.module}/{step.id}"
                 items.append((key, planned.command, step.timeout))
                 full[key] = plan.full_command(planned, ctx)
-        b = plan.batch(items, plan.env_prefix(ctx))
+        b, _keys = plan.shared_batch(items, plan.env_prefix(ctx))  # the very script remediate sends
         out[name] = {"batch": b, "remote": transport.remote_command(b.script, b.timeout), "full": full,
                      "modules": [pb.module for pb in books]}
     return out

@@ -153,17 +153,12 @@ class Engine:
                     effect=str(p.step.effect),
                     command=p.command,
                 )
-        # Read steps that send the very same command (pdump, say) share one execution in the batch:
-        # they read the host at the same moment, and each is still judged and audited on its own.
-        unique: dict[str, float] = {}
-        for _m, p in todo:
-            command = p.command or ""
-            unique[command] = max(unique.get(command, 0.0), p.step.timeout)
-        keys = {command: f"c{index}" for index, command in enumerate(unique)}
-        b = plan.batch([(keys[c], c, t) for c, t in unique.items()], plan.env_prefix(run.ctx))
+        b, keys = plan.shared_batch(
+            [(f"{m}/{p.key}", p.command or "", p.step.timeout) for m, p in todo], plan.env_prefix(run.ctx)
+        )
         results = self._run_batch(run, b)
         for module, p in todo:
-            res = results.get(keys[p.command or ""])
+            res = results.get(keys[f"{module}/{p.key}"])
             if res is None:
                 verdict = Verdict(
                     False, "did not run: the connection or the batch stopped before this step", error=True

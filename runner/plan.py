@@ -144,6 +144,20 @@ def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
     )
 
 
+def shared_batch(items: Sequence[tuple[str, str, float]], env: str) -> tuple[Batch, dict[str, str]]:
+    """A batch in which read steps sending the very same command share one execution.
+
+    They read the host at the same moment (pdump is asked once for a whole sweep), and each is still
+    judged and audited on its own. Returns the batch and, per item key, the batch key of its result.
+    """
+    unique: dict[str, float] = {}
+    for _key, command, timeout in items:
+        unique[command] = max(unique.get(command, 0.0), timeout)
+    keys = {command: f"c{index}" for index, command in enumerate(unique)}
+    b = batch([(keys[c], c, t) for c, t in unique.items()], env)
+    return b, {key: keys[command] for key, command, _t in items}
+
+
 def unbatch(b: Batch, result: Result) -> dict[str, Result]:
     """Split a batch's output back into one Result per step; a missing frame means it did not run."""
     out: dict[str, Result] = {}

@@ -95,3 +95,13 @@ def test_missing_instance_is_a_skip_not_a_crash() -> None:
     book = _book()
     planned = plan.build(book.checks[0], Context(Host("h", (), {}, "-"), {}))
     assert planned.command is None and "instance" in (planned.skip or "")
+
+
+def test_shared_batch_runs_each_distinct_command_once() -> None:
+    items = [("a", "echo $$; echo x", 5.0), ("b", "echo $$; echo x", 9.0), ("c", "echo other", 5.0)]
+    b, keys = plan.shared_batch(items, "")
+    assert len(b.keys) == 2 and keys["a"] == keys["b"] != keys["c"]
+    assert b.timeout >= 9.0 + 5.0  # the longest timeout of a shared command is kept
+    out = plan.unbatch(b, _sh(b.script))
+    assert out[keys["a"]].stdout == out[keys["b"]].stdout  # one execution, one pid
+    assert out[keys["c"]].stdout == "other"
