@@ -433,7 +433,9 @@ class Lab:
         lines = ["# written by `python -m lab up`; removed by `python -m lab down`", "all:", "  vars:",
                  f"    ssh_config: {self.dir}/ssh_config", f"    instance: {INSTANCE}",
                  "    # the lab's wfserver picks a requested start up within a second or two",
-                 "    workflow_start_grace: 5", "  children:", "    lab:",
+                 "    workflow_start_grace: 5",
+                 "    # the lab's syslogd record format is known (lab/README.md): test records may be sent",
+                 "    syslog_probe: true", "  children:", "    lab:",
                  "      hosts:"]
         for h in self.hosts():
             nl6 = self.hdir(h) / "nl6"

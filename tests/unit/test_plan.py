@@ -105,3 +105,15 @@ def test_shared_batch_runs_each_distinct_command_once() -> None:
     out = plan.unbatch(b, _sh(b.script))
     assert out[keys["a"]].stdout == out[keys["b"]].stdout  # one execution, one pid
     assert out[keys["c"]].stdout == "other"
+
+
+def test_syslog_test_record_only_where_the_format_is_known() -> None:
+    from runner.playbook import load_module
+
+    book = load_module("syslogd")
+    step = next(s for s in book.checks if s.action == "syslog_roundtrip")
+    plain = Host("h", (), {"instance": "prod"}, "-")
+    planned = plan.build(step, Context(plain, {}))
+    assert planned.command is None and "syslog_probe" in (planned.skip or "")
+    lab = Host("h", (), {"instance": "prod", "syslog_probe": True, "address": "127.0.0.9"}, "-")
+    assert "/dev/udp/127.0.0.9/6666" in (plan.build(step, Context(lab, {})).command or "")
