@@ -6,7 +6,7 @@ host-key verification, connect/auth/banner timeouts and keepalive, running comma
 that is also enforced on the host (GNU ``timeout`` kills the command's process group), and
 translating paramiko/invoke exceptions into :mod:`runner.errors`. Must not: retry, log or print.
 
-Fabric's defaults are unsafe (AutoAddPolicy, no host keys loaded, no timeouts); every one is fixed
+Fabric's defaults are unsafe (any host key accepted, none loaded, no timeouts); every one is fixed
 here: unknown keys are refused unless the config says ``StrictHostKeyChecking accept-new`` (then the
 key is appended to the known_hosts file, never rewriting it), and changed keys are always refused.
 """

@@ -82,7 +82,11 @@ def load_text(text: str, path: str) -> Any:
     if len(text.encode("utf-8", "surrogateescape")) > MAX_BYTES:
         raise InputError(f"file is larger than {MAX_BYTES} bytes", path=path)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        loader = _Loader(text)  # a SafeLoader (or CSafeLoader) subclass: never constructs objects
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
