@@ -5,9 +5,11 @@ is a clear "cannot parse" check failure, not a crash.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
+import shutil
 import tempfile
 import textwrap
 from pathlib import Path
@@ -91,6 +93,7 @@ documents = st.one_of(
 )
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
 _SCRATCH = Path(tempfile.mkdtemp(prefix="remediate-rel-hyp-"))
+atexit.register(shutil.rmtree, _SCRATCH, True)  # module-level scratch dir: removed when the run ends
 
 
 @PROPERTY
