@@ -8,6 +8,7 @@ bind anything outside 127.0.0.0/8, or import anything outside the standard libra
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import pwd
@@ -15,7 +16,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -574,3 +577,17 @@ MaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
 """
+
+
+@contextlib.contextmanager
+def temporary_lab(prefix: str, net: str, hosts: int) -> Iterator[Lab]:
+    """A lab in a fresh directory under /tmp, up for the block and fully removed after it (test suites)."""
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o755)  # the lab's login user must traverse it
+    lab = Lab(d, net, project_inventory=False)
+    try:
+        lab.up(hosts)
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(d, ignore_errors=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from lab import Lab
+from lab import Lab, temporary_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = os.environ.get("REMEDIATE_E2E_NET", "127.0.4")
@@ -31,15 +29,8 @@ REMEDIATE = [sys.executable, "-m", "runner"]
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    d = tempfile.mkdtemp(prefix="remediate-e2e-", dir="/tmp")
-    os.chmod(d, 0o755)  # the lab's login user must traverse it
-    the_lab = Lab(d, NET, project_inventory=False)
-    try:
-        the_lab.up(HOSTS)
+    with temporary_lab("remediate-e2e-", NET, HOSTS) as the_lab:
         yield the_lab
-    finally:
-        the_lab.down()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 import pytest
 
-from lab import Lab
+from lab import Lab, temporary_lab
 
 NET = os.environ.get("REMEDIATE_LAB_TEST_NET", "127.0.3")
 HOSTS = 4
@@ -16,12 +14,5 @@ HOSTS = 4
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    d = tempfile.mkdtemp(prefix="remediate-lab-test-", dir="/tmp")
-    os.chmod(d, 0o755)  # the lab login user must traverse it
-    lab = Lab(d, NET, project_inventory=False)
-    try:
-        lab.up(HOSTS)
+    with temporary_lab("remediate-lab-test-", NET, HOSTS) as lab:
         yield lab
-    finally:
-        lab.down()
-        shutil.rmtree(d, ignore_errors=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from lab import Lab
+from lab import Lab, temporary_lab
 from lab.core import read_pidfile
 from runner import audit as audit_mod
 from tests.e2e.conftest import REMEDIATE, ROOT, Runner, healthy, wait_for
@@ -205,15 +205,8 @@ def render(doc: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    d = tempfile.mkdtemp(prefix="remediate-reliability-", dir="/tmp")
-    os.chmod(d, 0o755)  # the lab's login user must traverse it
-    the_lab = Lab(d, NET, project_inventory=False)
-    try:
-        the_lab.up(HOSTS)
+    with temporary_lab("remediate-reliability-", NET, HOSTS) as the_lab:
         yield the_lab
-    finally:
-        the_lab.down()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture()
