@@ -1,0 +1,324 @@
+"""What every action is made of: effects, verdicts, the build context, typed argument specs, the registry.
+
+Owns: :class:`Action` (name, summary, least effect, argument spec, command builder, judge), :class:`ArgSpec`
+(one argument: name, type, required or default, description), the registry :data:`ACTIONS` filled by
+:func:`action` where each action is defined, and the ``{var}`` templates (:func:`render`,
+:func:`template_fields`). Pure: no I/O, no randomness, no clock; the engine runs the commands.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Literal
+
+from runner import campaign
+from runner.inventory import Host
+
+DEFAULT_VARS: dict[str, Any] = {
+    "nlserver": "nlserver",
+    "nl6_root": "/usr/local/neolane/nl6",
+    "address": "127.0.0.1",
+    "syslogd_port": 6666,
+    "web_port": 8080,
+    "web_control_port": 8005,
+    "stat_port": 7777,
+    "db_port": 5432,
+    "workflow_start_grace": 120,
+    "delivery_pending_grace": 600,  # seconds a delivery may stay Pending before a check flags it
+    "export_max_age": 93600,  # seconds since an export workflow last finished (26 h: a daily export)
+    "tracking_max_age": 3600,  # seconds since the Tracking workflow last ran
+}
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # an SQL identifier, workflow name or syslog tag
+
+
+class Effect(IntEnum):
+    """What a step does to a host. Dry-run runs only READ; DISRUPT needs confirmation."""
+
+    READ = 0
+    CHANGE = 1
+    DISRUPT = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Effect:
+        return cls[text.upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Skip(Exception):
+    """The step cannot run on this host (a var it needs is missing); reported as skipped."""
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+    error: bool = False  # the check could not decide (timeout, unparsable output, query error)
+
+    @property
+    def undetermined(self) -> bool:
+        """Neither passed nor failed: no remediation may be based on it."""
+        return self.error or bool(self.data.get("parse_error")) or bool(self.data.get("error"))
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.undetermined
+
+
+@dataclass
+class Context:
+    """What an action may know about the host and the run when building its command.
+
+    ``run_id`` and ``attempt`` (the engine fills them) are what makes a command that must be unique per
+    run (a probe token, a backup table) unique, so the same run builds the same text every time.
+    """
+
+    host: Host
+    options: Mapping[str, str] = field(default_factory=dict)
+    earlier: Mapping[str, Verdict] = field(default_factory=dict)  # verdicts of steps already run
+    run_id: str = ""
+    attempt: int = 0
+
+    def has(self, name: str) -> bool:
+        return name in self.options or self.host.var(name) is not None or name in DEFAULT_VARS
+
+    def var(self, name: str) -> Any:
+        if name in self.options:
+            return self.options[name]
+        value = self.host.var(name)
+        if value is None:
+            value = DEFAULT_VARS.get(name)
+        if value is None:
+            raise Skip(f"the inventory gives no {name!r} for host {self.host.name}")
+        return value
+
+    @property
+    def nlserver(self) -> str:
+        return shlex.quote(str(self.var("nlserver")))
+
+    def process(self, module: str) -> str:
+        try:
+            return campaign.process_name(module, self.host.instance)
+        except ValueError:
+            raise Skip(f"{module} runs per Campaign instance and host {self.host.name} has no 'instance' var") from None
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{var}`` names of a template; anything but a plain var name is refused."""
+    names = []
+    for _literal, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conv or not VAR_NAME.fullmatch(name):
+            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
+        names.append(name)
+    return names
+
+
+def render(template: str, ctx: Context, *, quote: bool) -> str:
+    """Fill ``{var}`` fields from host vars and options; each value shell-quoted when ``quote``."""
+    out: list[str] = []
+    for literal, name, spec, conv in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        if spec or conv or not VAR_NAME.fullmatch(name):
+            raise ValueError(f"unsupported template field {{{name}}}")
+        value = str(ctx.var(name))
+        out.append(shlex.quote(value) if quote else value)
+    return "".join(out)
+
+
+# --- argument specs -----------------------------------------------------------------------------
+
+ArgType = Literal["str", "int", "float", "bool", "list[str]", "enum", "template", "check"]
+ARG_TYPES: tuple[str, ...] = ("str", "int", "float", "bool", "list[str]", "enum", "template", "check")
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One argument of an action, as a playbook writes it under ``args:``.
+
+    Types: ``str`` (plain text, not filled from host vars), ``template`` (text whose ``{var}`` fields are
+    filled from host vars and options), ``int``/``float`` (a number; with ``template=True`` also a
+    template that renders to one, e.g. ``"{syslogd_port}"``), ``bool``, ``list[str]`` (each item one of
+    ``choices`` when given, a template when ``template=True``), ``enum`` (one of ``choices``) and
+    ``check`` (the id of a check of the same playbook).
+    """
+
+    name: str
+    type: ArgType
+    description: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    template: bool = False
+    pattern: str | None = None  # a ``str`` value must match it (fullmatch)
+    minimum: float | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable for this argument, or None."""
+        kind = self.type
+        if kind in ("str", "template", "check", "enum"):
+            if not isinstance(value, str):
+                return f"must be {self.kind_text()}, got {_shown(value)}"
+            if kind == "enum" and value not in self.choices:
+                return f"must be one of {', '.join(self.choices)}, got {value!r}"
+            if kind == "str" and self.pattern is not None and not re.fullmatch(self.pattern, value):
+                return f"{value!r} does not match {self.pattern}"
+            if kind == "str" and not self.template and re.search(r"\{[A-Za-z_][A-Za-z0-9_]*\}", value):
+                return f"is not a template: {value!r} would be sent as written"
+            return _template_problem(value) if kind == "template" else None
+        if kind == "bool":
+            return None if isinstance(value, bool) else f"must be true or false, got {_shown(value)}"
+        if kind in ("int", "float"):
+            if isinstance(value, str) and self.template:
+                return _template_problem(value) or (
+                    None if template_fields(value) else f"must be a number, got {value!r}"
+                )
+            if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float):
+                return f"must be {self.kind_text()}, got {_shown(value)}"
+            if self.minimum is not None and float(value) < self.minimum:
+                return f"must be at least {self.minimum:g}, got {value!r}"
+            return None
+        # list[str]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"must be a list of strings, got {_shown(value)}"
+        for item in value:
+            if self.choices and item not in self.choices:
+                return f"may hold {', '.join(self.choices)}, got {item!r}"
+            if self.template and (trouble := _template_problem(item)):
+                return trouble
+        return None
+
+    def kind_text(self) -> str:
+        """The type in words, for messages and the README."""
+        words = {
+            "str": "a string",
+            "template": "a {var} template",
+            "check": "a check id",
+            "enum": "one of " + "|".join(self.choices),
+            "bool": "true or false",
+            "int": "a whole number",
+            "float": "a number",
+            "list[str]": "a list of strings",
+        }
+        text = words[self.type]
+        if self.type in ("int", "float") and self.template:
+            text += " or a {var} template"
+        if self.type == "list[str]" and self.choices:
+            text = "a list of " + "|".join(self.choices)
+        return text
+
+
+def _template_problem(text: str) -> str | None:
+    try:
+        template_fields(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _shown(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+# --- actions and their registry -------------------------------------------------------------------
+
+Build = Callable[[Mapping[str, Any], Context], str]
+Judge = Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
+Validator = Callable[[Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of step: its arguments, the least effect it may be declared with, and its logic."""
+
+    name: str
+    summary: str
+    min_effect: Effect
+    build: Build
+    judge: Judge
+    args: tuple[ArgSpec, ...] = ()
+    read_only: bool = False  # True: may never be declared change/disrupt (it changes nothing)
+    validate: Validator | None = None  # a rule across several args; returns what is wrong, or None
+    family: str = ""
+
+    @property
+    def spec(self) -> dict[str, ArgSpec]:
+        return {a.name: a for a in self.args}
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.args if a.required)
+
+    @property
+    def optional(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.args if not a.required)
+
+    def problems(self, args: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+        """What is wrong with a step's ``args`` for this action: (arg name or None, message) pairs."""
+        out: list[tuple[str | None, str]] = []
+        spec = self.spec
+        missing = sorted(self.required - set(args))
+        if missing:
+            out.append((None, f"action {self.name} needs args {missing}"))
+        for key, value in args.items():
+            arg = spec.get(str(key))
+            if arg is None:
+                known = ", ".join(sorted(spec)) or "none"
+                out.append((str(key), f"action {self.name} has no arg {key!r} (args: {known})"))
+                continue
+            trouble = arg.problem(value)
+            if trouble:
+                out.append((str(key), f"arg {key!r} {trouble}"))
+        if not out and self.validate is not None:
+            trouble = self.validate(args)
+            if trouble:
+                out.append((None, trouble))
+        return out
+
+    def arg(self, args: Mapping[str, Any], name: str) -> Any:
+        """The value of arg ``name``: the step's, else the spec's default."""
+        if name in args:
+            return args[name]
+        return self.spec[name].default
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(
+    name: str,
+    summary: str,
+    min_effect: Effect,
+    *,
+    build: Build,
+    judge: Judge,
+    args: Sequence[ArgSpec] = (),
+    read_only: bool = False,
+    validate: Validator | None = None,
+) -> Action:
+    """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
+    if name in ACTIONS:
+        raise ValueError(f"action {name!r} is registered twice")
+    family = getattr(build, "__module__", "").rsplit(".", 1)[-1]
+    made = Action(name, summary, min_effect, build, judge, tuple(args), read_only, validate, family)
+    ACTIONS[name] = made
+    return made
+
+
+def exit_ok(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    """The judge of a command whose exit code is its whole result."""
+    tail = (err.strip() or out.strip()).splitlines()[-3:]
+    if rc == 0:
+        return Verdict(True, "exit 0", {"output": out[-2000:]})
+    return Verdict(False, f"exit {rc}: {' / '.join(tail)[:300]}" if tail else f"exit {rc}", {})

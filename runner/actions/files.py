@@ -1,0 +1,251 @@
+"""File and log actions: the newest file in a directory is recent, a log has (or lacks) a line, files are
+not piling up in a directory, and the tracking logs (``redir/log``) hold only well-formed lines.
+
+Owns: the commands and judges of these actions and their argument specs. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
+
+GLOB = r"[A-Za-z0-9_.*?-]+"  # a file pattern that may go unquoted into ``ls``
+# A redir/log line as the lab's trackinglogd writes it: id, timestamp, three numbers, event name.
+# Adobe documents only the id prefix (e.g. 50x000000000FD7EC86) and tab separation: keep it an arg.
+REDIR_LINE = (
+    r"^[0-9]0x[0-9A-F]{16}\t[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"\t[0-9]+\t[0-9]+\t[0-9]+\t[a-z]+$"
+)
+DIR = ArgSpec("dir", "template", "the directory, e.g. {nl6_root}/var/{instance}/export", required=True)
+
+
+def pattern_glob(pattern: str) -> str:
+    if not re.fullmatch(GLOB, pattern):
+        raise ValueError(f"invalid file pattern {pattern!r}")
+    return pattern
+
+
+def _ere(regex: str) -> str:
+    """A POSIX ERE for grep: the ``\\t`` escapes of the pattern become real tabs."""
+    return regex.replace("\\t", "\t")
+
+
+def _fresh_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = str(args.get("pattern", "*"))
+    return (
+        f"date +%s; find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
+        " -printf '%T@ %s %p\\n' | sort -n | tail -n 3"
+    )
+
+
+def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    max_age = float(args["max_age"])
+    lines = out.strip().splitlines()
+    if rc != 0 or not lines or not lines[0].strip().isdigit():
+        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or 'no output'}", {})
+    now = int(lines[0])
+    newest: tuple[float, str] | None = None
+    for line in lines[1:]:
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            newest = (float(parts[0]), parts[2])
+    if newest is None:
+        return Verdict(False, f"no {args.get('pattern', '*')} file in {directory}", {"newest_age": None})
+    age = max(0.0, now - newest[0])
+    data = {"newest": newest[1], "newest_age": round(age, 1)}
+    if age > max_age:
+        return Verdict(False, f"newest file {newest[1]} was written {age:.0f}s ago (limit {max_age:g}s)", data)
+    return Verdict(True, f"{newest[1]} written {age:.0f}s ago", data)
+
+
+action(
+    "file_fresh",
+    "the newest matching file in a directory is recent",
+    Effect.READ,
+    build=_fresh_cmd,
+    judge=_judge_fresh,
+    args=[
+        DIR,
+        ArgSpec("max_age", "float", "seconds since the newest file was written", required=True, minimum=0),
+        ArgSpec("pattern", "str", "a find -name pattern", default="*"),
+    ],
+    read_only=True,
+)
+
+
+def _log_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    path = render(str(args["file"]), ctx, quote=False)
+    lines = int(args.get("lines", 200))
+    return f"tail -n {lines} {shlex.quote(path)} | grep -E -- {shlex.quote(str(args['pattern']))} | tail -n 5"
+
+
+def _judge_log(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    found = [line for line in out.splitlines() if line.strip()]
+    want = str(args.get("expect", "present"))
+    data = {"matches": found}
+    if want == "absent":
+        if found:
+            return Verdict(False, f"{len(found)} matching log lines, last: {found[-1][:200]}", data)
+        return Verdict(True, "no matching log line", data)
+    if not found:
+        return Verdict(False, f"no line matching {args['pattern']!r} in {args['file']}", data)
+    return Verdict(True, f"found: {found[-1][:200]}", data)
+
+
+action(
+    "log_search",
+    "recent lines of a log file match (or not) a pattern",
+    Effect.READ,
+    build=_log_cmd,
+    judge=_judge_log,
+    args=[
+        ArgSpec("file", "template", "the log file", required=True),
+        ArgSpec("pattern", "str", "a grep -E regex", required=True),
+        ArgSpec(
+            "expect",
+            "enum",
+            "whether a matching line must be present or absent",
+            default="present",
+            choices=("present", "absent"),
+        ),
+        ArgSpec("lines", "int", "how many last lines of the file to search", default=200, minimum=1),
+    ],
+    read_only=True,
+)
+
+
+def _backlog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = pattern_glob(str(args.get("pattern", "*")))
+    find = f"find {shlex.quote(directory)} -maxdepth 1 -type f -name {shlex.quote(pattern)}"
+    return (
+        f'[ -d {shlex.quote(directory)} ] || exit 2; date +%s; echo "@@count $({find} | wc -l)"; '
+        f"{find} -printf '%T@ %p\\n' | sort -n | head -n 1"
+    )
+
+
+def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    lines = out.strip().splitlines()
+    if rc != 0 or len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("@@count "):
+        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+    now, count = int(lines[0]), int(lines[1].split()[1])
+    oldest_age = None
+    if len(lines) > 2 and lines[2].split(" ", 1)[0].replace(".", "").isdigit():
+        oldest_age = max(0.0, now - float(lines[2].split(" ", 1)[0]))
+    data = {"count": count, "oldest_age": round(oldest_age, 1) if oldest_age is not None else None}
+    max_count = args.get("max_count")
+    if max_count is not None and count > int(max_count):
+        return Verdict(False, f"{count} file(s) waiting in {directory} (at most {int(max_count)} expected)", data)
+    max_age = args.get("max_age")
+    if max_age is not None and oldest_age is not None and oldest_age > float(max_age):
+        return Verdict(
+            False,
+            f"{count} file(s) waiting in {directory}, the oldest for {oldest_age:.0f}s "
+            f"(limit {float(max_age):g}s): nothing drains it",
+            data,
+        )
+    return Verdict(
+        True,
+        f"{count} file(s) waiting in {directory}"
+        + (f", the oldest for {oldest_age:.0f}s" if oldest_age is not None else ""),
+        data,
+    )
+
+
+action(
+    "backlog",
+    "files waiting in a directory: at most max_count, none older than max_age seconds",
+    Effect.READ,
+    build=_backlog_cmd,
+    judge=_judge_backlog,
+    args=[
+        DIR,
+        ArgSpec("pattern", "str", "a file name pattern", default="*", pattern=GLOB),
+        ArgSpec("max_count", "int", "most files that may wait", minimum=0),
+        ArgSpec("max_age", "float", "most seconds the oldest file may wait", minimum=0),
+    ],
+    read_only=True,
+)
+
+REDIR_ARGS = (
+    ArgSpec("dir", "template", "the tracking log directory, {nl6_root}/var/{instance}/redir/log", required=True),
+    ArgSpec("pattern", "str", "the tracking log file names", default="0x*.log", pattern=GLOB),
+    ArgSpec("line", "str", "a regex (POSIX ERE, \\t for tab) a well-formed line matches", default=REDIR_LINE),
+)
+
+
+def _redir_scan_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = str(args.get("pattern", "0x*.log"))
+    line = _ere(str(args.get("line", REDIR_LINE)))
+    return (
+        f"cd {shlex.quote(directory)} || exit 2; for f in $(ls -1 -- {pattern_glob(pattern)} 2>/dev/null); do "
+        f'LC_ALL=C grep -a -n -v -E -- {shlex.quote("^$|" + line)} "$f" | cut -d: -f1 | '
+        f'sed "s|^|$PWD/$f:|"; done; exit 0'
+    )
+
+
+def _judge_redir_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    if rc != 0:
+        return Verdict(False, f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+    bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
+    data = {"corrupted": bad[:200]}
+    if bad:
+        return Verdict(
+            False,
+            f"{len(bad)} corrupted tracking log line(s): {', '.join(bad[:10])}" + (" ..." if len(bad) > 10 else ""),
+            data,
+        )
+    return Verdict(True, f"every line of {directory}/{args.get('pattern', '0x*.log')} is well-formed", data)
+
+
+action(
+    "redir_scan",
+    "every line of the redir/log tracking files is well-formed (bad ones as file:line)",
+    Effect.READ,
+    build=_redir_scan_cmd,
+    judge=_judge_redir_scan,
+    args=REDIR_ARGS,
+    read_only=True,
+)
+
+
+def _redir_quarantine_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    directory = render(str(args["dir"]), ctx, quote=False)
+    pattern = pattern_glob(str(args.get("pattern", "0x*.log")))
+    line = shlex.quote("^$|" + _ere(str(args.get("line", REDIR_LINE))))
+    # Per file with bad lines: keep the bad lines (numbered) in <file>.rejected, rewrite the file in place
+    # (same inode, so a writer holding it open keeps appending) with the good lines only.
+    return (
+        f"cd {shlex.quote(directory)} || exit 2; n=0; for f in $(ls -1 -- {pattern} 2>/dev/null); do "
+        f'if LC_ALL=C grep -a -q -v -E -- {line} "$f"; then '
+        f'LC_ALL=C grep -a -n -v -E -- {line} "$f" >> "$f.rejected" || exit 3; '
+        f't=$(mktemp) || exit 3; LC_ALL=C grep -a -E -- {line} "$f" > "$t"; '
+        f'cat "$t" > "$f" || exit 3; rm -f "$t"; n=$((n+1)); '
+        f'echo "quarantined bad lines of $PWD/$f into $PWD/$f.rejected"; fi; done; echo "@@files $n"'
+    )
+
+
+def _judge_quarantine(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"exit {rc}: {err.strip()[:300]}")
+    moved = [ln for ln in out.splitlines() if ln.startswith("quarantined")]
+    return Verdict(True, "; ".join(moved) if moved else "no corrupted line left to quarantine", {"output": out[-2000:]})
+
+
+action(
+    "redir_quarantine",
+    "move corrupted redir/log lines into <file>.rejected (numbered), keep the rest",
+    Effect.DISRUPT,
+    build=_redir_quarantine_cmd,
+    judge=_judge_quarantine,
+    args=REDIR_ARGS,
+)

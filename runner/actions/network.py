@@ -1,0 +1,246 @@
+"""Network actions: a module holds its port (``ss`` + ``pdump``), an HTTP endpoint answers (``curl`` on
+the host), and syslogd carries a test record from its udp port to its log file.
+
+Owns: the commands and judges of these actions and their argument specs. Pure: no I/O; the syslog probe
+token comes from the run id and attempt, so one run builds the same command each time.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from runner import campaign
+from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render
+from runner.actions.modules import MODULE
+from runner.campaign import ParseError
+
+PORT_ARGS = (
+    ArgSpec("module", "enum", "the module that should own the port", required=True, choices=MODULE.choices),
+    ArgSpec("port", "int", 'the port, e.g. "{syslogd_port}"', required=True, template=True, minimum=1),
+    ArgSpec("proto", "enum", "the transport protocol", default="tcp", choices=("tcp", "udp")),
+)
+RUN_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _port(args: Mapping[str, Any], ctx: Context) -> int:
+    return int(render(str(args["port"]), ctx, quote=False))
+
+
+def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    proto = str(args.get("proto", "tcp"))
+    port = _port(args, ctx)
+    flag = "-lunp" if proto == "udp" else "-ltnp"
+    # Only sockets that conflict with the module: on the host's address or on a wildcard address
+    # (another address on the same machine, e.g. a second Campaign host, does not take the port).
+    address = str(ctx.var("address"))
+    if not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
+        raise Skip(f"address {address!r} of host {ctx.host.name} is not an IP address")
+    where = shlex.quote(f"( sport = :{port} ) and ( src {address} or src 0.0.0.0 or src [::] )")
+    lines = [
+        f"{ctx.nlserver} pdump",
+        "echo '@@ss'",
+        f"ss -H {flag} {where}",
+        "echo '@@ps'",
+        f"for p in $(ss -H {flag} {where} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
+        ' do ps -o pid=,args= -p "$p"; done',
+    ]
+    return "; ".join(lines)
+
+
+def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    proto = str(args.get("proto", "tcp"))
+    port = _port(args, ctx)
+    owner = ctx.process(str(args["module"]))
+    label = f"{proto} {port}"
+    if "@@ss" not in out or "@@ps" not in out:
+        return Verdict(False, f"cannot parse port check output for {label}", {"parse_error": True})
+    pdump_text, rest = out.split("@@ss", 1)
+    ss_text, ps_text = rest.split("@@ps", 1)
+    try:
+        dump = campaign.parse_pdump(pdump_text)
+    except ParseError as exc:
+        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+    module = dump.find(owner)
+    holders: list[dict[str, Any]] = []
+    for line in ps_text.strip().splitlines():
+        parts = line.strip().split(None, 1)
+        if parts and parts[0].isdigit():
+            holders.append({"pid": int(parts[0]), "command": (parts[1] if len(parts) > 1 else "")[:200]})
+    bound = bool(ss_text.strip())
+    data: dict[str, Any] = {
+        "port": port,
+        "proto": proto,
+        "bound": bound,
+        "holders": holders,
+        "module_pid": module.pid if module else None,
+    }
+    foreign = [h for h in holders if module is None or h["pid"] != module.pid]
+    data["foreign"] = foreign
+    if foreign:
+        desc = ", ".join(f"pid {h['pid']} ({h['command']})" for h in foreign)
+        return Verdict(False, f"{label} is held by another process: {desc}", data)
+    if not bound:
+        return Verdict(False, f"nothing listens on {label}", data)
+    if module is None:
+        return Verdict(False, f"{label} is bound but {owner} is not in pdump", data)
+    return Verdict(True, f"{owner} (pid {module.pid}) listens on {label}", data)
+
+
+action(
+    "port_listening",
+    "the module listens on its port (ss), and no other process holds it",
+    Effect.READ,
+    build=_port_cmd,
+    judge=_judge_port,
+    args=PORT_ARGS,
+    read_only=True,
+)
+
+
+def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    verdict = _judge_port(args, ctx, out, err, rc)
+    if verdict.data.get("foreign"):
+        return verdict
+    if verdict.data.get("parse_error"):
+        return verdict
+    return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data)
+
+
+action(
+    "port_not_foreign",
+    "no process other than the module holds its port",
+    Effect.READ,
+    build=_port_cmd,
+    judge=_judge_port_not_foreign,
+    args=PORT_ARGS,
+    read_only=True,
+)
+
+
+def _http_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    url = render(str(args["url"]), ctx, quote=False)
+    if not re.match(r"^https?://[^\s'\"]+$", url):
+        raise ValueError(f"invalid url {url!r}")
+    parts = [
+        "curl",
+        "-sS",
+        "-m",
+        str(int(args.get("timeout", 5))),
+        "-o",
+        "-",
+        "-w",
+        shlex.quote(r"\n@@http %{http_code}"),
+    ]
+    for header in args.get("headers", []):
+        parts += ["-H", shlex.quote(render(str(header), ctx, quote=False))]
+    body = args.get("body")
+    if body is not None:
+        parts += ["-X", "POST", "--data-binary", shlex.quote(render(str(body), ctx, quote=False))]
+    parts.append(shlex.quote(url))
+    return " ".join(parts)
+
+
+def _judge_http(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    url = render(str(args["url"]), ctx, quote=False)
+    body, _sep, code = out.rpartition("\n@@http ")
+    status = int(code.strip()) if code.strip().isdigit() else 0
+    data = {"url": url, "http_status": status, "body": body[:500]}
+    if rc != 0 or status == 0:
+        return Verdict(False, f"GET {url} failed: {err.strip()[:200] or f'curl exit {rc}'}", data)
+    want_status = int(args.get("status", 200))
+    if status != want_status:
+        return Verdict(False, f"{url} answered HTTP {status} (expected {want_status})", data)
+    expect = args.get("expect")
+    if expect and not re.search(str(expect), body):
+        return Verdict(False, f"{url} answered HTTP {status} without {expect!r}: {body.strip()[:160]!r}", data)
+    refuse = args.get("refuse")
+    if refuse and re.search(str(refuse), body):
+        match = re.search(str(refuse), body)
+        found = match.group(0) if match else refuse
+        return Verdict(False, f"{url} answered with {found!r}: {body.strip()[:200]!r}", data)
+    return Verdict(True, f"{url} OK (HTTP {status})", data)
+
+
+action(
+    "http_probe",
+    "an HTTP request on the host answers as expected",
+    Effect.READ,
+    build=_http_cmd,
+    judge=_judge_http,
+    args=[
+        ArgSpec("url", "template", "http(s) URL, e.g. http://{address}:{web_port}/r/test", required=True),
+        ArgSpec("expect", "str", "a regex the body must match"),
+        ArgSpec("refuse", "str", "a regex the body must not match (e.g. a SOAP fault)"),
+        ArgSpec("status", "int", "the HTTP status expected", default=200, minimum=100),
+        ArgSpec("headers", "list[str]", "request headers ('Name: value')", default=[], template=True),
+        ArgSpec("body", "template", "a request body: sends a POST"),
+        ArgSpec("timeout", "int", "curl's time limit in seconds", default=5, minimum=1),
+    ],
+    read_only=True,
+)
+
+
+def probe_token(ctx: Context) -> str:
+    """The syslog test record's token: unique per run and attempt, the same each time it is built."""
+    run = ctx.run_id or "norun"
+    if not RUN_TOKEN.fullmatch(run):
+        raise ValueError(f"run id {run!r} cannot go into a probe record")
+    return f"remediate-syslog-probe-{run}-{int(ctx.attempt)}"
+
+
+def _syslog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    if not ctx.host.var("syslog_probe"):
+        # Adobe does not document syslogd's record format: sending one only makes sense where it is known.
+        raise Skip(
+            f"host {ctx.host.name} does not set syslog_probe: true (the syslogd record format must be known "
+            "for a test record; the port and process checks still run)"
+        )
+    port = _port(args, ctx)
+    address = str(ctx.var("address"))
+    path = render(str(args["file"]), ctx, quote=False)
+    tag = str(args.get("tag", "remediate"))
+    if not IDENT.match(tag):
+        raise ValueError(f"invalid syslog tag {tag!r}")
+    wait = int(args.get("wait", 5))
+    token = probe_token(ctx)
+    record = f"{tag}\t$$\tinfo\t{token}"
+    # bash's /dev/udp sends one datagram, as a module does; the record is then looked for in the file.
+    send = f"printf '%s\\n' \"{record}\" > /dev/udp/{address}/{port}"
+    return (
+        f"echo @@token {token}; bash -c {shlex.quote(send)} || exit 3; i=0; "
+        f"while [ $i -lt {wait * 4} ]; do grep -F -n -- {shlex.quote(token)} {shlex.quote(path)} && exit 0; "
+        f"sleep 0.25; i=$((i+1)); done; exit 1"
+    )
+
+
+def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    port = _port(args, ctx)
+    path = render(str(args["file"]), ctx, quote=False)
+    token = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("@@token ")), "")
+    data = {"port": port, "file": path, "token": token}
+    if rc == 3:
+        return Verdict(False, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data)
+    if rc != 0:
+        return Verdict(
+            False, f"a test record sent to udp {port} did not reach {path} within {int(args.get('wait', 5))}s", data
+        )
+    return Verdict(True, f"a test record sent to udp {port} reached {path}", data)
+
+
+action(
+    "syslog_roundtrip",
+    "send a marked test record to syslogd's udp port and find it in the log file",
+    Effect.READ,
+    build=_syslog_cmd,
+    judge=_judge_syslog,
+    args=[
+        ArgSpec("port", "int", 'syslogd\'s udp port, e.g. "{syslogd_port}"', required=True, template=True, minimum=1),
+        ArgSpec("file", "template", "the log file the record must reach", required=True),
+        ArgSpec("tag", "str", "the record's tag", default="remediate", pattern=r"[A-Za-z_][A-Za-z0-9_]{0,62}"),
+        ArgSpec("wait", "int", "seconds to wait for the record", default=5, minimum=1),
+    ],
+    read_only=True,
+)
