@@ -2,8 +2,8 @@
 
 Owns: reading ``all:`` / ``children:`` / ``hosts:`` / ``vars:`` trees (one file or a directory of
 them), merging vars (host over group over ``all``; a deeper group over its parents), validating the
-Campaign vars a playbook relies on, and selecting hosts by name or group. Must not: open connections
-or read OpenSSH configs (that is :mod:`runner.transport`).
+vars the runner reads against the table in :mod:`runner.hostvars`, and selecting hosts by name or
+group. Must not: open connections or read OpenSSH configs (that is :mod:`runner.transport`).
 """
 
 from __future__ import annotations
@@ -15,32 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import yamlfile
+from runner import hostvars, yamlfile
 from runner.errors import InputError
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
-INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
-SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
-
-# Campaign vars with a fixed type; anything else is free-form and only ever passed shell-quoted.
-INT_VARS = ("ansible_port", "syslogd_port", "web_port", "stat_port", "db_port", "web_control_port")
-STR_VARS = (
-    "ansible_host",
-    "ansible_user",
-    "ansible_ssh_private_key_file",
-    "instance",
-    "nlserver",
-    "nlserver_env",
-    "nl6_root",
-    "address",
-    "db_host",
-    "db_name",
-    "db_user",
-    "ssh_config",
-    "lock_dir",
-)
+SECRET_NAME = hostvars.SECRET_NAME
 GROUP_KEYS = frozenset({"hosts", "vars", "children"})
 
 
@@ -220,30 +200,9 @@ def _mapping_or_empty(file: Path, body: Any, key: str, what: str) -> dict[str, A
     return value
 
 
-def _shown(key: str, value: Any) -> str:
-    """A value for an error message; never the value of a secret var."""
-    return "a secret value (not shown)" if SECRET_NAME.search(key) else repr(value)[:80]
-
-
 def _check_vars(host: Host) -> None:
-    where = f"{host.source} (host {host.name})"
-    for key in INT_VARS:
-        value = host.vars.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536):
-            raise InputError(f"{key} must be a port number (1-65535), got {_shown(key, value)}", where=where)
-    for key in STR_VARS:
-        value = host.vars.get(key)
-        if value is not None and (not isinstance(value, str) or "\n" in value or "\x00" in value):
-            raise InputError(f"{key} must be a single-line string, got {_shown(key, value)}", where=where)
-    for key in ("address", "db_host", "ansible_host"):
-        value = host.vars.get(key)
-        if value is not None and not ADDRESS.match(str(value)):
-            raise InputError(f"{key} must be a host name or IP address, got {_shown(key, value)}", where=where)
-    instance = host.vars.get("instance")
-    if instance is not None and not INSTANCE_NAME.match(instance):
-        raise InputError(
-            f"invalid Campaign instance name {instance!r}", where=where, hint="letters, digits, '_' and '-'"
-        )
-    secret_vars = host.vars.get("secret_vars")
-    if secret_vars is not None and not (isinstance(secret_vars, list) and all(isinstance(v, str) for v in secret_vars)):
-        raise InputError("secret_vars must be a list of var names", where=where)
+    """Each var the runner reads must fit its type in :data:`runner.hostvars.VARS`."""
+    found = hostvars.problems(host.vars)
+    if found:
+        what, hint = found[0]
+        raise InputError(what, where=f"{host.source} (host {host.name})", hint=hint)

@@ -21,9 +21,7 @@ PLACEHOLDER = Host(
         "db_host": "DB_HOST",
         "db_name": "DB_NAME",
         "db_user": "DB_USER",
-        "nl6_root": "/usr/local/neolane/nl6",
-        "address": "127.0.0.1",
-    },
+    },  # every other var: its default in runner.hostvars
 )
 EFFECT_LABEL = {Effect.READ: "read", Effect.CHANGE: "CHANGE", Effect.DISRUPT: "DISRUPT (asks confirmation)"}
 

@@ -16,24 +16,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
-from runner import campaign
+from runner import campaign, hostvars
+from runner.hostvars import VAR_NAME
+from runner.hostvars import template_fields as template_fields  # re-exported: part of this module's API
 from runner.inventory import Host
 
-DEFAULT_VARS: dict[str, Any] = {
-    "nlserver": "nlserver",
-    "nl6_root": "/usr/local/neolane/nl6",
-    "address": "127.0.0.1",
-    "syslogd_port": 6666,
-    "web_port": 8080,
-    "web_control_port": 8005,
-    "stat_port": 7777,
-    "db_port": 5432,
-    "workflow_start_grace": 120,
-    "delivery_pending_grace": 600,  # seconds a delivery may stay Pending before a check flags it
-    "export_max_age": 93600,  # seconds since an export workflow last finished (26 h: a daily export)
-    "tracking_max_age": 3600,  # seconds since the Tracking workflow last ran
-}
-VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_VARS: Mapping[str, Any] = hostvars.DEFAULTS  # the table's defaults (runner.hostvars)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # an SQL identifier, workflow name or syslog tag
 
 
@@ -88,14 +76,14 @@ class Context:
     attempt: int = 0
 
     def has(self, name: str) -> bool:
-        return name in self.options or self.host.var(name) is not None or name in DEFAULT_VARS
+        return name in self.options or self.host.var(name) is not None or hostvars.default(name) is not None
 
     def var(self, name: str) -> Any:
         if name in self.options:
             return self.options[name]
         value = self.host.var(name)
         if value is None:
-            value = DEFAULT_VARS.get(name)
+            value = hostvars.default(name)
         if value is None:
             raise Skip(f"the inventory gives no {name!r} for host {self.host.name}")
         return value
@@ -109,18 +97,6 @@ class Context:
             return campaign.process_name(module, self.host.instance)
         except ValueError:
             raise Skip(f"{module} runs per Campaign instance and host {self.host.name} has no 'instance' var") from None
-
-
-def template_fields(template: str) -> list[str]:
-    """The ``{var}`` names of a template; anything but a plain var name is refused."""
-    names = []
-    for _literal, name, spec, conv in string.Formatter().parse(template):
-        if name is None:
-            continue
-        if spec or conv or not VAR_NAME.fullmatch(name):
-            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
-        names.append(name)
-    return names
 
 
 def render(template: str, ctx: Context, *, quote: bool) -> str:
@@ -182,7 +158,7 @@ class ArgSpec:
         if kind in ("int", "float"):
             if isinstance(value, str) and self.template:
                 return _template_problem(value) or (
-                    None if template_fields(value) else f"must be a number, got {value!r}"
+                    None if template_fields(value) else f"must be {self.kind_text()}, got {value!r}"
                 )
             if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float):
                 return f"must be {self.kind_text()}, got {_shown(value)}"
@@ -233,6 +209,16 @@ def _shown(value: Any) -> str:
 
 # --- actions and their registry -------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class ArgProblem:
+    """One defect of a step's args: the arg it is about (None: the args as a whole), what, and a hint."""
+
+    arg: str | None
+    what: str
+    hint: str | None = None
+
+
 Build = Callable[[Mapping[str, Any], Context], str]
 Judge = Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
 Validator = Callable[[Mapping[str, Any]], str | None]
@@ -264,26 +250,26 @@ class Action:
     def optional(self) -> frozenset[str]:
         return frozenset(a.name for a in self.args if not a.required)
 
-    def problems(self, args: Mapping[str, Any]) -> list[tuple[str | None, str]]:
-        """What is wrong with a step's ``args`` for this action: (arg name or None, message) pairs."""
-        out: list[tuple[str | None, str]] = []
+    def problems(self, args: Mapping[str, Any]) -> list[ArgProblem]:
+        """What is wrong with a step's ``args`` for this action (empty when nothing is)."""
+        out: list[ArgProblem] = []
         spec = self.spec
         missing = sorted(self.required - set(args))
         if missing:
-            out.append((None, f"action {self.name} needs args {missing}"))
+            out.append(ArgProblem(None, f"action {self.name} needs args {missing}"))
         for key, value in args.items():
             arg = spec.get(str(key))
             if arg is None:
                 known = ", ".join(sorted(spec)) or "none"
-                out.append((str(key), f"action {self.name} has no arg {key!r} (args: {known})"))
+                out.append(ArgProblem(str(key), f"action {self.name} has no arg {key!r}", f"args: {known}"))
                 continue
             trouble = arg.problem(value)
             if trouble:
-                out.append((str(key), f"arg {key!r} {trouble}"))
+                out.append(ArgProblem(str(key), f"arg {key!r} {trouble}", arg.description))
         if not out and self.validate is not None:
             trouble = self.validate(args)
             if trouble:
-                out.append((None, trouble))
+                out.append(ArgProblem(None, trouble))
         return out
 
     def arg(self, args: Mapping[str, Any], name: str) -> Any:

@@ -1,0 +1,180 @@
+"""The one table of host vars: every inventory var the runner reads, with its type, default and meaning.
+
+Owns: :data:`VARS` (name -> :class:`HostVar`), the validation of a host's vars against it (the inventory
+calls :func:`problems`), the defaults actions fall back on (:func:`default`, :data:`DEFAULTS`), where the
+run lock lives (:func:`lock_dir`), the ``{var}`` fields of templates (:func:`template_fields`), and which
+inventory vars nothing reads (:func:`unused`: a misspelled ``syslog_port``). Pure: no I/O. Imports
+nothing from the rest of the package, so the inventory, the actions and the engine can all read it.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+VarType = Literal["str", "port", "address", "instance", "seconds", "bool", "secret", "list[str]"]
+ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
+INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+TYPE_TEXT = {
+    "str": "a single-line string",
+    "port": "a port number (1-65535)",
+    "address": "a host name or IP address",
+    "instance": "a Campaign instance name",
+    "seconds": "a whole number of seconds",
+    "bool": "true or false",
+    "secret": "a single-line string or number",
+    "list[str]": "a list of var names",
+}
+
+
+@dataclass(frozen=True)
+class HostVar:
+    """One host var: its name, type, default (None: none) and what it means."""
+
+    name: str
+    type: VarType
+    meaning: str
+    default: Any = None
+
+    def problem(self, value: Any) -> tuple[str, str | None] | None:
+        """(what is wrong, hint) when ``value`` does not fit, else None. Never shows a secret value."""
+        kind = self.type
+        shown = "a secret value (not shown)" if kind == "secret" or SECRET_NAME.search(self.name) else repr(value)[:80]
+        if kind == "port":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+                return f"{self.name} must be a port number (1-65535), got {shown}", None
+        elif kind == "seconds":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
+                return f"{self.name} must be a whole number of seconds, got {shown}", None
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                return f"{self.name} must be true or false, got {shown}", None
+        elif kind == "list[str]":
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                return f"{self.name} must be a list of var names", None
+        elif kind == "secret":
+            if isinstance(value, bool) or not isinstance(value, str | int) or "\n" in str(value):
+                return f"{self.name} must be a single-line string, got {shown}", None
+        else:
+            if not isinstance(value, str) or "\n" in value or "\x00" in value:
+                return f"{self.name} must be a single-line string, got {shown}", None
+            if kind == "address" and not ADDRESS.match(value):
+                return f"{self.name} must be a host name or IP address, got {shown}", None
+            if kind == "instance" and not INSTANCE_NAME.match(value):
+                return f"invalid Campaign instance name {value!r}", "letters, digits, '_' and '-'"
+        return None
+
+
+_TABLE = (
+    # how the runner reaches the host
+    HostVar("ansible_host", "address", "address SSH connects to (else the OpenSSH config's HostName, else the name)"),
+    HostVar("ansible_port", "port", "SSH port (else the OpenSSH config's Port, else 22)"),
+    HostVar("ansible_user", "str", "SSH login (else the OpenSSH config's User, else the local user)"),
+    HostVar("ansible_ssh_private_key_file", "str", "SSH private key, tried before the OpenSSH config's"),
+    HostVar("ssh_config", "str", "OpenSSH client config for this host (--ssh-config overrides it)", "~/.ssh/config"),
+    HostVar("lock_dir", "str", "where run locks live on the host (default <nl6_root>/var/remediate/locks)"),
+    HostVar("secret_vars", "list[str]", "more vars whose values are secrets (replaced by *** in output and audit)"),
+    # the Campaign install
+    HostVar("instance", "instance", "the Campaign instance (wfserver@<instance>, mta@<instance> ...)"),
+    HostVar("nlserver", "str", "the nlserver command", "nlserver"),
+    HostVar("nlserver_env", "str", "a script sourced before each command (non-interactive SSH does not)"),
+    HostVar("nl6_root", "str", "the Campaign install directory", "/usr/local/neolane/nl6"),
+    HostVar("address", "address", "where web, syslogd and stat listen", "127.0.0.1"),
+    HostVar("syslogd_port", "port", "syslogd's udp port (Adobe's list of open ports says 6666/udp)", 6666),
+    HostVar("web_port", "port", "the web module's HTTP port (Tomcat)", 8080),
+    HostVar("web_control_port", "port", "the web module's Tomcat control port", 8005),
+    HostVar("stat_port", "port", "the stat module's port", 7777),
+    HostVar(
+        "syslog_probe",
+        "bool",
+        "true where syslogd's record format is known, so a test record may be sent (Adobe does not document it)",
+        False,
+    ),
+    # the Campaign database (database checks are skipped, not failed, without db_host, db_name, db_user)
+    HostVar("db_host", "address", "the Campaign database server"),
+    HostVar("db_port", "port", "the Campaign database port", 5432),
+    HostVar("db_name", "str", "the Campaign database name"),
+    HostVar("db_user", "str", "the database login (its password in ~/.pgpass on the host, or db_password)"),
+    HostVar("db_password", "secret", "the database password (a secret)"),
+    # thresholds the playbooks' checks use
+    HostVar("workflow_start_grace", "seconds", "seconds before a pending workflow start counts as stuck", 120),
+    HostVar("delivery_pending_grace", "seconds", "seconds a delivery may stay Pending before a check flags it", 600),
+    HostVar(
+        "export_max_age", "seconds", "seconds since an export workflow last finished (26 h: a daily export)", 93600
+    ),
+    HostVar("tracking_max_age", "seconds", "seconds since the Tracking workflow last ran", 3600),
+)
+VARS: dict[str, HostVar] = {v.name: v for v in _TABLE}
+DEFAULTS: Mapping[str, Any] = MappingProxyType({v.name: v.default for v in _TABLE if v.default is not None})
+
+
+class HasVars(Protocol):
+    def var(self, key: str, default: Any = None) -> Any: ...
+
+
+def default(name: str) -> Any:
+    """The default of host var ``name``; None when it has none (or is not in the table)."""
+    known = VARS.get(name)
+    return known.default if known is not None else None
+
+
+def problems(values: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """(what, hint) for each var of one host that does not fit its type in the table."""
+    out = []
+    for name, value in values.items():
+        known = VARS.get(name)
+        trouble = known.problem(value) if known is not None and value is not None else None
+        if trouble is not None:
+            out.append(trouble)
+    return out
+
+
+def lock_dir(host: HasVars) -> str:
+    """Where the run lock lives on the host: ``lock_dir``, else ``<nl6_root>/var/remediate/locks``."""
+    explicit = host.var("lock_dir")
+    if explicit:
+        return str(explicit)
+    return f"{host.var('nl6_root') or default('nl6_root')}/var/remediate/locks"
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{var}`` names of a template; anything but a plain var name is refused (ValueError)."""
+    names = []
+    for _literal, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conv or not VAR_NAME.fullmatch(name):
+            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
+        names.append(name)
+    return names
+
+
+def fields_in(values: Iterable[Any]) -> set[str]:
+    """Every ``{var}`` named by these values (strings, or lists of them); malformed templates name none."""
+    out: set[str] = set()
+    for value in values:
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    out.update(template_fields(text))
+                except ValueError:
+                    continue
+    return out
+
+
+def unused(names: Iterable[str], used: Iterable[str] = ()) -> list[str]:
+    """The ``names`` (an inventory's vars) that nothing reads: not in the table, not a ``{var}`` in ``used``
+    (pass :func:`runner.playbook.template_vars` of the loaded playbooks), not a secret."""
+    read = set(VARS) | set(used)
+    return sorted({n for n in names if n not in read and not SECRET_NAME.search(n)})
+
+
+def describe(var: HostVar) -> str:
+    """The type in words, for the README."""
+    return TYPE_TEXT[var.type]
