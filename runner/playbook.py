@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import paths, yamlfile
-from runner.actions import ACTIONS, Effect, template_fields
+from runner import hostvars, paths, yamlfile
+from runner.actions import ACTIONS, Effect
 from runner.campaign import MODULES
 from runner.errors import InputError
 
@@ -90,6 +91,17 @@ class Playbook:
     @property
     def disruptive(self) -> bool:
         return any(s.effect is Effect.DISRUPT for s in self.remediation)
+
+
+def template_vars(playbooks: Iterable[Playbook]) -> set[str]:
+    """The host vars the playbooks' ``{var}`` templates name (their options are not host vars)."""
+    out: set[str] = set()
+    for pb in playbooks:
+        named: set[str] = set()
+        for step in pb.steps():
+            named |= hostvars.fields_in(step.args.values())
+        out |= named - set(pb.options)
+    return out
 
 
 def default_dir() -> Path:
@@ -173,9 +185,10 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
         for ref in step.show:
             if ref not in check_ids:
                 raise _err(f"step {step.id!r}: 'show' names {ref!r}, which is not a check", path, step.line)
-        source = step.args.get("from")
-        if source is not None and source not in check_ids:
-            raise _err(f"step {step.id!r}: 'from' names {source!r}, which is not a check", path, step.line)
+        for arg in ACTIONS[step.action].args:
+            source = step.args.get(arg.name)
+            if arg.type == "check" and source is not None and source not in check_ids:
+                raise _err(f"step {step.id!r}: {arg.name!r} names {source!r}, which is not a check", path, step.line)
     if phases["remediation"] and not phases["verification"]:
         raise _err("a playbook that remediates must verify", path, yamlfile.line_of(data, "remediation"))
     interrupts = data.get("interrupts")
@@ -205,6 +218,13 @@ def _options(data: Any, path: str) -> dict[str, Option]:
         line = yamlfile.line_of(raw, name)
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or not isinstance(body, dict):
             raise _err(f"option {name!r} must be a lowercase name mapping to choices/default/help", path, line)
+        if name in hostvars.VARS:
+            raise _err(
+                f"option {name} shadows the host var {name}",
+                path,
+                line,
+                "rename the option: an option is read before the inventory's vars",
+            )
         unknown = set(body) - {"choices", "default", "help"}
         if unknown:
             raise _err(f"option {name!r}: unknown key {sorted(unknown)[0]!r}", path, line)
@@ -289,17 +309,11 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     args = item.get("args") or {}
     if not isinstance(args, dict):
         raise _err(f"step {step_id!r}: 'args' must be a mapping", path, yamlfile.line_of(item, "args"))
-    missing = action.required - set(args)
-    if missing:
-        raise _err(f"step {step_id!r}: action {action.name} needs args {sorted(missing)}", path, line)
-    unknown = set(args) - action.required - action.optional
-    if unknown:
-        raise _err(
-            f"step {step_id!r}: action {action.name} has no arg {sorted(unknown)[0]!r}",
-            path,
-            yamlfile.line_of(args, sorted(unknown)[0]) or line,
-        )
-    _check_args(step_id, action.name, args, path, line)
+    problems = action.problems(args)
+    if problems:
+        first = problems[0]
+        where = (yamlfile.line_of(args, first.arg) if first.arg is not None else None) or line
+        raise _err(f"step {step_id!r}: {first.what}", path, where, first.hint)
     timeout = item.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
         raise _err(
@@ -333,29 +347,6 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
         line=line,
         show=tuple(show),
     )
-
-
-def _check_args(step_id: str, action: str, args: dict[str, Any], path: str, line: int) -> None:
-    for key, value in args.items():
-        if key in ("headers", "flags"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _err(f"step {step_id!r}: {key} must be a list of strings", path, line)
-            if key == "flags" and not set(value) <= {"-verbose", "-noconsole", "-immediate"}:
-                raise _err(f"step {step_id!r}: flags may be -verbose, -noconsole, -immediate", path, line)
-            continue
-        if not isinstance(value, str | int | float | bool):
-            raise _err(f"step {step_id!r}: arg {key!r} must be a scalar", path, line)
-        if isinstance(value, str):
-            try:
-                template_fields(value)
-            except ValueError as exc:
-                raise _err(f"step {step_id!r}: arg {key!r}: {exc}", path, line) from None
-    if action == "sql" and not isinstance(args.get("query"), str):
-        raise _err(f"step {step_id!r}: query must be a string", path, line)
-    if "expect" in args and action == "sql" and args["expect"] not in ("ok", "empty", "nonempty", "zero"):
-        raise _err(f"step {step_id!r}: sql expect must be ok, empty, nonempty or zero", path, line)
-    if "proto" in args and args["proto"] not in ("tcp", "udp"):
-        raise _err(f"step {step_id!r}: proto must be tcp or udp", path, line)
 
 
 def _poll(item: Any, step_id: str, path: str) -> Poll | None:
