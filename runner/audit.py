@@ -29,9 +29,9 @@ from typing import Any
 import structlog
 
 from runner.errors import AuditError
+from runner.redact import Redactor
 
 GENESIS = "0" * 64
-REDACTED = "***"
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -58,37 +58,6 @@ def canonical(event: dict[str, Any]) -> str:
 def line_hash(event: dict[str, Any]) -> str:
     body = {k: v for k, v in event.items() if k != "hash"}
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
-
-
-class Redactor:
-    """Replaces every known secret value, wherever it appears in a string, by ``***``."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret containing another is replaced whole; tiny values are not secrets.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-
-    def __call__(self, value: Any) -> Any:
-        if not self.secrets:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self(v) for v in value]
-        return value
-
-
-def env_secrets() -> set[str]:
-    """Values of environment variables whose names say they hold a secret (PGPASSWORD, *_TOKEN...)."""
-    marks = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "PASSPHRASE")
-    return {v for k, v in os.environ.items() if any(m in k.upper() for m in marks) and v}
 
 
 class _FileSink:
@@ -188,7 +157,7 @@ class AuditLog:
         return f"{who['login']} (sudo from {who['sudo_user']})" if "sudo_user" in who else who["login"]
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
-        self.redact = Redactor([*self.redact.secrets, *secrets])
+        self.redact.add(secrets)
 
     # structlog processors ---------------------------------------------------------------------
     def _stamp(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:

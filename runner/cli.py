@@ -10,21 +10,24 @@ needs a connection, so ``--help`` and ``list`` stay fast.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from runner import console
+from runner.console import out as _out
+from runner.outcomes import ExitCode, RunStatus
+
 if TYPE_CHECKING:
-    from runner.execute import ConfirmRequest
+    from runner.audit import AuditLog
     from runner.inventory import Host
     from runner.playbook import Playbook
     from runner.report import HostOutcome
 
-EXIT_INPUT = 2
 BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
 
 
@@ -39,67 +42,9 @@ def _modules() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
 
 
-class _Secrets:
-    """Everything printed passes through here: secrets are replaced by *** by value, as in the audit log."""
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()
-        self.loaded = False
-
-    def add(self, values: set[str]) -> None:
-        self.values |= values
-
-    def __call__(self, text: str) -> str:
-        if not self.loaded:
-            from runner.audit import env_secrets
-
-            self.values |= env_secrets()
-            self.loaded = True
-        for value in sorted((v for v in self.values if len(v) >= 4), key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
-
-
-_redact = _Secrets()
-
-
-def _out(text: str, err: bool = False) -> None:
-    click.echo(_redact(text), err=err)
-
-
-def _fail(exc: Exception, code: int = EXIT_INPUT) -> NoReturn:
+def _fail(exc: Exception, code: int = ExitCode.INPUT) -> NoReturn:
     _out(f"remediate: {exc}", err=True)
     sys.exit(code)
-
-
-class _Color:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __call__(self, text: str, fg: str | None = None, bold: bool = False) -> str:
-        return click.style(text, fg=fg, bold=bold) if self.enabled else text
-
-
-def _color_for(stream: Any) -> _Color:
-    return _Color(bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ)
-
-
-STATUS_COLOR = {
-    "healthy": "green",
-    "remediated": "green",
-    "would_remediate": "yellow",
-    "failed": "red",
-    "unreachable": "red",
-    "not_confirmed": "yellow",
-    "unknown": "magenta",
-    "passed": "green",
-    "ran": "cyan",
-    "would_run": "yellow",
-    "skipped": "blue",
-    "declined": "yellow",
-    "timeout": "magenta",
-    "problem": "red",
-}
 
 
 class RemediateGroup(click.Group):
@@ -204,74 +149,6 @@ def _select(inv: Any, hosts: tuple[str, ...], groups: tuple[str, ...]) -> list[H
     return inv.select(hosts, groups)  # type: ignore[no-any-return]
 
 
-def _confirm_on_terminal(req: ConfirmRequest) -> bool | None:
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        return None
-    c = _color_for(sys.stderr)
-    lines = [
-        "",
-        c("Disruptive step needs confirmation", fg="yellow", bold=True),
-        f"  host:        {req.host}",
-        f"  module:      {req.module}",
-        f"  step:        {req.step} - {req.title}",
-        f"  command:     {req.command}",
-        "  because:     " + "\n               ".join(req.failed_checks),
-        f"  interrupts:  {req.interrupts}",
-    ]
-    for line in req.context:
-        lines.append(f"  it cuts:     {line}")
-    _out("\n".join(lines), err=True)
-    return click.confirm("Run it?", default=False, err=True)
-
-
-class _Progress:
-    """Renders audit events as progress lines: the console is a listener on the event stream."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.c = _color_for(sys.stdout)
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        name = event.get("event", "")
-        host = event.get("host", "")
-        c = self.c
-        if name in ("step.finished", "step.skipped", "step.planned"):
-            outcome = event.get("outcome", "")
-            phase = event.get("phase", "")
-            tag = c(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
-            _out(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
-            if outcome == "would_run" and event.get("command"):
-                _out(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
-        elif name == "host.connected":
-            _out(
-                f"{host:>10}  connected    {'':>9}  {event.get('user')}@{event.get('address')}:"
-                f"{event.get('port')} key {event.get('host_key')}"
-            )
-        elif name == "host.unreachable":
-            _out(f"{host:>10}  {c('unreachable', fg='red')}  {event.get('message')}")
-        elif name == "host.retrying":
-            _out(f"{host:>10}  retrying     {event.get('message')}")
-        elif name == "confirmation.given":
-            _out(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
-        elif name == "step.started" and event.get("effect") != "read":
-            _out(f"{host:>10}  {c('running', fg='cyan'):<12} {'':>9}  $ {event.get('command')}")
-
-
-def _summary(outcomes: list[HostOutcome], code: int) -> None:
-    c = _color_for(sys.stdout)
-    _out("")
-    _out(c("Summary", bold=True))
-    for o in outcomes:
-        _out(f"  {o.host}: {c(o.status, fg=STATUS_COLOR.get(o.status), bold=True)} - {o.message}")
-        for f in o.found:
-            _out(f"      found: {f}")
-        for d in o.done:
-            _out(f"      done:  {d}")
-    _out(f"exit {code}")
-
-
 def _install_sigterm() -> None:
     def handler(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -281,11 +158,12 @@ def _install_sigterm() -> None:
 
 def _open_audit(path: Path | None, hosts: list[Host]) -> Any:
     from runner import audit
+    from runner.redact import env_secrets
 
-    secrets: set[str] = set(audit.env_secrets())
+    secrets: set[str] = set(env_secrets())
     for h in hosts:
         secrets |= h.secrets()
-    _redact.add(secrets)
+    console.add_secrets(secrets)
     return audit.AuditLog(path or audit.default_path(), secrets=secrets)
 
 
@@ -303,9 +181,58 @@ def _parse_opts(opts: tuple[str, ...], mode: str | None) -> dict[str, str]:
     return out
 
 
+def _run_frame(
+    log: AuditLog,
+    module: str,
+    hosts: list[Host],
+    dry_run: bool,
+    started: dict[str, Any],
+    body: Callable[[], list[HostOutcome]],
+) -> tuple[list[HostOutcome], ExitCode]:
+    """The frame of every run: ``run.started``, the body, ``run.finished`` whatever happens, the exit code.
+
+    Ctrl-C and SIGTERM end the run as ``interrupted`` (130); an audit log that cannot be written stops
+    it before its next command. Both exit here, after ``run.finished`` is recorded.
+    """
+    from runner import report
+    from runner.errors import AuditError, RemediateError
+
+    _install_sigterm()
+    code = ExitCode.UNKNOWN
+    outcomes: list[HostOutcome] = []
+    status = RunStatus.FINISHED
+    try:
+        log.emit("run.started", module=module, hosts=[h.name for h in hosts], dry_run=dry_run, **started)
+        outcomes = body()
+        code = report.exit_code(outcomes)
+    except KeyboardInterrupt:
+        status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
+    except AuditError as exc:
+        status, code = RunStatus.AUDIT_FAILED, ExitCode.UNHEALTHY
+        _out(f"remediate: {exc}; the run stopped before its next command", err=True)
+    finally:
+        try:
+            log.emit(
+                "run.finished",
+                module=module,
+                status=status,
+                exit_code=int(code),
+                hosts={o.host: o.status for o in outcomes},
+                dry_run=dry_run,
+            )
+        except RemediateError as exc:
+            _out(f"remediate: {exc}", err=True)
+        log.close()
+    if status is RunStatus.INTERRUPTED:
+        _out("remediate: interrupted", err=True)
+    if status is not RunStatus.FINISHED:
+        sys.exit(code)
+    return outcomes, code
+
+
 def _run_module(module: str, **kw: Any) -> None:
     from runner import plan, playbook, report
-    from runner.errors import AuditError, RemediateError
+    from runner.errors import RemediateError
     from runner.execute import Engine, RunConfig
 
     try:
@@ -317,7 +244,7 @@ def _run_module(module: str, **kw: Any) -> None:
     except RemediateError as exc:
         _fail(exc)
     as_json = kw["output"] == "json"
-    log.listeners.append(_Progress(not as_json))
+    log.listeners.append(console.Progress(not as_json))
     config = RunConfig(
         dry_run=kw["dry_run"],
         force=kw["force"],
@@ -326,54 +253,22 @@ def _run_module(module: str, **kw: Any) -> None:
         reason=kw["reason"],
         options=options,
         ssh_config=kw["ssh_config"],
-        confirm=_confirm_on_terminal,
+        confirm=console.confirm_on_terminal,
     )
-    _install_sigterm()
-    code = report.EXIT_UNKNOWN
-    outcomes: list[HostOutcome] = []
-    status = "finished"
-    try:
-        log.emit(
-            "run.started",
-            module=module,
-            hosts=[h.name for h in hosts],
-            dry_run=config.dry_run,
-            force=config.force,
-            yes=config.yes,
-            reason=config.reason,
-            options=options,
-            playbook=pb.path,
-            playbook_sha256=pb.sha256,
-            argv=sys.argv[1:],
-        )
-        outcomes = Engine(hosts, log, config).run(pb)
-        code = report.exit_code(outcomes)
-    except KeyboardInterrupt:
-        status, code = "interrupted", report.EXIT_INTERRUPTED
-    except AuditError as exc:
-        status, code = "audit_failed", report.EXIT_UNHEALTHY
-        _out(f"remediate: {exc}; the run stopped before its next command", err=True)
-    finally:
-        try:
-            log.emit(
-                "run.finished",
-                module=module,
-                status=status,
-                exit_code=code,
-                hosts={o.host: o.status for o in outcomes},
-                dry_run=config.dry_run,
-            )
-        except RemediateError as exc:
-            _out(f"remediate: {exc}", err=True)
-        log.close()
-    if status in ("interrupted", "audit_failed"):
-        if status == "interrupted":
-            _out("remediate: interrupted", err=True)
-        sys.exit(code)
+    started = {
+        "force": config.force,
+        "yes": config.yes,
+        "reason": config.reason,
+        "options": options,
+        "playbook": pb.path,
+        "playbook_sha256": pb.sha256,
+        "argv": sys.argv[1:],
+    }
+    outcomes, code = _run_frame(log, module, hosts, config.dry_run, started, lambda: Engine(hosts, log, config).run(pb))
     if as_json:
         _out(json.dumps(report.document(log.run_id, module, config.dry_run, outcomes, code), indent=2))
     else:
-        _summary(outcomes, code)
+        console.summary(outcomes, code)
     sys.exit(code)
 
 
@@ -408,12 +303,12 @@ def list_cmd(output: str) -> None:
         for b in books
     ]
     if output == "json":
-        click.echo(json.dumps(rows, indent=2))
+        _out(json.dumps(rows, indent=2))
         return
     width = max((len(r["module"]) for r in rows), default=6)
     for r in rows:
-        click.echo(f"{r['module']:<{width}}  {r['scope']}")
-        click.echo(f"{'':<{width}}  symptom: {r['symptom']}")
+        _out(f"{r['module']:<{width}}  {r['scope']}")
+        _out(f"{'':<{width}}  symptom: {r['symptom']}")
 
 
 @main.command("show")
@@ -433,7 +328,7 @@ def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) ->
     except RemediateError as exc:
         _fail(exc)
     if target is not None:
-        _redact.add(target.secrets())
+        console.add_secrets(target.secrets())
     _out(runbook.render(pb, target, markdown=fmt == "markdown"))
 
 
@@ -452,17 +347,17 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
         try:
             if path.is_dir() or _looks_like_inventory(path):
                 inv = inv_mod.load(path)
-                click.echo(f"ok  {path}: inventory, {len(inv.hosts)} hosts, {len(inv.groups)} groups")
+                _out(f"ok  {path}: inventory, {len(inv.hosts)} hosts, {len(inv.groups)} groups")
             else:
                 pb = playbook.parse(yamlfile.load_file(path), str(path))
-                click.echo(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
+                _out(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
         except RemediateError as exc:
             errors += 1
             _out(f"error  {exc}", err=True)
     if not paths:
         try:
             inv = inv_mod.load(inventory or inv_mod.default_path())
-            click.echo(f"ok  inventory: {len(inv.hosts)} hosts")
+            _out(f"ok  inventory: {len(inv.hosts)} hosts")
         except RemediateError as exc:
             default = inv_mod.default_path()
             if inventory is not None or (
@@ -470,7 +365,7 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
             ):
                 errors += 1
                 _out(f"error  {exc}", err=True)
-    sys.exit(EXIT_INPUT if errors else 0)
+    sys.exit(ExitCode.INPUT if errors else ExitCode.OK)
 
 
 def _looks_like_inventory(path: Path) -> bool:
@@ -524,7 +419,7 @@ def audit_verify(path: Path) -> None:
     from runner import audit
 
     ok, _count, message = audit.verify(path)
-    click.echo(("intact: " if ok else "BROKEN: ") + message, err=not ok)
+    _out(("intact: " if ok else "BROKEN: ") + message, err=not ok)
     sys.exit(0 if ok else 1)
 
 
@@ -550,50 +445,12 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
         _fail(exc)
     as_json = kw["output"] == "json"
     config = RunConfig(dry_run=True, forks=kw["forks"], reason=kw["reason"], ssh_config=kw["ssh_config"])
-    _install_sigterm()
-    outcomes: list[HostOutcome] = []
-    status, code = "finished", report.EXIT_UNKNOWN
-    try:
-        log.emit(
-            "run.started",
-            module="check",
-            modules=names,
-            hosts=[h.name for h in hosts],
-            dry_run=True,
-            reason=kw["reason"],
-            playbook_sha256={b.module: b.sha256 for b in books},
-        )
-        outcomes = Engine(hosts, log, config).check(books)
-        code = report.exit_code(outcomes)
-    except KeyboardInterrupt:
-        status, code = "interrupted", report.EXIT_INTERRUPTED
-    finally:
-        try:
-            log.emit(
-                "run.finished",
-                module="check",
-                status=status,
-                exit_code=code,
-                hosts={o.host: o.status for o in outcomes},
-                dry_run=True,
-            )
-        except RemediateError as exc:
-            _out(f"remediate: {exc}", err=True)
-        log.close()
-    if status == "interrupted":
-        sys.exit(code)
+    started = {"modules": names, "reason": kw["reason"], "playbook_sha256": {b.module: b.sha256 for b in books}}
+    outcomes, code = _run_frame(log, "check", hosts, True, started, lambda: Engine(hosts, log, config).check(books))
     if as_json:
         _out(json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2))
-        sys.exit(code)
-    c = _color_for(sys.stdout)
-    for o in outcomes:
-        _out(
-            c(f"{o.host}: {o.status}", fg=STATUS_COLOR.get(o.status), bold=True)
-            + (f" - {o.message}" if o.status == "unreachable" else "")
-        )
-        for mod, state in o.modules.items():
-            detail = "; ".join(f.split(": ", 1)[1] for f in o.found if f.startswith(f"{mod}: "))
-            _out(f"  {mod:<13} {c(state, fg=STATUS_COLOR.get(state))}" + (f"  ({detail})" if detail else ""))
+    else:
+        console.sweep(outcomes)
     sys.exit(code)
 
 
@@ -610,11 +467,11 @@ def triage_cmd(symptom: str, output: str) -> None:
     except RemediateError as exc:
         _fail(exc)
     if output == "json":
-        click.echo(json.dumps([{"module": m.module, "score": s, "symptom": m.symptom} for m, s in matches], indent=2))
+        _out(json.dumps([{"module": m.module, "score": s, "symptom": m.symptom} for m, s in matches], indent=2))
         sys.exit(0 if matches else 1)
     if not matches:
-        click.echo("no module matches; try: remediate list")
+        _out("no module matches; try: remediate list")
         sys.exit(1)
     for pb, _score in matches:
-        click.echo(f"{pb.module:<13} {pb.symptom}")
-        click.echo(f"{'':<13} remediate check {pb.module} --host HOST")
+        _out(f"{pb.module:<13} {pb.symptom}")
+        _out(f"{'':<13} remediate check {pb.module} --host HOST")

@@ -9,6 +9,7 @@ Every error the runner raises on purpose derives from :class:`RemediateError`. T
     │   └── AuthError         authentication refused: never retried
     ├── CommandTimeout        a command exceeded its timeout (stopped on the host too)
     ├── ConnectionLost        the connection dropped while a command was running
+    ├── PreconditionError     the host was reached but lacks what a run needs (lock dir, flock)
     └── AuditError            the audit log cannot be written: nothing changing may run
 
 Messages read ``where: what (hint)`` and never contain a secret. This module imports nothing from the
@@ -88,6 +89,14 @@ class ConnectionLost(RemediateError):
     def __init__(self, message: str, *, host: str) -> None:
         self.host = host
         super().__init__(message, where=host)
+
+
+class PreconditionError(RemediateError):
+    """The host was reached but cannot run this: a lock directory it cannot write, a missing tool."""
+
+    def __init__(self, message: str, *, host: str, hint: str | None = None) -> None:
+        self.host = host
+        super().__init__(message, where=host, hint=hint)
 
 
 class AuditError(RemediateError):

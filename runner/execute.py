@@ -1,16 +1,15 @@
 """Run playbooks on hosts: per-host workers, a bounded pool for read phases, rolling remediation.
 
-Owns: the stages of a run — connect (retried), checks (one batched round trip per host, hosts in
-parallel up to ``forks``), remediation (host by host; disruptive steps need confirmation; a changing
-command is never retried; the rolling stops at the first host whose verification fails after a
-disruptive step), verification (polled within the playbook's bound) — and the audit event written
-before and after each command. Per-host failures are data in the outcome, never an abort of the other
-hosts. Must not: print or prompt (confirmation is a callback from the CLI).
+Owns: the stages of a run — connect, checks (hosts in parallel up to ``forks``), remediation (host by
+host; disruptive steps need confirmation; the rolling stops at the first host whose verification fails
+after a disruptive step), verification (polled within the playbook's bound) — and the check sweep.
+Per-host failures are data in the outcome, never an abort of the other hosts. What happens on one
+host (connection, lock, batches, a changing command run once, records) is :mod:`runner.worker`.
+Must not: print or prompt (confirmation is a callback from the CLI).
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import plan, retry, transport
-from runner.actions import DEFAULT_VARS, Context, Effect, Verdict
+from runner import plan, retry
+from runner.actions import Context, Effect
 from runner.audit import AuditLog
-from runner.errors import CommandTimeout, ConnectionLost, TransportError
 from runner.inventory import Host
+from runner.outcomes import HostStatus, ModuleVerdict, StepStatus
 from runner.playbook import Playbook, Step
-from runner.report import HostOutcome, StepOutcome
-from runner.transport import Result, Session
+from runner.report import HostOutcome
+from runner.transport import Session
+from runner.worker import HostRun, Read, Worker
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,8 @@ class RunConfig:
     ssh_config: Path | None = None
     connect_policy: retry.ConnectPolicy = field(default_factory=retry.ConnectPolicy)
     confirm: Confirm = lambda _req: None
-
-
-@dataclass
-class _HostRun:
-    host: Host
-    ctx: Context
-    outcome: HostOutcome
-    session: Session | None = None
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
-    needs_remediation: bool = False
-    disrupted: bool = False
+    # How a host's session is made: the real SSH session by default; tests hand in an in-memory one.
+    session_factory: Callable[[Host, Path | None], Session] | None = None
 
 
 class Engine:
@@ -76,191 +67,31 @@ class Engine:
         self.hosts = list(hosts)
         self.audit = audit
         self.config = config
+        self.w = Worker(audit, config)
 
     # -- connection -------------------------------------------------------------------------------
-    def _ssh_config_for(self, host: Host) -> Path | None:
-        if self.config.ssh_config is not None:
-            return self.config.ssh_config
-        value = host.var("ssh_config")
-        return Path(value).expanduser() if value else Path("~/.ssh/config").expanduser()
-
-    def _connect(self, run: _HostRun, module: str) -> bool:
-        try:
-            endpoint = transport.resolve(run.host, self._ssh_config_for(run.host))
-            session = Session(endpoint)
-
-            def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
-                self.audit.emit(
-                    "host.retrying",
-                    host=run.host.name,
-                    module=module,
-                    attempt=attempt,
-                    message=str(exc),
-                    wait=round(wait, 2),
-                )
-
-            retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
-        except TransportError as exc:
-            run.outcome.status = "unreachable"
-            run.outcome.message = exc.render()
-            self.audit.emit(
-                "host.unreachable", host=run.host.name, module=module, message=exc.render(), error=type(exc).__name__
-            )
-            return False
-        run.session = session
-        run.outcome.host_key = session.fingerprint
-        self.audit.emit(
-            "host.connected",
-            host=run.host.name,
-            module=module,
-            host_key=session.fingerprint,
-            address=endpoint.address,
-            port=endpoint.port,
-            user=endpoint.user,
-        )
-        return True
-
-    # -- read phases ------------------------------------------------------------------------------
-    def _read(self, run: _HostRun, module: str, steps: Sequence[Step], *, record: bool = True) -> dict[str, Verdict]:
-        """Run one playbook's read steps in one batch; return their verdicts (skipped steps are absent)."""
-        found = self._read_many(run, [(module, s) for s in steps], record=record)
-        return {sid: v for (_m, sid), v in found.items()}
-
-    def _read_many(
-        self, run: _HostRun, steps: Sequence[tuple[str, Step]], *, record: bool = True
-    ) -> dict[tuple[str, str], Verdict]:
-        """Run read steps (of one or several playbooks) in one round trip to the host."""
-        assert run.session is not None
-        out: dict[tuple[str, str], Verdict] = {}
-        todo: list[tuple[str, plan.Planned]] = []
-        for module, step in steps:
-            planned = plan.build(step, run.ctx)
-            if planned.command is None:
-                if record:
-                    self._record(run, module, step, None, "skipped", planned.skip or "", None, None)
-            else:
-                todo.append((module, planned))
-        if not todo:
-            return out
-        if record:
-            for module, p in todo:
-                self.audit.emit(
-                    "step.started",
-                    host=run.host.name,
-                    module=module,
-                    step=p.key,
-                    phase=p.step.phase,
-                    effect=str(p.step.effect),
-                    command=p.command,
-                )
-        b, keys = plan.shared_batch(
-            [(f"{m}/{p.key}", p.command or "", p.step.timeout) for m, p in todo], plan.env_prefix(run.ctx)
-        )
-        results = self._run_batch(run, b)
-        for module, p in todo:
-            res = results.get(keys[f"{module}/{p.key}"])
-            if res is None:
-                verdict = Verdict(
-                    False, "did not run: the connection or the batch stopped before this step", error=True
-                )
-            elif res.exit_code == 124:
-                verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)", error=True)
-            else:
-                verdict = plan.judge(p.step, run.ctx, res)
-            out[(module, p.key)] = verdict
-            if record:
-                outcome = "passed" if verdict.passed else "error" if verdict.undetermined else "failed"
-                self._record(
-                    run,
-                    module,
-                    p.step,
-                    p.command,
-                    outcome,
-                    verdict.message,
-                    res.exit_code if res else None,
-                    res.duration if res else None,
-                )
-        return out
-
-    def _run_batch(self, run: _HostRun, b: plan.Batch) -> dict[str, Result]:
-        assert run.session is not None
-        try:
-            res = run.session.run(b.script, b.timeout)
-        except (ConnectionLost, CommandTimeout) as exc:
-            # Read steps are safe to run again: reconnect once and repeat the batch.
-            self.audit.emit("host.retrying", host=run.host.name, message=f"read batch: {exc.render()}")
-            run.session.close()
-            try:
-                retry.connect(run.session.open, self.config.connect_policy)
-                res = run.session.run(b.script, b.timeout)
-            except (TransportError, ConnectionLost, CommandTimeout):
-                return {}
-        return plan.unbatch(b, res)
-
-    def _record(
-        self,
-        run: _HostRun,
-        module: str,
-        step: Step,
-        command: str | None,
-        outcome: str,
-        message: str,
-        exit_code: int | None,
-        duration: float | None,
-    ) -> StepOutcome:
-        so = StepOutcome(
-            id=step.id,
-            phase=step.phase,
-            effect=str(step.effect),
-            title=step.title,
-            command=command,
-            outcome=outcome,
-            message=message,
-            exit_code=exit_code,
-            duration=duration,
-            module=module,
-        )
-        run.outcome.steps.append(so)
-        event = (
-            "step.skipped" if outcome == "skipped" else "step.planned" if outcome == "would_run" else "step.finished"
-        )
-        self.audit.emit(
-            event,
-            host=run.host.name,
-            module=module,
-            step=step.id,
-            phase=step.phase,
-            effect=str(step.effect),
-            command=command,
-            exit_code=exit_code,
-            duration=round(duration, 3) if duration is not None else None,
-            outcome=outcome,
-            message=message,
-            dry_run=self.config.dry_run or None,
-        )
-        return so
-
     # -- a playbook run ---------------------------------------------------------------------------
+    def _context(self, host: Host, options: Mapping[str, str]) -> Context:
+        return Context(host, dict(options), run_id=self.audit.run_id)
+
     def run(self, playbook: Playbook) -> list[HostOutcome]:
-        runs = [_HostRun(h, Context(h, dict(self.config.options)), HostOutcome(h.name)) for h in self.hosts]
+        runs = [HostRun(h, self._context(h, self.config.options), HostOutcome(h.name)) for h in self.hosts]
         try:
             self._parallel(runs, lambda r: self._check_host(r, playbook))
             stop_reason: str | None = None
             for r in runs:
-                if r.outcome.status in ("unreachable",) or not r.needs_remediation:
+                if r.outcome.status is HostStatus.UNREACHABLE or not r.needs_remediation:
                     continue
                 if stop_reason is not None:
-                    r.outcome.status = "failed"
+                    r.outcome.status = HostStatus.FAILED
                     r.outcome.message = f"not attempted: {stop_reason}"
                     self.audit.emit("host.skipped", host=r.host.name, module=playbook.module, message=r.outcome.message)
                     continue
                 self._remediate_host(r, playbook)
-                if r.outcome.status == "failed" and r.disrupted:
+                if r.outcome.status is HostStatus.FAILED and r.disrupted:
                     stop_reason = f"rolling remediation stopped after {r.host.name} failed"
         finally:
-            for r in runs:
-                if r.session is not None:
-                    r.session.close()
+            self.w.close(runs)
         for r in runs:
             self.audit.emit(
                 "host.finished",
@@ -271,7 +102,7 @@ class Engine:
             )
         return [r.outcome for r in runs]
 
-    def _parallel(self, runs: list[_HostRun], work: Callable[[_HostRun], None]) -> None:
+    def _parallel(self, runs: list[HostRun], work: Callable[[HostRun], None]) -> None:
         if len(runs) == 1 or self.config.forks <= 1:
             for r in runs:
                 work(r)
@@ -280,60 +111,24 @@ class Engine:
             for future in [pool.submit(work, r) for r in runs]:
                 future.result()
 
-    @staticmethod
-    def _lock_dir(host: Host) -> str:
-        """Where the run lock lives on the host: ``lock_dir``, else beside the Campaign install."""
-        explicit = host.var("lock_dir")
-        if explicit:
-            return str(explicit)
-        root = host.var("nl6_root") or DEFAULT_VARS["nl6_root"]
-        return f"{root}/var/remediate/locks"
-
-    def _lock(self, run: _HostRun, module: str) -> bool:
-        """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
-        assert run.session is not None
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        owner = f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {since}"
-        try:
-            acquired, other = run.session.hold_lock(self._lock_dir(run.host), module, owner)
-        except ConnectionLost as exc:
-            run.outcome.status = "unreachable"
-            run.outcome.message = exc.render()
-            self.audit.emit("host.unreachable", host=run.host.name, module=module, message=exc.render())
-            return False
-        if not acquired:
-            run.outcome.status = "locked"
-            run.outcome.message = f"{module} on this host is locked by {other}; nothing was run"
-            self.audit.emit("lock.refused", host=run.host.name, module=module, message=run.outcome.message)
-            return False
-        if other:
-            self.audit.emit(
-                "lock.stale",
-                host=run.host.name,
-                module=module,
-                message=f"took over a lock left by a run that ended without releasing it: {other}",
-            )
-        self.audit.emit("lock.acquired", host=run.host.name, module=module)
-        return True
-
-    def _check_host(self, run: _HostRun, playbook: Playbook) -> None:
-        if not self._connect(run, playbook.module):
+    def _check_host(self, run: HostRun, playbook: Playbook) -> None:
+        if not self.w.connect(run, playbook.module):
             return
-        if not self.config.dry_run and not self._lock(run, playbook.module):
+        if not self.config.dry_run and not self.w.lock(run, playbook.module):
             return
-        run.verdicts = self._read(run, playbook.module, playbook.checks)
+        run.verdicts = {sid: r.verdict for sid, r in self.w.read(run, playbook.module, playbook.checks).items()}
         run.ctx.earlier = run.verdicts
         failed = plan.failed_checks(run.verdicts)
         unsure = plan.undetermined_checks(run.verdicts)
         run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
         if unsure and not failed:
-            run.outcome.status = "failed"
+            run.outcome.status = HostStatus.FAILED
             run.outcome.message = "cannot diagnose: " + "; ".join(
                 f"{sid}: {run.verdicts[sid].message}" for sid in unsure
             )
             return
         if not failed and not self.config.force and not self._explicit_option(playbook):
-            run.outcome.status = "healthy"
+            run.outcome.status = HostStatus.HEALTHY
             run.outcome.message = "every check passed"
             return
         run.needs_remediation = True
@@ -342,47 +137,48 @@ class Engine:
         """An option set away from its default is an explicit request to remediate (e.g. log precision)."""
         return any(self.config.options.get(name, opt.default) != opt.default for name, opt in playbook.options.items())
 
-    def _remediate_host(self, run: _HostRun, playbook: Playbook) -> None:
+    def _remediate_host(self, run: HostRun, playbook: Playbook) -> None:
         module = playbook.module
         failed = tuple(plan.failed_checks(run.verdicts))
         steps = plan.selected(playbook, run.verdicts, self.config.options)
         if not steps:
-            run.outcome.status = "failed"
+            run.outcome.status = HostStatus.FAILED
             run.outcome.message = "checks failed and no remediation step applies: " + "; ".join(run.outcome.found)
             return
         ran_any = False
         for step in steps:
             planned = plan.build(step, run.ctx)
             if planned.command is None:
-                self._record(run, module, step, None, "skipped", planned.skip or "", None, None)
+                self.w.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
                 continue
             if self.config.dry_run:
-                self._record(run, module, step, planned.command, "would_run", "dry-run: not run", None, None)
+                self.w.record(run, module, step, planned.command, StepStatus.WOULD_RUN, "dry-run: not run", None, None)
                 continue
             if step.effect is Effect.DISRUPT and not self._confirmed(run, playbook, step, planned.command, failed):
                 return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
-            if not self._change(run, module, step, planned):
+            if not self.w.change(run, module, step, planned):
                 return
             ran_any = True
         if self.config.dry_run:
+            run.ctx.attempt = 1  # what the first verification probe would send
             for step in playbook.verification:
                 planned = plan.build(step, run.ctx)
-                self._record(
-                    run, module, step, planned.command, "would_run", "dry-run: verification after the fix", None, None
-                )
-            run.outcome.status = "would_remediate"
-            run.outcome.message = f"would run {len([s for s in run.outcome.steps if s.outcome == 'would_run'])} steps"
+                message = "dry-run: verification after the fix"
+                self.w.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
+            run.outcome.status = HostStatus.WOULD_REMEDIATE
+            would = [s for s in run.outcome.steps if s.outcome is StepStatus.WOULD_RUN]
+            run.outcome.message = f"would run {len(would)} steps"
             return
         if not ran_any:
-            run.outcome.status = "failed"
+            run.outcome.status = HostStatus.FAILED
             run.outcome.message = "no remediation step could run: " + "; ".join(
-                s.message for s in run.outcome.steps if s.outcome == "skipped"
+                s.message for s in run.outcome.steps if s.outcome is StepStatus.SKIPPED
             )
             return
         self._verify(run, playbook)
 
-    def _confirmed(self, run: _HostRun, playbook: Playbook, step: Step, command: str, failed: tuple[str, ...]) -> bool:
+    def _confirmed(self, run: HostRun, playbook: Playbook, step: Step, command: str, failed: tuple[str, ...]) -> bool:
         context = tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
         fields: dict[str, Any] = {
             "host": run.host.name,
@@ -409,75 +205,38 @@ class Engine:
         if answer is True:
             self.audit.emit("confirmation.given", via="prompt", **fields)
             return True
-        run.outcome.status = "not_confirmed"
+        run.outcome.status = HostStatus.NOT_CONFIRMED
         if answer is None:
             run.outcome.message = f"{step.id} is disruptive and there is no terminal to confirm it (use --yes)"
             self.audit.emit("confirmation.refused", message=run.outcome.message, **fields)
         else:
             run.outcome.message = f"{step.id} declined by the operator"
             self.audit.emit("confirmation.declined", **fields)
-        self._record(run, playbook.module, step, command, "declined", run.outcome.message, None, None)
+        self.w.record(run, playbook.module, step, command, StepStatus.DECLINED, run.outcome.message, None, None)
         return False
 
-    def _change(self, run: _HostRun, module: str, step: Step, planned: plan.Planned) -> bool:
-        """Run one changing command exactly once; its started record is on disk before it runs."""
-        assert run.session is not None and planned.command is not None
-        self.audit.emit(
-            "step.started",
-            host=run.host.name,
-            module=module,
-            step=step.id,
-            phase=step.phase,
-            effect=str(step.effect),
-            command=planned.command,
-            reason=self.config.reason,
-        )
-        start = time.monotonic()
-        try:
-            res = run.session.run(plan.full_command(planned, run.ctx), step.timeout)
-        except (CommandTimeout, ConnectionLost) as exc:
-            # It may have half-run: report the outcome as unknown and never send it again.
-            run.outcome.status = "unknown"
-            run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
-            outcome = "timeout" if isinstance(exc, CommandTimeout) else "unknown"
-            self._record(
-                run, module, step, planned.command, outcome, run.outcome.message, None, time.monotonic() - start
-            )
-            return False
-        verdict = plan.judge(step, run.ctx, res)
-        self._record(
-            run,
-            module,
-            step,
-            planned.command,
-            "ran" if verdict.passed else "failed",
-            verdict.message,
-            res.exit_code,
-            res.duration,
-        )
-        run.outcome.done.append(planned.command)
-        if not verdict.passed:
-            run.outcome.status = "failed"
-            run.outcome.message = f"{step.id} failed: {verdict.message}"
-            return False
-        return True
+    def _verify(self, run: HostRun, playbook: Playbook) -> None:
+        """Probe the verification steps until they pass or their poll bound ends; record each once.
 
-    def _verify(self, run: _HostRun, playbook: Playbook) -> None:
+        Each probe builds and sends its commands once; the record holds the last probe's command,
+        exactly as it was sent (a probe may differ from the one before, e.g. a fresh test record).
+        """
         pending = list(playbook.verification)
         start = time.monotonic()
-        final: dict[str, Verdict] = {}
+        final: dict[str, Read] = {}
 
         def probe() -> list[Step]:
             nonlocal pending
-            verdicts = self._read(run, playbook.module, pending, record=False)
+            run.ctx.attempt += 1
+            reads = self.w.read(run, playbook.module, pending, record=False)
             elapsed = time.monotonic() - start
             still: list[Step] = []
             for step in pending:
-                verdict = verdicts.get(step.id)
-                if verdict is None:  # skipped
+                read = reads.get(step.id)
+                if read is None:  # skipped
                     continue
-                final[step.id] = verdict
-                if not verdict.passed and step.poll is not None and elapsed < step.poll.timeout:
+                final[step.id] = read
+                if not read.verdict.passed and step.poll is not None and elapsed < step.poll.timeout:
                     still.append(step)
             pending = still
             return still
@@ -485,61 +244,49 @@ class Engine:
         longest = max((s.poll.timeout for s in playbook.verification if s.poll), default=0.0)
         interval = min((s.poll.interval for s in playbook.verification if s.poll), default=1.0)
         retry.poll(probe, lambda still: not still, timeout=longest, interval=interval)
-        # Record each verification once, with its final verdict.
+        elapsed = time.monotonic() - start
         for step in playbook.verification:
-            planned = plan.build(step, run.ctx)
-            if step.id not in final:
-                self._record(run, playbook.module, step, None, "skipped", planned.skip or "skipped", None, None)
-                continue
-            v = final[step.id]
-            self._record(
-                run,
-                playbook.module,
-                step,
-                planned.command,
-                "passed" if v.passed else "failed",
-                v.message,
-                None,
-                time.monotonic() - start,
-            )
-        bad = [f"{sid}: {v.message}" for sid, v in final.items() if not v.passed]
+            if step.id in final:
+                self.w.record_read(run, playbook.module, final[step.id], elapsed)
+            else:
+                skip = plan.build(step, run.ctx).skip or "skipped"
+                self.w.record(run, playbook.module, step, None, StepStatus.SKIPPED, skip, None, None)
+        bad = [f"{sid}: {r.verdict.message}" for sid, r in final.items() if not r.verdict.passed]
         if bad:
-            run.outcome.status = "failed"
+            run.outcome.status = HostStatus.FAILED
             run.outcome.message = "verification failed: " + "; ".join(bad)
         else:
-            run.outcome.status = "remediated"
+            run.outcome.status = HostStatus.REMEDIATED
             run.outcome.message = "remediated and verified"
 
     # -- the read-only sweep ----------------------------------------------------------------------
     def check(self, playbooks: Sequence[Playbook]) -> list[HostOutcome]:
         """Run the checks of every playbook on every host: one connection and one batch per host."""
-        runs = [_HostRun(h, Context(h, {}), HostOutcome(h.name)) for h in self.hosts]
+        runs = [HostRun(h, self._context(h, {}), HostOutcome(h.name)) for h in self.hosts]
         label = "check" if len(playbooks) != 1 else playbooks[0].module
 
-        def sweep(run: _HostRun) -> None:
-            if not self._connect(run, label):
+        def sweep(run: HostRun) -> None:
+            if not self.w.connect(run, label):
                 return
-            verdicts = self._read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
+            reads = self.w.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
             problems = []
             for pb in playbooks:
-                mine = {s.id: verdicts[(pb.module, s.id)] for s in pb.checks if (pb.module, s.id) in verdicts}
+                mine = {s.id: reads[(pb.module, s.id)].verdict for s in pb.checks if (pb.module, s.id) in reads}
                 failed = [f"{sid}: {v.message}" for sid, v in mine.items() if not v.passed]
                 if failed:
                     real = any(v.failed for v in mine.values())
-                    run.outcome.modules[pb.module] = "problem" if real else "error"
+                    run.outcome.modules[pb.module] = ModuleVerdict.PROBLEM if real else ModuleVerdict.UNDETERMINED
                     run.outcome.found.extend(f"{pb.module}: {f}" for f in failed)
                     problems.append(pb.module)
                 else:
-                    run.outcome.modules[pb.module] = "healthy" if mine else "skipped"
-            run.outcome.status = "failed" if problems else "healthy"
+                    run.outcome.modules[pb.module] = ModuleVerdict.HEALTHY if mine else ModuleVerdict.SKIPPED
+            run.outcome.status = HostStatus.FAILED if problems else HostStatus.HEALTHY
             run.outcome.message = f"problems in {', '.join(problems)}" if problems else "every check passed"
 
         try:
             self._parallel(runs, sweep)
         finally:
-            for r in runs:
-                if r.session is not None:
-                    r.session.close()
+            self.w.close(runs)
         for r in runs:
             self.audit.emit(
                 "host.finished", host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message

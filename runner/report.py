@@ -1,8 +1,8 @@
-"""Outcomes of a run: per-step and per-host results, host statuses and the exit code. Pure.
+"""Outcomes of a run: per-step and per-host results, and the ``--output json`` document. Pure.
 
-Owns: the vocabulary of outcomes (step: passed, failed, skipped, ran, would_run, not_run, declined,
-timeout, unknown; host: healthy, remediated, would_remediate, failed, unreachable, not_confirmed,
-locked, unknown), the JSON document of ``--output json``, and the exit-code rule (first of 5, 1, 3, 4, 0).
+Owns: the result records the engine fills (:class:`StepOutcome`, :class:`HostOutcome`), the JSON
+document, and the run's exit code from its hosts. The words themselves (host statuses, step outcomes,
+module verdicts, exit codes) are defined once, in :mod:`runner.outcomes`.
 """
 
 from __future__ import annotations
@@ -10,21 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EXIT_OK, EXIT_UNHEALTHY, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_DECLINED, EXIT_UNKNOWN = 0, 1, 2, 3, 4, 5
-EXIT_INTERRUPTED = 130
-
-HOST_EXIT = {
-    "healthy": EXIT_OK,
-    "remediated": EXIT_OK,
-    "would_remediate": EXIT_OK,
-    "failed": EXIT_UNHEALTHY,
-    "unreachable": EXIT_UNREACHABLE,
-    "not_confirmed": EXIT_DECLINED,
-    "locked": EXIT_DECLINED,
-    "unknown": EXIT_UNKNOWN,
-    "interrupted": EXIT_INTERRUPTED,
-}
-PRECEDENCE = (EXIT_INTERRUPTED, EXIT_UNKNOWN, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_DECLINED, EXIT_OK)
+from runner.outcomes import ExitCode, HostStatus, ModuleVerdict, StepStatus, run_exit_code
 
 
 @dataclass
@@ -34,7 +20,7 @@ class StepOutcome:
     effect: str
     title: str
     command: str | None
-    outcome: str
+    outcome: StepStatus
     message: str = ""
     exit_code: int | None = None
     duration: float | None = None
@@ -50,7 +36,7 @@ class StepOutcome:
             "command": self.command,
             "exit_code": self.exit_code,
             "duration": round(self.duration, 3) if self.duration is not None else None,
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "message": self.message,
         }
 
@@ -58,18 +44,18 @@ class StepOutcome:
 @dataclass
 class HostOutcome:
     host: str
-    status: str = "unknown"
+    status: HostStatus = HostStatus.UNKNOWN
     message: str = ""
     steps: list[StepOutcome] = field(default_factory=list)
     host_key: str | None = None
     found: list[str] = field(default_factory=list)  # failed checks, as messages
     done: list[str] = field(default_factory=list)  # changing commands that ran
-    modules: dict[str, str] = field(default_factory=dict)  # check sweep: module -> healthy|problem|...
+    modules: dict[str, ModuleVerdict] = field(default_factory=dict)  # check sweep: module -> verdict
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "host": self.host,
-            "status": self.status,
+            "status": str(self.status),
             "message": self.message,
             "host_key": self.host_key,
             "found": self.found,
@@ -77,15 +63,12 @@ class HostOutcome:
             "steps": [s.as_dict() for s in self.steps],
         }
         if self.modules:
-            out["modules"] = self.modules
+            out["modules"] = {name: str(v) for name, v in self.modules.items()}
         return out
 
 
-def exit_code(hosts: list[HostOutcome], *, interrupted: bool = False) -> int:
-    if interrupted:
-        return EXIT_INTERRUPTED
-    codes = {HOST_EXIT.get(h.status, EXIT_UNKNOWN) for h in hosts}
-    return next((c for c in PRECEDENCE if c in codes), EXIT_OK)
+def exit_code(hosts: list[HostOutcome], *, interrupted: bool = False) -> ExitCode:
+    return run_exit_code([HostStatus(h.status) for h in hosts], interrupted=interrupted)
 
 
 def document(run_id: str, module: str, dry_run: bool, hosts: list[HostOutcome], code: int) -> dict[str, Any]:
@@ -93,6 +76,6 @@ def document(run_id: str, module: str, dry_run: bool, hosts: list[HostOutcome], 
         "run_id": run_id,
         "module": module,
         "dry_run": dry_run,
-        "exit_code": code,
+        "exit_code": int(code),
         "hosts": {h.host: h.as_dict() for h in hosts},
     }

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import getpass
 import os
-import re
 import select
 import shlex
 import time
@@ -131,7 +130,6 @@ class Session:
     endpoint: Endpoint
     fingerprint: str | None = None
     _conn: Any = field(default=None, repr=False)
-    _lock: Any = field(default=None, repr=False)
 
     def open(self) -> None:
         """Connect and authenticate; raise a :class:`TransportError` subclass on failure."""
@@ -236,75 +234,70 @@ class Session:
             )
         return Result(stdout=out.text(), stderr=err.text(), exit_code=code, duration=duration)
 
-    def hold_lock(self, directory: str, name: str, owner: str) -> tuple[bool, str]:
-        """Take the host-side lock ``<directory>/<name>.lock`` for as long as this connection lives.
+    def stream(self, command: str) -> Stream:
+        """Start ``command`` on its own channel and keep it open: a line-oriented conversation.
 
-        The lock is an ``flock`` held by a shell on a dedicated channel: it dies with the connection,
-        so a run killed outright leaves no live lock, only its owner file, which the next holder
-        reports. Returns (acquired, previous owner text or the current holder's).
+        For host-side state that must live exactly as long as this connection (the run lock): the
+        command's stdin stays open for :meth:`Stream.send`, and it ends when the connection does.
         """
         if self._conn is None:
             raise ConnectionLost("not connected", host=self.endpoint.name)
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise ValueError(f"invalid lock name {name!r}")
-        script = (
-            "d=" + shlex.quote(directory) + ' && mkdir -p "$d" && f="$d/' + name + '.lock" && exec 9>>"$f" || exit 3\n'
-            'prev=$(cat "$f.owner" 2>/dev/null)\n'
-            "if flock -n 9; then\n"
-            "  printf '%s\\n' " + shlex.quote(owner) + ' > "$f.owner"\n'
-            "  printf 'LOCKED %s\\n' \"$prev\"\n"
-            "  read -r line\n"
-            '  [ "$line" = release ] && rm -f "$f.owner"\n'
-            "  exit 0\n"
-            "fi\n"
-            "printf 'HELD %s\\n' \"$prev\"\n"
-            "exit 75\n"
-        )
         transport = self._conn.client.get_transport()
         try:
             chan = transport.open_session(timeout=self.endpoint.connect_timeout)
             chan.settimeout(self.endpoint.connect_timeout)
-            chan.exec_command(f"sh -c {shlex.quote(script)}")
-            line = b""
-            while not line.endswith(b"\n"):
-                chunk = chan.recv(1024)
-                if not chunk:
-                    break
-                line += chunk
+            chan.exec_command(command)
         except Exception as exc:  # paramiko raises many types once the link is gone
-            raise ConnectionLost(f"cannot take the host lock: {_why(exc)}", host=self.endpoint.name) from None
-        text = line.decode("utf-8", errors="replace").strip()
-        if text.startswith("LOCKED"):
-            self._lock = chan
-            return True, text[len("LOCKED") :].strip()
-        chan.close()
-        if text.startswith("HELD"):
-            return False, text[len("HELD") :].strip() or "another run (owner unknown)"
-        raise ConnectionLost(f"cannot take the host lock: unexpected answer {text[:80]!r}", host=self.endpoint.name)
-
-    def release_lock(self) -> None:
-        """Release cleanly: the owner file is removed, so the next run sees no stale lock."""
-        chan, self._lock = self._lock, None
-        if chan is None:
-            return
-        try:
-            chan.sendall(b"release\n")
-            chan.shutdown_write()
-            deadline = time.monotonic() + 5
-            while not chan.exit_status_ready() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        except Exception:  # noqa: S110 - the connection is going away; the lock dies with it anyway
-            pass
-        finally:
-            chan.close()
+            raise ConnectionLost(f"cannot start command: {_why(exc)}", host=self.endpoint.name) from None
+        return Stream(chan, self.endpoint.name)
 
     def close(self) -> None:
-        self.release_lock()
         if self._conn is not None:
             try:
                 self._conn.close()
             finally:
                 self._conn = None
+
+
+class Stream:
+    """One open channel of a :class:`Session` (see :meth:`Session.stream`)."""
+
+    def __init__(self, chan: Any, host: str) -> None:
+        self._chan = chan
+        self._host = host
+
+    def readline(self) -> str:
+        """The next line the command prints ('' when it ended first); waits at most the connect timeout."""
+        line = b""
+        try:
+            while not line.endswith(b"\n"):
+                chunk = self._chan.recv(1024)
+                if not chunk:
+                    break
+                line += chunk
+        except Exception as exc:  # paramiko raises many types once the link is gone
+            raise ConnectionLost(f"connection lost while reading: {_why(exc)}", host=self._host) from None
+        return line.decode("utf-8", errors="replace")
+
+    def exit_code(self) -> int | None:
+        """The command's exit status once it has ended, else None."""
+        return int(self._chan.recv_exit_status()) if self._chan.exit_status_ready() else None
+
+    def send_last(self, text: str, wait: float = 5.0) -> None:
+        """Send a last line, close the command's stdin and wait (bounded) for it to end; never raises."""
+        try:
+            self._chan.sendall(text.encode("utf-8"))
+            self._chan.shutdown_write()
+            deadline = time.monotonic() + wait
+            while not self._chan.exit_status_ready() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except Exception:  # noqa: S110 - the connection is going away; what the stream held dies with it
+            pass
+        finally:
+            self._chan.close()
+
+    def close(self) -> None:
+        self._chan.close()
 
 
 class _Capture:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import audit
+from runner import audit, redact
 from runner.errors import AuditError
 
 
@@ -82,7 +82,7 @@ def test_secrets_redacted_by_value_everywhere(tmp_path: Path) -> None:
 def test_env_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PGPASSWORD", "pg-secret-1")
     monkeypatch.setenv("MY_API_TOKEN", "tok-2")
-    assert {"pg-secret-1", "tok-2"} <= audit.env_secrets()
+    assert {"pg-secret-1", "tok-2"} <= redact.env_secrets()
 
 
 def test_listeners_see_events_after_disk(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from runner.report import HostOutcome, exit_code
+from runner.outcomes import ExitCode, HostStatus, ModuleVerdict, StepStatus
+from runner.report import HostOutcome, StepOutcome, document, exit_code
 
 
 @pytest.mark.parametrize(
@@ -12,6 +15,7 @@ from runner.report import HostOutcome, exit_code
         (["healthy", "failed"], 1),
         (["unreachable", "healthy"], 3),
         (["not_confirmed", "healthy"], 4),
+        (["locked", "healthy"], 4),
         (["unknown", "failed", "unreachable", "not_confirmed"], 5),
         (["failed", "unreachable", "not_confirmed"], 1),
         (["unreachable", "not_confirmed"], 3),
@@ -19,8 +23,29 @@ from runner.report import HostOutcome, exit_code
     ],
 )
 def test_exit_code_precedence(statuses: list[str], code: int) -> None:
-    assert exit_code([HostOutcome(f"h{i}", s) for i, s in enumerate(statuses)]) == code
+    assert exit_code([HostOutcome(f"h{i}", HostStatus(s)) for i, s in enumerate(statuses)]) == code
 
 
 def test_interrupted_wins() -> None:
-    assert exit_code([HostOutcome("h", "unknown")], interrupted=True) == 130
+    assert exit_code([HostOutcome("h", HostStatus.UNKNOWN)], interrupted=True) == ExitCode.INTERRUPTED == 130
+
+
+def test_every_host_status_has_an_exit_code() -> None:
+    for status in HostStatus:
+        assert isinstance(exit_code([HostOutcome("h", status)]), ExitCode)
+
+
+def test_unknown_status_word_is_refused() -> None:
+    with pytest.raises(ValueError):
+        exit_code([HostOutcome("h", "not_run")])  # type: ignore[arg-type]
+
+
+def test_json_document_uses_the_public_words() -> None:
+    host = HostOutcome("h1", HostStatus.FAILED, "cannot diagnose")
+    host.steps.append(StepOutcome("s", "check", "read", "t", "nlserver pdump", StepStatus.UNDETERMINED))
+    host.modules["web"] = ModuleVerdict.PROBLEM
+    doc = json.loads(json.dumps(document("r1", "web", False, [host], exit_code([host]))))
+    assert doc["exit_code"] == 1
+    assert doc["hosts"]["h1"]["status"] == "failed"
+    assert doc["hosts"]["h1"]["steps"][0]["outcome"] == "error"
+    assert doc["hosts"]["h1"]["modules"] == {"web": "problem"}

@@ -1,0 +1,326 @@
+"""One host's side of a run: its connection, its lock, its batched reads, its changing commands.
+
+Owns: connecting (retried) and recording the host key, the run lock, running read steps in one batch
+per round trip (each command built once and the same text sent, judged and audited), running a
+changing command exactly once with its ``step.started`` record on disk first, and the step records.
+Must not: choose which steps run, ask for confirmation, or print (that is :mod:`runner.execute` and
+the CLI).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runner import plan, retry, transport
+from runner.actions import DEFAULT_VARS, Context, Verdict
+from runner.audit import AuditLog
+from runner.errors import CommandTimeout, ConnectionLost, PreconditionError, TransportError
+from runner.inventory import Host
+from runner.lock import HostLock
+from runner.outcomes import HostStatus, StepStatus
+from runner.playbook import Step
+from runner.report import HostOutcome, StepOutcome
+from runner.transport import Result, Session
+
+if TYPE_CHECKING:
+    from runner.execute import RunConfig
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read step as it ran: the exact command sent, its verdict, and the host's answer."""
+
+    step: Step
+    command: str
+    verdict: Verdict
+    result: Result | None
+
+    @property
+    def status(self) -> StepStatus:
+        if self.verdict.passed:
+            return StepStatus.PASSED
+        return StepStatus.UNDETERMINED if self.verdict.undetermined else StepStatus.FAILED
+
+
+@dataclass
+class HostRun:
+    host: Host
+    ctx: Context
+    outcome: HostOutcome
+    session: Session | None = None
+    lock: HostLock | None = None
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    needs_remediation: bool = False
+    disrupted: bool = False
+
+
+class Worker:
+    """The per-host operations of one run, shared by every host of it (each call names its host)."""
+
+    def __init__(self, audit: AuditLog, config: RunConfig) -> None:
+        self.audit = audit
+        self.config = config
+
+    def _ssh_config_for(self, host: Host) -> Path | None:
+        if self.config.ssh_config is not None:
+            return self.config.ssh_config
+        value = host.var("ssh_config")
+        return Path(value).expanduser() if value else Path("~/.ssh/config").expanduser()
+
+    def connect(self, run: HostRun, module: str) -> bool:
+        try:
+            if self.config.session_factory is not None:
+                session = self.config.session_factory(run.host, self._ssh_config_for(run.host))
+            else:
+                session = Session(transport.resolve(run.host, self._ssh_config_for(run.host)))
+            endpoint = session.endpoint
+
+            def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
+                self.audit.emit(
+                    "host.retrying",
+                    host=run.host.name,
+                    module=module,
+                    attempt=attempt,
+                    message=str(exc),
+                    wait=round(wait, 2),
+                )
+
+            retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
+        except TransportError as exc:
+            run.outcome.status = HostStatus.UNREACHABLE
+            run.outcome.message = exc.render()
+            self.audit.emit(
+                "host.unreachable", host=run.host.name, module=module, message=exc.render(), error=type(exc).__name__
+            )
+            return False
+        run.session = session
+        run.outcome.host_key = session.fingerprint
+        self.audit.emit(
+            "host.connected",
+            host=run.host.name,
+            module=module,
+            host_key=session.fingerprint,
+            address=endpoint.address,
+            port=endpoint.port,
+            user=endpoint.user,
+        )
+        return True
+
+    # -- read phases ------------------------------------------------------------------------------
+    def read(self, run: HostRun, module: str, steps: Sequence[Step], *, record: bool = True) -> dict[str, Read]:
+        """Run one playbook's read steps in one batch; return what each sent and found (skipped: absent)."""
+        found = self.read_many(run, [(module, s) for s in steps], record=record)
+        return {sid: r for (_m, sid), r in found.items()}
+
+    def read_many(
+        self, run: HostRun, steps: Sequence[tuple[str, Step]], *, record: bool = True
+    ) -> dict[tuple[str, str], Read]:
+        """Run read steps (of one or several playbooks) in one round trip to the host.
+
+        Each command is built once here; the same text is sent, judged, audited and returned.
+        """
+        assert run.session is not None
+        out: dict[tuple[str, str], Read] = {}
+        todo: list[tuple[str, plan.Planned, str]] = []
+        for module, step in steps:
+            planned = plan.build(step, run.ctx)
+            if planned.command is None:
+                if record:
+                    self.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
+            else:
+                todo.append((module, planned, planned.command))
+        if not todo:
+            return out
+        if record:
+            for module, p, command in todo:
+                self.audit.emit(
+                    "step.started",
+                    host=run.host.name,
+                    module=module,
+                    step=p.key,
+                    phase=p.step.phase,
+                    effect=str(p.step.effect),
+                    command=command,
+                )
+        b, keys = plan.shared_batch(
+            [(f"{m}/{p.key}", command, p.step.timeout) for m, p, command in todo], plan.env_prefix(run.ctx)
+        )
+        results = self._run_batch(run, b)
+        for module, p, command in todo:
+            res = results.get(keys[f"{module}/{p.key}"])
+            if res is None:
+                verdict = Verdict(
+                    False, "did not run: the connection or the batch stopped before this step", error=True
+                )
+            elif res.exit_code == 124:
+                verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)", error=True)
+            else:
+                verdict = plan.judge(p.step, run.ctx, res)
+            read = Read(p.step, command, verdict, res)
+            out[(module, p.key)] = read
+            if record:
+                self.record_read(run, module, read)
+        return out
+
+    def record_read(self, run: HostRun, module: str, read: Read, duration: float | None = None) -> None:
+        self.record(
+            run,
+            module,
+            read.step,
+            read.command,
+            read.status,
+            read.verdict.message,
+            read.result.exit_code if read.result else None,
+            duration if duration is not None else read.result.duration if read.result else None,
+        )
+
+    def _run_batch(self, run: HostRun, b: plan.Batch) -> dict[str, Result]:
+        assert run.session is not None
+        try:
+            res = run.session.run(b.script, b.timeout)
+        except (ConnectionLost, CommandTimeout) as exc:
+            # Read steps are safe to run again: reconnect once and repeat the batch (with the lock
+            # taken again first when the run held one: it died with the old connection).
+            self.audit.emit("host.retrying", host=run.host.name, message=f"read batch: {exc.render()}")
+            run.session.close()
+            try:
+                retry.connect(run.session.open, self.config.connect_policy)
+                if run.lock is not None and not run.lock.acquire(self._owner()).acquired:
+                    return {}
+                res = run.session.run(b.script, b.timeout)
+            except (TransportError, ConnectionLost, CommandTimeout, PreconditionError):
+                return {}
+        return plan.unbatch(b, res)
+
+    def record(
+        self,
+        run: HostRun,
+        module: str,
+        step: Step,
+        command: str | None,
+        outcome: StepStatus,
+        message: str,
+        exit_code: int | None,
+        duration: float | None,
+    ) -> StepOutcome:
+        so = StepOutcome(
+            id=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            title=step.title,
+            command=command,
+            outcome=outcome,
+            message=message,
+            exit_code=exit_code,
+            duration=duration,
+            module=module,
+        )
+        run.outcome.steps.append(so)
+        event = {StepStatus.SKIPPED: "step.skipped", StepStatus.WOULD_RUN: "step.planned"}.get(outcome, "step.finished")
+        self.audit.emit(
+            event,
+            host=run.host.name,
+            module=module,
+            step=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            command=command,
+            exit_code=exit_code,
+            duration=round(duration, 3) if duration is not None else None,
+            outcome=outcome,
+            message=message,
+            dry_run=self.config.dry_run or None,
+        )
+        return so
+
+    @staticmethod
+    def close(runs: Sequence[HostRun]) -> None:
+        for r in runs:
+            if r.lock is not None:
+                r.lock.release()
+            if r.session is not None:
+                r.session.close()
+
+    @staticmethod
+    def _lock_dir(host: Host) -> str:
+        """Where the run lock lives on the host: ``lock_dir``, else beside the Campaign install."""
+        explicit = host.var("lock_dir")
+        if explicit:
+            return str(explicit)
+        root = host.var("nl6_root") or DEFAULT_VARS["nl6_root"]
+        return f"{root}/var/remediate/locks"
+
+    def _owner(self) -> str:
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {since}"
+
+    def lock(self, run: HostRun, module: str) -> bool:
+        """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
+        assert run.session is not None
+        lock = HostLock(run.session, run.host.name, self._lock_dir(run.host), module)
+        try:
+            taken = lock.acquire(self._owner())
+        except ConnectionLost as exc:
+            run.outcome.status = HostStatus.UNREACHABLE
+            run.outcome.message = exc.render()
+            self.audit.emit("host.unreachable", host=run.host.name, module=module, message=exc.render())
+            return False
+        except PreconditionError as exc:
+            run.outcome.status = HostStatus.FAILED
+            run.outcome.message = exc.render()
+            self.audit.emit("host.precondition_failed", host=run.host.name, module=module, message=exc.render())
+            return False
+        if not taken.acquired:
+            run.outcome.status = HostStatus.LOCKED
+            run.outcome.message = f"{module} on this host is locked by {taken.other}; nothing was run"
+            self.audit.emit("lock.refused", host=run.host.name, module=module, message=run.outcome.message)
+            return False
+        run.lock = lock
+        if taken.other:
+            self.audit.emit(
+                "lock.stale",
+                host=run.host.name,
+                module=module,
+                message=f"took over a lock left by a run that ended without releasing it: {taken.other}",
+            )
+        self.audit.emit("lock.acquired", host=run.host.name, module=module)
+        return True
+
+    def change(self, run: HostRun, module: str, step: Step, planned: plan.Planned) -> bool:
+        """Run one changing command exactly once; its started record is on disk before it runs."""
+        assert run.session is not None and planned.command is not None
+        self.audit.emit(
+            "step.started",
+            host=run.host.name,
+            module=module,
+            step=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            command=planned.command,
+            reason=self.config.reason,
+        )
+        start = time.monotonic()
+        try:
+            res = run.session.run(plan.full_command(planned, run.ctx), step.timeout)
+        except (CommandTimeout, ConnectionLost) as exc:
+            # It may have half-run: report the outcome as unknown and never send it again.
+            run.outcome.status = HostStatus.UNKNOWN
+            run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
+            outcome = StepStatus.TIMEOUT if isinstance(exc, CommandTimeout) else StepStatus.UNKNOWN
+            elapsed = time.monotonic() - start
+            self.record(run, module, step, planned.command, outcome, run.outcome.message, None, elapsed)
+            return False
+        verdict = plan.judge(step, run.ctx, res)
+        status = StepStatus.RAN if verdict.passed else StepStatus.FAILED
+        self.record(run, module, step, planned.command, status, verdict.message, res.exit_code, res.duration)
+        run.outcome.done.append(planned.command)
+        if not verdict.passed:
+            run.outcome.status = HostStatus.FAILED
+            run.outcome.message = f"{step.id} failed: {verdict.message}"
+            return False
+        return True
