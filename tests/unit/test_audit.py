@@ -71,8 +71,12 @@ def test_verify_names_the_first_bad_line(tmp_path: Path, damage: str) -> None:
 def test_secrets_redacted_by_value_everywhere(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     log = _log(path, secrets=["hunter2-pass", "ab"])  # two-letter values are not treated as secrets
-    log.emit("step.finished", command="PGPASSWORD=hunter2-pass psql", message="auth hunter2-pass failed",
-             nested={"k": ["x hunter2-pass y"]})
+    log.emit(
+        "step.finished",
+        command="PGPASSWORD=hunter2-pass psql",
+        message="auth hunter2-pass failed",
+        nested={"k": ["x hunter2-pass y"]},
+    )
     log.close()
     text = path.read_text()
     assert "hunter2-pass" not in text and text.count("***") == 3

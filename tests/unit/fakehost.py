@@ -1,0 +1,110 @@
+"""An in-memory stand-in for one host's SSH session, so the engine and the actions get fast unit tests.
+
+It speaks the runner's side of the protocol exactly: it receives the same batch scripts and changing
+commands a real sshd would, pulls each step's command out of a batch the way ``sh`` would see it, and
+answers with frames the engine parses. What each command answers is the test's ``answer`` function.
+Everything it was sent is kept in ``sent`` (batches split into their commands) for assertions.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import CommandTimeout, ConnectionLost
+from runner.inventory import Host
+from runner.transport import Endpoint, Result
+
+Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
+
+_STEP = re.compile(r"timeout -k \d+ \d+ sh -c (?P<cmd>.*?) >\"\$d/o\" 2>\"\$d/e\" </dev/null;")
+_MARKER = re.compile(r"printf '\\n(?P<marker>@@rmd[0-9a-f]+) O (?P<index>\d+)\\n'")
+
+
+@dataclass
+class Sent:
+    command: str
+    batched: bool  # True: a read step inside a batch; False: a command run on its own (a change)
+
+
+@dataclass
+class FakeHost:
+    """One fake host: what it answers, what it was sent, and how its lock behaves."""
+
+    answer: Answer
+    lock_answer: str = "LOCKED \n"
+    fail_changes: type[Exception] | None = None  # raise this on the next changing command
+    sent: list[Sent] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+    released: int = 0
+
+    def factory(self, host: Host, _ssh_config: Path | None) -> FakeSession:
+        return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
+
+    def changes(self) -> list[str]:
+        return [s.command for s in self.sent if not s.batched]
+
+    def reads(self) -> list[str]:
+        return [s.command for s in self.sent if s.batched]
+
+
+class _FakeStream:
+    def __init__(self, host: FakeHost, text: str) -> None:
+        self.host = host
+        self.text = text
+
+    def readline(self) -> str:
+        line, self.text = self.text, ""
+        return line
+
+    def exit_code(self) -> int | None:
+        return 0
+
+    def send_last(self, text: str, wait: float = 5.0) -> None:
+        if text == "release\n":
+            self.host.released += 1
+
+    def close(self) -> None:
+        pass
+
+
+class FakeSession:
+    """Duck-typed :class:`runner.transport.Session`."""
+
+    def __init__(self, host: FakeHost, endpoint: Endpoint) -> None:
+        self.host = host
+        self.endpoint = endpoint
+        self.fingerprint: str | None = None
+
+    def open(self) -> None:
+        self.fingerprint = "SHA256:fake"
+
+    def close(self) -> None:
+        pass
+
+    def stream(self, command: str) -> Any:
+        self.host.streams.append(command)
+        return _FakeStream(self.host, self.host.lock_answer)
+
+    def run(self, command: str, timeout: float) -> Result:
+        markers = _MARKER.findall(command)
+        if not markers:
+            self.host.sent.append(Sent(command, batched=False))
+            if self.host.fail_changes is not None:
+                exc, self.host.fail_changes = self.host.fail_changes, None
+                if exc is CommandTimeout:
+                    raise CommandTimeout("command timed out", host=self.endpoint.name, timeout=timeout)
+                raise ConnectionLost("connection lost during command", host=self.endpoint.name)
+            out, err, rc = self.host.answer(command)
+            return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
+        frames = []
+        for match, (marker, index) in zip(_STEP.finditer(command), markers, strict=True):
+            step_command = shlex.split(match.group("cmd"))[0]
+            self.host.sent.append(Sent(step_command, batched=True))
+            out, err, rc = self.host.answer(step_command)
+            frames.append(f"\n{marker} O {index}\n{out}\n{marker} E {index} {rc} 5\n{err}\n{marker} X {index}\n")
+        return Result(stdout="".join(frames), stderr="", exit_code=0, duration=0.01)

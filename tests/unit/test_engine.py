@@ -1,0 +1,228 @@
+"""The engine over an in-memory host: stages, statuses, and that the audit log holds what was sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import playbook
+from runner.audit import AuditLog
+from runner.errors import CommandTimeout
+from runner.execute import Engine, RunConfig
+from runner.inventory import Host
+from runner.outcomes import HostStatus, StepStatus
+from tests.unit.fakehost import FakeHost
+
+BANNER = "12:09:54 >   Application server for Adobe Campaign Classic (7.3 23.10 build 9362@6e4ecd4) of 14/02/2024"
+
+WFSERVER = """
+module: wfserver
+title: Workflow server
+scope: runs workflows
+symptom: workflows stuck
+checks:
+  - id: wfserver_running
+    title: wfserver is in pdump
+    effect: read
+    action: module_running
+    args: {module: wfserver}
+remediation:
+  - id: start_wfserver
+    title: Start wfserver
+    effect: change
+    action: start_module
+    args: {module: wfserver}
+    when: {failed: wfserver_running}
+  - id: restart_wfserver
+    title: Restart wfserver
+    effect: disrupt
+    action: restart_module
+    args: {module: wfserver}
+    when: {passed: wfserver_running}
+    interrupts: running workflows
+verification:
+  - id: wfserver_back
+    title: wfserver is in pdump
+    effect: read
+    action: module_running
+    args: {module: wfserver}
+    poll: {timeout: 5, interval: 0.01}
+"""
+
+SYSLOGD = """
+module: syslogd
+title: Log server
+scope: writes logs
+symptom: log lines missing
+checks:
+  - id: syslogd_running
+    title: syslogd is in pdump
+    effect: read
+    action: module_running
+    args: {module: syslogd}
+remediation:
+  - id: start_syslogd
+    title: Start syslogd
+    effect: change
+    action: start_module
+    args: {module: syslogd}
+    when: {failed: syslogd_running}
+verification:
+  - id: record_reaches_log
+    title: a test record reaches the log
+    effect: read
+    action: syslog_roundtrip
+    args: {port: "{syslogd_port}", file: "/var/log/syslogd.log", wait: 1}
+    poll: {timeout: 5, interval: 0.01}
+"""
+
+
+class Campaign:
+    """What the fake host's nlserver answers: a pdump of the running modules, start/restart change it."""
+
+    def __init__(self, running: set[str]) -> None:
+        self.running = set(running)
+        self.probes = 0
+
+    def __call__(self, command: str) -> tuple[str, str, int]:
+        if command.endswith("nlserver pdump"):
+            lines = [BANNER, *(f"{name} ({1000 + i}) - 9.2 MB" for i, name in enumerate(sorted(self.running)))]
+            return "\n".join(lines or [BANNER, "No tasks"]), "", 0
+        started = re.search(r"nlserver (start|restart) '?([\w@]+)'?", command)
+        if started:
+            self.running.add(started.group(2))
+            return f"Running task '{started.group(2)}' in a new process\nServer started", "", 0
+        if "remediate-syslog-probe" in command:
+            self.probes += 1
+            token = re.search(r"remediate-syslog-probe-[\w-]+", command)
+            assert token is not None
+            # The first probe's record is lost (syslogd was still starting); the next one arrives.
+            return (
+                f"@@token {token.group(0)}\n" + ("12:found\n" if self.probes > 1 else ""),
+                "",
+                0 if self.probes > 1 else 1,
+            )
+        return "", f"unexpected command {command!r}", 127
+
+
+def _book(tmp_path: Path, text: str) -> playbook.Playbook:
+    module = re.search(r"^module: (\w+)", text, re.M)
+    assert module is not None
+    path = tmp_path / f"{module.group(1)}.yml"
+    path.write_text(textwrap.dedent(text))
+    return playbook.load(path)
+
+
+def _host(**extra: Any) -> Host:
+    return Host("prod1", ("all",), {"instance": "prod", "nlserver": "nlserver", **extra}, "test:1")
+
+
+def _run(tmp_path: Path, book: str, fake: FakeHost, **config: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    cfg = RunConfig(session_factory=fake.factory, **config)
+    outcomes = Engine([_host(syslog_probe=True)], log, cfg).run(_book(tmp_path, book))
+    log.close()
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert events, "the run wrote no audit record"
+    return outcomes, events
+
+
+def _recorded_commands(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (e["phase"], e["command"])
+        for e in events
+        if e["event"] in ("step.finished", "step.planned") and e.get("command")
+    ]
+
+
+def test_healthy_host_is_left_alone(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"wfserver@prod", "watchdog"}))
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.HEALTHY
+    assert fake.changes() == []
+    assert [e["outcome"] for e in events if e["event"] == "step.finished"] == ["passed"]
+
+
+def test_missing_module_is_started_once_then_verified(tmp_path: Path) -> None:
+    campaign = Campaign({"watchdog"})
+    fake = FakeHost(campaign)
+    outcomes, _events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.REMEDIATED
+    assert fake.changes() == ["nlserver start wfserver@prod"]
+    assert "wfserver@prod" in campaign.running
+    assert fake.released == 1  # the lock was taken through its own stream and released cleanly
+
+
+def test_every_phase_records_the_command_that_was_sent(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}))
+    _outcomes, events = _run(tmp_path, WFSERVER, fake)
+    recorded = _recorded_commands(events)
+    assert {phase for phase, _ in recorded} == {"check", "remediation", "verification"}
+    for phase, command in recorded:
+        pool = fake.changes() if phase == "remediation" else fake.reads()
+        assert command in pool, f"{phase} recorded {command!r}, which was never sent"
+
+
+def test_verification_records_the_probe_it_sent_last(tmp_path: Path) -> None:
+    campaign = Campaign({"watchdog"})
+    fake = FakeHost(campaign)
+    outcomes, events = _run(tmp_path, SYSLOGD, fake)
+    assert outcomes[0].status is HostStatus.REMEDIATED
+    probes = [c for c in fake.reads() if "remediate-syslog-probe" in c]
+    assert len(probes) == 2 and probes[0] != probes[1]  # each probe sends a fresh record
+    (verification,) = [c for phase, c in _recorded_commands(events) if phase == "verification"]
+    assert verification == probes[-1]
+
+
+def test_dry_run_sends_no_change_and_shows_the_commands(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}))
+    outcomes, events = _run(tmp_path, WFSERVER, fake, dry_run=True)
+    assert outcomes[0].status is HostStatus.WOULD_REMEDIATE
+    assert fake.changes() == [] and fake.streams == []  # no lock either: a dry-run changes nothing
+    planned = [e["command"] for e in events if e["event"] == "step.planned"]
+    assert planned[0] == "nlserver start wfserver@prod"
+
+
+def test_disruptive_step_without_terminal_is_refused(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"wfserver@prod"}))
+    outcomes, events = _run(tmp_path, WFSERVER, fake, force=True)
+    assert outcomes[0].status is HostStatus.NOT_CONFIRMED
+    assert fake.changes() == []
+    assert any(e["event"] == "confirmation.refused" for e in events)
+
+
+@pytest.mark.parametrize("exc", [CommandTimeout, ConnectionError])
+def test_change_that_may_have_half_run_is_not_retried(tmp_path: Path, exc: type[Exception]) -> None:
+    from runner.errors import ConnectionLost
+
+    fake = FakeHost(Campaign({"watchdog"}), fail_changes=exc if exc is CommandTimeout else ConnectionLost)
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.UNKNOWN
+    assert fake.changes() == ["nlserver start wfserver@prod"]
+    finished = [e for e in events if e["event"] == "step.finished" and e["phase"] == "remediation"]
+    want = StepStatus.TIMEOUT if exc is CommandTimeout else StepStatus.UNKNOWN
+    assert [e["outcome"] for e in finished] == [want]
+
+
+def test_lock_held_by_another_run(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}), lock_answer="HELD run abc by alice\n")
+    outcomes, _events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.LOCKED
+    assert "alice" in outcomes[0].message
+    assert fake.sent == []
+
+
+def test_lock_directory_not_writable_is_its_own_error(tmp_path: Path) -> None:
+    fake = FakeHost(
+        Campaign({"watchdog"}), lock_answer="NODIR mkdir: cannot create directory '/x': Permission denied\n"
+    )
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.FAILED
+    assert "Permission denied" in outcomes[0].message and "lock_dir" in outcomes[0].message
+    assert fake.sent == []
+    assert any(e["event"] == "host.precondition_failed" for e in events)
