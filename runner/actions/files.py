@@ -48,7 +48,7 @@ def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     max_age = float(args["max_age"])
     lines = out.strip().splitlines()
     if rc != 0 or not lines or not lines[0].strip().isdigit():
-        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or 'no output'}", {})
+        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or 'no output'}", {"error": True})
     now = int(lines[0])
     newest: tuple[float, str] | None = None
     for line in lines[1:]:
@@ -82,10 +82,14 @@ action(
 def _log_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     path = render(str(args["file"]), ctx, quote=False)
     lines = int(args.get("lines", 200))
-    return f"tail -n {lines} {shlex.quote(path)} | grep -E -- {shlex.quote(str(args['pattern']))} | tail -n 5"
+    # An unreadable log is no evidence either way (exit 2): without the test, 'absent' would pass on it.
+    quoted, pattern = shlex.quote(path), shlex.quote(str(args["pattern"]))
+    return f"[ -r {quoted} ] || exit 2; tail -n {lines} {quoted} | grep -E -- {pattern} | tail -n 5"
 
 
 def _judge_log(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    if rc != 0:
+        return Verdict(False, f"cannot read {args['file']}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
     found = [line for line in out.splitlines() if line.strip()]
     want = str(args.get("expect", "present"))
     data = {"matches": found}

@@ -74,6 +74,9 @@ def test_secrets_by_name(tmp_path: Path) -> None:
         ("all:\n  vars: &x {a: 1}\n  hosts:\n    h: *x\n", "anchors and aliases", 4),
         ("all: [1, 2]\n", "must be a mapping", None),
         ("all:\n  hosts:\n    a: {nlserver: \"a\\nb\"}\n", "single-line", None),
+        ("all:\n  hosts:\n    a: {workflow_start_grace: soon}\n", "whole number of seconds", None),
+        ("all:\n  hosts:\n    a: {syslog_probe: 'yes'}\n", "syslog_probe must be true or false", None),
+        ("all:\n  vars: {db_password: [x]}\n  hosts:\n    a: {}\n", "a secret value (not shown)", None),
         ("- just\n- a list\n", "mapping of groups", 1),
         ("all:\n  hosts:\n    a: {x: [unclosed\n", "invalid YAML", None),
     ],
@@ -98,7 +101,7 @@ def test_directory_merges_files(tmp_path: Path) -> None:
 
 
 def test_empty_directory_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no \\*.yml inventory"):
+    with pytest.raises(InputError, match=r"no \*\.yml inventory"):
         inventory.load(tmp_path)
     with pytest.raises(InputError, match="inventory not found"):
         inventory.load(tmp_path / "nope.yml")

@@ -1,4 +1,6 @@
-"""playbooks/schema.json (for editors) accepts every shipped playbook and rejects broken ones."""
+"""playbooks/schema.json (for editors) accepts every shipped playbook and rejects broken ones; it and the
+README's action and host var lists are generated from the specs and never stale; the loader reports a bad
+arg at its file:line."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ import jsonschema
 import pytest
 import yaml
 
+from runner import schema
 from runner.actions import ACTIONS
+from runner.errors import InputError
+from runner.playbook import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "playbooks" / "schema.json").read_text())
@@ -67,6 +72,9 @@ BAD = {
     "no checks": lambda d: d.update(checks=[]),
     "bad step id": lambda d: d["checks"][0].update(id="Bad-Id"),
     "remediation without verification": lambda d: d.pop("verification"),
+    "arg of the wrong type": lambda d: d["checks"][0]["args"].update(module=3),
+    "arg outside its choices": lambda d: d["checks"][0]["args"].update(module="sms_gateway"),
+    "option that shadows a host var": lambda d: d.update(options={"instance": {"choices": ["a"]}}),
 }
 
 
@@ -74,3 +82,49 @@ BAD = {
 def test_schema_rejects(good: dict[str, Any], name: str) -> None:
     assert _errors(good) == []
     assert _errors(_mutated(good, BAD[name])), f"schema accepted a playbook with {name}"
+
+
+def test_generated_files_are_current() -> None:
+    behind = schema.stale()
+    assert behind == [], f"{', '.join(behind)} stale: regenerate with `{schema.COMMAND}` and commit"
+
+
+def test_readme_lists_every_action_and_host_var() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ACTIONS:
+        assert f"| `{name}` |" in readme
+    assert "| `syslog_probe` | true or false | `false` |" in readme
+
+
+def test_readme_without_markers_is_refused() -> None:
+    with pytest.raises(ValueError, match="actions:begin"):
+        schema.readme_text("no markers here")
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "fragment"),
+    [
+        ("      port: 514\n      proto: sctp\n", 12, "arg 'proto' must be one of tcp, udp"),
+        ("      port: 514\n      colour: red\n", 12, "has no arg 'colour' (args: module, port, proto)"),
+        ("      port: '514'\n", 11, "arg 'port' must be a whole number or a {var} template"),
+        ("", 6, "needs args ['port']"),
+    ],
+)
+def test_loader_reports_a_bad_arg_at_its_line(tmp_path: Path, extra: str, line: int, fragment: str) -> None:
+    path = tmp_path / "syslogd.yml"
+    path.write_text(
+        "module: syslogd\ntitle: t\nscope: s\nsymptom: y\nchecks:\n  - id: c\n    effect: read\n"
+        "    action: port_listening\n    args:\n      module: syslogd\n" + extra
+    )
+    with pytest.raises(InputError) as err:
+        load(path)
+    assert f"syslogd.yml:{line}: step 'c': " in str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_loader_refuses_an_option_named_like_a_host_var(tmp_path: Path) -> None:
+    path = tmp_path / "syslogd.yml"
+    text = (ROOT / "playbooks" / "syslogd.yml").read_text()
+    path.write_text(text + "options:\n  web_port:\n    choices: [a, b]\n")
+    with pytest.raises(InputError, match=r"syslogd.yml:\d+: option web_port shadows the host var web_port"):
+        load(path)

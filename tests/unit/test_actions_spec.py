@@ -1,0 +1,88 @@
+"""The action registry and its argument specs: every action registered once with a typed spec, the specs
+check playbook args, and nothing in an action depends on the clock or on chance."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Context, Effect, action
+from runner.actions.base import ARG_TYPES, exit_ok
+from runner.inventory import Host
+
+PACKAGE = Path(__file__).resolve().parents[2] / "runner" / "actions"
+
+
+def test_every_action_is_registered_by_its_family() -> None:
+    assert len(ACTIONS) == 24
+    families = {f.__name__.rsplit(".", 1)[-1] for f in FAMILIES}
+    assert {a.family for a in ACTIONS.values()} == families
+    for act in ACTIONS.values():
+        assert act.summary and all(isinstance(a, ArgSpec) and a.type in ARG_TYPES for a in act.args)
+        assert len({a.name for a in act.args}) == len(act.args), act.name
+
+
+def test_registering_a_name_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        action("shell", "again", Effect.READ, build=lambda a, c: "true", judge=exit_ok)
+
+
+@pytest.mark.parametrize("act", list(ACTIONS.values()), ids=lambda a: a.name)
+def test_defaults_fit_their_own_spec(act: Action) -> None:
+    for arg in act.args:
+        assert not (arg.required and arg.default is not None), f"{act.name}.{arg.name}: required with a default"
+        if arg.default is not None:
+            assert arg.problem(arg.default) is None, f"{act.name}.{arg.name}"
+
+
+def test_actions_use_no_clock_and_no_randomness() -> None:
+    for path in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {n.name for node in ast.walk(tree) if isinstance(node, ast.Import) for n in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not imported & {"secrets", "time", "random", "uuid", "datetime"}, path.name
+        assert len(path.read_text().splitlines()) < 400, f"{path.name} is too long"
+
+
+@pytest.mark.parametrize(
+    ("action_name", "args", "fragment"),
+    [
+        ("port_listening", {"module": "syslogd", "port": "{syslogd_port}", "proto": "sctp"}, "one of tcp, udp"),
+        ("port_listening", {"module": "syslogd", "port": True}, "whole number or a {var} template"),
+        ("port_listening", {"module": "syslogd", "port": "514"}, "whole number or a {var} template"),
+        ("port_listening", {"module": "syslogd"}, "needs args ['port']"),
+        ("port_listening", {"module": "nosuch", "port": 514}, "one of inMail"),
+        ("module_running", {"module": "web", "colour": "red"}, "has no arg 'colour'"),
+        ("restart_module", {"module": "web", "flags": ["-force"]}, "may hold -verbose"),
+        ("restart_module", {"module": "web", "flags": "-verbose"}, "list of strings"),
+        ("sql", {"query": "SELECT {grace}"}, "template is not true"),
+        ("sql", {"query": "SELECT 1", "expect": "some"}, "one of ok, empty"),
+        ("sql", {"query": 1}, "must be a {var} template"),
+        ("sql", {"query": "SELECT 1", "template": "yes"}, "true or false"),
+        ("log_search", {"file": "/x", "pattern": "{instance}"}, "is not a template"),
+        ("log_search", {"file": "/x/{a.b}", "pattern": "a"}, "unsupported template field"),
+        ("log_search", {"file": "/x", "pattern": "a", "lines": 0}, "at least 1"),
+        ("backlog", {"dir": "/x", "pattern": "*; rm"}, "does not match"),
+        ("file_fresh", {"dir": "/x", "max_age": "soon"}, "must be a number"),
+        ("workflow_relaunch", {"from": "c", "verb": "Stop"}, "Start, Restart"),
+        ("http_probe", {"url": "http://x", "headers": ["A: {b.c}"]}, "unsupported template field"),
+    ],
+)
+def test_spec_refuses(action_name: str, args: dict[str, object], fragment: str) -> None:
+    problems = ACTIONS[action_name].problems(args)
+    assert problems and fragment in problems[0].what + (problems[0].hint or ""), problems
+
+
+def test_spec_accepts_regex_quantifiers_and_numbers() -> None:
+    assert ACTIONS["log_search"].problems({"file": "{nl6_root}/l", "pattern": "a{2,3}", "lines": 5}) == []
+    assert ACTIONS["port_listening"].problems({"module": "stat", "port": 7777}) == []
+    assert ACTIONS["sql"].problems({"query": "SELECT {g}", "template": True, "expect": "empty"}) == []
+
+
+def test_context_falls_back_on_host_var_defaults() -> None:
+    ctx = Context(Host("h", (), {"web_port": 9090}, "-"), {"mode": "full"}, run_id="r", attempt=1)
+    assert (ctx.var("web_port"), ctx.var("syslogd_port"), ctx.var("mode")) == (9090, 6666, "full")
+    assert ctx.has("nl6_root") and not ctx.has("db_host")
+    assert (ctx.run_id, ctx.attempt) == ("r", 1)
