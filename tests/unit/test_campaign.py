@@ -33,8 +33,14 @@ def test_pdump_no_tasks_variants(line: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "garbage\n", "\x00\x01\x02binary", PDUMP + "Segmentation fault\n", "web@default (abc) - 1 MB\n",
-     PDUMP + "No tasks\n"],
+    [
+        "",
+        "garbage\n",
+        "\x00\x01\x02binary",
+        PDUMP + "Segmentation fault\n",
+        "web@default (abc) - 1 MB\n",
+        PDUMP + "No tasks\n",
+    ],
 )
 def test_pdump_unexpected_output_is_a_parse_error(text: str) -> None:
     with pytest.raises(ParseError):
@@ -60,3 +66,49 @@ def test_process_names() -> None:
     assert campaign.process_name("wfserver", "prod") == "wfserver@prod"
     with pytest.raises(ValueError):
         campaign.process_name("mta", None)
+
+
+def test_public_names_kept_and_formats_re_exported() -> None:
+    from runner import campaign_formats
+
+    for name in ("process_name", "PROCESS_NAME", "Process", "Pdump", "ParseError", "parse_pdump", "parse_missing"):
+        assert hasattr(campaign, name)
+    assert campaign.ParseError is campaign_formats.ParseError
+    assert set(campaign.__all__) <= set(dir(campaign))
+    for name in ("parse_r_test", "parse_soap_fault", "parse_instance_config", "is_redir_line", "DeliveryState"):
+        assert getattr(campaign, name) is getattr(campaign_formats, name)
+
+
+def test_banner_and_no_tasks_on_one_line() -> None:
+    dump = campaign.parse_pdump("12:00:00 > Application Server for Adobe Campaign version 7.3 (build 9362) No tasks\n")
+    assert dump.no_tasks and not dump.processes
+
+
+def test_console_restart_lines() -> None:
+    out = (
+        "10:00:00 >   Stop requested for 'wfserver@prod' ('nlserver wfserver -instance:prod', pid=10, tid=1)...\n"
+        "10:00:00 >   Stop requested (pid=10)\n"
+        "10:00:01 >   Running task 'wfserver@prod' ('nlserver wfserver -instance:prod') in a new process\n"
+        "10:00:01 >   Server started\n"
+    )
+    console = campaign.parse_console(out)
+    assert console.stop_requested == ["wfserver@prod"] and console.started == ["wfserver@prod"]
+    assert console.stopped_pids == [10] and console.server_started
+    with pytest.raises(ParseError):
+        campaign.parse_console("")
+    with pytest.raises(ParseError):
+        campaign.parse_console("10:00:00 >   ok\x00")
+
+
+def test_r_test_and_soap_fault_refuse_non_xml() -> None:
+    assert campaign.parse_r_test("<redir status='OK' date='d' build='1' host='h' localHost='l'/>").ok
+    for text in ("", "OK", "<redir date='x'/>", "\x00"):
+        with pytest.raises(ParseError):
+            campaign.parse_r_test(text)
+    with pytest.raises(ParseError):
+        campaign.parse_soap_fault("<Envelope><Body><Fault><faultstring>x</faultstring></Fault></Body></Envelope>")
+
+
+def test_log_line_short_is_a_parse_error() -> None:
+    with pytest.raises(ParseError):
+        campaign.parse_log_line("2021-05-31T08:42:18.124Z\t1\terror")
