@@ -199,13 +199,11 @@ def actions_section() -> str:
         "| action | least effect | what it does | args |",
         "|---|---|---|---|",
     ]
-    for family in FAMILIES:
-        for act in ACTIONS.values():
-            if act.family != family.__name__.rsplit(".", 1)[-1]:
-                continue
-            effect = "read only" if act.read_only else str(act.min_effect)
-            args = "<br>".join(_cell(_arg_text(a)) for a in act.args) or "none"
-            lines.append(f"| `{act.name}` | {effect} | {_cell(act.summary)} | {args} |")
+    order = [f.__name__.rsplit(".", 1)[-1] for f in FAMILIES]
+    for act in sorted(ACTIONS.values(), key=lambda a: order.index(a.family) if a.family in order else len(order)):
+        effect = "read only" if act.read_only else str(act.min_effect)
+        args = "<br>".join(_cell(_arg_text(a)) for a in act.args) or "none"
+        lines.append(f"| `{act.name}` | {effect} | {_cell(act.summary)} | {args} |")
     return "\n".join(lines)
 
 

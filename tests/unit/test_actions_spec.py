@@ -16,12 +16,23 @@ PACKAGE = Path(__file__).resolve().parents[2] / "runner" / "actions"
 
 
 def test_every_action_is_registered_by_its_family() -> None:
-    assert len(ACTIONS) == 24
+    shipped = {"module_running", "processes_running", "monitor_missing", "web_sessions", "start_module", "stop_module"}
+    shipped |= {"restart_module", "start_listed", "watchdog_start", "reload", "port_listening", "port_not_foreign"}
+    shipped |= {"http_probe", "syslog_roundtrip", "sql", "recipient_dedup", "file_fresh", "log_search", "backlog"}
+    shipped |= {"redir_scan", "redir_quarantine", "javascript", "workflow_relaunch", "shell"}
+    assert len(shipped) == 24 and shipped <= set(ACTIONS)
     families = {f.__name__.rsplit(".", 1)[-1] for f in FAMILIES}
     assert {a.family for a in ACTIONS.values()} == families
     for act in ACTIONS.values():
         assert act.summary and all(isinstance(a, ArgSpec) and a.type in ARG_TYPES for a in act.args)
         assert len({a.name for a in act.args}) == len(act.args), act.name
+
+
+def test_every_family_module_is_imported_by_the_package() -> None:
+    # Registration happens at import: a family the package does not import would be missing from ACTIONS
+    # (and from schema.json and the README) whenever nothing else happened to import it first.
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "base"}
+    assert modules == {f.__name__.rsplit(".", 1)[-1] for f in FAMILIES}, "add the module to FAMILIES in __init__"
 
 
 def test_registering_a_name_twice_is_refused() -> None:
