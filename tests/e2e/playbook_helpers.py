@@ -36,10 +36,16 @@ def pids(st: dict[str, Any]) -> dict[str, int | None]:
 
 def db_view(st: dict[str, Any]) -> dict[str, Any]:
     db = st["db"]
-    wfs = {name: {k: w[k] for k in ("state", "failed", "error", "last_run")} for name, w in
-           (db.get("workflows") or {}).items()}
-    return {"recipients": db.get("recipients"), "duplicate_email_groups": db.get("duplicate_email_groups"),
-            "pending_deliveries": db.get("pending_deliveries"), "workflows": wfs}
+    wfs = {
+        name: {k: w[k] for k in ("state", "failed", "error", "last_run")}
+        for name, w in (db.get("workflows") or {}).items()
+    }
+    return {
+        "recipients": db.get("recipients"),
+        "duplicate_email_groups": db.get("duplicate_email_groups"),
+        "pending_deliveries": db.get("pending_deliveries"),
+        "workflows": wfs,
+    }
 
 
 def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -66,8 +72,9 @@ def check_healthy_run(lab: Lab, remediate: Any, module: str) -> None:
     assert after["healthy"][module]
 
 
-def check_dry_run(lab: Lab, remediate: Any, module: str, fault: str, expect_commands: list[str],
-                  extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def check_dry_run(
+    lab: Lab, remediate: Any, module: str, fault: str, expect_commands: list[str], extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The fault with --dry-run: the host is unchanged and the would-run commands are printed."""
     lab.break_(HOST, fault)
     before = lab.status(HOST)

@@ -64,8 +64,19 @@ def test_list_shows_the_seed_table(remediate):
     res = remediate("list", "--output", "json")
     assert res.returncode == 0, res.stderr
     rows = {r["module"]: r for r in __import__("json").loads(res.stdout)}
-    assert set(rows) == {"export", "import", "inMail", "mta", "stat", "syslogd", "tracking", "trackinglogd",
-                         "watchdog", "web", "wfserver"}
+    assert set(rows) == {
+        "export",
+        "import",
+        "inMail",
+        "mta",
+        "stat",
+        "syslogd",
+        "tracking",
+        "trackinglogd",
+        "watchdog",
+        "web",
+        "wfserver",
+    }
     assert all(r["scope"] and r["symptom"] for r in rows.values())
     assert "sent" in rows["mta"]["symptom"] and "Bounce" in rows["inMail"]["symptom"]
     text = remediate("list").stdout

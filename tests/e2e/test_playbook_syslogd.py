@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import pid_of, wait_for
 from tests.e2e.playbook_helpers import HOST, check_dry_run, check_healthy_run, run, steps
+from tests.support.labfix import pid_of
+from tests.support.wait import wait_until
 
 
 def test_syslogd_down_is_started_and_records_reach_the_log(lab, remediate, host):
@@ -30,7 +31,7 @@ def test_syslogd_down_is_started_and_records_reach_the_log(lab, remediate, host)
 
 def test_syslogd_foreign_port_holder_is_named_and_left_alone(lab, remediate, host):
     lab.break_(host, "syslogd_port_taken")
-    foreign = wait_for(lambda: lab.status(host)["ports"]["udp/6666"]["foreign"], 10, "the squatter holds udp 6666")
+    foreign = wait_until(lambda: lab.status(host)["ports"]["udp/6666"]["foreign"], 10, "the squatter holds udp 6666")
     assert len(foreign) == 1
     squatter = foreign[0]
     res = remediate("syslogd", "--host", host, "--yes")
@@ -41,7 +42,7 @@ def test_syslogd_foreign_port_holder_is_named_and_left_alone(lab, remediate, hos
     after = lab.status(host)
     assert after["ports"]["udp/6666"]["pids"] == [squatter]  # still alive, still holding the port
     assert Path(f"/proc/{squatter}").exists()
-    assert pid_of(lab, host, "syslogd@default") is None       # nothing was started against it
+    assert pid_of(lab, host, "syslogd@default") is None  # nothing was started against it
     events = remediate.events()
     assert not [e for e in events if e.get("event") == "step.started" and e.get("phase") == "remediation"]
 
@@ -52,4 +53,4 @@ def test_syslogd_dry_run_changes_nothing(lab, remediate, host):
 
 def test_syslogd_healthy_host_is_left_alone(lab, remediate, host):
     check_healthy_run(lab, remediate, "syslogd")
-    wait_for(lambda: lab.status(HOST)["healthy"]["syslogd"], 5, "syslogd healthy")
+    wait_until(lambda: lab.status(HOST)["healthy"]["syslogd"], 5, "syslogd healthy")

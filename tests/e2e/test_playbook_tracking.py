@@ -55,8 +55,9 @@ def test_corrupted_line_is_reported_then_set_aside(lab, remediate, host):
 
 
 def test_tracking_dry_run_changes_nothing(lab, remediate, host):
-    after = check_dry_run(lab, remediate, "tracking", "tracking_failed",
-                          ["nlserver tracking -instance:prod -download -update"])
+    after = check_dry_run(
+        lab, remediate, "tracking", "tracking_failed", ["nlserver tracking -instance:prod -download -update"]
+    )
     assert _tracking(after)["failed"] == 1
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import pid_of, wait_for
 from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, steps
+from tests.support.labfix import pid_of
+from tests.support.wait import wait_until
 
 
 def _newest_mtime(lab, host):
@@ -23,7 +24,7 @@ def test_trackinglogd_down_is_started_and_logs_grow(lab, remediate, host):
     assert st["processes"]["trackinglogd@default"]["alive"]
     assert st["r_test"]["ok"]
     # new lines written after the fix (trackinglogd writes one every 2 s)
-    wait_for(lambda: _newest_mtime(lab, host) > stopped_at, 10, "redir/log written after the start")
+    wait_until(lambda: _newest_mtime(lab, host) > stopped_at, 10, "redir/log written after the start")
     assert lab.status(host)["healthy"]["trackinglogd"]
     assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_trackinglogd"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import pid_of
 from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step, steps
+from tests.support.labfix import pid_of
 
 
 def test_web_down_is_started_and_logon_works(lab, remediate, host):

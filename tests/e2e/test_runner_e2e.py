@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ from pathlib import Path
 import yaml
 
 from lab import Lab
-from tests.e2e.conftest import REMEDIATE, ROOT, Runner, pid_of, wait_for
+from tests.support.cli import Runner
+from tests.support.labfix import pid_of, stopped_by_operator
+from tests.support.wait import wait_until
 
 WF = "wfserver@prod"
 
@@ -63,7 +64,7 @@ def test_dry_run_changes_nothing_and_shows_the_command(lab: Lab, host: str, reme
     assert res.returncode == 0, res.stdout + res.stderr
     assert "nlserver start wfserver@prod" in res.stdout
     assert "would_remediate" in res.stdout
-    time.sleep(1.5)  # a start, had one been sent, would show by now
+    assert stopped_by_operator(lab, host, WF)  # no nlserver start reached the host
     assert pid_of(lab, host, WF) is None
     assert not [e for e in remediate.events() if e["event"] == "step.started" and e.get("effect") != "read"]
     assert [e for e in remediate.events() if e["event"] == "step.planned"]
@@ -93,7 +94,11 @@ def test_hung_wfserver_is_found_and_restarted(lab: Lab, host: str, remediate: Ru
     inventory = _inventory_with(remediate, tmp_path, workflow_start_grace=1)
     pid = pid_of(lab, host, WF)
     lab.break_(host, "wfserver_hung")
-    time.sleep(1.5)
+    wait_until(
+        lambda: _pending_starts_older_than(lab, host, 1) > 0,
+        10,
+        "the requested workflow start to wait longer than workflow_start_grace (1 s)",
+    )
     code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
     assert code == 0, doc
     found = " ".join(doc["hosts"][host]["found"])
@@ -137,7 +142,8 @@ def test_two_missing_modules_only_those_started(lab: Lab, host: str, remediate: 
     ran = _ran(doc)
     assert [s["id"] for s in ran] == ["start_missing"]
     assert sorted(ran[0]["command"].split(" && ")) == sorted(
-        f"{lab.hdir(host) / 'nl6/bin/nlserver'} start {m}" for m in ("mta@prod", "trackinglogd@default"))
+        f"{lab.hdir(host) / 'nl6/bin/nlserver'} start {m}" for m in ("mta@prod", "trackinglogd@default")
+    )
     after = {k: v["pid"] for k, v in lab.status(host)["processes"].items() if v["alive"]}
     assert {k: after[k] for k in before} == before  # nothing else was touched
     assert {"mta@prod", "trackinglogd@default"} <= set(after)
@@ -175,6 +181,7 @@ def test_every_audit_event_has_the_schema_fields(lab: Lab, host: str, remediate:
 
 # --- exit codes ----------------------------------------------------------------------------------
 
+
 def test_exit_2_unknown_module_host_group_nothing_run(lab: Lab, remediate: Runner) -> None:
     assert remediate("nosuchmodule", "--host", "lab1").returncode == 2
     res = remediate("wfserver", "--host", "nosuchhost")
@@ -182,7 +189,7 @@ def test_exit_2_unknown_module_host_group_nothing_run(lab: Lab, remediate: Runne
     assert remediate("wfserver", "--group", "nosuchgroup").returncode == 2
     assert remediate("wfserver").returncode == 2  # no host selected
     assert remediate("wfserver", "--host", "lab1", "--option", "nope=1").returncode == 2
-    assert not remediate.audit_log.exists()  # nothing ran, nothing was even logged
+    remediate.assert_no_audit_log()  # nothing ran, nothing was even logged
 
 
 def test_exit_2_invalid_inventory_names_file_and_line(remediate: Runner, tmp_path: Path) -> None:
@@ -195,12 +202,14 @@ def test_exit_2_invalid_inventory_names_file_and_line(remediate: Runner, tmp_pat
 
 def test_exit_3_unreachable_host(lab: Lab, remediate: Runner, tmp_path: Path) -> None:
     inventory = tmp_path / "inv.yml"
-    inventory.write_text(textwrap.dedent(f"""\
+    inventory.write_text(
+        textwrap.dedent(f"""\
         all:
           vars: {{instance: prod, ssh_config: {lab.dir}/ssh_config}}
           hosts:
-            ghost: {{ansible_host: 127.0.4.201, ansible_port: 2222}}
-        """))
+            ghost: {{ansible_host: {lab.net}.201, ansible_port: 2222}}
+        """)
+    )
     start = time.monotonic()
     code, doc = remediate.json("wfserver", "--host", "ghost", inventory=inventory)
     assert code == 3
@@ -212,7 +221,8 @@ def test_exit_3_unreachable_host(lab: Lab, remediate: Runner, tmp_path: Path) ->
 def _playbooks_dir(tmp_path: Path, remediation: str) -> Path:
     d = tmp_path / "playbooks"
     d.mkdir()
-    (d / "wfserver.yml").write_text(textwrap.dedent("""\
+    (d / "wfserver.yml").write_text(
+        textwrap.dedent("""\
         module: wfserver
         title: test playbook
         scope: test
@@ -223,13 +233,16 @@ def _playbooks_dir(tmp_path: Path, remediation: str) -> Path:
             action: shell
             args: {command: "false"}
         remediation:
-        """) + textwrap.indent(textwrap.dedent(remediation), "  ") + textwrap.dedent("""\
+        """)
+        + textwrap.indent(textwrap.dedent(remediation), "  ")
+        + textwrap.dedent("""\
         verification:
           - id: still_fails
             effect: read
             action: shell
             args: {command: "false"}
-        """))
+        """)
+    )
     return d
 
 
@@ -242,12 +255,15 @@ def _inventory_with(remediate: Runner, tmp_path: Path, **extra: object) -> Path:
 
 
 def test_exit_1_remediation_command_failed(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
-    d = _playbooks_dir(tmp_path, """\
+    d = _playbooks_dir(
+        tmp_path,
+        """\
         - id: fails
           effect: change
           action: shell
           args: {command: "echo broken >&2; exit 3"}
-        """)
+        """,
+    )
     code, doc = remediate.json("wfserver", "--host", host, env={"REMEDIATE_PLAYBOOKS": str(d)})
     assert code == 1
     assert doc["hosts"][host]["status"] == "failed"
@@ -256,20 +272,34 @@ def test_exit_1_remediation_command_failed(lab: Lab, host: str, remediate: Runne
 
 
 def test_exit_5_changing_command_timed_out_not_retried(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
-    d = _playbooks_dir(tmp_path, """\
+    d = _playbooks_dir(
+        tmp_path,
+        """\
         - id: slow
           effect: change
           action: shell
           args: {command: "sleep 47"}
           timeout: 2
-        """)
+        """,
+    )
     code, doc = remediate.json("wfserver", "--host", host, env={"REMEDIATE_PLAYBOOKS": str(d)})
     assert code == 5, doc
     assert doc["hosts"][host]["status"] == "unknown"
     started = [e for e in remediate.events() if e["event"] == "step.started" and e.get("step") == "slow"]
     assert len(started) == 1  # never re-run
     # the host itself stopped the command at its timeout
-    wait_for(lambda: not _processes_with(lab, "sleep 47"), 15, "the timed-out command to be gone from the host")
+    wait_until(lambda: not _processes_with(lab, "sleep 47"), 15, "the timed-out command to be gone from the host")
+
+
+def _pending_starts_older_than(lab: Lab, host: str, seconds: int) -> int:
+    """Workflow start requests of the host's database still waiting after ``seconds``."""
+    return int(
+        lab.psql(
+            "SELECT count(*) FROM XtkWorkflowJob WHERE iStatus = 0 AND tsCreated < now() - "
+            f"make_interval(secs => {seconds})",
+            db=f"campaign_{host}",
+        )
+    )
 
 
 def _processes_with(lab: Lab, needle: str) -> list[int]:
@@ -286,20 +316,23 @@ def _processes_with(lab: Lab, needle: str) -> list[int]:
 
 
 def test_exit_130_interrupted_records_run_finished(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
-    d = _playbooks_dir(tmp_path, """\
+    d = _playbooks_dir(
+        tmp_path,
+        """\
         - id: slow
           effect: change
           action: shell
           args: {command: "sleep 53"}
           timeout: 60
-        """)
-    env = {k: v for k, v in os.environ.items() if k != "REMEDIATE_INVENTORY"}
-    env.update({"PYTHONPATH": str(ROOT), "REMEDIATE_AUDIT_LOG": str(remediate.audit_log), "REMEDIATE_PLAYBOOKS": str(d)})
-    proc = subprocess.Popen([*REMEDIATE, "wfserver", "--host", host, "-i", str(remediate.inventory)],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        """,
+    )
+    proc = remediate.start("wfserver", "--host", host, REMEDIATE_PLAYBOOKS=str(d))
     try:
-        wait_for(lambda: any(e["event"] == "step.started" and e.get("step") == "slow" for e in remediate.events()),
-                 30, "the changing step to start")
+        wait_until(
+            lambda: [e for e in remediate.events_so_far() if e["event"] == "step.started" and e.get("step") == "slow"],
+            30,
+            "the changing step to start",
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 130
     finally:

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from lab import Lab
-from tests.e2e.conftest import REMEDIATE, ROOT, Runner, pid_of
+from tests.support.cli import Runner
+from tests.support.labfix import pid_of
 
 WF = "wfserver@prod"
 
@@ -39,8 +40,9 @@ def test_unknown_host_key_refused(lab: Lab, host: str, remediate: Runner, tmp_pa
     assert not [e for e in remediate.events() if e["event"] in ("step.started", "host.retrying")]
 
 
-def test_accept_new_records_key_but_changed_key_still_refused(lab: Lab, host: str, remediate: Runner,
-                                                              tmp_path: Path) -> None:
+def test_accept_new_records_key_but_changed_key_still_refused(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path
+) -> None:
     known = tmp_path / "known_hosts"
     known.write_text("# operator's own file\n")
     cfg = _ssh_config(lab, tmp_path, "accept-new", known)
@@ -60,11 +62,15 @@ def test_accept_new_records_key_but_changed_key_still_refused(lab: Lab, host: st
 
 def _run_on_terminal(remediate: Runner, args: list[str], answer: str, timeout: float = 90) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin/stdout/stderr and answer its prompt."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REMEDIATE_INVENTORY", "NO_COLOR")}
-    env.update({"PYTHONPATH": str(ROOT), "REMEDIATE_AUDIT_LOG": str(remediate.audit_log), "NO_COLOR": "1"})
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*REMEDIATE, *args, "-i", str(remediate.inventory)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        remediate.argv(tuple(args)),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=remediate.env(NO_COLOR="1"),
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
     answered = False
@@ -98,8 +104,14 @@ def test_prompt_on_terminal_default_no_declines(lab: Lab, host: str, remediate: 
     pid = pid_of(lab, host, WF)
     code, screen = _run_on_terminal(remediate, ["wfserver", "--host", host, "--force"], "")
     assert code == 4, screen
-    for fragment in ("host:        lab1", "module:      wfserver", "restart wfserver@prod", "interrupts:",
-                     "because:     none (--force)", "[y/N]"):
+    for fragment in (
+        "host:        lab1",
+        "module:      wfserver",
+        "restart wfserver@prod",
+        "interrupts:",
+        "because:     none (--force)",
+        "[y/N]",
+    ):
         assert fragment in screen, fragment
     assert pid_of(lab, host, WF) == pid
     assert [e for e in remediate.events() if e["event"] == "confirmation.declined"]
@@ -123,7 +135,10 @@ def test_several_hosts_in_parallel(lab: Lab, remediate: Runner) -> None:
         code, doc = remediate.json("wfserver", "--group", "lab", "--forks", "3")
         assert code == 0, doc
         assert {h: doc["hosts"][h]["status"] for h in ("lab1", "lab2", "lab3")} == {
-            "lab1": "remediated", "lab2": "healthy", "lab3": "remediated"}
+            "lab1": "remediated",
+            "lab2": "healthy",
+            "lab3": "remediated",
+        }
         assert all(pid_of(lab, h, WF) for h in ("lab1", "lab2", "lab3"))
     finally:
         for h in ("lab1", "lab2", "lab3"):
@@ -136,7 +151,8 @@ def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediat
     shared = Path(tempfile.mkdtemp(prefix="remediate-rolling-", dir="/tmp"))
     shared.chmod(0o777)  # the lab's login user writes the marker
     marker = shared / "touched"
-    (d / "wfserver.yml").write_text(textwrap.dedent(f"""\
+    (d / "wfserver.yml").write_text(
+        textwrap.dedent(f"""\
         module: wfserver
         title: rolling test
         scope: test
@@ -157,7 +173,8 @@ def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediat
             effect: read
             action: shell
             args: {{command: "false"}}
-        """))
+        """)
+    )
     code, doc = remediate.json("wfserver", "--group", "lab", "--yes", env={"REMEDIATE_PLAYBOOKS": str(d)})
     assert code == 1
     assert doc["hosts"]["lab1"]["status"] == "failed"

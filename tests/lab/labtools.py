@@ -1,30 +1,36 @@
-"""Helpers shared by the lab tests."""
+"""Helpers shared by the lab tests (the wait itself is ``tests.support.wait.wait_until``)."""
+
 from __future__ import annotations
 
+import inspect
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lab import Lab
+from tests.support.wait import wait_until
 
 
-def poll(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.2) -> Any:
-    """Return the first truthy fn() before the deadline, else fail with the last value."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+def poll(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.2, what: str | None = None) -> Any:
+    """``tests.support.wait.wait_until`` with the lab tests' defaults; ``what`` defaults to the predicate's source."""
+    return wait_until(fn, timeout, what or _describe(fn), interval)
+
+
+def _describe(fn: Callable[[], Any]) -> str:
+    try:
+        return inspect.getsource(fn).strip()
+    except (OSError, TypeError):
+        return repr(fn)
 
 
 def ssh(lab: Lab, host: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ssh", "-F", str(lab.dir / "ssh_config"), "-o", "BatchMode=yes", host, command],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["ssh", "-F", str(lab.dir / "ssh_config"), "-o", "BatchMode=yes", host, command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def nl(lab: Lab, host: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

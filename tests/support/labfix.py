@@ -1,0 +1,90 @@
+"""Session lab fixtures for the suites that need a Campaign lab, and the host-state helpers they share.
+
+Each suite's conftest builds its fixtures here with its own directory prefix, address block and host
+count, so suites never meet each other's lab (or a demo lab) in the same ``make test``:
+
+    lab, audit_log, remediate, host = lab_fixtures("remediate-e2e-", NET, HOSTS)
+
+Owns: the ``lab`` (session, ``lab.temporary_lab``), ``audit_log``, ``remediate`` and ``host`` fixtures;
+``healthy`` and ``pid_of`` (state read through ``lab.status``). Must not: start a lab outside a fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from lab import Lab, temporary_lab
+from tests.support.cli import Runner
+from tests.support.wait import wait_until
+
+HOST = "lab1"
+
+
+def healthy(lab: Lab, name: str) -> bool:
+    """Every process of the host alive and nothing listed by monitor -missing."""
+    st = lab.status(name)
+    return not st["missing"] and all(p["alive"] for p in st["processes"].values())
+
+
+def pid_of(lab: Lab, name: str, process: str) -> int | None:
+    """The pid of a live process of the host (``wfserver@prod``, ``watchdog``), else None."""
+    proc = lab.status(name)["processes"].get(process)
+    return proc["pid"] if proc and proc["alive"] else None
+
+
+def session_lab(prefix: str, net: str, hosts: int) -> Callable[..., Any]:
+    """A session ``lab`` fixture: ``hosts`` lab hosts on ``net``.x in a fresh /tmp directory, removed after."""
+
+    @pytest.fixture(scope="session")
+    def lab() -> Iterator[Lab]:
+        with temporary_lab(prefix, net, hosts) as the_lab:
+            yield the_lab
+
+    return lab
+
+
+@pytest.fixture()
+def audit_log(tmp_path: Path) -> Path:
+    """A fresh audit log per test (not created: the run creates it)."""
+    return tmp_path / "audit.jsonl"
+
+
+@pytest.fixture()
+def remediate(lab: Lab, audit_log: Path, tmp_path: Path) -> Runner:
+    """The real CLI against the suite's lab, run from the test's own directory."""
+    return Runner(lab, audit_log, tmp_path)
+
+
+@pytest.fixture()
+def host(lab: Lab) -> Iterator[str]:
+    """lab1, healed before and after the test, so each test starts from a healthy host."""
+    lab.heal(HOST)
+    wait_until(lambda: healthy(lab, HOST), 30, f"{HOST} healthy before the test")
+    yield HOST
+    lab.heal(HOST)
+
+
+class LabFixtures(NamedTuple):
+    lab: Callable[..., Any]
+    audit_log: Callable[..., Any]
+    remediate: Callable[..., Any]
+    host: Callable[..., Any]
+
+
+def lab_fixtures(prefix: str, net: str, hosts: int) -> LabFixtures:
+    """The fixtures of a suite that runs the CLI against its own session lab (assign them in its conftest)."""
+    return LabFixtures(session_lab(prefix, net, hosts), audit_log, remediate, host)
+
+
+def stopped_by_operator(lab: Lab, name: str, process: str) -> bool:
+    """``nlserver stop PROCESS`` ran on the host and no ``nlserver start PROCESS`` since.
+
+    The simulated nlserver records a stop in ``run/stopped/PROCESS`` (the watchdog leaves such a module
+    alone) and ``start`` removes that record before it returns, so a start that was sent shows here at
+    once, with no wait, even while the module itself is still coming up.
+    """
+    return (lab.hdir(name) / "run" / "stopped" / process).exists()
