@@ -1,8 +1,10 @@
 """Playbook + host (+ check verdicts) → the exact commands a run sends. Pure: no I/O.
 
-Owns: building each step's command for one host (so dry-run, ``show`` and the real run print the
-same text), the read-phase batch script that runs many read steps in one round trip, parsing that
-batch's output back into per-step results, and the ``when:`` rules that pick remediation steps.
+Owns: building each step's command for one host (dry-run, ``show`` and the real run build the same
+text; what a run's own id makes unique — a probe token, a backup table name — differs from one run to
+the next), putting every database query of one batch into one ``nlserver javascript`` call, the
+read-phase batch script that runs many read steps in one round trip, parsing that batch's output back
+into per-step results, and the ``when:`` rules that pick remediation steps.
 Must not: connect, run, log or prompt.
 """
 
@@ -13,7 +15,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from runner.actions import ACTIONS, Context, Effect, Skip, Verdict
+from runner.actions import ACTIONS, Context, Effect, Skip, Verdict, querydef
 from runner.playbook import Playbook, Step
 from runner.transport import KILL_AFTER, Result
 
@@ -42,6 +44,20 @@ def build(step: Step, ctx: Context) -> Planned:
         return Planned(step, None, str(exc))
     except ValueError as exc:  # a host value the action cannot put into a command safely
         return Planned(step, None, f"cannot build the command for host {ctx.host.name}: {exc}")
+
+
+def merge_queries(planned: Sequence[Planned], ctx: Context) -> list[Planned]:
+    """Every ``query`` step of one batch sends the same single ``nlserver javascript`` call.
+
+    A JavaScript engine start costs seconds on a real server: the fragments run one after the other in
+    one call, and each step reads its own rows back by its key. Other steps are returned unchanged.
+    """
+    queries = [p for p in planned if p.command is not None and p.step.action == querydef.QUERY.name]
+    if len(queries) < 2:
+        return list(planned)
+    fragments = list(dict.fromkeys(querydef.fragment(p.step.args, ctx)[1] for p in queries))
+    command = querydef.combined_command(fragments, ctx)
+    return [Planned(p.step, command) if p in queries else p for p in planned]
 
 
 def judge(step: Step, ctx: Context, result: Result) -> Verdict:

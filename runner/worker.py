@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import plan, retry, transport
-from runner.actions import DEFAULT_VARS, Context, Verdict
+from runner import hostvars, plan, retry, transport
+from runner.actions import Context, Verdict
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, PreconditionError, TransportError
 from runner.inventory import Host
@@ -126,12 +126,13 @@ class Worker:
         """
         assert run.session is not None
         out: dict[tuple[str, str], Read] = {}
+        built = [(module, plan.build(step, run.ctx)) for module, step in steps]
+        merged = plan.merge_queries([p for _m, p in built], run.ctx)
         todo: list[tuple[str, plan.Planned, str]] = []
-        for module, step in steps:
-            planned = plan.build(step, run.ctx)
+        for (module, _p), planned in zip(built, merged, strict=True):
             if planned.command is None:
                 if record:
-                    self.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
+                    self.record(run, module, planned.step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
             else:
                 todo.append((module, planned, planned.command))
         if not todo:
@@ -246,15 +247,6 @@ class Worker:
             if r.session is not None:
                 r.session.close()
 
-    @staticmethod
-    def _lock_dir(host: Host) -> str:
-        """Where the run lock lives on the host: ``lock_dir``, else beside the Campaign install."""
-        explicit = host.var("lock_dir")
-        if explicit:
-            return str(explicit)
-        root = host.var("nl6_root") or DEFAULT_VARS["nl6_root"]
-        return f"{root}/var/remediate/locks"
-
     def _owner(self) -> str:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return f"run {self.audit.run_id} by {self.audit.operator_name} on {socket.gethostname()} since {since}"
@@ -262,7 +254,7 @@ class Worker:
     def lock(self, run: HostRun, module: str) -> bool:
         """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
         assert run.session is not None
-        lock = HostLock(run.session, run.host.name, self._lock_dir(run.host), module)
+        lock = HostLock(run.session, run.host.name, hostvars.lock_dir(run.host), module)
         try:
             taken = lock.acquire(self._owner())
         except ConnectionLost as exc:
