@@ -65,6 +65,7 @@ STATUS_COLOR: dict[str, str] = {
     HostStatus.NOT_CONFIRMED: "yellow",
     HostStatus.LOCKED: "yellow",
     HostStatus.UNKNOWN: "magenta",
+    HostStatus.NOT_APPLICABLE: "blue",
     StepStatus.PASSED: "green",
     StepStatus.FAILED: "red",
     StepStatus.UNDETERMINED: "magenta",

@@ -118,8 +118,14 @@ class Engine:
             return
         run.verdicts = {sid: r.verdict for sid, r in self.w.read(run, playbook.module, playbook.checks).items()}
         run.ctx.earlier = run.verdicts
-        failed = plan.failed_checks(run.verdicts)
-        unsure = plan.undetermined_checks(run.verdicts)
+        absent = plan.absent_gate(playbook, run.verdicts)
+        if absent is not None:
+            run.outcome.status = HostStatus.NOT_APPLICABLE
+            run.outcome.message = f"{playbook.module} does not apply to this host: {absent}"
+            return
+        deciding = plan.judged(playbook, run.verdicts)
+        failed = plan.failed_checks(deciding)
+        unsure = plan.undetermined_checks(deciding)
         run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
         if unsure and not failed:
             run.outcome.status = HostStatus.FAILED
@@ -139,7 +145,7 @@ class Engine:
 
     def _remediate_host(self, run: HostRun, playbook: Playbook) -> None:
         module = playbook.module
-        failed = tuple(plan.failed_checks(run.verdicts))
+        failed = tuple(plan.failed_checks(plan.judged(playbook, run.verdicts)))
         steps = plan.selected(playbook, run.verdicts, self.config.options)
         if not steps:
             run.outcome.status = HostStatus.FAILED
@@ -271,7 +277,11 @@ class Engine:
             reads = self.w.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
             problems = []
             for pb in playbooks:
-                mine = {s.id: reads[(pb.module, s.id)].verdict for s in pb.checks if (pb.module, s.id) in reads}
+                every = {s.id: reads[(pb.module, s.id)].verdict for s in pb.checks if (pb.module, s.id) in reads}
+                if plan.absent_gate(pb, every) is not None:
+                    run.outcome.modules[pb.module] = ModuleVerdict.SKIPPED
+                    continue
+                mine = plan.judged(pb, every)
                 failed = [f"{sid}: {v.message}" for sid, v in mine.items() if not v.passed]
                 if failed:
                     real = any(v.failed for v in mine.values())

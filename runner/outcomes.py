@@ -23,6 +23,7 @@ class HostStatus(StrEnum):
     NOT_CONFIRMED = "not_confirmed"  # a disruptive step was declined or could not be confirmed
     LOCKED = "locked"  # another run holds this module's lock on the host
     UNKNOWN = "unknown"  # a changing command timed out or its connection dropped: not re-run
+    NOT_APPLICABLE = "not_applicable"  # the module is not on this host (not enabled, not this server's role)
 
 
 class StepStatus(StrEnum):
@@ -31,7 +32,7 @@ class StepStatus(StrEnum):
     PASSED = "passed"  # a read step whose verdict is good
     FAILED = "failed"  # a read step that found a problem, or a changing step that failed
     UNDETERMINED = "error"  # a read step that could not decide (timeout, unparsable output, query error)
-    SKIPPED = "skipped"  # not applicable on this host (a var it needs is missing, nothing to act on)
+    SKIPPED = "skipped"  # not applicable on this host (a var it needs is missing, not enabled, nothing to act on)
     RAN = "ran"  # a changing step that ran and succeeded
     WOULD_RUN = "would_run"  # dry-run: a changing step that would have run
     DECLINED = "declined"  # a disruptive step the operator declined, or that could not be confirmed
@@ -45,7 +46,7 @@ class ModuleVerdict(StrEnum):
     HEALTHY = "healthy"
     PROBLEM = "problem"  # a check found a problem
     UNDETERMINED = "error"  # no check found a problem, but at least one could not decide
-    SKIPPED = "skipped"  # every check was skipped on this host
+    SKIPPED = "skipped"  # every check was skipped, or the module is not on this host
 
 
 class RunStatus(StrEnum):
@@ -77,6 +78,7 @@ HOST_EXIT: dict[HostStatus, ExitCode] = {
     HostStatus.NOT_CONFIRMED: ExitCode.DECLINED,
     HostStatus.LOCKED: ExitCode.DECLINED,
     HostStatus.UNKNOWN: ExitCode.UNKNOWN,
+    HostStatus.NOT_APPLICABLE: ExitCode.OK,
 }
 # With several hosts, the first of these that applies is the run's code.
 PRECEDENCE = (

@@ -75,6 +75,21 @@ def full_command(planned: Planned, ctx: Context) -> str:
     return env_prefix(ctx) + planned.command
 
 
+def absent_gate(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> str | None:
+    """Why the playbook does not apply to this host (a gate check found its module absent), or None."""
+    for step in playbook.checks:
+        verdict = verdicts.get(step.id)
+        if step.gate and verdict is not None and verdict.not_applicable:
+            return verdict.message
+    return None
+
+
+def judged(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> dict[str, Verdict]:
+    """The verdicts that decide: checks that only inform, and checks that do not apply, are left out."""
+    inform = {s.id for s in playbook.checks if s.inform}
+    return {sid: v for sid, v in verdicts.items() if sid not in inform and not v.not_applicable}
+
+
 def failed_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
     """Checks that found a problem (not those that could not decide)."""
     return [sid for sid, v in verdicts.items() if v.failed]
@@ -93,6 +108,8 @@ def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mappi
             if when.failed and not any(sid in verdicts and verdicts[sid].failed for sid in when.failed):
                 continue
             if when.passed and not all(sid in verdicts and verdicts[sid].passed for sid in when.passed):
+                continue
+            if any(sid in verdicts and verdicts[sid].failed for sid in when.not_failed):
                 continue
             if any(options.get(name) != value for name, value in when.option):
                 continue

@@ -25,9 +25,23 @@ PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
 STEP_KEYS = frozenset(
-    {"id", "title", "effect", "action", "args", "when", "poll", "timeout", "interrupts", "why", "show"}
+    {
+        "id",
+        "title",
+        "effect",
+        "action",
+        "args",
+        "when",
+        "poll",
+        "timeout",
+        "interrupts",
+        "why",
+        "show",
+        "inform",
+        "gate",
+    }
 )
-WHEN_KEYS = frozenset({"failed", "passed", "option"})
+WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option"})
 MAX_TIMEOUT = 3600.0
 
 
@@ -41,6 +55,7 @@ class Poll:
 class When:
     failed: tuple[str, ...] = ()  # run if any of these checks failed
     passed: tuple[str, ...] = ()  # run only if all of these checks passed
+    not_failed: tuple[str, ...] = ()  # run only if none of these checks found a problem (skipped counts as not)
     option: tuple[tuple[str, str], ...] = ()  # run only if every option has this value
 
 
@@ -59,6 +74,8 @@ class Step:
     why: str | None
     line: int
     show: tuple[str, ...] = ()  # checks whose findings the confirmation prompt shows
+    inform: bool = False  # a check that only informs (e.g. the sessions a restart cuts): never a reason to act or fail
+    gate: bool = False  # a check whose "not applicable" means the whole playbook does not apply to this host
 
 
 @dataclass(frozen=True)
@@ -178,10 +195,13 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
     if not phases["checks"]:
         raise _err("a playbook needs at least one check", path, yamlfile.line_of(data, "checks") or 1)
     check_ids = {s.id for s in phases["checks"]}
+    inform_ids = {s.id for s in phases["checks"] if s.inform}
     for step in phases["remediation"] + phases["verification"]:
-        for ref in (step.when.failed + step.when.passed) if step.when else ():
+        for ref in (step.when.failed + step.when.passed + step.when.not_failed) if step.when else ():
             if ref not in check_ids:
                 raise _err(f"step {step.id!r}: 'when' names {ref!r}, which is not a check", path, step.line)
+            if ref in inform_ids:
+                raise _err(f"step {step.id!r}: 'when' names {ref!r}, a check that only informs", path, step.line)
         for ref in step.show:
             if ref not in check_ids:
                 raise _err(f"step {step.id!r}: 'show' names {ref!r}, which is not a check", path, step.line)
@@ -331,6 +351,14 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
     show = item.get("show") or []
     if not isinstance(show, list) or not all(isinstance(s, str) for s in show):
         raise _err(f"step {step_id!r}: 'show' must be a list of check ids", path, yamlfile.line_of(item, "show"))
+    inform = item.get("inform", False)
+    if not isinstance(inform, bool) or (inform and phase != "check"):
+        raise _err(
+            f"step {step_id!r}: 'inform' is true or false, on checks only", path, yamlfile.line_of(item, "inform")
+        )
+    gate = item.get("gate", False)
+    if not isinstance(gate, bool) or (gate and phase != "check"):
+        raise _err(f"step {step_id!r}: 'gate' is true or false, on checks only", path, yamlfile.line_of(item, "gate"))
     title = item.get("title") or f"{action.name}"
     return Step(
         id=step_id,
@@ -346,6 +374,8 @@ def _step(item: Any, phase: str, path: str, options: dict[str, Option], phase_li
         why=str(item["why"]).strip() if item.get("why") else None,
         line=line,
         show=tuple(show),
+        inform=inform,
+        gate=gate,
     )
 
 
@@ -372,7 +402,7 @@ def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> Whe
         return None
     line = yamlfile.line_of(item, "when")
     if not isinstance(raw, dict) or not raw or set(raw) - WHEN_KEYS:
-        raise _err(f"step {step_id!r}: when takes failed:, passed: and/or option:", path, line)
+        raise _err(f"step {step_id!r}: when takes failed:, passed:, not_failed: and/or option:", path, line)
 
     def ids(key: str) -> tuple[str, ...]:
         value = raw.get(key) or []
@@ -389,4 +419,4 @@ def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> Whe
         if name not in options or value not in options[name].choices:
             raise _err(f"step {step_id!r}: when.option {name}={value!r} is not a declared option choice", path, line)
         pairs.append((str(name), str(value)))
-    return When(failed=ids("failed"), passed=ids("passed"), option=tuple(pairs))
+    return When(failed=ids("failed"), passed=ids("passed"), not_failed=ids("not_failed"), option=tuple(pairs))

@@ -96,6 +96,16 @@ def schema() -> dict[str, Any]:
             "items": {"$ref": "#/$defs/id"},
         },
         "why": {"type": "string"},
+        "inform": {
+            "description": "a check that only informs (shown, e.g. in the confirmation prompt): never a reason "
+            "to act or to fail",
+            "type": "boolean",
+        },
+        "gate": {
+            "description": "a check whose 'not applicable' (e.g. the module is not enabled on this host) means "
+            "the whole playbook does not apply to the host",
+            "type": "boolean",
+        },
     }
     disrupt_rule = {
         "if": {"properties": {"effect": {"const": "disrupt"}}, "required": ["effect"]},
@@ -150,6 +160,7 @@ def schema() -> dict[str, Any]:
                 "properties": {
                     "failed": ids,
                     "passed": ids,
+                    "not_failed": ids,
                     "option": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
             },

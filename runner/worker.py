@@ -42,6 +42,8 @@ class Read:
 
     @property
     def status(self) -> StepStatus:
+        if self.verdict.not_applicable:
+            return StepStatus.SKIPPED
         if self.verdict.passed:
             return StepStatus.PASSED
         return StepStatus.UNDETERMINED if self.verdict.undetermined else StepStatus.FAILED
@@ -156,10 +158,12 @@ class Worker:
             res = results.get(keys[f"{module}/{p.key}"])
             if res is None:
                 verdict = Verdict(
-                    False, "did not run: the connection or the batch stopped before this step", error=True
+                    False, "did not run: the connection or the batch stopped before this step", undetermined=True
                 )
             elif res.exit_code == 124:
-                verdict = Verdict(False, f"timed out after {p.step.timeout:g}s (stopped on the host)", error=True)
+                verdict = Verdict(
+                    False, f"timed out after {p.step.timeout:g}s (stopped on the host)", undetermined=True
+                )
             else:
                 verdict = plan.judge(p.step, run.ctx, res)
             read = Read(p.step, command, verdict, res)

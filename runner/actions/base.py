@@ -46,15 +46,26 @@ class Skip(Exception):
 
 @dataclass
 class Verdict:
+    """What a step found. Exactly one reading: passed, failed (a problem), undetermined, or not applicable.
+
+    ``undetermined``: the step could not decide (timeout, unparsable output, query error); no remediation
+    may be based on it. ``not_applicable``: what the step looks at is not on this host (a module that is
+    not enabled, a directory only redirection servers have); the playbook has nothing to do here.
+    """
+
     passed: bool
     message: str
     data: dict[str, Any] = field(default_factory=dict)
-    error: bool = False  # the check could not decide (timeout, unparsable output, query error)
+    undetermined: bool = False
+    not_applicable: bool = False
 
-    @property
-    def undetermined(self) -> bool:
-        """Neither passed nor failed: no remediation may be based on it."""
-        return self.error or bool(self.data.get("parse_error")) or bool(self.data.get("error"))
+    @classmethod
+    def unsure(cls, message: str, data: dict[str, Any] | None = None) -> Verdict:
+        return cls(False, message, data or {}, undetermined=True)
+
+    @classmethod
+    def absent(cls, message: str, data: dict[str, Any] | None = None) -> Verdict:
+        return cls(True, message, data or {}, not_applicable=True)
 
     @property
     def failed(self) -> bool:

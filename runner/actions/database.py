@@ -67,7 +67,7 @@ def _sql_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_sql(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict(False, f"query failed (exit {rc}): {err.strip()[:300]}", {"error": True})
+        return Verdict.unsure(f"query failed (exit {rc}): {err.strip()[:300]}")
     rows = [line.split("\t") for line in out.splitlines() if line.strip()]
     data: dict[str, Any] = {"rows": rows[:50], "row_count": len(rows)}
     expect = str(args.get("expect", "ok"))
@@ -149,10 +149,10 @@ def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict(False, f"de-duplication rolled back (exit {rc}): {err.strip()[:300]}", {"error": True})
+        return Verdict.unsure(f"de-duplication rolled back (exit {rc}): {err.strip()[:300]}")
     rows = [line.split("\t") for line in out.splitlines() if line.count("\t") >= 3]
     if not rows or not rows[-1][0].strip().isdigit() or not IDENT.match(rows[-1][3].strip()):
-        return Verdict(False, f"cannot read the de-duplication result: {out.strip()[:200]!r}", {"error": True})
+        return Verdict.unsure(f"cannot read the de-duplication result: {out.strip()[:200]!r}")
     saved, gone, ids, backup = int(rows[-1][0]), int(rows[-1][1]), rows[-1][2].strip(), rows[-1][3].strip()
     restore_sql = f"INSERT INTO NmsRecipient SELECT * FROM {backup}"  # noqa: S608 - checked identifier
     restore = (

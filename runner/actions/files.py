@@ -48,7 +48,7 @@ def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     max_age = float(args["max_age"])
     lines = out.strip().splitlines()
     if rc != 0 or not lines or not lines[0].strip().isdigit():
-        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or 'no output'}", {"error": True})
+        return Verdict.unsure(f"cannot list {directory}: {err.strip()[:200] or 'no output'}")
     now = int(lines[0])
     newest: tuple[float, str] | None = None
     for line in lines[1:]:
@@ -89,7 +89,7 @@ def _log_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_log(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict(False, f"cannot read {args['file']}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+        return Verdict.unsure(f"cannot read {args['file']}: {err.strip()[:200] or f'exit {rc}'}")
     found = [line for line in out.splitlines() if line.strip()]
     want = str(args.get("expect", "present"))
     data = {"matches": found}
@@ -138,7 +138,7 @@ def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
     directory = render(str(args["dir"]), ctx, quote=False)
     lines = out.strip().splitlines()
     if rc != 0 or len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("@@count "):
-        return Verdict(False, f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+        return Verdict.unsure(f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}")
     now, count = int(lines[0]), int(lines[1].split()[1])
     oldest_age = None
     if len(lines) > 2 and lines[2].split(" ", 1)[0].replace(".", "").isdigit():
@@ -199,7 +199,7 @@ def _redir_scan_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 def _judge_redir_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     directory = render(str(args["dir"]), ctx, quote=False)
     if rc != 0:
-        return Verdict(False, f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}", {"error": True})
+        return Verdict.unsure(f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}")
     bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
     data = {"corrupted": bad[:200]}
     if bad:

@@ -48,7 +48,7 @@ def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: 
     try:
         dump = campaign.parse_pdump(out)
     except ParseError as exc:
-        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+        return Verdict.unsure(f"cannot parse pdump output: {exc}")
     proc = dump.find(name)
     if proc is None:
         state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
@@ -77,7 +77,7 @@ def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, 
     try:
         dump = campaign.parse_pdump(out)
     except ParseError as exc:
-        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+        return Verdict.unsure(f"cannot parse pdump output: {exc}")
     if dump.no_tasks or not dump.processes:
         return Verdict(False, "pdump says No tasks: no Campaign process is running", {"no_tasks": True})
     names = [p.name for p in dump.processes]
@@ -104,7 +104,7 @@ def _judge_missing(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
     try:
         missing = campaign.parse_missing(out)
     except ParseError as exc:
-        return Verdict(False, f"cannot parse monitor output: {exc}", {"parse_error": True, "missing": []})
+        return Verdict.unsure(f"cannot parse monitor output: {exc}", {"missing": []})
     if missing:
         return Verdict(False, f"enabled but not running: {', '.join(missing)}", {"missing": missing})
     return Verdict(True, "every enabled module is running", {"missing": []})
@@ -130,7 +130,7 @@ def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: in
     try:
         dump = campaign.parse_pdump(out, who=True)
     except ParseError as exc:
-        return Verdict(False, f"cannot parse pdump -who output: {exc}", {"parse_error": True})
+        return Verdict.unsure(f"cannot parse pdump -who output: {exc}")
     sessions: list[str] = []
     in_sessions = False
     for line in dump.extra:

@@ -56,13 +56,13 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     owner = ctx.process(str(args["module"]))
     label = f"{proto} {port}"
     if "@@ss" not in out or "@@ps" not in out:
-        return Verdict(False, f"cannot parse port check output for {label}", {"parse_error": True})
+        return Verdict.unsure(f"cannot parse port check output for {label}")
     pdump_text, rest = out.split("@@ss", 1)
     ss_text, ps_text = rest.split("@@ps", 1)
     try:
         dump = campaign.parse_pdump(pdump_text)
     except ParseError as exc:
-        return Verdict(False, f"cannot parse pdump output: {exc}", {"parse_error": True})
+        return Verdict.unsure(f"cannot parse pdump output: {exc}")
     module = dump.find(owner)
     holders: list[dict[str, Any]] = []
     for line in ps_text.strip().splitlines():
@@ -104,7 +104,7 @@ def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err
     verdict = _judge_port(args, ctx, out, err, rc)
     if verdict.data.get("foreign"):
         return verdict
-    if verdict.data.get("parse_error"):
+    if verdict.undetermined:
         return verdict
     return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data)
 

@@ -172,7 +172,7 @@ def _judge_query(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     if rows is None:
         tail = (err.strip() or out.strip()).splitlines()[-2:]
         detail = f" (exit {rc}: {' / '.join(tail)[:200]})" if rc != 0 or tail else ""
-        return Verdict(False, f"query on {args['schema']} failed: {problem}{detail}", {"error": True})
+        return Verdict.unsure(f"query on {args['schema']} failed: {problem}{detail}")
     data: dict[str, Any] = {"rows": rows[:50], "row_count": len(rows)}
     expect = str(args.get("expect", "ok"))
     describe = str(args.get("describe", "rows"))
