@@ -1,4 +1,5 @@
 """`python -m lab up|down|status|break|heal|faults`: the lab's command line (the only module that prints)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,9 @@ from .core import Lab, LabError
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab", description="Simulated Adobe Campaign v7 fleet")
     ap.add_argument("--dir", help="lab directory (env REMEDIATE_LAB_DIR, default /tmp/remediate-lab)")
-    ap.add_argument("--net", help="first three octets of the hosts' loopback addresses (env REMEDIATE_LAB_NET, "
-                                  "default 127.0.2)")
+    ap.add_argument(
+        "--net", help="first three octets of the hosts' loopback addresses (env REMEDIATE_LAB_NET, default 127.0.2)"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start N hosts (harmless when already up)")
     up.add_argument("--hosts", type=int, default=3)
@@ -33,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "up":
             r = lab.up(a.hosts)
-            print(f"lab up: {r['hosts']} host(s) in {r['seconds']} s; ssh -F {lab.dir}/ssh_config lab1; "
-                  f"inventory {lab.dir}/inventory.yml")
+            print(
+                f"lab up: {r['hosts']} host(s) in {r['seconds']} s; ssh -F {lab.dir}/ssh_config lab1; "
+                f"inventory {lab.dir}/inventory.yml"
+            )
         elif a.cmd == "down":
             r = lab.down(keep=a.keep)
             print(f"lab down: {r['stopped']} process(es) stopped")
@@ -55,10 +59,14 @@ def main(argv: list[str] | None = None) -> int:
             if a.json:
                 print(json.dumps(res, indent=1, default=str))
             else:
-                for h in ([res] if a.host else list(res.values())):
+                for h in [res] if a.host else list(res.values()):
                     bad = [m for m, ok in h["healthy"].items() if not ok]
-                    print(f"{h['host']:6} {h['address']:15} {'healthy' if not bad else 'UNHEALTHY: ' + ', '.join(bad)}"
-                          f"{'  faults: ' + ', '.join(h['faults']) if h['faults'] else ''}")
+                    print(
+                        f"{h['host']:6} {h['address']:15} {'healthy' if not bad else 'UNHEALTHY: ' + ', '.join(bad)}"
+                        f"{'  faults: ' + ', '.join(h['faults']) if h['faults'] else ''}"
+                    )
+                    if h["db_error"]:
+                        print(f"{'':6} database not read: {h['db_error']}")
     except LabError as e:
         print(f"lab: {e}", file=sys.stderr)
         return 2

@@ -1,7 +1,11 @@
 """The truth about one lab host, read from /proc, sockets, files, HTTP and the database.
 
-Owns: `host_status()` and the per-module `healthy` verdicts. Must not change anything on the host.
+Owns: `host_status()` and the per-module `healthy` verdicts, `processes()` (pid files verified
+against /proc) and `wait_ready()`. Must not change anything on the host, or report a fact it could
+not read as if it were an empty one: a database that cannot be read gives `db_error` and a `db`
+view that is never equal to another (`DBUnavailable`).
 """
+
 from __future__ import annotations
 
 import json
@@ -10,57 +14,97 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .core import INSTANCE, MODULES, SSH_PORT, STAT_PORT, SYSLOG_PORT, WEB_PORT, read_pidfile
+from .base import (
+    INSTANCE,
+    MODULES,
+    REDIR_GLOB,
+    SSH_PORT,
+    STAT_PORT,
+    SYSLOG_PORT,
+    TRACK_RE,
+    WEB_PORT,
+    LabError,
+    autostart_modules,
+    proc_state,
+    read_pidfile,
+    read_pidfile_entry,
+)
+from .context import LabContext
 
-if TYPE_CHECKING:
-    from .core import Lab
+SOAP_LOGON = (
+    "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/' "
+    "xmlns:ns='urn:xtk:session'><SOAP-ENV:Body><ns:Logon><sessiontoken/><strLogin>admin</strLogin>"
+    "<strPassword></strPassword><elemParameters/></ns:Logon></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+)
+DB_FACTS_SQL = (
+    "SELECT json_build_object("
+    "'recipients', (SELECT count(*) FROM NmsRecipient),"
+    "'duplicate_email_groups', (SELECT count(*) FROM (SELECT 1 FROM NmsRecipient WHERE sEmail IS NOT NULL AND "
+    "sEmail <> '' GROUP BY lower(trim(sEmail)) HAVING count(*) > 1) d),"
+    "'pending_deliveries', (SELECT count(*) FROM NmsDelivery WHERE iState=45),"
+    "'pending_workflow_starts', (SELECT count(*) FROM XtkWorkflowJob WHERE iStatus=0),"
+    "'tracking_log_rows', (SELECT count(*) FROM NmsTrackingLogRcp),"
+    "'workflows', (SELECT json_object_agg(sInternalName, json_build_object('id', iWorkflowId, 'state', iState,"
+    " 'failed', iFailed, 'error', sErrorMessage, 'last_run', tsLastRun,"
+    " 'hours_since_last_run', round((extract(epoch FROM now() - tsLastRun) / 3600)::numeric, 2))) "
+    "FROM XtkWorkflow))"
+)
 
-TRACK_RE = re.compile(r"^\d0x[0-9A-F]{16}\t\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\t\d+\t\d+\t\d+\t[a-z]+$")
-SOAP_LOGON = ("<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/' "
-              "xmlns:ns='urn:xtk:session'><SOAP-ENV:Body><ns:Logon><sessiontoken/><strLogin>admin</strLogin>"
-              "<strPassword></strPassword><elemParameters/></ns:Logon></SOAP-ENV:Body></SOAP-ENV:Envelope>")
+
+class DBUnavailable(dict[str, Any]):
+    """The `db` view of a host whose database could not be read: `{"reachable": False, "error": ...}`.
+
+    A fact read from it raises LabError (naming the database error) instead of KeyError, and it is
+    equal to nothing, not even another unavailable view: "unknown" never matches "unknown".
+    """
+
+    def __init__(self, error: str) -> None:
+        super().__init__(reachable=False, error=error)
+
+    def __missing__(self, key: str) -> Any:
+        raise LabError(f"db.{key}: not known, the database could not be read ({self['error']})")
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
 
 
-def proc_state(pid: int) -> str | None:
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-        return data[data.rindex(")") + 2:].split()[0]
-    except (OSError, ValueError):
-        return None
-
-
-def processes(lab: Lab, host: str) -> dict[str, dict[str, Any]]:
+def processes(lab: LabContext, host: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in ["watchdog", *MODULES]:
-        pf = lab.hdir(host) / "run" / "procs" / f"{name}.pid"
-        pid = read_pidfile(pf)
-        ready = False
-        if pid:
-            ready = len(pf.read_text().split()) < 3
+        entry = read_pidfile_entry(lab.hdir(host) / "run" / "procs" / f"{name}.pid")
+        pid, ready = entry if entry else (None, False)
         state = proc_state(pid) if pid else None
-        out[name] = {"pid": pid, "alive": bool(pid and ready), "starting": bool(pid and not ready),
-                     "stopped_by_signal": state == "T"}
+        out[name] = {
+            "pid": pid,
+            "alive": bool(pid and ready),
+            "starting": bool(pid and not ready),
+            "stopped_by_signal": state == "T",
+        }
     return out
 
 
-def enabled(lab: Lab, host: str) -> list[str]:
-    import xml.etree.ElementTree as ET
-    res = []
-    conf = lab.hdir(host) / "nl6" / "conf"
-    for fname, kinds, suffix in (("config-default.xml", ("syslogd", "web", "trackinglogd"), "default"),
-                                 (f"config-{INSTANCE}.xml", ("wfserver", "mta", "stat", "inMail"), INSTANCE)):
-        try:
-            root = ET.parse(conf / fname).getroot()
-        except (OSError, ET.ParseError):
-            continue
-        for k in kinds:
-            el = root.find(k)
-            if el is not None and el.get("autoStart") == "true":
-                res.append(f"{k}@{suffix}")
-    return res
+def wait_ready(lab: LabContext, names: list[str], timeout: float) -> None:
+    """Wait until the watchdog and every module of each host in `names` is alive (LabError after `timeout`)."""
+    deadline = time.time() + timeout
+    pending = set(names)
+    while pending and time.time() < deadline:
+        for h in list(pending):
+            procs = processes(lab, h)
+            if all(procs.get(m, {}).get("alive") for m in ["watchdog", *MODULES]):
+                pending.discard(h)
+        if pending:
+            time.sleep(0.2)
+    if pending:
+        raise LabError(f"hosts not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+
+
+def enabled(lab: LabContext, host: str) -> list[str]:
+    return autostart_modules(lab.hdir(host) / "nl6" / "conf", INSTANCE)
 
 
 def sockets(addr: str) -> dict[str, list[int]]:
@@ -83,37 +127,28 @@ def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = N
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=6) as r:
-            return r.status, r.read().decode(errors="replace")
+            return int(r.status), r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
     except (OSError, urllib.error.URLError) as e:
         return None, str(e)
 
 
-def db_facts(lab: Lab, host: str) -> dict[str, Any]:
-    sql = ("SELECT json_build_object("
-           "'recipients', (SELECT count(*) FROM NmsRecipient),"
-           "'duplicate_email_groups', (SELECT count(*) FROM (SELECT 1 FROM NmsRecipient WHERE sEmail IS NOT NULL AND "
-           "sEmail <> '' GROUP BY lower(trim(sEmail)) HAVING count(*) > 1) d),"
-           "'pending_deliveries', (SELECT count(*) FROM NmsDelivery WHERE iState=45),"
-           "'pending_workflow_starts', (SELECT count(*) FROM XtkWorkflowJob WHERE iStatus=0),"
-           "'tracking_log_rows', (SELECT count(*) FROM NmsTrackingLogRcp),"
-           "'workflows', (SELECT json_object_agg(sInternalName, json_build_object('id', iWorkflowId, 'state', iState,"
-           " 'failed', iFailed, 'error', sErrorMessage, 'last_run', tsLastRun,"
-           " 'hours_since_last_run', round((extract(epoch FROM now() - tsLastRun) / 3600)::numeric, 2))) "
-           "FROM XtkWorkflow))")
+def db_facts(lab: LabContext, host: str) -> dict[str, Any]:
+    """The host's database facts (counts, workflows); LabError when the database cannot be read."""
     try:
-        out = lab.psql(sql, db=f"campaign_{host}")
-        facts = json.loads(out)
-        facts["reachable"] = True
-        return facts
-    except Exception as e:
-        return {"reachable": False, "error": str(e)[-300:]}
+        facts = json.loads(lab.psql(DB_FACTS_SQL, db=f"campaign_{host}"))
+    except (LabError, OSError, subprocess.SubprocessError, ValueError) as e:
+        raise LabError(f"{host}: database campaign_{host}: {str(e)[-300:]}") from e
+    if not isinstance(facts, dict):
+        raise LabError(f"{host}: database campaign_{host}: unexpected answer {facts!r:.100}")
+    facts["reachable"] = True
+    return facts
 
 
-def files(lab: Lab, host: str) -> dict[str, Any]:
+def files(lab: LabContext, host: str) -> dict[str, Any]:
     nl6 = lab.hdir(host) / "nl6"
-    redir = sorted((nl6 / f"var/{INSTANCE}/redir/log").glob("0x*.log"))
+    redir = sorted((nl6 / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB))
     corrupted = []
     for p in redir:
         try:
@@ -136,61 +171,122 @@ def _lt(value: float | None, limit: float) -> bool:
     return value is not None and float(value) < limit
 
 
-def host_status(lab: Lab, host: str) -> dict[str, Any]:
-    addr = lab.addr(host)
-    procs = processes(lab, host)
-    en = enabled(lab, host)
-    missing = [m for m in en if not procs.get(m, {}).get("alive")]
-    socks = sockets(addr)
-    expected = {f"udp/{SYSLOG_PORT}": "syslogd@default", f"tcp/{WEB_PORT}": "web@default",
-                f"udp/{STAT_PORT}": f"stat@{INSTANCE}", "tcp/8005": "web@default"}
-    sshd_pid = read_pidfile(lab.hdir(host) / "run" / f"sshd.{SSH_PORT}.pid")
-    ports: dict[str, Any] = {}
-    for key, mod in expected.items():
+def ports(lab: LabContext, host: str, procs: dict[str, dict[str, Any]], sshd_pid: int | None) -> dict[str, Any]:
+    """Per expected listening socket: its pids, the module expected, whether that module alone holds it."""
+    socks = sockets(lab.addr(host))
+    expected = {
+        f"udp/{SYSLOG_PORT}": ("syslogd@default", procs.get("syslogd@default", {}).get("pid")),
+        f"tcp/{WEB_PORT}": ("web@default", procs.get("web@default", {}).get("pid")),
+        f"udp/{STAT_PORT}": (f"stat@{INSTANCE}", procs.get(f"stat@{INSTANCE}", {}).get("pid")),
+        "tcp/8005": ("web@default", procs.get("web@default", {}).get("pid")),
+        f"tcp/{SSH_PORT}": ("sshd", sshd_pid),
+    }
+    out: dict[str, Any] = {}
+    for key, (mod, own) in expected.items():
         pids = sorted(set(socks.get(key, [])))
-        own = procs.get(mod, {}).get("pid")
-        ports[key] = {"pids": pids, "expected": mod, "owner_ok": bool(pids) and pids == [own],
-                      "foreign": [p for p in pids if p != own]}
-    ssh_pids = sorted(set(socks.get(f"tcp/{SSH_PORT}", [])))
-    ports[f"tcp/{SSH_PORT}"] = {"pids": ssh_pids, "expected": "sshd", "owner_ok": bool(ssh_pids) and
-                                ssh_pids == [sshd_pid], "foreign": [p for p in ssh_pids if p != sshd_pid]}
-    code, body = http(f"http://{addr}:{WEB_PORT}/r/test")
+        out[key] = {
+            "pids": pids,
+            "expected": mod,
+            "owner_ok": bool(pids) and pids == [own],
+            "foreign": [p for p in pids if p != own],
+        }
+    return out
+
+
+def web(lab: LabContext, host: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(r_test, soap_logon): what /r/test and a SOAP xtk:session#Logon answer."""
+    base = f"http://{lab.addr(host)}:{WEB_PORT}"
+    code, body = http(f"{base}/r/test")
     r_test = {"http_status": code, "ok": code == 200 and "status='OK'" in body, "body": body[:300]}
-    code, body = http(f"http://{addr}:{WEB_PORT}/nl/jsp/soaprouter.jsp", SOAP_LOGON.encode(),
-                      {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "xtk:session#Logon"})
-    soap = {"http_status": code, "ok": code == 200 and "pstrSessionToken" in body,
-            "fault": "SOAP-ENV:Fault" in body, "body": body[:400]}
-    db = db_facts(lab, host)
-    fl = files(lab, host)
-    try:
-        faults = json.loads((lab.hdir(host) / "run" / "faults.json").read_text())
-    except (OSError, ValueError):
-        faults = []
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "xtk:session#Logon"}
+    code, body = http(f"{base}/nl/jsp/soaprouter.jsp", SOAP_LOGON.encode(), headers)
+    soap = {
+        "http_status": code,
+        "ok": code == 200 and "pstrSessionToken" in body,
+        "fault": "SOAP-ENV:Fault" in body,
+        "body": body[:400],
+    }
+    return r_test, soap
+
+
+def served_key_known(lab: LabContext, host: str) -> bool:
+    """Whether the host key sshd serves is the one in the lab's known_hosts."""
     kh = (lab.dir / "known_hosts").read_text() if (lab.dir / "known_hosts").exists() else ""
-    served = (lab.hdir(host) / "run" / "hostkey").read_text().strip() if (lab.hdir(host) / "run" / "hostkey").exists() \
-        else "ssh_host_ed25519_key"
+    marker = lab.hdir(host) / "run" / "hostkey"
+    served = marker.read_text().strip() if marker.exists() else "ssh_host_ed25519_key"
     served_pub = (lab.hdir(host) / "ssh" / f"{served}.pub").read_text().split()[1]
+    return served_pub in kh
+
+
+def healthy(
+    procs: dict[str, dict[str, Any]],
+    missing: list[str],
+    ports: dict[str, Any],
+    web: tuple[dict[str, Any], dict[str, Any]],
+    db: dict[str, Any],
+    fl: dict[str, Any],
+    sshd_ok: bool,
+) -> dict[str, bool]:
+    """The verdict per module; a fact that could not be read counts as unhealthy."""
     wf = db.get("workflows") or {}
     trk, exp = wf.get("tracking", {}), wf.get("exportRecipients", {})
 
     def alive(m: str) -> bool:
         return bool(procs.get(m, {}).get("alive")) and not procs[m]["stopped_by_signal"]
 
-    healthy = {
+    return {
         "watchdog": alive("watchdog") and not missing,
         "syslogd": alive("syslogd@default") and ports[f"udp/{SYSLOG_PORT}"]["owner_ok"],
-        "web": alive("web@default") and r_test["ok"] and soap["ok"],
+        "web": alive("web@default") and web[0]["ok"] and web[1]["ok"],
         "wfserver": alive(f"wfserver@{INSTANCE}") and db.get("pending_workflow_starts", 1) == 0,
         "mta": alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0,
         "stat": alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"],
         "inMail": alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0,
         "trackinglogd": alive("trackinglogd@default") and _lt(fl["newest_redir_log_age_s"], 20),
-        "tracking": bool(trk) and not trk.get("failed") and trk.get("state") == 11
-        and _lt(trk.get("hours_since_last_run"), 1) and not fl["corrupted_lines"],
+        "tracking": bool(trk)
+        and not trk.get("failed")
+        and trk.get("state") == 11
+        and _lt(trk.get("hours_since_last_run"), 1)
+        and not fl["corrupted_lines"],
         "export": bool(exp) and not exp.get("failed") and exp.get("state") == 20 and bool(fl["export_files"]),
-        "import": db.get("reachable", False) and db.get("duplicate_email_groups", 1) == 0,
-        "sshd": bool(sshd_pid) and ports[f"tcp/{SSH_PORT}"]["owner_ok"] and served_pub in kh,
+        "import": bool(db.get("reachable", False)) and db.get("duplicate_email_groups", 1) == 0,
+        "sshd": sshd_ok,
     }
-    return {"host": host, "address": addr, "processes": procs, "enabled": en, "missing": missing, "ports": ports,
-            "r_test": r_test, "soap_logon": soap, "db": db, "files": fl, "sshd": {"pid": sshd_pid,
-            "host_key_in_known_hosts": served_pub in kh}, "faults": faults, "healthy": healthy}
+
+
+def host_status(lab: LabContext, host: str) -> dict[str, Any]:
+    procs = processes(lab, host)
+    en = enabled(lab, host)
+    missing = [m for m in en if not procs.get(m, {}).get("alive")]
+    sshd_pid = read_pidfile(lab.hdir(host) / "run" / f"sshd.{SSH_PORT}.pid")
+    pts = ports(lab, host, procs, sshd_pid)
+    r_test, soap = web(lab, host)
+    db_error = None
+    try:
+        db = db_facts(lab, host)
+    except LabError as e:
+        db_error = str(e)
+        db = DBUnavailable(db_error)
+    fl = files(lab, host)
+    try:
+        faults = json.loads((lab.hdir(host) / "run" / "faults.json").read_text())
+    except (OSError, ValueError):
+        faults = []
+    key_known = served_key_known(lab, host)
+    sshd_ok = bool(sshd_pid) and pts[f"tcp/{SSH_PORT}"]["owner_ok"] and key_known
+    return {
+        "host": host,
+        "address": lab.addr(host),
+        "processes": procs,
+        "enabled": en,
+        "missing": missing,
+        "ports": pts,
+        "r_test": r_test,
+        "soap_logon": soap,
+        "db": db,
+        "db_error": db_error,
+        "files": fl,
+        "sshd": {"pid": sshd_pid, "host_key_in_known_hosts": key_known},
+        "faults": faults,
+        "healthy": healthy(procs, missing, pts, (r_test, soap), db, fl, sshd_ok),
+    }

@@ -1,0 +1,70 @@
+"""The bottom layer of the lab: constants, the error type, and process identity.
+
+Owns: the lab's built-in defaults (directory, net, instance, ports, module names, PostgreSQL binaries),
+`LabError`, and the names under which the lab uses the simulator's pid helpers and file formats
+(one definition, in `lab.sim.nlsim.pids` / `.formats`, because the simulator must run without `lab`).
+Must not: import any other `lab` module except the stdlib-only `lab.sim.nlsim.pids` and `.formats`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .sim.nlsim.formats import REDIR_GLOB, TRACK_RE, autostart_modules, redir_log_name
+from .sim.nlsim.pids import kill_verified, proc_state, read_pidfile, read_pidfile_entry, starttime, write_pidfile
+
+PKG = Path(__file__).resolve().parent
+SIM_PKG = PKG / "sim" / "nlsim"
+DEFAULT_DIR = "/tmp/remediate-lab"
+DEFAULT_NET = "127.0.2"
+INSTANCE = "prod"
+SSH_PORT, SYSLOG_PORT, WEB_PORT, CTL_PORT, STAT_PORT, DB_PORT = 2222, 6666, 8080, 8005, 7777, 5432
+MODULES = [
+    "syslogd@default",
+    "web@default",
+    "trackinglogd@default",
+    f"wfserver@{INSTANCE}",
+    f"mta@{INSTANCE}",
+    f"stat@{INSTANCE}",
+    f"inMail@{INSTANCE}",
+]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+MARKER = ".remediate-lab"
+# where `up` copies the simulator inside the lab directory, and the script the lab runs
+SIM_DIR = Path("sim") / "nlsim"
+SIM_ENTRY = SIM_DIR / "__main__.py"
+
+
+class LabError(Exception):
+    """A lab operation could not be completed (message says where and what)."""
+
+
+__all__ = [
+    "CTL_PORT",
+    "DB_PORT",
+    "DEFAULT_DIR",
+    "DEFAULT_NET",
+    "INSTANCE",
+    "MARKER",
+    "MODULES",
+    "PG_BIN",
+    "PKG",
+    "REDIR_GLOB",
+    "SIM_DIR",
+    "SIM_ENTRY",
+    "SIM_PKG",
+    "SSH_PORT",
+    "STAT_PORT",
+    "SYSLOG_PORT",
+    "TRACK_RE",
+    "WEB_PORT",
+    "LabError",
+    "autostart_modules",
+    "kill_verified",
+    "proc_state",
+    "read_pidfile",
+    "read_pidfile_entry",
+    "redir_log_name",
+    "starttime",
+    "write_pidfile",
+]

@@ -1,0 +1,178 @@
+"""Where a lab lives and how to act in it: paths, host names and addresses, commands as the login user.
+
+Owns: the lab directory's layout (state file, host directories, PostgreSQL data and socket dirs, the
+installed simulator), host name -> address, and running commands, psql and the host's nlserver as the
+lab login user. Every other lab module works through a `LabContext` (`Lab` is one).
+Must not: start or stop hosts, or import a `lab` module other than `lab.base`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .base import DB_PORT, DEFAULT_DIR, DEFAULT_NET, SIM_ENTRY, LabError
+
+
+class LabContext:
+    """The lab directory `dir` with hosts on `net`.K; commands run as `user` (neolane when root)."""
+
+    def __init__(
+        self, dir: str | os.PathLike[str] | None = None, net: str | None = None, project_inventory: bool = True
+    ) -> None:
+        self.dir = Path(dir or os.environ.get("REMEDIATE_LAB_DIR") or DEFAULT_DIR).absolute()
+        self.net = net or os.environ.get("REMEDIATE_LAB_NET") or DEFAULT_NET
+        if not self.net.startswith("127.") or len(self.net.split(".")) != 3:
+            raise LabError(f"--net {self.net}: must be three octets inside 127.0.0.0/8, e.g. 127.0.2")
+        self.project_inventory = project_inventory
+        self.root = os.geteuid() == 0
+        self.user = "neolane" if self.root else pwd.getpwuid(os.geteuid()).pw_name
+        self.python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+    # ------------------------------------------------------------ paths & state
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "lab.json"
+
+    def state(self) -> dict[str, Any]:
+        try:
+            st = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return st if isinstance(st, dict) else {}
+
+    def hosts(self) -> list[str]:
+        return [f"lab{k}" for k in range(1, int(self.state().get("hosts", 0)) + 1)]
+
+    def hdir(self, host: str) -> Path:
+        return self.dir / "hosts" / host
+
+    def addr(self, host: str) -> str:
+        return f"{self.net}.{int(host[3:])}"
+
+    @property
+    def db_host(self) -> str:
+        return f"{self.net}.250"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.dir / "pg" / "data"
+
+    @property
+    def pgsock(self) -> Path:
+        return self.dir / "pg" / "sock"
+
+    @property
+    def sim_entry(self) -> Path:
+        """The simulator script the lab runs (`python3 -I -S <sim_entry> ARGS`)."""
+        return self.dir / SIM_ENTRY
+
+    def sim_argv(self, *args: str) -> list[str]:
+        return [self.python, "-I", "-S", str(self.sim_entry), *args]
+
+    def _check_host(self, host: str) -> None:
+        if host not in self.hosts():
+            raise LabError(f"{host}: no such lab host (lab has {', '.join(self.hosts()) or 'no hosts'})")
+
+    # ------------------------------------------------------------ running things as the login user
+    def _ids(self) -> tuple[int, int]:
+        pw = pwd.getpwnam(self.user)
+        return pw.pw_uid, pw.pw_gid
+
+    def _user_kw(self) -> dict[str, Any]:
+        if not self.root:
+            return {}
+        uid, gid = self._ids()
+        return {"user": uid, "group": gid, "extra_groups": []}
+
+    def _env(self) -> dict[str, str]:
+        pw = pwd.getpwnam(self.user)
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": pw.pw_dir,
+            "USER": self.user,
+            "LOGNAME": self.user,
+            "LANG": "C.UTF-8",
+        }
+
+    def run_as(
+        self, argv: list[str], check: bool = True, timeout: float = 60, **kw: Any
+    ) -> subprocess.CompletedProcess[str]:
+        kw.setdefault("env", self._env())
+        kw.setdefault("cwd", str(self.dir))
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **self._user_kw(), **kw)
+        if check and r.returncode != 0:
+            raise LabError(f"{' '.join(argv[:3])}...: exit {r.returncode}: {r.stderr.strip()[-500:]}")
+        return r
+
+    def popen_as(self, argv: list[str], log: Path, **kw: Any) -> subprocess.Popen[bytes]:
+        with open(log, "ab") as out:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                cwd=str(log.parent),
+                env=self._env(),
+                close_fds=True,
+                **self._user_kw(),
+                **kw,
+            )
+
+    def chown(self, *paths: Path) -> None:
+        if self.root:
+            uid, gid = self._ids()
+            for p in paths:
+                os.chown(p, uid, gid)
+
+    def write(self, path: Path, text: str, mode: int = 0o644, owned: bool = True) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        os.chmod(path, mode)
+        if owned:
+            self.chown(path)
+
+    def nlserver(
+        self, host: str, *args: str, check: bool = True, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run_as(
+            [str(self.hdir(host) / "nl6/bin/nlserver"), *args], check=check, timeout=timeout, cwd=str(self.hdir(host))
+        )
+
+    def psql(self, sql: str, db: str = "postgres", check: bool = True) -> str:
+        """Run `sql` as the cluster superuser over its unix socket; the unaligned, tuples-only output."""
+        r = self.run_as(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.pgsock),
+                "-p",
+                str(DB_PORT),
+                "-U",
+                self.user,
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            check=check,
+            timeout=60,
+        )
+        return r.stdout.strip()
+
+    def db_password(self, host: str) -> str:
+        p = self.hdir(host) / "nl6" / ".pgpass"
+        if p.exists():
+            return p.read_text().strip().split(":")[-1]
+        return os.urandom(12).hex()

@@ -1,0 +1,97 @@
+"""`nlserver <command> [options]`: argument dispatch of the simulated nlserver.
+
+Owns: splitting the command line into command, options and arguments and picking the command; the
+usage text. Must not: import anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+from . import commands as c
+from .common import error, full_name, inst, known, load_host
+from .foreign import proxy, squat
+from .formats import MONO, MULTI
+from .modules import module_process
+from .watchdog import watchdog_main
+
+USAGE = """Usage: nlserver <command> [options]
+  pdump [-who] | monitor -missing | start|stop|restart <module>[@instance] [-immediate] [-verbose] [-noconsole]
+  shutdown | watchdog -svc -noconsole | config -reload | stat -reload
+  javascript -instance:<I> -file <f.js> | tracking -instance:<I> -download -update
+  <module> -instance:<I> -verbose -tracefilter:<filters>   (foreground trace mode)"""
+
+
+def _start_stop(cmd: str, opts: list[str], args: list[str]) -> int:
+    if not args:
+        error("missing module name")
+        return 1
+    rc = 0
+    for name in args:
+        if cmd in ("stop", "restart"):
+            rc = c.cmd_stop(name, "-immediate" in opts) or rc
+        if cmd == "restart" and known(full_name(name)):
+            c.cmd_restart_trace(full_name(name), opts)
+        if cmd in ("start", "restart"):
+            rc = c.cmd_start(name) or rc
+    return rc
+
+
+def _javascript(rest: list[str], args: list[str]) -> int:
+    f = [o for o in rest if o.startswith("-file")]
+    path = f[0].split(":", 1)[1] if f and ":" in f[0] else (args[0] if args else None)
+    if not path:
+        error("-file <file.js> is required")
+        return 1
+    return c.cmd_javascript(path)
+
+
+def _foreground(cmd: str, opts: list[str]) -> int:
+    i = [o.split(":", 1)[1] for o in opts if o.startswith("-instance:")]
+    base = cmd.split("@")[0]
+    instance = i[0] if (i and base in MONO) else ("default" if base in MULTI else inst())
+    return c.cmd_foreground(f"{base}@{instance}")
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "_squat":
+        squat(*argv[1:4])
+    if argv and argv[0] == "_proxy":
+        proxy(*argv[1:5])
+    load_host()
+    if not argv:
+        print(USAGE)
+        return 1
+    cmd, rest = argv[0], argv[1:]
+    opts = [a for a in rest if a.startswith("-")]
+    args = [a for a in rest if not a.startswith("-")]
+    if cmd == "_watchdog":
+        watchdog_main()
+    if cmd == "_module":
+        module_process(args[0])
+    if cmd == "pdump":
+        return c.cmd_pdump("-who" in opts)
+    if cmd == "monitor":
+        if "-missing" not in opts:
+            error("only 'monitor -missing' is supported by this server")
+            return 1
+        return c.cmd_monitor_missing()
+    if cmd in ("start", "stop", "restart"):
+        return _start_stop(cmd, opts, args)
+    if cmd == "shutdown":
+        return c.cmd_shutdown()
+    if cmd == "watchdog":
+        return c.cmd_watchdog()
+    if cmd == "config":
+        if "-reload" in opts:
+            return c.cmd_config_reload()
+        error("unsupported config option")
+        return 1
+    if cmd == "stat" and "-reload" in opts:
+        return c.cmd_stat_reload()
+    if cmd == "javascript":
+        return _javascript(rest, args)
+    if cmd == "tracking":
+        return c.cmd_tracking()
+    if known(full_name(cmd)):
+        return _foreground(cmd, opts)
+    error(f"XSV-350003 Unknown command or module '{cmd}'")
+    return 1

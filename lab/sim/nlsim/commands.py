@@ -1,0 +1,252 @@
+"""The nlserver commands: what one `nlserver ...` invocation does before it exits.
+
+Owns: pdump, monitor -missing, start/stop/restart, shutdown, watchdog, config -reload, stat -reload,
+javascript (workflow Start/Restart, logInfo), tracking, and the foreground trace mode, with their
+console lines and exit codes (0 ok, 1 error, 2 tracking stopped on a corrupted line).
+Must not: import anything outside the standard library; signal a process not recorded in a pid file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import time
+from typing import NoReturn
+
+from .common import (
+    HOST,
+    RUN,
+    address,
+    banner,
+    conf_attr,
+    console,
+    enabled_modules,
+    error,
+    flag,
+    full_name,
+    inst,
+    known,
+    log,
+    pidfile,
+    rm,
+    running,
+    touch,
+)
+from .db import PG, DBError, lit
+from .modules import module_process
+from .pids import kill_verified, read_pidfile, rss_mb, write_pidfile
+from .tracking import TrackingError, redir_dir, tracking_run
+from .watchdog import spawn
+
+
+def kill_module(name: str, immediate: bool = False, timeout: float = 8.0) -> int | None:
+    """Stop the recorded process `name`; its pid, or None when it was not running."""
+    pids = kill_verified([pidfile(name)], timeout, immediate)
+    return pids[0] if pids else None
+
+
+def hang() -> NoReturn:
+    """The command_hangs fault: record this process (so the lab can stop it) and never return."""
+    write_pidfile(os.path.join(RUN, "hung", f"{os.getpid()}.pid"), os.getpid())
+    while True:
+        time.sleep(3600)
+
+
+def cmd_stop(name: str, immediate: bool = False) -> int:
+    name = full_name(name)
+    if not known(name):
+        error(f"XSV-350003 Unknown module '{name}'")
+        return 1
+    touch(os.path.join(RUN, "stopped", name))
+    pid = kill_module(name, immediate)
+    if pid is None:
+        console(f"WARNING: process '{name}' is not running")
+    else:
+        console(f"Stop requested for '{name}' ('{name}', pid={pid}, tracefile '{name.split('@')[0]}').")
+    return 0
+
+
+def module_cmdline(name: str) -> str:
+    base, _, i = name.partition("@")
+    extra = " -tomcat -autorepair" if base == "web" else ""
+    return f"nlserver {base} -tracefile:{name} -instance:{i} -detach{extra}"
+
+
+def cmd_start(name: str) -> int:
+    name = full_name(name)
+    if not known(name):
+        error(f"XSV-350003 Unknown module '{name}'")
+        return 1
+    rm(os.path.join(RUN, "stopped", name))
+    if read_pidfile(pidfile(name)):
+        console(f"WARNING: '{name}' is already started")
+        return 0
+    console(f"Running task '{name}' ('{module_cmdline(name)}') in a new process")
+    if not read_pidfile(pidfile("watchdog")):
+        spawn(["_module", name])
+    console("Server started")
+    return 0
+
+
+def cmd_restart_trace(name: str, opts: list[str]) -> None:
+    """`restart -verbose` turns the module's verbose trace on, `-noconsole` off (run/verbose/<name>)."""
+    path = os.path.join(RUN, "verbose", name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if "-verbose" in opts:
+        touch(path)
+    elif "-noconsole" in opts:
+        rm(path)
+
+
+def cmd_pdump(who: bool = False) -> int:
+    if flag("command_hangs"):
+        hang()
+    banner()
+    procs = running()
+    shown = [(n, p) for n, (p, ok) in procs.items() if ok]
+    if not shown:
+        print("No tasks")
+    random.shuffle(shown)
+    for n, p in shown:
+        print(f"{n} ({p}) - {rss_mb(p):.1f} MB")
+    if who and shown:
+        print("")
+        print("Sessions:")
+        if procs.get("web@default"):
+            since = time.strftime("%Y/%m/%d %H:%M")
+            print(f"  admin@127.0.0.1 (web@default) - session open since {since}")
+        else:
+            print("  none")
+        active = sum(1 for n in ("wfserver", "mta") if f"{n}@{inst()}" in procs)
+        db_name = HOST.get("db_name", "")
+        print(f"Datasource 'default' (PostgreSQL {db_name}): {active} active connection(s), 1 idle")
+    return 0
+
+
+def cmd_monitor_missing() -> int:
+    if flag("command_hangs"):
+        hang()
+    banner()
+    live = running()
+    for n in enabled_modules():
+        if not (n in live and live[n][1]):
+            print(n)
+    return 0
+
+
+def cmd_shutdown() -> int:
+    procs = running()
+    if not procs:
+        console("No task to stop")
+        return 0
+    w = procs.get("watchdog")
+    if w:
+        console(f"Stop requested for 'watchdog' ('watchdog', pid={w[0]}).")
+        kill_module("watchdog", timeout=10)
+    for n in list(running()):
+        console(f"Stop requested for '{n}'.")
+        kill_module(n)
+    console("Shutdown complete")
+    return 0
+
+
+def cmd_watchdog() -> int:
+    if read_pidfile(pidfile("watchdog")):
+        console("WARNING: watchdog is already running")
+        return 0
+    console("Running task 'watchdog' ('nlserver watchdog -svc -noconsole') in a new process")
+    spawn(["_watchdog"])
+    deadline = time.time() + 5
+    while time.time() < deadline and not read_pidfile(pidfile("watchdog")):
+        time.sleep(0.05)
+    if not read_pidfile(pidfile("watchdog")):
+        error("watchdog did not start")
+        return 1
+    console("Server started")
+    return 0
+
+
+def cmd_config_reload() -> int:
+    if read_pidfile(pidfile("web@default")):
+        log("info", "Configuration reloaded")
+        console("Configuration reloaded in 'web@default'")
+        return 0
+    error("'web@default' is not running")
+    return 1
+
+
+def cmd_stat_reload() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.sendto(b"RELOAD", (address(), int(conf_attr("stat", "port", "7777"))))
+        s.recvfrom(100)
+        console(f"MX rules reloaded by 'stat@{inst()}'")
+        return 0
+    except OSError:
+        error(f"statistics server 'stat@{inst()}' is not answering")
+        return 1
+    finally:
+        s.close()
+
+
+WF_CALL = re.compile(r"xtk\.workflow\.(Start|Restart)\(\s*(?:\"([^\"]+)\"|'([^']+)'|(\d+))\s*\)")
+LOG_INFO = re.compile(r"logInfo\(\s*[\"']([^\"']*)[\"']\s*\)")
+
+
+def cmd_javascript(path: str) -> int:
+    try:
+        with open(path) as f:
+            src = f.read()
+    except OSError as e:
+        error(f"JST-310000 Unable to read file '{path}': {e.strerror}")
+        return 1
+    for m in LOG_INFO.finditer(src):
+        console(m.group(1))
+    calls = WF_CALL.findall(src)
+    if not calls:
+        return 0
+    try:
+        db = PG()
+        for verb, a, b, num in calls:
+            key = a or b or num
+            where = f"iWorkflowId={int(key)}" if num else f"sInternalName={lit(key)}"
+            rows = db.query(f"SELECT iWorkflowId, sInternalName FROM XtkWorkflow WHERE {where}")
+            if not rows:
+                error(f"XTK-170006 Unable to find workflow '{key}'.")
+                return 1
+            db.query(f"INSERT INTO XtkWorkflowJob (iWorkflowId, sCommand) VALUES ({rows[0][0]}, {lit(verb.lower())})")
+            log("info", f"xtk.workflow.{verb}('{rows[0][1]}'): request queued for the workflow server")
+        db.close()
+    except (DBError, OSError) as e:
+        error(str(e))
+        return 1
+    return 0
+
+
+def cmd_tracking() -> int:
+    try:
+        db = PG()
+    except (DBError, OSError) as e:
+        error(str(e))
+        return 1
+    try:
+        nfiles, inserted = tracking_run(db)
+    except TrackingError as e:
+        error(str(e))
+        return 2
+    except DBError as e:
+        error(str(e))
+        return 1
+    console(f"Tracking: {inserted} new log line(s) consolidated from {nfiles} file(s) of {redir_dir()}")
+    return 0
+
+
+def cmd_foreground(name: str) -> int:
+    name = full_name(name)
+    if read_pidfile(pidfile(name)):
+        error(f"'{name}' is already running; stop it first")
+        return 1
+    module_process(name, foreground=True)

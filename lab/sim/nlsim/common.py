@@ -1,0 +1,176 @@
+"""What every simulator process shares: the host it belongs to, its own identity, console and syslog output.
+
+Owns: host paths (NL6_ROOT, the host directory, its run/ directory), host.json, the process state
+(module name, verbose, echo, stop event), the console line format, the syslog client, the readers
+of the host's config files and the list of running lab processes. Must not: import anything
+outside the standard library or any other simulator module except `pids`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from typing import Any, TextIO
+
+from .formats import MONO, MULTI, autostart_modules
+from .pids import read_pidfile_entry, write_pidfile
+
+BUILD = "7.3 23.10 build 9362@6e4ecd4b57ad1ee5c3d3ecb1b2f1d1f8cd0a7b22"
+BUILD_DATE = "14/02/2024"
+NL6 = os.environ.get("NL6_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0])))
+HOST_DIR = os.path.dirname(NL6)
+RUN = os.path.join(HOST_DIR, "run")
+HOST: dict[str, Any] = {}
+
+
+class Proc:
+    """The state of this simulator process (one module, the watchdog, or a command)."""
+
+    def __init__(self) -> None:
+        self.name = "nlserver"
+        self.verbose = False
+        self.echo = False
+        self.stop = threading.Event()
+        self.log_sock: socket.socket | None = None
+
+
+PROC = Proc()
+
+
+# ---------------------------------------------------------------- host
+def load_host() -> None:
+    with open(os.path.join(HOST_DIR, "host.json")) as f:
+        HOST.update(json.load(f))
+
+
+def inst() -> str:
+    return str(HOST.get("instance", "prod"))
+
+
+def address() -> str:
+    return str(HOST["address"])
+
+
+def var_dir(*parts: str) -> str:
+    """A directory under nl6/var/<instance>/."""
+    return os.path.join(NL6, "var", inst(), *parts)
+
+
+# ---------------------------------------------------------------- console
+def console(msg: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write("{} >   {}\n".format(time.strftime("%H:%M:%S"), msg))
+
+
+def error(msg: str) -> None:
+    console("ERROR: " + msg, sys.stderr)
+
+
+def banner() -> None:
+    console(f"Application server for Adobe Campaign Classic ({BUILD}) of {BUILD_DATE}")
+
+
+# ---------------------------------------------------------------- files and processes
+def rm(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def touch(path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "w").close()
+
+
+def pidfile(name: str) -> str:
+    return os.path.join(RUN, "procs", name + ".pid")
+
+
+def flag(name: str) -> bool:
+    """Whether the lab set the fault flag `name` (run/faults/<name>)."""
+    return os.path.exists(os.path.join(RUN, "faults", name))
+
+
+def set_comm(name: str) -> None:
+    """Set the process name shown by ps/ss (prctl PR_SET_NAME)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)
+
+
+def ready() -> None:
+    """Mark this module process as ready: its pid file loses the 'starting' state."""
+    write_pidfile(pidfile(PROC.name), os.getpid())
+
+
+def running() -> dict[str, tuple[int, bool]]:
+    """{name: (pid, ready)} of live lab processes of this host (watchdog and modules)."""
+    out = {}
+    for p in glob.glob(os.path.join(RUN, "procs", "*.pid")):
+        r = read_pidfile_entry(p)
+        if r:
+            out[os.path.basename(p)[:-4]] = r
+    return out
+
+
+# ---------------------------------------------------------------- module names and config
+def full_name(mod: str) -> str:
+    base = mod.split("@")[0]
+    if base == "watchdog":
+        return "watchdog"
+    if "@" in mod:
+        return mod
+    return "{}@{}".format(base, "default" if base in MULTI else inst())
+
+
+def known(name: str) -> bool:
+    base = name.split("@")[0]
+    return base in MULTI or base in MONO
+
+
+def conf_path(name: str) -> str:
+    return os.path.join(NL6, "conf", name)
+
+
+def enabled_modules() -> list[str]:
+    return autostart_modules(os.path.join(NL6, "conf"), inst())
+
+
+def conf_attr(module: str, attr: str, default: str) -> str:
+    fname = "config-default.xml" if module in MULTI else f"config-{inst()}.xml"
+    try:
+        el = ET.parse(conf_path(fname)).getroot().find(module)
+        value = el.get(attr) if el is not None else None
+        if value:
+            return value
+    except (OSError, ET.ParseError):
+        pass
+    return default
+
+
+# ---------------------------------------------------------------- syslog client
+def log(level: str, msg: str) -> None:
+    """Send one record to the host's syslogd (and echo it on the console in foreground trace mode)."""
+    if PROC.echo:
+        console(msg)
+    try:
+        if PROC.log_sock is None:
+            PROC.log_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            PROC.log_sock.bind((address(), 0))
+        port = int(conf_attr("syslogd", "port", "6666"))
+        data = f"{PROC.name}\t{os.getpid()}\t{level}\t{msg}"
+        PROC.log_sock.sendto(data.encode()[:8000], (address(), port))
+    except OSError:
+        pass
+
+
+def reset_log() -> None:
+    """Drop the syslog socket inherited from a parent process (after fork)."""
+    if PROC.log_sock is not None:
+        PROC.log_sock.close()
+        PROC.log_sock = None

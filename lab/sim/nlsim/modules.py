@@ -1,0 +1,241 @@
+"""The module processes: their main loops and the body every module process runs.
+
+Owns: syslogd (udp 6666 -> log files), trackinglogd (redir log lines), inMail (bounce mailbox),
+stat (udp 7777), mta (pending deliveries, only while stat answers), the table of module main loops
+(with web and wfserver from their own modules), and `module_process()`: pid file, signals, the
+slow_restart fault, exit. Must not: import anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import IO, NoReturn
+
+from .common import NL6, PROC, RUN, address, conf_attr, flag, inst, log, pidfile, ready, rm, set_comm, var_dir
+from .db import DBError, DBHolder
+from .formats import MULTI, redir_log_name
+from .pids import read_pidfile, write_pidfile
+from .tracking import redir_dir
+from .web import mod_web
+from .workflows import mod_wfserver
+
+
+def _log_dir(base: str, instance: str) -> str | None:
+    """Where syslogd writes the records of `base@instance` (None: a name it refuses)."""
+    if base in MULTI or base in ("watchdog", "webmdl") or not instance or instance == "default":
+        return os.path.join(NL6, "var", "default", "log")
+    if not re.match(r"^[A-Za-z0-9_]+$", instance):
+        return None
+    return os.path.join(NL6, "var", instance, "log")
+
+
+def mod_syslogd() -> None:
+    port = int(conf_attr("syslogd", "port", "6666"))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((address(), port))
+    except OSError as e:
+        sys.stderr.write(f"syslogd: cannot bind udp {address()}:{port}: {e}\n")
+        sys.exit(3)
+    ready()
+    files: dict[str, IO[str]] = {}
+    s.settimeout(1.0)
+    while not PROC.stop.is_set():
+        try:
+            data, _ = s.recvfrom(65535)
+        except TimeoutError:
+            for f in files.values():
+                f.flush()
+            continue
+        parts = data.decode(errors="replace").rstrip("\n").split("\t")
+        if len(parts) == 3:
+            mod, level, msg = parts
+            pid = "0"
+        elif len(parts) >= 4:
+            mod, pid, level, msg = parts[0], parts[1], parts[2], "\t".join(parts[3:])
+        else:
+            continue
+        base, _, instance = mod.partition("@")
+        if not re.match(r"^[A-Za-z_]+$", base or "-"):
+            continue
+        d = _log_dir(base, instance)
+        if d is None:
+            continue
+        path = os.path.join(d, base + ".log")
+        out = files.get(path)
+        if out is None:
+            os.makedirs(d, exist_ok=True)
+            out = files[path] = open(path, "a")  # noqa: SIM115 - kept open for the life of the process
+        now = time.time()
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int((now % 1) * 1000):03d}Z"
+        out.write(f"{ts}\t{pid}\t00000000\t1\t{level}\t{base}\t{msg}\n")
+        out.flush()
+
+
+def mod_trackinglogd() -> None:
+    d = redir_dir()
+    os.makedirs(d, exist_ok=True)
+    ready()
+    log("info", f"trackinglogd started, writing tracking logs into {d}")
+    current, opened = None, 0.0
+    while not PROC.stop.is_set():
+        now = time.time()
+        if current is None or now - opened > 60:
+            current = os.path.join(d, redir_log_name(now))
+            opened = now
+        line = "\t".join(
+            (
+                f"50x{random.getrandbits(60):016X}",
+                time.strftime("%Y/%m/%d %H:%M:%S"),
+                str(random.randint(1, 3)),
+                str(random.randint(1, 200)),
+                str(random.randint(1, 5)),
+                random.choice(("open", "click")),
+            )
+        )
+        with open(current, "a") as f:
+            f.write(line + "\n")
+        if PROC.verbose:
+            log("info", f"1 tracking log line written to {os.path.basename(current)}")
+        PROC.stop.wait(2.0)
+
+
+def _subject(path: str) -> str:
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.lower().startswith("subject:"):
+                return line[8:].strip()
+    return ""
+
+
+def mod_inmail() -> None:
+    box, done = var_dir("inmail", "mailbox"), var_dir("inmail", "processed")
+    os.makedirs(box, exist_ok=True)
+    os.makedirs(done, exist_ok=True)
+    ready()
+    last = 0.0
+    while not PROC.stop.is_set():
+        mails = sorted(glob.glob(os.path.join(box, "*.eml")))
+        if mails or time.time() - last > 30:
+            last = time.time()
+            log("info", f"POP3 session opened on bounce mailbox 'bounce@lab' ({len(mails)} message(s))")
+            for m in mails:
+                try:
+                    subject = _subject(m)
+                    os.replace(m, os.path.join(done, os.path.basename(m)))
+                    log("info", f"Bounce mail '{os.path.basename(m)}' qualified ({subject})")
+                except OSError:
+                    pass
+            log("info", "POP3 session closed")
+        PROC.stop.wait(2.0)
+
+
+def mod_stat() -> None:
+    port = int(conf_attr("stat", "port", "7777"))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((address(), port))
+    s.settimeout(1.0)
+    ready()
+    log("info", f"Statistics server listening on udp {address()}:{port}")
+    asked = 0
+    while not PROC.stop.is_set():
+        try:
+            data, peer = s.recvfrom(4096)
+        except TimeoutError:
+            continue
+        asked += 1
+        if data.startswith(b"RELOAD"):
+            log("info", "MX rules reloaded")
+            s.sendto(b"RELOADED", peer)
+        else:
+            s.sendto(f"OK stat@{inst()} requests={asked}".encode(), peer)
+
+
+def ask_stat(timeout: float = 1.0) -> bool:
+    """Whether the host's stat module answers an mta request within `timeout`."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        addr = conf_attr("mta", "statServerAddress", address())
+        s.sendto((f"ASK mta@{inst()}").encode(), (addr, int(conf_attr("stat", "port", "7777"))))
+        data, _ = s.recvfrom(4096)
+        return data.startswith(b"OK")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def mod_mta() -> None:
+    db = DBHolder()
+    ready()
+    while not PROC.stop.is_set():
+        try:
+            pending = db.query("SELECT iDeliveryId, sLabel FROM NmsDelivery WHERE iState=45 ORDER BY 1")
+            if pending and ask_stat():
+                for did, label in pending:
+                    db.query(
+                        "UPDATE NmsDelivery SET iState=95, iSent=iToDeliver, tsLastModified=now() "
+                        f"WHERE iDeliveryId={did}"
+                    )
+                    log("info", f"Delivery '{label}' ({did}): messages sent, delivery finished")
+            elif pending:
+                log(
+                    "warning",
+                    f"MTA-000016 Unable to contact the statistics server (stat@{inst()}); {len(pending)} "
+                    "delivery(ies) waiting",
+                )
+        except (DBError, OSError) as e:
+            log("error", f"{e} (iRc=-2006)")
+        PROC.stop.wait(1.5)
+
+
+MODULE_MAIN: dict[str, Callable[[], None]] = {
+    "syslogd": mod_syslogd,
+    "web": mod_web,
+    "trackinglogd": mod_trackinglogd,
+    "inMail": mod_inmail,
+    "stat": mod_stat,
+    "mta": mod_mta,
+    "wfserver": mod_wfserver,
+}
+
+
+def exit_module(name: str) -> NoReturn:
+    """Remove this process's pid file (if it is still ours) and exit at once."""
+    if read_pidfile(pidfile(name)) == os.getpid():
+        rm(pidfile(name))
+    os._exit(0)
+
+
+def module_process(name: str, foreground: bool = False) -> NoReturn:
+    """Body of a module process (forked by the watchdog, spawned by `start`, or run in the foreground)."""
+    PROC.name = name
+    base = name.split("@")[0]
+    set_comm(name)
+    PROC.verbose = foreground or os.path.exists(os.path.join(RUN, "verbose", name))
+    PROC.echo = foreground
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        PROC.stop.set()
+        exit_module(name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    write_pidfile(pidfile(name), os.getpid(), "starting")
+    if flag("slow_restart"):
+        time.sleep(4.0)
+    try:
+        MODULE_MAIN[base]()
+    finally:
+        exit_module(name)

@@ -1,0 +1,121 @@
+"""web@default: the Tomcat of a Campaign host (HTTP on 8080, control port 8005).
+
+Owns: `/r/test`, `/nl/jsp/logon.jsp` and the SOAP router's `xtk:session#Logon`, which connects to the
+database with the host's data source on every call (a wrong dbcnx gives an xtk:session fault).
+Must not: import anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+import html
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from .common import HOST, PROC, address, conf_attr, inst, log, ready
+from .db import PG, DBError
+
+NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
+LOGON_PAGE = (
+    "<html><head><title>Adobe Campaign</title></head><body><form method='post' "
+    "action='/nl/jsp/logon.jsp'><input name='login'/><input name='password' type='password'/>"
+    "<input type='submit' value='Log in'/></form></body></html>\n"
+)
+LOGON_RESPONSE = (
+    "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:xsd='http://www.w3.org/2001/XMLSchema' "
+    "xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xmlns:ns='urn:xtk:session' "
+    "xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/'><SOAP-ENV:Body>"
+    "<LogonResponse xmlns='urn:xtk:session' SOAP-ENV:encodingStyle="
+    "'http://schemas.xmlsoap.org/soap/encoding/'><pstrSessionToken xsi:type='xsd:string'>%s"
+    "</pstrSessionToken><pSessionInfo xsi:type='ns:Element'><sessionInfo><serverInfo "
+    "buildNumber='9362' instanceName='%s'/></sessionInfo></pSessionInfo><pstrSecurityToken "
+    "xsi:type='xsd:string'>@%s</pstrSecurityToken></LogonResponse></SOAP-ENV:Body>"
+    "</SOAP-ENV:Envelope>\n"
+)
+LOGON_ERROR = "XSV-350008 Error while executing the method 'Logon' of service 'xtk:session'."
+
+
+def soap_fault(msg: str, detail: str) -> str:
+    return (
+        "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/'>"
+        "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode><faultstring xsi:type='xsd:string'>"
+        f"{html.escape(msg)}</faultstring><detail xsi:type='xsd:string'>{html.escape(detail)}</detail>"
+        "</SOAP-ENV:Fault></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>\n"
+    )
+
+
+class WebHandler(BaseHTTPRequestHandler):
+    server_version = "Apache-Coyote/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, code: int, body: str, ctype: str = "text/xml;charset=utf-8") -> None:
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/r/test"):
+            self._send(
+                200,
+                "<redir status='OK' date='{}' build='9362' host='{}' localHost='{}'/>\n".format(
+                    time.strftime("%Y/%m/%d %H:%M:%S"), html.escape(self.headers.get("Host", ""), True), HOST["name"]
+                ),
+            )
+        elif self.path.startswith("/nl/jsp/logon.jsp"):
+            self._send(200, LOGON_PAGE, "text/html;charset=utf-8")
+        else:
+            self._send(404, NOT_FOUND, "text/html")
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode(errors="replace") if n else ""
+        if not self.path.startswith("/nl/jsp/soaprouter.jsp"):
+            self._send(404, NOT_FOUND, "text/html")
+            return
+        action = self.headers.get("SOAPAction", "")
+        if "Logon" not in action and "Logon" not in body:
+            self._send(500, soap_fault("SOP-330006 Method unknown (service 'xtk:session')", ""))
+            return
+        try:
+            pg = PG(timeout=3)
+            pg.query("SELECT 1")
+            pg.close()
+        except (DBError, OSError) as e:
+            log("error", f"{e} (iRc=-2006)")
+            log("error", LOGON_ERROR)
+            self._send(500, soap_fault(LOGON_ERROR, f"{e} ODB-240000 ODBC error: database unreachable. (iRc=-2006)"))
+            return
+        token = "___" + str(uuid.uuid4()).upper()
+        log("info", f"Logon of operator 'admin' (session {token[:11]})")
+        self._send(200, LOGON_RESPONSE % (token, inst(), uuid.uuid4().hex))
+
+
+def mod_web() -> None:
+    addr = address()
+    HTTPServer.allow_reuse_address = True
+    httpd = HTTPServer((addr, int(conf_attr("web", "httpPort", "8080"))), WebHandler)
+    httpd.timeout = 1.0
+    ctl = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ctl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ctl.bind((addr, int(conf_attr("web", "controlPort", "8005"))))
+    ctl.listen(4)
+
+    def control() -> None:
+        while True:
+            c, _ = ctl.accept()
+            c.close()
+
+    threading.Thread(target=control, daemon=True).start()
+    ready()
+    log("info", "Tomcat started on {}:{}".format(addr, conf_attr("web", "httpPort", "8080")))
+    while not PROC.stop.is_set():
+        httpd.handle_request()

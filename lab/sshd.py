@@ -1,0 +1,57 @@
+"""The real OpenSSH sshd of each lab host (runs as the login user, no privilege separation).
+
+Owns: sshd_config.<port>, starting sshd on a port with a host key and recording its pid, stopping it
+by that pid. Must not: stop an sshd the lab did not record.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from .base import SSH_PORT, LabError, kill_verified, read_pidfile, write_pidfile
+from .context import LabContext
+from .templates import SSHD_CONFIG
+
+HOST_KEY = "ssh_host_ed25519_key"
+
+
+def listening(addr: str, port: int) -> bool:
+    """Whether a TCP connection to addr:port is accepted within half a second."""
+    try:
+        with socket.create_connection((addr, port), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+def sshd_conf(lab: LabContext, host: str, port: int, key: str) -> Path:
+    h = lab.hdir(host)
+    conf = h / "ssh" / f"sshd_config.{port}"
+    text = SSHD_CONFIG.format(addr=lab.addr(host), port=port, key=h / "ssh" / key, h=h, user=lab.user)
+    lab.write(conf, text, 0o644)
+    return conf
+
+
+def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST_KEY) -> None:
+    """Start the host's sshd on `port` serving `key` (nothing when the recorded one still runs)."""
+    run = lab.hdir(host) / "run"
+    pf = run / f"sshd.{port}.pid"
+    if read_pidfile(pf):
+        return
+    conf = sshd_conf(lab, host, port, key)
+    p = lab.popen_as(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], run / f"sshd.{port}.log")
+    write_pidfile(pf, p.pid)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise LabError(f"{host}: sshd exited with {p.returncode}, see {run}/sshd.{port}.log")
+        if listening(lab.addr(host), port):
+            return
+        time.sleep(0.05)
+    raise LabError(f"{host}: sshd not listening on {lab.addr(host)}:{port}")
+
+
+def sshd_stop(lab: LabContext, host: str, port: int) -> None:
+    kill_verified([lab.hdir(host) / "run" / f"sshd.{port}.pid"])
