@@ -38,33 +38,70 @@ def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 def _pdump_failed(rc: int, err: str) -> Verdict:
-    return Verdict(False, f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+    return Verdict.unsure(f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+
+
+MISSING_MARK = "@@missing"
+
+
+def _running_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """pdump, then monitor -missing: what runs, and what the configuration says should run and does not."""
+    if args["module"] == "watchdog":
+        return _pdump_cmd(args, ctx)
+    ctx.process(str(args["module"]))
+    return f"{ctx.nlserver} pdump; echo {MISSING_MARK} $?; {ctx.nlserver} monitor -missing"
 
 
 def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    """Running; enabled and not running (listed by monitor -missing); or not enabled on this host.
+
+    A module that neither pdump shows nor monitor -missing lists is not enabled here (autoStart off, e.g.
+    inMail and mta on a mid-sourced instance): reported, never started (monitoring-processes.md).
+    """
     name = ctx.process(str(args["module"]))
-    if rc != 0:
-        return _pdump_failed(rc, err)
+    pdump_text, mark, missing_text = out.partition(f"{MISSING_MARK} ")
+    pdump_rc = rc
+    if mark:
+        code, _nl, missing_text = missing_text.partition("\n")
+        pdump_rc = int(code) if code.strip().isdigit() else -1
+    if pdump_rc != 0:
+        return _pdump_failed(pdump_rc, err)
     try:
-        dump = campaign.parse_pdump(out)
+        dump = campaign.parse_pdump(pdump_text)
     except ParseError as exc:
         return Verdict.unsure(f"cannot parse pdump output: {exc}")
+    processes = [p.name for p in dump.processes]
     proc = dump.find(name)
-    if proc is None:
-        state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
-        return Verdict(False, state, {"no_tasks": dump.no_tasks, "processes": [p.name for p in dump.processes]})
-    return Verdict(
-        True,
-        f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)",
-        {"pid": proc.pid, "processes": [p.name for p in dump.processes]},
+    if proc is not None:
+        return Verdict(
+            True, f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)", {"pid": proc.pid, "processes": processes}
+        )
+    state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
+    data = {"no_tasks": dump.no_tasks, "processes": processes}
+    if not mark:  # watchdog: always expected where Campaign is installed
+        return Verdict(False, state, data)
+    if rc != 0:
+        return Verdict.unsure(f"{state}, and nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}", data)
+    try:
+        missing = campaign.parse_missing(missing_text)
+    except ParseError as exc:
+        return Verdict.unsure(f"{state}, and monitor -missing cannot be read: {exc}", data)
+    if name in missing:
+        return Verdict(
+            False, f"{state}; monitor -missing lists it: enabled but not running", {**data, "missing": missing}
+        )
+    return Verdict.absent(
+        f"{name} is not enabled on this host: neither pdump nor monitor -missing lists it (not started)",
+        {**data, "missing": missing},
     )
 
 
 action(
     "module_running",
-    "the module's process is listed by nlserver pdump",
+    "the module's process is listed by nlserver pdump; a module that monitor -missing does not list either is "
+    "not enabled on this host (not applicable)",
     Effect.READ,
-    build=_pdump_cmd,
+    build=_running_cmd,
     judge=_judge_module_running,
     args=[MODULE],
     read_only=True,
@@ -100,7 +137,7 @@ def _missing_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_missing(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict(False, f"nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}")
+        return Verdict.unsure(f"nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}")
     try:
         missing = campaign.parse_missing(out)
     except ParseError as exc:
@@ -125,28 +162,22 @@ def _who_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    """The connections and DB pool a web restart cuts, read in Adobe's layout (usual-commands.md).
+
+    A layout this parser does not know is undetermined, never "0 sessions".
+    """
     if rc != 0:
-        return Verdict(False, f"nlserver pdump -who failed (exit {rc}): {err.strip()[:200]}")
+        return Verdict.unsure(f"nlserver pdump -who failed (exit {rc}): {err.strip()[:200]}")
     try:
-        dump = campaign.parse_pdump(out, who=True)
+        who = campaign.parse_who(out)
     except ParseError as exc:
-        return Verdict.unsure(f"cannot parse pdump -who output: {exc}")
-    sessions: list[str] = []
-    in_sessions = False
-    for line in dump.extra:
-        if line.lower().startswith("sessions"):
-            in_sessions = True
-            continue
-        if in_sessions and line.lower().startswith("datasource"):
-            in_sessions = False
-        if in_sessions and line.strip() and line.strip().lower() != "none":
-            sessions.append(line.strip())
-    pool = [line for line in dump.extra if line.lower().startswith("datasource")]
+        return Verdict.unsure(f"cannot read pdump -who (not Adobe's layout): {exc}")
+    sessions = [f"{c.login} from {c.ip} ({c.instance}, last access {c.last_access})" for c in who.connections]
+    pool = [f"{p.datasource} as {p.login}" for p in who.pool]
     data = {"sessions": sessions, "pool": pool}
-    desc = "; ".join(sessions) if sessions else "no open session"
-    return Verdict(
-        True, f"{len(sessions)} session(s) a web restart would cut: {desc}" + (f" | {pool[0]}" if pool else ""), data
-    )
+    desc = "; ".join(sessions) if sessions else "no connection in progress"
+    tail = f" | DB pool: {', '.join(pool)}" if pool else ""
+    return Verdict(True, f"{len(sessions)} connection(s) a web restart would cut: {desc}{tail}", data)
 
 
 action(

@@ -17,22 +17,41 @@ def _judge(name: str, args: dict[str, object], out: str, rc: int = 0, ctx: Conte
     return ACTIONS[name].judge(args, ctx, out, "", rc)
 
 
-def test_module_running_builds_pdump_and_judges() -> None:
+def _running(pdump: str, missing: str = BANNER, pdump_rc: int = 0, rc: int = 0) -> str:
+    return f"{pdump}@@missing {pdump_rc}\n{missing}"
+
+
+def test_module_running_builds_pdump_and_monitor_missing() -> None:
     args = {"module": "wfserver"}
-    assert ACTIONS["module_running"].build(args, CTX) == "/opt/nl6/bin/nlserver pdump"
-    ok = _judge("module_running", args, PDUMP)
-    assert ok.passed and ok.data["pid"] == 7832
-    gone = _judge("module_running", {"module": "mta"}, PDUMP)
-    assert gone.failed and "mta@prod is not in pdump" in gone.message
-    assert _judge("module_running", args, "Segmentation fault\n").undetermined
-    assert _judge("module_running", args, "", rc=1).failed
+    assert ACTIONS["module_running"].build(args, CTX) == (
+        "/opt/nl6/bin/nlserver pdump; echo @@missing $?; /opt/nl6/bin/nlserver monitor -missing"
+    )
+    assert ACTIONS["module_running"].build({"module": "watchdog"}, CTX) == "/opt/nl6/bin/nlserver pdump"
+
+
+def test_module_running_running_missing_or_not_enabled() -> None:
+    ok = _judge("module_running", {"module": "wfserver"}, _running(PDUMP))
+    assert ok.passed and not ok.not_applicable and ok.data["pid"] == 7832
+    listed = _judge("module_running", {"module": "mta"}, _running(PDUMP, BANNER + "mta@prod\n"))
+    assert listed.failed and "enabled but not running" in listed.message
+    # Neither pdump nor monitor -missing: not enabled here (e.g. mta on a mid-sourced instance).
+    absent = _judge("module_running", {"module": "mta"}, _running(PDUMP))
+    assert absent.passed and absent.not_applicable and "not enabled" in absent.message
+
+
+def test_module_running_cannot_decide() -> None:
+    args = {"module": "wfserver"}
+    assert _judge("module_running", args, _running("Segmentation fault\n")).undetermined
+    assert _judge("module_running", args, _running("", pdump_rc=1), rc=0).undetermined
+    assert _judge("module_running", {"module": "mta"}, _running(PDUMP, "garbage; x\n")).undetermined
+    assert _judge("module_running", {"module": "watchdog"}, BANNER + "No tasks\n").failed
 
 
 def test_module_running_skips_a_host_without_instance() -> None:
     bare = Context(Host("h", (), {}, "-"))
     with pytest.raises(Skip, match="no 'instance' var"):
         ACTIONS["module_running"].build({"module": "wfserver"}, bare)
-    assert ACTIONS["module_running"].build({"module": "web"}, bare) == "nlserver pdump"  # web@default
+    assert ACTIONS["module_running"].build({"module": "web"}, bare).startswith("nlserver pdump;")  # web@default
 
 
 def test_processes_running() -> None:
@@ -49,10 +68,18 @@ def test_monitor_missing() -> None:
     assert _judge("monitor_missing", {}, BANNER + "mta@prod; rm -rf /\n").undetermined
 
 
-def test_web_sessions() -> None:
+def test_web_sessions_in_adobes_layout() -> None:
     assert ACTIONS["web_sessions"].build({}, CTX).endswith("pdump -who")
-    found = _judge("web_sessions", {}, PDUMP + "Sessions:\n  admin from 10.0.0.1\n")
-    assert found.passed and found.data["sessions"] == ["admin from 10.0.0.1"]
+    who = (
+        PDUMP + "\nConnections ------------------------------------------------------\nLast Access IP Instance Login \n"
+        "15/03/2024 14:01:58 127.0.0.1 default formation_fr|tracking\n\n"
+        "Connection pool --------------------------------------------------\nDatasource Server Provider Login \n"
+        "default xxxxx myserver myprovider test400\n"
+    )
+    found = _judge("web_sessions", {}, who)
+    assert found.passed and len(found.data["sessions"]) == 1 and "formation_fr|tracking" in found.message
+    # Not Adobe's layout: undetermined, never "0 sessions".
+    assert _judge("web_sessions", {}, PDUMP + "Sessions:\n  admin from 10.0.0.1\n").undetermined
     assert _judge("web_sessions", {}, "\x00binary").undetermined
 
 

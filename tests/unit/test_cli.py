@@ -47,8 +47,10 @@ def test_validate_ok_and_bad_playbook_with_line(tmp_path: Path) -> None:
     code, out, _ = _run("validate", str(ROOT / "playbooks" / "wfserver.yml"))
     assert code == 0 and "ok" in out
     bad = tmp_path / "wfserver.yml"
-    bad.write_text("module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n  - id: a\n    action: module_running\n"
-                   "    args: {module: wfserver}\n")
+    bad.write_text(
+        "module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n  - id: a\n    action: module_running\n"
+        "    args: {module: wfserver}\n"
+    )
     code, _out, err = _run("validate", str(bad))
     assert code == 2 and f"{bad}:6" in err and "missing 'effect'" in err
 
@@ -56,19 +58,27 @@ def test_validate_ok_and_bad_playbook_with_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("step", "fragment"),
     [
-        ("{id: r, effect: read, action: restart_module, args: {module: wfserver}, interrupts: x}", "cannot be declared read"),
+        (
+            "{id: r, effect: read, action: restart_module, args: {module: wfserver}, interrupts: x}",
+            "cannot be declared read",
+        ),
         ("{id: r, effect: disrupt, action: restart_module, args: {module: wfserver}}", "must say what it interrupts"),
         ("{id: r, effect: change, action: nosuch}", "unknown action"),
         ("{id: r, effect: sometimes, action: start_module, args: {module: wfserver}}", "effect must be read"),
-        ("{id: r, effect: change, action: start_module, args: {module: wfserver}, when: {failed: nope}}", "not a check"),
+        (
+            "{id: r, effect: change, action: start_module, args: {module: wfserver}, when: {failed: nope}}",
+            "not a check",
+        ),
     ],
 )
 def test_validate_effect_rules(tmp_path: Path, step: str, fragment: str) -> None:
     bad = tmp_path / "wfserver.yml"
-    bad.write_text("module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n"
-                   "  - {id: c, effect: read, action: module_running, args: {module: wfserver}}\n"
-                   f"remediation:\n  - {step}\nverification:\n"
-                   "  - {id: v, effect: read, action: module_running, args: {module: wfserver}}\n")
+    bad.write_text(
+        "module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n"
+        "  - {id: c, effect: read, action: module_running, args: {module: wfserver}}\n"
+        f"remediation:\n  - {step}\nverification:\n"
+        "  - {id: v, effect: read, action: module_running, args: {module: wfserver}}\n"
+    )
     code, _out, err = _run("validate", str(bad))
     assert code == 2 and fragment in err, err
     assert f"{bad}:" in err
@@ -76,10 +86,14 @@ def test_validate_effect_rules(tmp_path: Path, step: str, fragment: str) -> None
 
 def test_hosts_resolves_ssh_config_and_masks_secrets(tmp_path: Path) -> None:
     cfg = tmp_path / "ssh_config"
-    cfg.write_text("Host web1\n  HostName 127.0.0.31\n  Port 2201\n  User neolane\n"
-                   f"  UserKnownHostsFile {tmp_path}/kh\n  StrictHostKeyChecking accept-new\n")
+    cfg.write_text(
+        "Host web1\n  HostName 127.0.0.31\n  Port 2201\n  User neolane\n"
+        f"  UserKnownHostsFile {tmp_path}/kh\n  StrictHostKeyChecking accept-new\n"
+    )
     inv = tmp_path / "inv.yml"
-    inv.write_text(f"all:\n  vars: {{ssh_config: {cfg}, db_password: hunter2hunter2}}\n  hosts:\n    web1: {{instance: prod}}\n")
+    inv.write_text(
+        f"all:\n  vars: {{ssh_config: {cfg}, db_password: hunter2hunter2}}\n  hosts:\n    web1: {{instance: prod}}\n"
+    )
     code, out, _ = _run("hosts", "-i", str(inv), "--output", "json")
     assert code == 0
     row = json.loads(out)[0]
@@ -103,7 +117,12 @@ def test_help_is_fast_to_import() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "runner", "--help"], capture_output=True,
-                         text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "runner", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
     assert "paramiko" not in imported and "fabric" not in imported and "structlog" not in imported

@@ -31,6 +31,7 @@ checks:
     effect: read
     action: module_running
     args: {module: wfserver}
+    gate: true
 remediation:
   - id: start_wfserver
     title: Start wfserver
@@ -83,16 +84,24 @@ verification:
 
 
 class Campaign:
-    """What the fake host's nlserver answers: a pdump of the running modules, start/restart change it."""
+    """What the fake host's nlserver answers: pdump of the running modules, monitor -missing of the enabled
+    ones that do not run; start/restart change what runs."""
 
-    def __init__(self, running: set[str]) -> None:
+    def __init__(self, running: set[str], enabled: set[str] | None = None) -> None:
         self.running = set(running)
+        self.enabled = set(enabled if enabled is not None else {"wfserver@prod", "syslogd@default"})
         self.probes = 0
+
+    def pdump(self) -> str:
+        lines = [f"{name} ({1000 + i}) - 9.2 MB" for i, name in enumerate(sorted(self.running))]
+        return "\n".join([BANNER, *(lines or ["No tasks"])]) + "\n"
 
     def __call__(self, command: str) -> tuple[str, str, int]:
         if command.endswith("nlserver pdump"):
-            lines = [BANNER, *(f"{name} ({1000 + i}) - 9.2 MB" for i, name in enumerate(sorted(self.running)))]
-            return "\n".join(lines or [BANNER, "No tasks"]), "", 0
+            return self.pdump(), "", 0
+        if command.endswith("nlserver monitor -missing"):
+            missing = "".join(f"{m}\n" for m in sorted(self.enabled - self.running))
+            return f"{self.pdump()}@@missing 0\n{BANNER}\n{missing}", "", 0
         started = re.search(r"nlserver (start|restart) '?([\w@]+)'?", command)
         if started:
             self.running.add(started.group(2))
@@ -102,11 +111,8 @@ class Campaign:
             token = re.search(r"remediate-syslog-probe-[\w-]+", command)
             assert token is not None
             # The first probe's record is lost (syslogd was still starting); the next one arrives.
-            return (
-                f"@@token {token.group(0)}\n" + ("12:found\n" if self.probes > 1 else ""),
-                "",
-                0 if self.probes > 1 else 1,
-            )
+            found = "12:found\n" if self.probes > 1 else ""
+            return f"@@token {token.group(0)}\n{found}", "", 0 if self.probes > 1 else 1
         return "", f"unexpected command {command!r}", 127
 
 
@@ -207,6 +213,17 @@ def test_change_that_may_have_half_run_is_not_retried(tmp_path: Path, exc: type[
     finished = [e for e in events if e["event"] == "step.finished" and e["phase"] == "remediation"]
     want = StepStatus.TIMEOUT if exc is CommandTimeout else StepStatus.UNKNOWN
     assert [e["outcome"] for e in finished] == [want]
+
+
+def test_module_not_enabled_on_this_host_does_not_apply(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}, enabled=set()))  # e.g. a mid-sourced instance without it
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.NOT_APPLICABLE
+    assert "not enabled" in outcomes[0].message
+    assert fake.changes() == []
+    assert [(e["step"], e["outcome"]) for e in events if e["event"].startswith("step.") and "outcome" in e] == [
+        ("wfserver_running", "skipped")
+    ]
 
 
 def test_lock_held_by_another_run(tmp_path: Path) -> None:

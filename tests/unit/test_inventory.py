@@ -73,7 +73,7 @@ def test_secrets_by_name(tmp_path: Path) -> None:
         ("all:\n  hosts:\n    a: {}\n    a: {}\n", "duplicate key 'a'", 4),
         ("all:\n  vars: &x {a: 1}\n  hosts:\n    h: *x\n", "anchors and aliases", 4),
         ("all: [1, 2]\n", "must be a mapping", None),
-        ("all:\n  hosts:\n    a: {nlserver: \"a\\nb\"}\n", "single-line", None),
+        ('all:\n  hosts:\n    a: {nlserver: "a\\nb"}\n', "single-line", None),
         ("all:\n  hosts:\n    a: {workflow_start_grace: soon}\n", "whole number of seconds", None),
         ("all:\n  hosts:\n    a: {syslog_probe: 'yes'}\n", "syslog_probe must be true or false", None),
         ("all:\n  vars: {db_password: [x]}\n  hosts:\n    a: {}\n", "a secret value (not shown)", None),
@@ -81,8 +81,9 @@ def test_secrets_by_name(tmp_path: Path) -> None:
         ("all:\n  hosts:\n    a: {x: [unclosed\n", "invalid YAML", None),
     ],
 )
-def test_bad_inventory_is_an_input_error_with_file_and_line(tmp_path: Path, text: str, fragment: str,
-                                                            line: int | None) -> None:
+def test_bad_inventory_is_an_input_error_with_file_and_line(
+    tmp_path: Path, text: str, fragment: str, line: int | None
+) -> None:
     with pytest.raises(InputError) as err:
         _load(tmp_path, text)
     assert fragment in str(err.value)

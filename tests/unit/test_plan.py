@@ -3,11 +3,10 @@ from __future__ import annotations
 import subprocess
 
 from runner import plan
-from runner.actions import Context
+from runner.actions import Context, Verdict
 from runner.inventory import Host
 from runner.playbook import When, parse
 from runner.transport import Result, remote_command
-from runner.actions import Verdict
 
 
 def _sh(script: str) -> Result:
@@ -51,24 +50,47 @@ def test_unbatch_of_truncated_output_drops_unfinished_steps() -> None:
 def test_remote_command_quotes_and_bounds() -> None:
     cmd = remote_command("echo 'a b'; rm -f \"$x\"", 2.5)
     assert cmd.startswith("timeout -k 5 3 sh -c ")
-    assert subprocess.run(["sh", "-c", remote_command("echo 'a b'", 2)], capture_output=True, text=True).stdout == "a b\n"
+    assert (
+        subprocess.run(["sh", "-c", remote_command("echo 'a b'", 2)], capture_output=True, text=True).stdout == "a b\n"
+    )
 
 
 def _book():
-    return parse({
-        "module": "wfserver", "title": "t", "scope": "s", "symptom": "y",
-        "options": {"level": {"choices": ["a", "b"]}},
-        "checks": [{"id": "c1", "effect": "read", "action": "module_running", "args": {"module": "wfserver"}},
-                   {"id": "c2", "effect": "read", "action": "monitor_missing"}],
-        "remediation": [
-            {"id": "r1", "effect": "change", "action": "start_module", "args": {"module": "wfserver"},
-             "when": {"failed": "c1"}},
-            {"id": "r2", "effect": "disrupt", "action": "restart_module", "args": {"module": "wfserver"},
-             "when": {"passed": ["c1"], "option": {"level": "b"}}, "interrupts": "x"},
-            {"id": "r3", "effect": "change", "action": "start_listed", "args": {"from": "c2"}},
-        ],
-        "verification": [{"id": "v1", "effect": "read", "action": "module_running", "args": {"module": "wfserver"}}],
-    }, "wfserver.yml")
+    return parse(
+        {
+            "module": "wfserver",
+            "title": "t",
+            "scope": "s",
+            "symptom": "y",
+            "options": {"level": {"choices": ["a", "b"]}},
+            "checks": [
+                {"id": "c1", "effect": "read", "action": "module_running", "args": {"module": "wfserver"}},
+                {"id": "c2", "effect": "read", "action": "monitor_missing"},
+            ],
+            "remediation": [
+                {
+                    "id": "r1",
+                    "effect": "change",
+                    "action": "start_module",
+                    "args": {"module": "wfserver"},
+                    "when": {"failed": "c1"},
+                },
+                {
+                    "id": "r2",
+                    "effect": "disrupt",
+                    "action": "restart_module",
+                    "args": {"module": "wfserver"},
+                    "when": {"passed": ["c1"], "option": {"level": "b"}},
+                    "interrupts": "x",
+                },
+                {"id": "r3", "effect": "change", "action": "start_listed", "args": {"from": "c2"}},
+            ],
+            "verification": [
+                {"id": "v1", "effect": "read", "action": "module_running", "args": {"module": "wfserver"}}
+            ],
+        },
+        "wfserver.yml",
+    )
 
 
 def test_when_rules_pick_steps() -> None:

@@ -22,8 +22,12 @@ def test_transient_failures_retried_with_backoff() -> None:
     sleeps: list[float] = []
     fn = Flaky([TransportError("refused", host="h"), TransportError("reset", host="h")])
     seen: list[int] = []
-    out = retry.connect(fn, retry.ConnectPolicy(attempts=5, initial=0.5, max_wait=4),
-                        on_retry=lambda n, e, w: seen.append(n), sleep=sleeps.append)
+    out = retry.connect(
+        fn,
+        retry.ConnectPolicy(attempts=5, initial=0.5, max_wait=4),
+        on_retry=lambda n, e, w: seen.append(n),
+        sleep=sleeps.append,
+    )
     assert out == "open" and fn.calls == 3 and seen == [1, 2]
     assert len(sleeps) == 2 and all(0 < s <= 4.5 for s in sleeps)
     assert sleeps[1] >= 0.5  # exponential: the second wait is at least the initial one

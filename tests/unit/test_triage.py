@@ -33,8 +33,19 @@ def test_symptom_maps_to_modules(symptom: str, expected: set[str]) -> None:
 
 def test_every_module_has_a_playbook_with_keywords() -> None:
     names = {pb.module for pb in BOOKS}
-    assert names == {"export", "import", "inMail", "mta", "stat", "syslogd", "tracking", "trackinglogd",
-                     "watchdog", "web", "wfserver"}
+    assert names == {
+        "export",
+        "import",
+        "inMail",
+        "mta",
+        "stat",
+        "syslogd",
+        "tracking",
+        "trackinglogd",
+        "watchdog",
+        "web",
+        "wfserver",
+    }
     for pb in BOOKS:
         assert pb.keywords and pb.symptom and pb.scope
 
