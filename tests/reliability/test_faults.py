@@ -24,32 +24,39 @@ import yaml
 
 from lab import Lab
 from lab.core import read_pidfile
-from tests.e2e.conftest import Runner, pid_of, wait_for
-from tests.reliability.conftest import (
-    Figures,
-    drop_ssh_connections,
-    events_of,
-    finish,
-    lock_file,
-    lock_is_free,
-    runner_env,
-    start_runner,
-    wait_event,
-    write_playbook,
-)
+from tests.reliability.figures import Figures
+from tests.reliability.helpers import drop_ssh_connections, lock_file, lock_is_free, wait_event, write_playbook
+from tests.support.cli import Runner, finish, read_events
+from tests.support.labfix import pid_of, stopped_by_operator
+from tests.support.wait import wait_until
 
 WF = "wfserver@prod"
 MOD = "import"  # module name of the custom playbooks
 
 
 def _slow_playbook(tmp_path: Path, marker: Path, seconds: int = 30, name: str = "playbooks") -> Path:
-    return write_playbook(tmp_path / name, MOD, f"""\
+    return write_playbook(
+        tmp_path / name,
+        MOD,
+        f"""\
         - id: slow_change
           effect: change
           action: shell
           args: {{command: "echo ran >> {marker}; sleep {seconds}"}}
           timeout: 60
-        """)
+        """,
+    )
+
+
+def _wait_slow_change_running(remediate: Runner, marker: Path) -> None:
+    """The slow playbook's changing step is logged as started and its command is running on the host."""
+    wait_event(
+        remediate.audit_log,
+        lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
+        30,
+        "the changing step to start",
+    )
+    wait_until(lambda: _lines(marker), 10, "the changing command to run on the host")
 
 
 def _started(events: list[dict], step: str) -> list[dict]:
@@ -64,8 +71,9 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def _inventory_plus(remediate: Runner, tmp_path: Path, hosts: dict[str, dict] | None = None,
-                    **all_vars: object) -> Path:
+def _inventory_plus(
+    remediate: Runner, tmp_path: Path, hosts: dict[str, dict] | None = None, **all_vars: object
+) -> Path:
     data = yaml.safe_load(remediate.inventory.read_text())
     data["all"]["vars"].update(all_vars)
     data["all"]["children"]["lab"]["hosts"].update(hosts or {})
@@ -85,8 +93,8 @@ def _ssh_config(lab: Lab, tmp_path: Path, **replace: str) -> Path:
 
 # --- sshd dropping connections -------------------------------------------------------------------
 
-def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remediate: Runner,
-                                                     figures: Figures) -> None:
+
+def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remediate: Runner, figures: Figures) -> None:
     lab.break_(host, "wfserver_down")
     lab.break_(host, "sshd_drops")
     figures.fault("sshd_drops (before the run)")
@@ -103,14 +111,13 @@ def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remed
 
 
 def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> None:
     marker = shared_dir / "ran"
     books = _slow_playbook(tmp_path, marker)
-    proc = start_runner(remediate, MOD, "--host", host, "--output", "json", REMEDIATE_PLAYBOOKS=str(books))
+    proc = remediate.start(MOD, "--host", host, "--output", "json", REMEDIATE_PLAYBOOKS=str(books))
     try:
-        wait_event(remediate.audit_log, lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
-                   30, "the changing step to start")
-        wait_for(lambda: _lines(marker), 10, "the changing command to run on the host")
+        _wait_slow_change_running(remediate, marker)
         figures.fault("sshd_drops (mid-command)")
         figures.add("faults_injected")
         assert drop_ssh_connections(lab, host), "no per-connection sshd process to kill"
@@ -136,30 +143,38 @@ def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
 
 # --- a command that hangs ------------------------------------------------------------------------
 
+
 def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
-        lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
+    lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures
+) -> None:
     for h in ("lab1", "lab2", "lab3"):
         lab.heal(h)
-    books = write_playbook(tmp_path / "playbooks", "wfserver", """\
+    books = write_playbook(
+        tmp_path / "playbooks",
+        "wfserver",
+        """\
         - id: start_wfserver
           effect: change
           action: start_module
           args: {module: wfserver}
           when: {failed: wfserver_running}
-        """, checks="""\
+        """,
+        checks="""\
         - id: wfserver_running
           effect: read
           action: module_running
           args: {module: wfserver}
           timeout: 3
-        """, verification="""\
+        """,
+        verification="""\
         - id: wfserver_back
           effect: read
           action: module_running
           args: {module: wfserver}
           timeout: 3
           poll: {timeout: 10, interval: 1}
-        """)
+        """,
+    )
     try:
         lab.break_("lab1", "command_hangs")
         figures.fault("command_hangs")
@@ -177,7 +192,7 @@ def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
         # the hung processes were stopped on the host at the timeout, not left running
         hung = sorted((lab.hdir("lab1") / "run" / "hung").glob("*.pid"))
         assert hung, "the fault did not hang any command"
-        wait_for(lambda: not [p for p in hung if read_pidfile(p)], 15, "the hung commands to be stopped")
+        wait_until(lambda: not [p for p in hung if read_pidfile(p)], 15, "the hung commands to be stopped")
         assert pid_of(lab, "lab1", WF) is not None  # nothing was done to the module itself
         figures.add("faults_survived")
     finally:
@@ -186,8 +201,10 @@ def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
 
 # --- a slow restart ------------------------------------------------------------------------------
 
-def test_slow_restart_verification_polls_until_the_module_is_back(lab: Lab, host: str, remediate: Runner,
-                                                                  figures: Figures) -> None:
+
+def test_slow_restart_verification_polls_until_the_module_is_back(
+    lab: Lab, host: str, remediate: Runner, figures: Figures
+) -> None:
     lab.break_(host, "wfserver_down")
     lab.break_(host, "slow_restart")
     figures.fault("slow_restart")
@@ -205,6 +222,7 @@ def test_slow_restart_verification_polls_until_the_module_is_back(lab: Lab, host
 
 # --- one host unreachable among several ------------------------------------------------------------
 
+
 def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
     for h in ("lab1", "lab2"):
         lab.heal(h)
@@ -214,8 +232,7 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
         lab.break_("lab1", "wfserver_down")
         figures.fault("host unreachable")
         figures.add("faults_injected")
-        res = remediate("wfserver", "--host", "lab1", "--host", "ghost", "--host", "lab2", "--yes",
-                        inventory=inventory)
+        res = remediate("wfserver", "--host", "lab1", "--host", "ghost", "--host", "lab2", "--yes", inventory=inventory)
         events = figures.audit(remediate.audit_log)
         assert res.returncode == 3, res.stdout + res.stderr
         assert re.search(r"ghost: unreachable", res.stdout), res.stdout
@@ -230,9 +247,11 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
 
 # --- refused: authentication, unknown key, changed key -----------------------------------------------
 
+
 @pytest.mark.parametrize("fault", ["auth_failure", "unknown_host_key", "hostkey_changed"])
-def test_refused_host_exit_3_no_command_no_retry(lab: Lab, host: str, remediate: Runner, tmp_path: Path,
-                                                 figures: Figures, fault: str) -> None:
+def test_refused_host_exit_3_no_command_no_retry(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, figures: Figures, fault: str
+) -> None:
     lab.break_(host, "wfserver_down")
     args = ["wfserver", "--host", host, "--yes", "--output", "json"]
     if fault == "auth_failure":
@@ -254,8 +273,9 @@ def test_refused_host_exit_3_no_command_no_retry(lab: Lab, host: str, remediate:
     doc = json.loads(res.stdout)
     assert doc["hosts"][host]["status"] == "unreachable"
     message = doc["hosts"][host]["message"]
-    assert {"auth_failure": "authentication", "unknown_host_key": "not in",
-            "hostkey_changed": "CHANGED"}[fault] in message, message
+    assert {"auth_failure": "authentication", "unknown_host_key": "not in", "hostkey_changed": "CHANGED"}[
+        fault
+    ] in message, message
     assert not [e for e in events if e["event"] in ("step.started", "host.retrying")]
     assert time.monotonic() - start < 20  # refused at once, not after a retry budget
     assert pid_of(lab, host, WF) is None  # nothing was started
@@ -264,17 +284,16 @@ def test_refused_host_exit_3_no_command_no_retry(lab: Lab, host: str, remediate:
 
 # --- interrupted ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures,
-        sig: signal.Signals) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures, sig: signal.Signals
+) -> None:
     marker = shared_dir / "ran"
     books = _slow_playbook(tmp_path, marker)
-    proc = start_runner(remediate, MOD, "--host", host, REMEDIATE_PLAYBOOKS=str(books))
+    proc = remediate.start(MOD, "--host", host, REMEDIATE_PLAYBOOKS=str(books))
     try:
-        wait_event(remediate.audit_log, lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
-                   30, "the changing step to start")
-        wait_for(lambda: _lines(marker), 10, "the changing command to run on the host")
+        _wait_slow_change_running(remediate, marker)
         lock_held = not lock_is_free(lab, host, MOD)
         figures.fault(f"{sig.name} mid-run")
         figures.add("faults_injected")
@@ -289,28 +308,35 @@ def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
     last = events[-1]
     assert last["event"] == "run.finished" and last["status"] == "interrupted" and last["exit_code"] == 130
     assert lock_held, "no lock was held on the host during the run"
-    wait_for(lambda: lock_is_free(lab, host, MOD), 10, "the host lock to be released")
+    wait_until(lambda: lock_is_free(lab, host, MOD), 10, "the host lock to be released")
     assert "Traceback" not in err
     figures.add("faults_survived")
 
 
 # --- two runs at once ----------------------------------------------------------------------------
 
+
 def test_second_run_on_the_same_host_and_module_is_refused_while_the_first_holds_the_lock(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> None:
     marker = shared_dir / "ran"
     books = _slow_playbook(tmp_path, marker)
     first_log = tmp_path / "laptop1.jsonl"  # two engineers: two audit logs, one host
     second_log = tmp_path / "laptop2.jsonl"
-    first = start_runner(remediate, MOD, "--host", host, audit_log=first_log, REMEDIATE_PLAYBOOKS=str(books))
+    first = remediate.start(MOD, "--host", host, audit_log=first_log, REMEDIATE_PLAYBOOKS=str(books))
     try:
-        wait_event(first_log, lambda e: e["event"] == "step.started" and e.get("step") == "slow_change", 30,
-                   "the first run's changing step to start")
-        first_id = events_of(first_log)[0]["run_id"]
+        wait_event(
+            first_log,
+            lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
+            30,
+            "the first run's changing step to start",
+        )
+        first_id = read_events(first_log)[0]["run_id"]
         figures.fault("concurrent run")
         figures.add("faults_injected")
-        code, doc = remediate.json(MOD, "--host", host, env={"REMEDIATE_PLAYBOOKS": str(books),
-                                                             "REMEDIATE_AUDIT_LOG": str(second_log)})
+        code, doc = remediate.json(
+            MOD, "--host", host, env={"REMEDIATE_PLAYBOOKS": str(books), "REMEDIATE_AUDIT_LOG": str(second_log)}
+        )
         assert first.poll() is None, "the first run ended before the second was tried"
     finally:
         if first.poll() is None:
@@ -329,15 +355,21 @@ def test_second_run_on_the_same_host_and_module_is_refused_while_the_first_holds
 
 # --- kill -9 ---------------------------------------------------------------------------------------
 
+
 def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> None:
     marker = shared_dir / "ran"
     books = _slow_playbook(tmp_path, marker)
     dead_log = tmp_path / "dead.jsonl"
-    proc = start_runner(remediate, MOD, "--host", host, audit_log=dead_log, REMEDIATE_PLAYBOOKS=str(books))
+    proc = remediate.start(MOD, "--host", host, audit_log=dead_log, REMEDIATE_PLAYBOOKS=str(books))
     try:
-        wait_event(dead_log, lambda e: e["event"] == "step.started" and e.get("step") == "slow_change", 30,
-                   "the changing step to start")
+        wait_event(
+            dead_log,
+            lambda e: e["event"] == "step.started" and e.get("step") == "slow_change",
+            30,
+            "the changing step to start",
+        )
         figures.fault("kill -9 of the runner")
         figures.add("faults_injected")
         proc.kill()
@@ -351,15 +383,19 @@ def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
     assert len(_started(dead, "slow_change")) == 1  # the in-flight changing command's record is there
     assert not [e for e in dead if e["event"] == "run.finished"]
     # the lock died with the run's connection: only its owner file is left
-    wait_for(lambda: lock_is_free(lab, host, MOD), 15, "the dead run's lock to be released by the host")
+    wait_until(lambda: lock_is_free(lab, host, MOD), 15, "the dead run's lock to be released by the host")
     owner = Path(str(lock_file(lab, host, MOD)) + ".owner")
     assert owner.exists() and dead_id in owner.read_text()
-    quick = write_playbook(tmp_path / "quick", MOD, """\
+    quick = write_playbook(
+        tmp_path / "quick",
+        MOD,
+        """\
         - id: quick_change
           effect: change
           action: shell
           args: {command: "true"}
-        """)
+        """,
+    )
     code, doc = remediate.json(MOD, "--host", host, env={"REMEDIATE_PLAYBOOKS": str(quick)})
     events = figures.audit(remediate.audit_log)
     assert code == 0, doc
@@ -370,11 +406,15 @@ def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
 
 # --- the audit log cannot be written -------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def _tmpfs(options: str) -> Iterator[Path | None]:
     d = Path(tempfile.mkdtemp(prefix="remediate-rel-fs-", dir="/tmp"))
-    mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(d)],
-                                                   capture_output=True).returncode == 0
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(d)], capture_output=True).returncode
+        == 0
+    )
     try:
         yield d if mounted else None
     finally:
@@ -405,8 +445,9 @@ def _audit_path(kind: str) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize("kind", ["read_only_fs", "full_fs", "dev_full"])
-def test_audit_log_unwritable_nothing_changing_runs(lab: Lab, host: str, remediate: Runner, figures: Figures,
-                                                   kind: str) -> None:
+def test_audit_log_unwritable_nothing_changing_runs(
+    lab: Lab, host: str, remediate: Runner, figures: Figures, kind: str
+) -> None:
     lab.break_(host, "wfserver_down")
     with _audit_path(kind) as path:
         figures.fault(f"audit log: {kind}")
@@ -420,27 +461,41 @@ def test_audit_log_unwritable_nothing_changing_runs(lab: Lab, host: str, remedia
         assert res.returncode in (1, 2), res.stdout + res.stderr
         assert re.search(r"cannot (open|write) audit log", res.stderr), res.stderr
     assert str(path) in res.stderr
-    time.sleep(1.0)  # a start, had one been sent, would show by now
+    assert stopped_by_operator(lab, host, WF)  # no nlserver start reached the host
     assert pid_of(lab, host, WF) is None  # nothing ran
     figures.add("faults_survived")
 
 
-def _run_with_file_size_limit(remediate: Runner, limit: int, args: list[str], env: dict[str, str]) -> \
-        subprocess.CompletedProcess[str]:
-    code = ("import resource, runpy, signal, sys\n"
-            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
-            f"sys.argv = ['remediate', *{args!r}]\n"
-            "runpy.run_module('runner', run_name='__main__')\n")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
-                          cwd=remediate.workdir, stdin=subprocess.DEVNULL, check=False)
+def _run_with_file_size_limit(
+    remediate: Runner, limit: int, args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import resource, runpy, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        f"sys.argv = ['remediate', *{args!r}]\n"
+        "runpy.run_module('runner', run_name='__main__')\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=remediate.workdir,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
-def _fill_up_mid_run(lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path,
-                     figures: Figures) -> tuple[bytes, bytes]:
+def _fill_up_mid_run(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> tuple[bytes, bytes]:
     """Run 4 changing steps with the audit log's file size limited to end inside step3's record."""
-    steps = "".join(f"- id: step{k}\n  effect: change\n  action: shell\n"
-                    f"  args: {{command: \"echo step{k} >> MARKER\"}}\n" for k in range(1, 5))
+    steps = "".join(
+        f'- id: step{k}\n  effect: change\n  action: shell\n  args: {{command: "echo step{k} >> MARKER"}}\n'
+        for k in range(1, 5)
+    )
 
     def books(name: str, marker: Path) -> Path:
         return write_playbook(tmp_path / name, MOD, steps.replace("MARKER", str(marker)))
@@ -448,16 +503,21 @@ def _fill_up_mid_run(lab: Lab, host: str, remediate: Runner, tmp_path: Path, sha
     args = [MOD, "--host", host, "-i", str(remediate.inventory)]
     # measure where step3's record starts with an unlimited log (same lengths: markers m1/m2)
     measured = tmp_path / "measured.jsonl"
-    env = runner_env(remediate, REMEDIATE_PLAYBOOKS=str(books("pb1", shared_dir / "m1")),
-                     REMEDIATE_AUDIT_LOG=str(measured))
-    assert subprocess.run([sys.executable, "-m", "runner", *args], env=env, capture_output=True,
-                          cwd=remediate.workdir, timeout=120).returncode == 0
+    env = remediate.env(REMEDIATE_PLAYBOOKS=str(books("pb1", shared_dir / "m1")), REMEDIATE_AUDIT_LOG=str(measured))
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "runner", *args], env=env, capture_output=True, cwd=remediate.workdir, timeout=120
+        ).returncode
+        == 0
+    )
     raw = measured.read_bytes()
-    offset = next(m.start() for m in re.finditer(rb'[^\n]*"event":"step.started"[^\n]*\n', raw)
-                  if b'"step":"step3"' in m.group())
+    offset = next(
+        m.start() for m in re.finditer(rb'[^\n]*"event":"step.started"[^\n]*\n', raw) if b'"step":"step3"' in m.group()
+    )
     limit = offset + 60  # the disk fills up in the middle of step3's "started" record
-    env.update({"REMEDIATE_PLAYBOOKS": str(books("pb2", shared_dir / "m2")),
-                "REMEDIATE_AUDIT_LOG": str(remediate.audit_log)})
+    env.update(
+        {"REMEDIATE_PLAYBOOKS": str(books("pb2", shared_dir / "m2")), "REMEDIATE_AUDIT_LOG": str(remediate.audit_log)}
+    )
     figures.fault("audit log: filesystem full mid-run")
     figures.add("faults_injected")
     res = _run_with_file_size_limit(remediate, limit, args, env)
@@ -474,7 +534,8 @@ def _fill_up_mid_run(lab: Lab, host: str, remediate: Runner, tmp_path: Path, sha
 
 
 def test_audit_log_filling_up_mid_run_stops_before_the_next_command(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> None:
     _data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
     check = tmp_path / "complete.jsonl"
     check.write_bytes(complete)
@@ -483,8 +544,9 @@ def test_audit_log_filling_up_mid_run_stops_before_the_next_command(
 
 
 def test_audit_log_still_verifies_after_the_disk_filled_up(
-        lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures) -> None:
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+) -> None:
     data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
-    assert data == complete, f"a partial audit line was left at the end of the log: {data[len(complete):][:80]!r}"
+    assert data == complete, f"a partial audit line was left at the end of the log: {data[len(complete) :][:80]!r}"
     figures.audit(remediate.audit_log)  # `remediate audit verify` on the log itself
     figures.add("faults_survived")

@@ -9,37 +9,47 @@ from pathlib import Path
 import yaml
 
 from lab import Lab
-from tests.e2e.conftest import Runner
-from tests.reliability.conftest import Figures, write_playbook
+from tests.reliability.figures import Figures
+from tests.reliability.helpers import write_playbook
+from tests.support.cli import Runner
 
 
 def _value(tag: str) -> str:
     return f"{tag}-{random.token_hex(6)}"
 
 
-def test_secrets_never_leak_anywhere(lab: Lab, host: str, remediate: Runner, tmp_path: Path,
-                                     figures: Figures) -> None:
-    inv_secrets = {"db_password": _value("dbpw"), "api_token": _value("tok"), "site_secret": _value("sec"),
-                   "license_key": _value("lic")}
+def test_secrets_never_leak_anywhere(lab: Lab, host: str, remediate: Runner, tmp_path: Path, figures: Figures) -> None:
+    inv_secrets = {
+        "db_password": _value("dbpw"),
+        "api_token": _value("tok"),
+        "site_secret": _value("sec"),
+        "license_key": _value("lic"),
+    }
     env_secrets = {"PGPASSWORD": _value("pgpw"), "DEPLOY_TOKEN": _value("envtok")}
     every = [*inv_secrets.values(), *env_secrets.values()]
     fields = " ".join(f"{{{k}}}" for k in inv_secrets)
-    books = write_playbook(tmp_path / "playbooks", "import", f"""\
+    books = write_playbook(
+        tmp_path / "playbooks",
+        "import",
+        f"""\
         - id: use_secrets
           effect: change
           action: shell
           args: {{command: "echo using {fields} {{label}} && echo {{db_password}} >&2"}}
-        """, checks=f"""\
+        """,
+        checks=f"""\
         - id: shows_secrets
           effect: read
           action: shell
           args: {{command: "echo {fields} {{label}}; echo {{api_token}} >&2; false"}}
-        """, verification="""\
+        """,
+        verification="""\
         - id: still_shows
           effect: read
           action: shell
           args: {command: "echo {site_secret} {label}"}
-        """)
+        """,
+    )
     data = yaml.safe_load(remediate.inventory.read_text())
     data["all"]["vars"].update(inv_secrets)
     data["all"]["vars"]["secret_vars"] = ["license_key"]

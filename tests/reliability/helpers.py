@@ -1,0 +1,109 @@
+"""Reliability suite helpers: faults on the lab's sshd (by pid), the host lock, custom playbooks, audit waits.
+
+Owns: what the fault and bad-input tests do to a lab host beyond ``lab.break_``. Must not: hold fixtures
+(those are in this suite's conftest) or start the CLI (``tests.support.cli.Runner`` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab import Lab
+from lab.core import read_pidfile
+from tests.support.cli import read_events
+from tests.support.wait import wait_until
+
+
+def wait_event(path: Path, pred: Callable[[dict[str, Any]], bool], timeout: float, what: str) -> dict[str, Any]:
+    """The first event of the audit log at ``path`` for which ``pred`` holds, waiting up to ``timeout`` s."""
+    return wait_until(lambda: next((e for e in read_events(path) if pred(e)), None), timeout, what, interval=0.1)
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    todo, seen = children(pid), []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo += children(p)
+    return seen
+
+
+def sshd_listener(lab: Lab, host: str, port: int = 2222) -> int:
+    pid = read_pidfile(lab.hdir(host) / "run" / f"sshd.{port}.pid")
+    assert pid, f"{host}: the lab's sshd listener is not running"
+    return pid
+
+
+def drop_ssh_connections(lab: Lab, host: str) -> list[int]:
+    """Kill the per-connection sshd processes of a lab host (children of its listener), by pid."""
+    victims = []
+    for child in children(sshd_listener(lab, host)):
+        victims += [child, *descendants(child)]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return victims
+
+
+def lock_file(lab: Lab, host: str, module: str) -> Path:
+    """The host lock of a lab host (default lock_dir: <nl6_root>/var/remediate/locks)."""
+    return lab.hdir(host) / "nl6" / "var" / "remediate" / "locks" / f"{module}.lock"
+
+
+def lock_is_free(lab: Lab, host: str, module: str) -> bool:
+    """True when nobody holds the host lock (flock -n succeeds as the lab's login user)."""
+    path = lock_file(lab, host, module)
+    if not path.exists():
+        return True
+    return lab.run_as(["flock", "-n", "-x", str(path), "true"], check=False, timeout=10).returncode == 0
+
+
+def write_playbook(
+    directory: Path, module: str, remediation: str, *, checks: str | None = None, verification: str | None = None
+) -> Path:
+    """A custom playbook (REMEDIATE_PLAYBOOKS) with a failing check, the given remediation, and a passing verification."""  # noqa: E501
+    directory.mkdir(parents=True, exist_ok=True)
+    checks = (
+        checks
+        or """\
+        - id: always_fails
+          effect: read
+          action: shell
+          args: {command: "false"}
+        """
+    )
+    verification = (
+        verification
+        or """\
+        - id: afterwards
+          effect: read
+          action: shell
+          args: {command: "true"}
+        """
+    )
+    text = (
+        f"module: {module}\ntitle: reliability test playbook\nscope: test\nsymptom: test\nchecks:\n"
+        + textwrap.indent(textwrap.dedent(checks), "  ")
+        + "remediation:\n"
+        + textwrap.indent(textwrap.dedent(remediation), "  ")
+        + "verification:\n"
+        + textwrap.indent(textwrap.dedent(verification), "  ")
+    )
+    (directory / f"{module}.yml").write_text(text)
+    return directory
