@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab
 
-.PHONY: setup system-deps venv demo test test-fast lint typecheck lab lab-down bench clean
+.PHONY: setup system-deps venv demo test test-fast lint typecheck lab lab-down bench reliability-figures clean
 
 setup: system-deps venv
 
@@ -24,14 +24,17 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup
+# Lint first, then every suite. Leaves the checkout as it found it: the reliability figures go to the
+# untracked .pytest-figures/ (docs/reliability.* are rewritten only by `make reliability-figures`).
+test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 lint: venv
-	$(VENV)/bin/ruff check runner lab tests
+	$(VENV)/bin/ruff check runner lab tests bench
+	$(VENV)/bin/ruff format --check runner lab tests bench
 	$(VENV)/bin/mypy
 
 lab: setup
@@ -43,5 +46,9 @@ lab-down: venv
 bench: setup
 	$(PY) bench/run.py
 
+# The reliability suite alone, writing its figures into the tracked docs/reliability.md and .json.
+reliability-figures: setup
+	REMEDIATE_WRITE_FIGURES=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
+
 clean: lab-down
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-figures

@@ -51,12 +51,19 @@ GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 SETS = {"playbooks": None, "short": BENCH / "short"}  # probe set -> $REMEDIATE_PLAYBOOKS
 
 TARGETS = {
-    "b_over_a_n1": 2.5, "b_over_a_n10": 1.25, "b_over_a_n50": 1.25, "c_over_b_n10": 10.0,
-    "help_s": 0.20, "list_s": 0.30, "rss_n50_mb": 100.0, "wfserver_s": 1.0,
+    "b_over_a_n1": 2.5,
+    "b_over_a_n10": 1.25,
+    "b_over_a_n50": 1.25,
+    "c_over_b_n10": 10.0,
+    "help_s": 0.20,
+    "list_s": 0.30,
+    "rss_n50_mb": 100.0,
+    "wfserver_s": 1.0,
 }
 
 
 # --- measuring one process tree ------------------------------------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     out: list[int] = []
@@ -92,8 +99,14 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def measure(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, out: Path | None = None,
-            sample: bool = True) -> dict[str, Any]:
+def measure(
+    argv: list[str],
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    out: Path | None = None,
+    sample: bool = True,
+) -> dict[str, Any]:
     """Run argv to completion: wall seconds, exit code, max RSS of one process, peak tree RSS (MB)."""
     env = env if env is not None else base_env()
     sink = open(out, "wb") if out else subprocess.DEVNULL  # noqa: SIM115
@@ -104,8 +117,7 @@ def measure(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = N
         argv = [GNU_TIME, "-f", "%M", "-o", rss_file, *argv]
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
         peak = [0]
         stop = threading.Event()
 
@@ -131,28 +143,36 @@ def measure(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = N
         with contextlib.suppress(OSError, ValueError, IndexError):
             maxrss_kb = int(Path(rss_file).read_text().split()[-1])
         os.unlink(rss_file)
-    return {"wall": wall, "rc": proc.returncode, "maxrss_mb": maxrss_kb / 1024,
-            "tree_rss_mb": peak[0] / 2**20 if sample else None,
-            "cpu": usage.ru_utime + usage.ru_stime}
+    return {
+        "wall": wall,
+        "rc": proc.returncode,
+        "maxrss_mb": maxrss_kb / 1024,
+        "tree_rss_mb": peak[0] / 2**20 if sample else None,
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     walls = [r["wall"] for r in runs]
     trees = [r["tree_rss_mb"] for r in runs if r.get("tree_rss_mb") is not None]
     return {
-        "runs": len(runs), "median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls),
+        "runs": len(runs),
+        "median_s": statistics.median(walls),
+        "min_s": min(walls),
+        "max_s": max(walls),
         "maxrss_mb": max(r["maxrss_mb"] for r in runs),
         "tree_rss_mb": max(trees) if trees else None,
         "cpu_s": statistics.median(r["cpu"] for r in runs),
-        "exit_codes": sorted({r["rc"] for r in runs}), "walls": [round(w, 3) for w in walls],
+        "exit_codes": sorted({r["rc"] for r in runs}),
+        "walls": [round(w, 3) for w in walls],
     }
 
 
 # --- the lab and the probes ------------------------------------------------------------------------
 
+
 def lab(cmd: list[str], args: argparse.Namespace) -> None:
-    subprocess.run([sys.executable, "-m", "lab", "--dir", args.lab_dir, "--net", args.net, *cmd], cwd=ROOT,
-                   check=True)
+    subprocess.run([sys.executable, "-m", "lab", "--dir", args.lab_dir, "--net", args.net, *cmd], cwd=ROOT, check=True)
 
 
 def lab_hosts(lab_dir: Path, net: str) -> list[str]:
@@ -183,19 +203,25 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
                 items.append((key, planned.command, step.timeout))
                 full[key] = plan.full_command(planned, ctx)
         b, _keys = plan.shared_batch(items, plan.env_prefix(ctx))  # the very script remediate sends
-        out[name] = {"batch": b, "remote": transport.remote_command(b.script, b.timeout), "full": full,
-                     "modules": [pb.module for pb in books]}
+        out[name] = {
+            "batch": b,
+            "remote": transport.remote_command(b.script, b.timeout),
+            "full": full,
+            "modules": [pb.module for pb in books],
+        }
     return out
 
 
 # --- (a) floor ---------------------------------------------------------------------------------------
 
+
 def floor_script(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> Path:
     lines = ["#!/bin/bash"]
     for h in hosts:
         (tmp / f"{h}.cmd").write_text(pr[h]["remote"])
-        lines.append(f"ssh -F {lab_dir}/ssh_config -o BatchMode=yes {h} \"$(<{tmp}/{h}.cmd)\""
-                     f" >{tmp}/{h}.out 2>{tmp}/{h}.err &")
+        lines.append(
+            f'ssh -F {lab_dir}/ssh_config -o BatchMode=yes {h} "$(<{tmp}/{h}.cmd)" >{tmp}/{h}.out 2>{tmp}/{h}.err &'
+        )
     lines.append("wait")
     path = tmp / "floor.sh"
     path.write_text("\n".join(lines) + "\n")
@@ -213,6 +239,7 @@ def floor_ok(tmp: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> bool
 
 # --- (c) ansible -------------------------------------------------------------------------------------
 
+
 def ansible_bin() -> Path | None:
     exe = ANSIBLE_VENV / "bin" / "ansible-playbook"
     if not exe.exists():
@@ -227,8 +254,13 @@ def ansible_bin() -> Path | None:
 
 def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> list[str]:
     keys = list(dict.fromkeys(k for h in hosts for k in pr[h]["full"]))
-    inv = ["all:", "  vars:", f"    ansible_ssh_common_args: {json.dumps('-F ' + str(lab_dir / 'ssh_config'))}",
-           "    ansible_python_interpreter: /usr/bin/python3", "  hosts:"]
+    inv = [
+        "all:",
+        "  vars:",
+        f"    ansible_ssh_common_args: {json.dumps('-F ' + str(lab_dir / 'ssh_config'))}",
+        "    ansible_python_interpreter: /usr/bin/python3",
+        "  hosts:",
+    ]
     for h in hosts:
         inv.append(f"    {h}:")
         for i, k in enumerate(keys):
@@ -237,21 +269,31 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
     (tmp / "inventory.yml").write_text("\n".join(inv) + "\n")
     book = ["- hosts: all", "  gather_facts: false", "  tasks:"]
     for i, k in enumerate(keys):
-        book += [f"    - name: {json.dumps(k)}", f"      shell: \"{{{{ p{i} }}}}\"", f"      when: p{i} is defined",
-                 "      changed_when: false", "      failed_when: false"]
+        book += [
+            f"    - name: {json.dumps(k)}",
+            f'      shell: "{{{{ p{i} }}}}"',
+            f"      when: p{i} is defined",
+            "      changed_when: false",
+            "      failed_when: false",
+        ]
     (tmp / "probes.yml").write_text("\n".join(book) + "\n")
     (tmp / "ansible.cfg").write_text(
         "[defaults]\nretry_files_enabled = False\nhost_key_checking = True\n"
         f"local_tmp = {tmp}/local\n"
         "[ssh_connection]\npipelining = True\n"
-        f"control_path_dir = {tmp}/cp\ncontrol_path = %(directory)s/%%C\n")
+        f"control_path_dir = {tmp}/cp\ncontrol_path = %(directory)s/%%C\n"
+    )
     return keys
 
 
 def ansible_env(tmp: Path) -> dict[str, str]:
     env = base_env()
-    env.update(ANSIBLE_CONFIG=str(tmp / "ansible.cfg"), ANSIBLE_HOME=str(tmp / "home"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+    env.update(
+        ANSIBLE_CONFIG=str(tmp / "ansible.cfg"),
+        ANSIBLE_HOME=str(tmp / "home"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
     return env
 
 
@@ -259,8 +301,12 @@ def ansible_close(tmp: Path, lab_dir: Path) -> None:
     """Stop the ControlPersist masters of a run so every run starts cold (not timed)."""
     cp = tmp / "cp"
     for sock in cp.glob("*") if cp.is_dir() else []:
-        subprocess.run(["ssh", "-F", str(lab_dir / "ssh_config"), "-o", f"ControlPath={sock}", "-O", "exit", "x"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            ["ssh", "-F", str(lab_dir / "ssh_config"), "-o", f"ControlPath={sock}", "-O", "exit", "x"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
 
 
 def ansible_ok(out: Path, hosts: list[str], tasks: int) -> bool:
@@ -274,13 +320,20 @@ def ansible_ok(out: Path, hosts: list[str], tasks: int) -> bool:
 
 # --- the runs ----------------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
     def sh(cmd: str) -> str:
         r = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
         return (r.stdout or r.stderr).strip()
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = sh("free -g | awk '/^Mem:/{print $2}'")
     from importlib.metadata import PackageNotFoundError, version
 
@@ -290,8 +343,15 @@ def machine() -> dict[str, Any]:
             versions[dist] = version(dist)
         except PackageNotFoundError:
             versions[dist] = None
-    return {"nproc": os.cpu_count(), "cpu": cpu, "mem_gb": mem, "kernel": platform.release(),
-            "python": platform.python_version(), "openssh": sh("ssh -V"), "packages": versions}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gb": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "openssh": sh("ssh -V"),
+        "packages": versions,
+    }
 
 
 def set_env(probe_set: str) -> dict[str, str]:
@@ -302,8 +362,15 @@ def set_env(probe_set: str) -> dict[str, str]:
     return env
 
 
-def run_fleet(args: argparse.Namespace, lab_dir: Path, pr: dict[str, dict[str, Any]], n: int,
-              ansible: Path | None, work: Path, probe_set: str) -> dict[str, Any]:
+def run_fleet(
+    args: argparse.Namespace,
+    lab_dir: Path,
+    pr: dict[str, dict[str, Any]],
+    n: int,
+    ansible: Path | None,
+    work: Path,
+    probe_set: str,
+) -> dict[str, Any]:
     hosts = [f"lab{i}" for i in range(1, n + 1)]
     tmp = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=work))
     script = floor_script(tmp, lab_dir, hosts, pr)
@@ -319,21 +386,35 @@ def run_fleet(args: argparse.Namespace, lab_dir: Path, pr: dict[str, dict[str, A
         ok["a"] &= r["rc"] == 0 and floor_ok(tmp, hosts, pr)
         res["a"].append(r)
         audit = tmp / f"audit-{i}.jsonl"
-        r = measure([*REMEDIATE, "check", "all", *host_args, "-i", str(lab_dir / "inventory.yml"),
-                     "--audit-log", str(audit)], out=tmp / "remediate.out", env=set_env(probe_set))
+        r = measure(
+            [*REMEDIATE, "check", "all", *host_args, "-i", str(lab_dir / "inventory.yml"), "--audit-log", str(audit)],
+            out=tmp / "remediate.out",
+            env=set_env(probe_set),
+        )
         ok["b"] &= r["rc"] == 0
         res["b"].append(r)
         if ansible and i < slow_runs:
-            r = measure([str(ansible), "-i", str(tmp / "inventory.yml"), "-f", str(n), str(tmp / "probes.yml")],
-                        env=ansible_env(tmp), out=tmp / "ansible.out", cwd=tmp)
+            r = measure(
+                [str(ansible), "-i", str(tmp / "inventory.yml"), "-f", str(n), str(tmp / "probes.yml")],
+                env=ansible_env(tmp),
+                out=tmp / "ansible.out",
+                cwd=tmp,
+            )
             ansible_close(tmp, lab_dir)
             ok["c"] &= r["rc"] == 0 and ansible_ok(tmp / "ansible.out", hosts, len(keys))
             res["c"].append(r)
-        print(f"  {probe_set} N={n} run {i + 1}: a {res['a'][-1]['wall']:.2f}s  b {res['b'][-1]['wall']:.2f}s"
-              + (f"  c {res['c'][-1]['wall']:.2f}s" if ansible and i < slow_runs else ""), flush=True)
-    out: dict[str, Any] = {"set": probe_set, "n": n, "probes_per_host": len(pr["lab1"]["batch"].keys),
-                           "load_before": [round(x, 2) for x in load_before],
-                           "load_after": [round(x, 2) for x in os.getloadavg()]}
+        print(
+            f"  {probe_set} N={n} run {i + 1}: a {res['a'][-1]['wall']:.2f}s  b {res['b'][-1]['wall']:.2f}s"
+            + (f"  c {res['c'][-1]['wall']:.2f}s" if ansible and i < slow_runs else ""),
+            flush=True,
+        )
+    out: dict[str, Any] = {
+        "set": probe_set,
+        "n": n,
+        "probes_per_host": len(pr["lab1"]["batch"].keys),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
     for k in "abc":
         if res[k]:
             out[k] = {**summarize(res[k]), "ok": ok[k]}
@@ -366,8 +447,9 @@ def run_cold(args: argparse.Namespace, lab_dir: Path, ansible: Path | None, work
         print(f"  {name}: {out[name]['median_s']:.3f}s", flush=True)
     runs = []
     for i in range(args.runs):
-        runs.append(measure([*REMEDIATE, "wfserver", "--host", "lab1", "-i", inv, "--audit-log",
-                             str(work / f"wf-{i}.jsonl")]))
+        runs.append(
+            measure([*REMEDIATE, "wfserver", "--host", "lab1", "-i", inv, "--audit-log", str(work / f"wf-{i}.jsonl")])
+        )
     out["remediate wfserver --host lab1 (healthy: checks only)"] = summarize(runs)
     print(f"  wfserver: {out['remediate wfserver --host lab1 (healthy: checks only)']['median_s']:.3f}s", flush=True)
     return out
@@ -375,27 +457,36 @@ def run_cold(args: argparse.Namespace, lab_dir: Path, ansible: Path | None, work
 
 # --- report ------------------------------------------------------------------------------------------
 
+
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     cold = results["cold"]
     rows = []
 
     def add(name: str, value: float | None, limit: float, le: bool = True, unit: str = "") -> None:
         met = None if value is None else (value <= limit if le else value >= limit)
-        rows.append({"target": name, "value": value, "limit": limit, "op": "<=" if le else ">=", "unit": unit,
-                     "met": met})
+        rows.append(
+            {"target": name, "value": value, "limit": limit, "op": "<=" if le else ">=", "unit": unit, "met": met}
+        )
 
     for probe_set in results["sets"]:
         fleet = {f["n"]: f for f in results["fleet"] if f["set"] == probe_set}
         for n, lim in ((1, TARGETS["b_over_a_n1"]), (10, TARGETS["b_over_a_n10"]), (50, TARGETS["b_over_a_n50"])):
             add(f"{probe_set}: b/a at N={n}", fleet.get(n, {}).get("b_over_a"), lim)
         add(f"{probe_set}: c/b at N=10", fleet.get(10, {}).get("c_over_b"), TARGETS["c_over_b_n10"], le=False)
-        add(f"{probe_set}: remediate peak RSS at N=50", fleet.get(50, {}).get("b", {}).get("maxrss_mb"),
-            TARGETS["rss_n50_mb"], unit="MB")
+        add(
+            f"{probe_set}: remediate peak RSS at N=50",
+            fleet.get(50, {}).get("b", {}).get("maxrss_mb"),
+            TARGETS["rss_n50_mb"],
+            unit="MB",
+        )
     add("remediate --help median", cold.get("remediate --help", {}).get("median_s"), TARGETS["help_s"], unit="s")
     add("remediate list median", cold.get("remediate list", {}).get("median_s"), TARGETS["list_s"], unit="s")
-    add("wfserver on one healthy host (checks only)",
+    add(
+        "wfserver on one healthy host (checks only)",
         cold.get("remediate wfserver --host lab1 (healthy: checks only)", {}).get("median_s"),
-        TARGETS["wfserver_s"], unit="s")
+        TARGETS["wfserver_s"],
+        unit="s",
+    )
     return rows
 
 
@@ -405,65 +496,86 @@ def fmt(v: float | None, digits: int = 2) -> str:
 
 def write_doc(results: dict[str, Any], path: Path) -> None:
     m = results["machine"]
-    L = ["# Performance", "",
-         "Generated by `make bench` (`.venv/bin/python bench/run.py`); machine-readable figures in "
-         "`bench/results.json`. Do not edit the generated part by hand: the analysis at the end comes from "
-         "`bench/analysis.md`.", "",
-         "## Machine", "",
-         f"- {m['nproc']} cores, {m['cpu']}, {m['mem_gb']} GB RAM, Linux {m['kernel']}",
-         f"- Python {m['python']}; {m['openssh']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
-         f"- ansible-core: {results.get('ansible_version') or 'not measured'}",
-         f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}",
-         f"- date {results['date']}; runner at commit {results['commit']}; regenerate with `make bench`",
-         "- this run: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
-         "",
-         "## What is measured", "",
-         f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
-         f"{results['lab_hosts']}`): every host a real sshd on loopback and simulated Campaign modules. "
-         "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
-         "them (one batch script per host), so (a), (b) and (c) run identical commands:", "",
-         f"- **playbooks**: the read-only checks of every shipped playbook "
-         f"({results['probes'].get('playbooks', '-')} per host; modules "
-         f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
-         "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same 2 cores;",
-         f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} short commands: hostname, uname, df, "
-         "ls ...), the transport-bound workload the targets were set with (`$REMEDIATE_PLAYBOOKS=bench/short`).",
-         "",
-         "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK SCRIPT`), one connection per "
-         "host, the sweep's batch script (the very script remediate sends) as the remote command, all hosts in "
-         "parallel from one `bash` script;",
-         "- **(b) remediate**: `remediate check all --host lab1 ... --host labN -i inventory.yml` (default "
-         "`--forks 10`), a fresh audit log per run;",
-         "- **(c) ansible**: `ansible-playbook -f N`, one `shell` task per probe (the probe's full command, env "
-         "sourced), `gather_facts: false`, `pipelining = True`, default ssh_args (ControlMaster/ControlPersist, "
-         "closed after each run so every run starts cold).", "",
-         f"Runs are interleaved (a, b, c, a, b, c, ...); medians of {results['runs']} runs for (a) and (b), "
-         f"{results['slow_runs']} for (c) (`make bench` default: {results['slow_runs_large']} at N=50 with the "
-         "playbooks set, where one ansible run takes minutes; each row gives its own count). "
-         "Peak memory: *max RSS* is the largest single process of the tree "
-         "(GNU time %M, i.e. wait4 rusage; remediate is one process); *tree RSS* is the peak of the summed RSS "
-         "of the whole "
-         "process tree sampled every 50 ms (shared pages counted per process).", "",
-         "## Fleet sweep", "",
-         "| probes | N | tool | median s | min-max s | CPU s | max RSS MB | tree RSS MB | ok |",
-         "|---|---|---|---|---|---|---|---|---|"]
+    L = [
+        "# Performance",
+        "",
+        "Generated by `make bench` (`.venv/bin/python bench/run.py`); machine-readable figures in "
+        "`bench/results.json`. Do not edit the generated part by hand: the analysis at the end comes from "
+        "`bench/analysis.md`.",
+        "",
+        "## Machine",
+        "",
+        f"- {m['nproc']} cores, {m['cpu']}, {m['mem_gb']} GB RAM, Linux {m['kernel']}",
+        f"- Python {m['python']}; {m['openssh']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"- ansible-core: {results.get('ansible_version') or 'not measured'}",
+        f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}",
+        f"- date {results['date']}; runner at commit {results['commit']}; regenerate with `make bench`",
+        "- this run: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
+        "",
+        "## What is measured",
+        "",
+        f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
+        f"{results['lab_hosts']}`): every host a real sshd on loopback and simulated Campaign modules. "
+        "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
+        "them (one batch script per host), so (a), (b) and (c) run identical commands:",
+        "",
+        f"- **playbooks**: the read-only checks of every shipped playbook "
+        f"({results['probes'].get('playbooks', '-')} per host; modules "
+        f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
+        "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same 2 cores;",
+        f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} short commands: hostname, uname, df, "
+        "ls ...), the transport-bound workload the targets were set with (`$REMEDIATE_PLAYBOOKS=bench/short`).",
+        "",
+        "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK SCRIPT`), one connection per "
+        "host, the sweep's batch script (the very script remediate sends) as the remote command, all hosts in "
+        "parallel from one `bash` script;",
+        "- **(b) remediate**: `remediate check all --host lab1 ... --host labN -i inventory.yml` (default "
+        "`--forks 10`), a fresh audit log per run;",
+        "- **(c) ansible**: `ansible-playbook -f N`, one `shell` task per probe (the probe's full command, env "
+        "sourced), `gather_facts: false`, `pipelining = True`, default ssh_args (ControlMaster/ControlPersist, "
+        "closed after each run so every run starts cold).",
+        "",
+        f"Runs are interleaved (a, b, c, a, b, c, ...); medians of {results['runs']} runs for (a) and (b), "
+        f"{results['slow_runs']} for (c) (`make bench` default: {results['slow_runs_large']} at N=50 with the "
+        "playbooks set, where one ansible run takes minutes; each row gives its own count). "
+        "Peak memory: *max RSS* is the largest single process of the tree "
+        "(GNU time %M, i.e. wait4 rusage; remediate is one process); *tree RSS* is the peak of the summed RSS "
+        "of the whole "
+        "process tree sampled every 50 ms (shared pages counted per process).",
+        "",
+        "## Fleet sweep",
+        "",
+        "| probes | N | tool | median s | min-max s | CPU s | max RSS MB | tree RSS MB | ok |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     names = {"a": "(a) OpenSSH floor", "b": "(b) remediate check all", "c": "(c) ansible-playbook"}
     for f in results["fleet"]:
         for k in "abc":
             if k in f:
                 s = f[k]
-                L.append(f"| {f['set']} | {f['n']} | {names[k]} ({s['runs']} runs) | {fmt(s['median_s'])} | "
-                         f"{fmt(s['min_s'])}-{fmt(s['max_s'])} | {fmt(s['cpu_s'])} | {fmt(s['maxrss_mb'], 1)} | "
-                         f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else 'NO'} |")
+                L.append(
+                    f"| {f['set']} | {f['n']} | {names[k]} ({s['runs']} runs) | {fmt(s['median_s'])} | "
+                    f"{fmt(s['min_s'])}-{fmt(s['max_s'])} | {fmt(s['cpu_s'])} | {fmt(s['maxrss_mb'], 1)} | "
+                    f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else 'NO'} |"
+                )
     L += ["", "| probes | N | b/a | c/b | load before → after |", "|---|---|---|---|---|"]
     for f in results["fleet"]:
-        L.append(f"| {f['set']} | {f['n']} | {fmt(f.get('b_over_a'))} | {fmt(f.get('c_over_b'), 1)} | "
-                 f"{f['load_before'][0]} → {f['load_after'][0]} |")
-    L += ["", "## Cold start and a single-host run", "",
-          "| command | median s | min-max s | max RSS MB | runs |", "|---|---|---|---|---|"]
+        L.append(
+            f"| {f['set']} | {f['n']} | {fmt(f.get('b_over_a'))} | {fmt(f.get('c_over_b'), 1)} | "
+            f"{f['load_before'][0]} → {f['load_after'][0]} |"
+        )
+    L += [
+        "",
+        "## Cold start and a single-host run",
+        "",
+        "| command | median s | min-max s | max RSS MB | runs |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in results["cold"].items():
-        L.append(f"| `{name}` | {fmt(s['median_s'], 3)} | {fmt(s['min_s'], 3)}-{fmt(s['max_s'], 3)} | "
-                 f"{fmt(s['maxrss_mb'], 1)} | {s['runs']} |")
+        L.append(
+            f"| `{name}` | {fmt(s['median_s'], 3)} | {fmt(s['min_s'], 3)}-{fmt(s['max_s'], 3)} | "
+            f"{fmt(s['maxrss_mb'], 1)} | {s['runs']} |"
+        )
     L += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---|---|---|"]
     for v in results["targets"]:
         met = "not measured" if v["met"] is None else ("met" if v["met"] else "**missed**")
@@ -494,8 +606,11 @@ def main() -> int:
     ap.add_argument("--slow-runs-large", type=int, default=3, help="runs of (c) at N >= 50 on the playbooks set")
     ap.add_argument("--sets", default="short,playbooks", help="probe sets: short, playbooks")
     ap.add_argument("--report-only", action="store_true", help="rewrite the doc from the JSON results")
-    ap.add_argument("--merge", action="store_true",
-                    help="add to the JSON results (replacing the same probe set and N) instead of starting afresh")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="add to the JSON results (replacing the same probe set and N) instead of starting afresh",
+    )
     ap.add_argument("--skip-cold", action="store_true", help="do not measure cold start")
     ap.add_argument("--cold-runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="N=1,10; 2 runs; ansible only at N=1")
@@ -517,13 +632,23 @@ def main() -> int:
     args.ansible_sizes = [int(x) for x in args.ansible_sizes.split(",") if x]
     lab_dir = Path(args.lab_dir)
     results: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
         "command": "make bench" if not sys.argv[1:] else "python bench/run.py " + shlex.join(sys.argv[1:]),
-        "load_start": [round(x, 2) for x in os.getloadavg()], "lab_dir": str(lab_dir), "net": args.net,
-        "lab_hosts": max(sizes), "runs": args.runs, "slow_runs": args.slow_runs,
-        "slow_runs_large": args.slow_runs_large, "fleet": [], "cold": {}, "sets": sets, "probes": {},
-        "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                 text=True, check=False).stdout.strip(),
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+        "lab_dir": str(lab_dir),
+        "net": args.net,
+        "lab_hosts": max(sizes),
+        "runs": args.runs,
+        "slow_runs": args.slow_runs,
+        "slow_runs_large": args.slow_runs_large,
+        "fleet": [],
+        "cold": {},
+        "sets": sets,
+        "probes": {},
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip(),
     }
     if args.merge and Path(args.json).exists():
         old = json.loads(Path(args.json).read_text())
@@ -539,8 +664,9 @@ def main() -> int:
         results = old
     ansible = ansible_bin() if args.ansible_sizes else None
     if ansible:
-        results["ansible_version"] = subprocess.run([str(ansible), "--version"], capture_output=True, text=True,
-                                                    check=False).stdout.splitlines()[0]
+        results["ansible_version"] = subprocess.run(
+            [str(ansible), "--version"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0]
     work = Path(tempfile.mkdtemp(prefix="remediate-bench-"))
     try:
         print(f"bench: lab of {max(sizes)} hosts in {lab_dir} ({args.net}.x)", flush=True)
@@ -566,8 +692,10 @@ def main() -> int:
     save(results, args)
     print(f"bench: wrote {args.json} and {args.doc}")
     for v in results["targets"]:
-        print(f"  {v['target']}: {fmt(v['value'])} {v['unit']} ({v['op']} {v['limit']:g}) "
-              f"{'-' if v['met'] is None else 'met' if v['met'] else 'MISSED'}")
+        print(
+            f"  {v['target']}: {fmt(v['value'])} {v['unit']} ({v['op']} {v['limit']:g}) "
+            f"{'-' if v['met'] is None else 'met' if v['met'] else 'MISSED'}"
+        )
     return 0
 
 
