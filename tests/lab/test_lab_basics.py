@@ -16,8 +16,10 @@ from labtools import log_path, nl, poll, ssh
 from lab import Lab
 from lab.core import MODULES, read_pidfile
 
-BANNER = re.compile(r"^\d\d:\d\d:\d\d >   Application server for Adobe Campaign Classic \(7\.\d \d\d\.\d+ build "
-                    r"\d+@[0-9a-f]{40}\) of \d\d/\d\d/\d{4}$")
+BANNER = re.compile(
+    r"^\d\d:\d\d:\d\d >   Application server for Adobe Campaign Classic \(7\.\d \d\d\.\d+ build "
+    r"\d+@[0-9a-f]{40}\) of \d\d/\d\d/\d{4}$"
+)
 LINE = re.compile(r"^(watchdog|[A-Za-z]+@[a-z]+) \((\d+)\) - \d+\.\d (MB|Mb|Mo)$")
 
 
@@ -52,9 +54,13 @@ def test_inventory_and_env(lab: Lab) -> None:
     assert inv["all"]["vars"]["ssh_config"] == str(lab.dir / "ssh_config")
     assert "password" not in (lab.dir / "inventory.yml").read_text()
     # env.sh under dash prints nothing; psql works with the host's pgpass; tools exist for the login user
-    r = ssh(lab, "lab2", f". {h['nlserver_env']} && nlserver pdump >/dev/null && psql -Atc 'select count(*) from "
-                         "NmsRecipient' && ss -lunp | grep -c ':6666' && curl -s http://"
-                         f"{h['address']}:8080/r/test && command -v find stat timeout >/dev/null")
+    r = ssh(
+        lab,
+        "lab2",
+        f". {h['nlserver_env']} && nlserver pdump >/dev/null && psql -Atc 'select count(*) from "
+        "NmsRecipient' && ss -lunp | grep -c ':6666' && curl -s http://"
+        f"{h['address']}:8080/r/test && command -v find stat timeout >/dev/null",
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "200"
     assert "status='OK'" in r.stdout
@@ -98,8 +104,10 @@ def test_syslog_datagram_lands_in_log(lab: Lab) -> None:
     s.sendto(f"wfserver@prod\tinfo\tprobe {marker}".encode(), (lab.addr("lab1"), 6666))
     s.sendto(f"web@default\t4242\twarning\tprobe {marker}".encode(), (lab.addr("lab1"), 6666))
     poll(lambda: marker in log_path(lab, "lab1", "prod/log/wfserver.log").read_text(), timeout=5)
-    line = poll(lambda: [ln for ln in log_path(lab, "lab1", "default/log/web.log").read_text().splitlines()
-                         if marker in ln], timeout=5)[0]
+    line = poll(
+        lambda: [ln for ln in log_path(lab, "lab1", "default/log/web.log").read_text().splitlines() if marker in ln],
+        timeout=5,
+    )[0]
     f = line.split("\t")
     assert f[0].endswith("Z") and f[1] == "4242" and f[3] == "1" and f[4] == "warning" and f[5] == "web"
     # modules really log through syslogd
@@ -122,8 +130,12 @@ def test_export_workflow_and_tracking_utility(lab: Lab) -> None:
 
 
 def test_status_json_cli(lab: Lab) -> None:
-    r = subprocess.run(["python", "-m", "lab", "--dir", str(lab.dir), "--net", lab.net, "status", "lab3", "--json"],
-                       capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    r = subprocess.run(
+        ["python", "-m", "lab", "--dir", str(lab.dir), "--net", lab.net, "status", "lab3", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     assert r.returncode == 0, r.stderr
     st = json.loads(r.stdout)
     assert all(st["healthy"].values()), st["healthy"]
@@ -153,6 +165,7 @@ def scan_lab_processes(d: Path) -> list[int]:
 
 def test_down_leaves_no_process(tmp_path_factory: object) -> None:
     import tempfile
+
     d = tempfile.mkdtemp(prefix="remediate-lab-down-", dir="/tmp")
     os.chmod(d, 0o755)
     lab = Lab(d, "127.0.5", project_inventory=False)
@@ -168,7 +181,9 @@ def test_down_leaves_no_process(tmp_path_factory: object) -> None:
     assert all(not Path(f"/proc/{p}").exists() or read_pidfile(Path("/nonexistent")) for p in pids if p)
     for p in pids:
         if p:
-            assert not Path(f"/proc/{p}/cmdline").exists() or str(d).encode() not in Path(
-                f"/proc/{p}/cmdline").read_bytes()
+            assert (
+                not Path(f"/proc/{p}/cmdline").exists()
+                or str(d).encode() not in Path(f"/proc/{p}/cmdline").read_bytes()
+            )
     time.sleep(0.5)
     assert scan_lab_processes(Path(d)) == []

@@ -1,4 +1,5 @@
 """Every fault really breaks what it says (status AND user-visible symptom), and heal restores it."""
+
 from __future__ import annotations
 
 import socket
@@ -25,8 +26,11 @@ def curl(url: str) -> tuple[int | None, str]:
 
 
 def soap(lab: Lab, host: str) -> str:
-    req = urllib.request.Request(f"http://{lab.addr(host)}:8080/nl/jsp/soaprouter.jsp", data=SOAP_LOGON.encode(),
-                                 headers={"SOAPAction": "xtk:session#Logon", "Content-Type": "text/xml"})
+    req = urllib.request.Request(
+        f"http://{lab.addr(host)}:8080/nl/jsp/soaprouter.jsp",
+        data=SOAP_LOGON.encode(),
+        headers={"SOAPAction": "xtk:session#Logon", "Content-Type": "text/xml"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=6) as r:
             return r.read().decode()
@@ -155,8 +159,11 @@ def check_web_xtk_errors(lab: Lab, h: str) -> None:
 def check_import_duplicates(lab: Lab, h: str) -> None:
     st = lab.status(h)
     assert st["db"]["duplicate_email_groups"] == 20 and st["db"]["recipients"] == 220
-    same = lab.psql("SELECT count(*) FROM (SELECT 1 FROM NmsRecipient GROUP BY lower(trim(sEmail)), iFolderId "
-                    "HAVING count(*) > 1) x", db=f"campaign_{h}")
+    same = lab.psql(
+        "SELECT count(*) FROM (SELECT 1 FROM NmsRecipient GROUP BY lower(trim(sEmail)), iFolderId "
+        "HAVING count(*) > 1) x",
+        db=f"campaign_{h}",
+    )
     assert same == "12"
 
 
@@ -193,15 +200,27 @@ def check_hostkey_changed(lab: Lab, h: str) -> None:
 
 
 CASES = {
-    "wfserver_down": check_wfserver_down, "wfserver_hung": check_wfserver_hung,
-    "watchdog_down": check_watchdog_down, "modules_missing": check_modules_missing,
-    "syslogd_down": check_syslogd_down, "syslogd_port_taken": check_syslogd_port_taken,
-    "mta_down": check_mail_stuck, "stat_down": check_mail_stuck, "inmail_stopped": check_inmail,
-    "trackinglogd_down": check_trackinglogd_down, "tracking_failed": check_tracking_failed,
-    "tracking_stale": check_tracking_stale, "redir_corrupt": check_redir_corrupt, "web_down": check_web_down,
-    "web_xtk_errors": check_web_xtk_errors, "import_duplicates": check_import_duplicates,
-    "export_failed": check_export_failed, "slow_restart": check_slow_restart, "sshd_drops": check_sshd_drops,
-    "command_hangs": check_command_hangs, "hostkey_changed": check_hostkey_changed,
+    "wfserver_down": check_wfserver_down,
+    "wfserver_hung": check_wfserver_hung,
+    "watchdog_down": check_watchdog_down,
+    "modules_missing": check_modules_missing,
+    "syslogd_down": check_syslogd_down,
+    "syslogd_port_taken": check_syslogd_port_taken,
+    "mta_down": check_mail_stuck,
+    "stat_down": check_mail_stuck,
+    "inmail_stopped": check_inmail,
+    "trackinglogd_down": check_trackinglogd_down,
+    "tracking_failed": check_tracking_failed,
+    "tracking_stale": check_tracking_stale,
+    "redir_corrupt": check_redir_corrupt,
+    "web_down": check_web_down,
+    "web_xtk_errors": check_web_xtk_errors,
+    "import_duplicates": check_import_duplicates,
+    "export_failed": check_export_failed,
+    "slow_restart": check_slow_restart,
+    "sshd_drops": check_sshd_drops,
+    "command_hangs": check_command_hangs,
+    "hostkey_changed": check_hostkey_changed,
 }
 
 
