@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
-VarType = Literal["str", "port", "address", "instance", "seconds", "bool", "secret", "list[str]"]
+VarType = Literal["str", "port", "address", "instance", "seconds", "bool", "secret", "list[str]", "names", "ratio"]
 ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+INTERNAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a workflow's or folder's internal name
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TYPE_TEXT = {
@@ -30,6 +31,8 @@ TYPE_TEXT = {
     "bool": "true or false",
     "secret": "a single-line string or number",
     "list[str]": "a list of var names",
+    "names": "a list of Campaign internal names (letters, digits, _)",
+    "ratio": "a number between 0 and 1",
 }
 
 
@@ -41,6 +44,7 @@ class HostVar:
     type: VarType
     meaning: str
     default: Any = None
+    choices: tuple[str, ...] = ()  # for a str var: the only values it may take
 
     def problem(self, value: Any) -> tuple[str, str | None] | None:
         """(what is wrong, hint) when ``value`` does not fit, else None. Never shows a secret value."""
@@ -55,6 +59,12 @@ class HostVar:
         elif kind == "bool":
             if not isinstance(value, bool):
                 return f"{self.name} must be true or false, got {shown}", None
+        elif kind == "names":
+            if not (isinstance(value, list) and all(isinstance(v, str) and INTERNAL_NAME.match(v) for v in value)):
+                return f"{self.name} must be a list of internal names (letters, digits, _), got {shown}", None
+        elif kind == "ratio":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                return f"{self.name} must be a number between 0 and 1, got {shown}", None
         elif kind == "list[str]":
             if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 return f"{self.name} must be a list of var names", None
@@ -68,6 +78,8 @@ class HostVar:
                 return f"{self.name} must be a host name or IP address, got {shown}", None
             if kind == "instance" and not INSTANCE_NAME.match(value):
                 return f"invalid Campaign instance name {value!r}", "letters, digits, '_' and '-'"
+            if self.choices and value not in self.choices:
+                return f"{self.name} must be one of {', '.join(self.choices)}, got {shown}", None
         return None
 
 
@@ -108,7 +120,56 @@ _TABLE = (
     HostVar(
         "export_max_age", "seconds", "seconds since an export workflow last finished (26 h: a daily export)", 93600
     ),
-    HostVar("tracking_max_age", "seconds", "seconds since the Tracking workflow last ran", 3600),
+    HostVar(
+        "tracking_max_age",
+        "seconds",
+        "seconds since the Tracking workflow last ran; it runs hourly (about-technical-workflows.md), so the "
+        "default allows two periods (inferred: the last-run column is undocumented)",
+        7200,
+    ),
+    # what the site runs (Adobe leaves these to each site)
+    HostVar("tracking_workflow", "str", "internal name of the Tracking technical workflow", "tracking"),
+    HostVar("export_workflows", "names", "internal names of this site's export workflows (never guessed from names)"),
+    HostVar("export_full_workflow", "str", "internal name of the site's full-export workflow (mode full runs it)"),
+    HostVar("import_workflows", "names", "internal names of this site's import workflows"),
+    HostVar("dedup_folders", "names", "recipient folders (internal names) where de-duplication may delete rows"),
+    HostVar(
+        "pop3_server", "str", "the bounce mailbox's POP3 server as host:port (inMail polls it); unset: not checked"
+    ),
+    HostVar(
+        "quarantine_max_share",
+        "ratio",
+        "largest share of a tracking log's lines that may be set aside as corrupted; above it nothing is moved",
+        0.01,
+    ),
+    HostVar(
+        "soap_probe_login",
+        "str",
+        "a monitoring operator for the opt-in SOAP Logon probe (unset: no logon probe; never admin)",
+    ),
+    HostVar(
+        "soap_probe_password_env",
+        "str",
+        "the environment variable on the operator's machine holding that operator's password",
+        "REMEDIATE_SOAP_PASSWORD",
+    ),
+    HostVar(
+        "service_manager",
+        "str",
+        "how the watchdog is started: systemd (systemctl start nlserver, Adobe's advice from 20.1), init "
+        "(/etc/init.d/nlserver6 start) or nlserver (nlserver watchdog -svc -noconsole)",
+        "nlserver",
+        ("systemd", "init", "nlserver"),
+    ),
+    HostVar(
+        "become",
+        "str",
+        "how service commands run when the SSH user is not the one who may run them: none, sudo (root) or "
+        "sudo_campaign (sudo -u <campaign_user>)",
+        "none",
+        ("none", "sudo", "sudo_campaign"),
+    ),
+    HostVar("campaign_user", "str", "the Linux account Campaign runs as", "neolane"),
 )
 VARS: dict[str, HostVar] = {v.name: v for v in _TABLE}
 DEFAULTS: Mapping[str, Any] = MappingProxyType({v.name: v.default for v in _TABLE if v.default is not None})

@@ -253,3 +253,33 @@ action(
     judge=_judge_quarantine,
     args=REDIR_ARGS,
 )
+
+
+def _present_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    path = render(str(args["path"]), ctx, quote=False)
+    return f"if [ -e {shlex.quote(path)} ]; then echo present; else echo absent; fi"
+
+
+def _judge_present(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    path = render(str(args["path"]), ctx, quote=False)
+    answer = out.strip()
+    if rc != 0 or answer not in ("present", "absent"):
+        return Verdict.unsure(f"cannot tell whether {path} exists: {err.strip()[:200] or answer[:80]!r}")
+    if answer == "absent":
+        return Verdict.absent(f"{path} does not exist: {args.get('absent_means', 'not applicable here')}")
+    return Verdict(True, f"{path} exists")
+
+
+action(
+    "path_present",
+    "a path exists; where it does not, what depends on it does not apply to this host (e.g. redir/ exists only on "
+    "redirection servers)",
+    Effect.READ,
+    build=_present_cmd,
+    judge=_judge_present,
+    read_only=True,
+    args=[
+        ArgSpec("path", "template", "the path, e.g. {nl6_root}/var/{instance}/redir", required=True),
+        ArgSpec("absent_means", "str", "what its absence means, for the message", default="not applicable here"),
+    ],
+)

@@ -244,3 +244,56 @@ action(
     ],
     read_only=True,
 )
+
+
+# --- a server the host must reach ---------------------------------------------------------------
+
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
+
+
+def _endpoint(args: Mapping[str, Any], ctx: Context) -> tuple[str, int]:
+    var = str(args["server_var"])
+    value = ctx.host.var(var)
+    if value is None:
+        raise Skip(f"the inventory gives no {var!r} (host:port) for host {ctx.host.name}: not checked")
+    match = _HOST_PORT.match(str(value))
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise ValueError(f"{var} must be host:port, got {value!r}")
+    return match["host"].strip("[]"), int(match["port"])
+
+
+def _banner_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    host, port = _endpoint(args, ctx)
+    wait = int(args.get("timeout", 5))
+    # bash's /dev/tcp, from the Campaign host itself: the path the module takes, not the operator's.
+    script = f'exec 3<>/dev/tcp/{host}/{port} || exit 3; IFS= read -r -t {wait} line <&3; printf "%s\\n" "$line"'
+    return f"timeout {wait + 1} bash -c {shlex.quote(script)}"
+
+
+def _judge_banner(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    host, port = _endpoint(args, ctx)
+    where = f"{host}:{port}"
+    banner = out.strip().splitlines()[0] if out.strip() else ""
+    data = {"server": where, "banner": banner[:200]}
+    if rc == 3 or (rc != 0 and not banner):
+        why = err.strip().splitlines()[-1][:200] if err.strip() else f"exit {rc}"
+        return Verdict(False, f"cannot reach {where} from the host: {why}", data)
+    expect = str(args.get("expect", ""))
+    if expect and not re.search(expect, banner):
+        return Verdict(False, f"{where} answered {banner[:120]!r}, not {expect!r}", data)
+    return Verdict(True, f"{where} answers from the host: {banner[:120]}", data)
+
+
+action(
+    "tcp_banner",
+    "a server named by a host var (host:port) is reachable from the host and greets as expected (e.g. POP3 +OK)",
+    Effect.READ,
+    build=_banner_cmd,
+    judge=_judge_banner,
+    read_only=True,
+    args=[
+        ArgSpec("server_var", "str", "the host var holding host:port, e.g. pop3_server", required=True),
+        ArgSpec("expect", "str", r"a regex the greeting line must match, e.g. ^\+OK", default=""),
+        ArgSpec("timeout", "int", "seconds to wait for the greeting", default=5, minimum=1),
+    ],
+)

@@ -1,0 +1,111 @@
+"""Module log actions: error lines a module wrote recently, read in Adobe's log line layout.
+
+Owns: the ``log_errors`` action — its command (the host's clock, the instance config when the window comes
+from it, and the log's last lines), its judge and its argument spec. Log lines are tab-separated: UTC
+timestamp with ``Z``, pid, thread, ``1``, level, category, message (production/using/log-files.md;
+parsed by :func:`runner.campaign.parse_log_line`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from runner import campaign
+from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
+from runner.campaign import ParseError
+
+WINDOWS = ("fixed", "popMailPeriodSec")
+
+
+def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    path = render(str(args["file"]), ctx, quote=False)
+    lines = int(args.get("lines", 2000))
+    parts = [f"[ -r {shlex.quote(path)} ] || {{ echo 'cannot read {path}' >&2; exit 2; }}", "date -u +%s"]
+    if str(args.get("window_from", "fixed")) != "fixed":
+        config = f"{ctx.var('nl6_root')}/conf/config-{ctx.var('instance')}.xml"
+        parts += ["echo @@config", f"cat {shlex.quote(config)} 2>/dev/null"]
+    parts += ["echo @@log", f"tail -n {lines} {shlex.quote(path)}"]
+    return "; ".join(parts)
+
+
+_STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+
+
+def _epoch(timestamp: str) -> float:
+    """Seconds since the epoch of a log line's UTC timestamp (the host's clock is read on the host)."""
+    match = _STAMP.match(timestamp)
+    if match is None:
+        raise ParseError(f"not a log timestamp: {timestamp!r}")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
+
+
+def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    path = render(str(args["file"]), ctx, quote=False)
+    if rc != 0:
+        return Verdict.unsure(f"cannot read {path}: {err.strip()[:200] or f'exit {rc}'}")
+    head, _mark, log = out.partition("@@log\n")
+    clock, _c, config = head.partition("@@config\n")
+    if not clock.strip().isdigit():
+        return Verdict.unsure(f"cannot read the host's clock: {clock.strip()[:80]!r}")
+    now = int(clock.strip())
+    window = float(render(str(args.get("window", 3600)), ctx, quote=False))
+    source = f"{window:g}s"
+    if str(args.get("window_from", "fixed")) == "popMailPeriodSec":
+        period = campaign.POP_MAIL_PERIOD_DEFAULT
+        if config.strip():
+            try:
+                period = campaign.parse_instance_config(config).pop_mail_period
+            except ParseError as exc:
+                return Verdict.unsure(f"cannot read the instance config for the polling period: {exc}")
+        window = period * float(args.get("periods", 1))
+        source = f"{window:g}s ({args.get('periods', 1)} x popMailPeriodSec {period}s)"
+    errors: list[str] = []
+    read = unreadable = 0
+    for line in log.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = campaign.parse_log_line(line)
+        except ParseError:
+            unreadable += 1
+            continue
+        read += 1
+        if entry.level == "error" and _epoch(entry.timestamp) >= now - window:
+            errors.append(f"{entry.timestamp} {entry.message}"[:200])
+    data = {"errors": errors[-20:], "window": window, "lines_read": read, "lines_unreadable": unreadable}
+    if unreadable and not read:
+        return Verdict.unsure(f"{path}: no line in the documented log layout ({unreadable} unreadable)", data)
+    if errors:
+        return Verdict(False, f"{len(errors)} error line(s) in {path} in the last {source}, last: {errors[-1]}", data)
+    return Verdict(True, f"no error in {path} in the last {source}", data)
+
+
+action(
+    "log_errors",
+    "no error line in a module's log within a window (fixed, or periods of the instance's popMailPeriodSec)",
+    Effect.READ,
+    build=_log_errors_cmd,
+    judge=_judge_log_errors,
+    read_only=True,
+    args=[
+        ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/{instance}/log/inMail.log", required=True),
+        ArgSpec("window", "int", "seconds back from now (window_from: fixed)", default=3600, template=True, minimum=1),
+        ArgSpec(
+            "window_from",
+            "enum",
+            "fixed: the window arg; popMailPeriodSec: periods x inMail/@popMailPeriodSec of config-<instance>.xml "
+            "(300 s when absent)",
+            default="fixed",
+            choices=WINDOWS,
+        ),
+        ArgSpec(
+            "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
+        ),
+        ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
+    ],
+)
