@@ -1,10 +1,13 @@
 """SSH to one host, safely: the only module that imports fabric or paramiko.
 
-Owns: resolving a host through its OpenSSH client config (Host alias, HostName, Port, User,
-IdentityFile, UserKnownHostsFile, StrictHostKeyChecking), opening one Fabric connection per host with
-host-key verification, connect/auth/banner timeouts and keepalive, running commands with a timeout
-that is also enforced on the host (GNU ``timeout`` kills the command's process group), and
-translating paramiko/invoke exceptions into :mod:`runner.errors`. Must not: retry, log or print.
+Owns: opening one Fabric connection per host, through its bastions (``ProxyJump``: one Fabric
+``gateway=`` connection per hop; ``ProxyCommand``: paramiko's ``ProxyCommand``) as
+:mod:`runner.sshconfig` resolved them, with host-key verification of every hop, connect/auth/banner
+timeouts and a keepalive that notices a dead link; running commands with a timeout that is also
+enforced on the host (GNU ``timeout`` kills the command's process group); translating
+paramiko/invoke exceptions into one-line :mod:`runner.errors` (which hop, which address, what
+happened); and keeping paramiko's own log off the terminal (``REMEDIATE_DEBUG=1`` sends it to stderr).
+Must not: retry, log or print.
 
 Fabric's defaults are unsafe (any host key accepted, none loaded, no timeouts); every one is fixed
 here: unknown keys are refused unless the config says ``StrictHostKeyChecking accept-new`` (then the
@@ -13,46 +16,39 @@ key is appended to the known_hosts file, never rewriting it), and changed keys a
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import getpass
+import logging
 import os
 import select
 import shlex
+import socket
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner import sshconfig
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
 from runner.inventory import Host
+from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
 
-CONNECT_TIMEOUT = 10.0
-KEEPALIVE = 15
+__all__ = ["CONNECT_TIMEOUT", "KILL_AFTER", "Endpoint", "Result", "Session", "remote_command", "resolve"]
+
 KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
 MAX_OUTPUT = 8 * 1024 * 1024  # bytes kept per stream of one command
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where and how to reach one host, fully resolved."""
+class NoBanner(TransportError):
+    """TCP was accepted but no SSH banner came (a tarpit, a wrong port, an overloaded sshd)."""
 
-    name: str
-    address: str
-    port: int
-    user: str
-    key_files: tuple[str, ...] = ()
-    known_hosts: tuple[str, ...] = ()
-    strict: str = "yes"  # "yes" or "accept-new"
-    connect_timeout: float = CONNECT_TIMEOUT
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "port": self.port,
-            "user": self.user,
-            "known_hosts": list(self.known_hosts),
-            "strict_host_key_checking": self.strict,
-        }
+class NameNotResolved(TransportError):
+    """The host name has no address; trying again within seconds will not change that."""
+
+    retryable = False
 
 
 @dataclass
@@ -65,49 +61,12 @@ class Result:
     duration: float = 0.0
 
 
-def _expand(value: str) -> str:
-    return os.path.expanduser(os.path.expandvars(value))
-
-
 def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
-    """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host."""
-    entry: dict[str, Any] = {}
-    if ssh_config is not None and ssh_config.is_file():
-        try:
-            entry = dict(_parsed_ssh_config(str(ssh_config), ssh_config.stat().st_mtime_ns).lookup(host.name))
-        except Exception as exc:  # paramiko raises bare exceptions for bad configs
-            raise TransportError(f"cannot read OpenSSH config {ssh_config}: {exc}", host=host.name) from None
-    address = str(host.var("ansible_host") or entry.get("hostname") or host.name)
-    port = int(host.var("ansible_port") or entry.get("port") or 22)
-    user = str(host.var("ansible_user") or entry.get("user") or getpass.getuser())
-    keys: list[str] = []
-    if host.var("ansible_ssh_private_key_file"):
-        keys.append(_expand(str(host.var("ansible_ssh_private_key_file"))))
-    keys.extend(_expand(k) for k in entry.get("identityfile", []))
-    known = entry.get("userknownhostsfile")
-    known_files = [_expand(k) for k in known.split()] if known else [os.path.expanduser("~/.ssh/known_hosts")]
-    strict = str(entry.get("stricthostkeychecking", "yes")).lower()
-    # Only accept-new relaxes anything; "no"/"off" are treated as strict on purpose.
-    strict = "accept-new" if strict == "accept-new" else "yes"
-    timeout = float(entry.get("connecttimeout", CONNECT_TIMEOUT))
-    return Endpoint(
-        name=host.name,
-        address=address,
-        port=port,
-        user=user,
-        key_files=tuple(keys),
-        known_hosts=tuple(known_files),
-        strict=strict,
-        connect_timeout=timeout,
-    )
+    """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host.
 
-
-@functools.lru_cache(maxsize=16)
-def _parsed_ssh_config(path: str, mtime_ns: int) -> Any:
-    """One parse per file and version per run (every host of a fleet looks itself up in it)."""
-    from paramiko.config import SSHConfig
-
-    return SSHConfig.from_path(path)
+    Raises :class:`runner.errors.InputError` (``file:line``) for a directive the runner refuses.
+    """
+    return sshconfig.resolve(host, ssh_config)
 
 
 @functools.lru_cache(maxsize=16)
@@ -115,6 +74,34 @@ def _parsed_known_hosts(path: str, mtime_ns: int) -> Any:
     from paramiko.hostkeys import HostKeys
 
     return HostKeys(path)
+
+
+_LOG_LOCK = threading.Lock()
+_LOG_ROUTED = False
+
+
+def _route_paramiko_log() -> None:
+    """paramiko logs tracebacks (e.g. "Error reading SSH protocol banner") from its own threads:
+    they go nowhere, or to stderr with REMEDIATE_DEBUG=1; what happened reaches the operator as one line."""
+    global _LOG_ROUTED
+    with _LOG_LOCK:
+        if _LOG_ROUTED:
+            return
+        log = logging.getLogger("paramiko")
+        log.propagate = False
+        if os.environ.get("REMEDIATE_DEBUG") == "1":
+            handler: logging.Handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("paramiko %(levelname)s %(name)s: %(message)s"))
+            log.setLevel(logging.DEBUG)
+        else:
+            handler = logging.NullHandler()
+        log.addHandler(handler)
+        _LOG_ROUTED = True
+
+
+_AGENT_LOCK = (
+    threading.Lock()
+)  # SSH_AUTH_SOCK is process-wide: hosts with their own IdentityAgent connect one at a time
 
 
 def remote_command(command: str, timeout: float) -> str:
@@ -125,66 +112,62 @@ def remote_command(command: str, timeout: float) -> str:
 
 @dataclass
 class Session:
-    """One SSH connection to one host, reused for every command of a run."""
+    """One SSH connection to one host (through its bastions), reused for every command of a run."""
 
     endpoint: Endpoint
     fingerprint: str | None = None
     _conn: Any = field(default=None, repr=False)
+    _hops: list[Any] = field(default_factory=list, repr=False)
+    _alive: _Keepalive | None = field(default=None, repr=False)
 
     def open(self) -> None:
-        """Connect and authenticate; raise a :class:`TransportError` subclass on failure."""
-        import paramiko
-        from fabric import Config, Connection
+        """Connect every hop, then the host; raise a one-line :class:`TransportError` subclass on failure."""
+        _route_paramiko_log()
+        chain = [*self.endpoint.hops(), self.endpoint]
+        if any(ep.agent for ep in chain):
+            with _AGENT_LOCK:
+                self._open_chain(chain)
+        else:
+            self._open_chain(chain)
 
-        ep = self.endpoint
-        policy = _policy(ep)
-        conn = Connection(
-            host=ep.address,
-            user=ep.user,
-            port=ep.port,
-            connect_timeout=int(ep.connect_timeout),
-            config=Config(lazy=True),
-            connect_kwargs={
-                **({"key_filename": list(ep.key_files)} if ep.key_files else {}),
-                "look_for_keys": not ep.key_files,
-                "allow_agent": not ep.key_files,
-                "banner_timeout": ep.connect_timeout,
-                "auth_timeout": ep.connect_timeout,
-                "channel_timeout": ep.connect_timeout,
-            },
-        )
-        client = conn.client
-        host_keys = client.get_host_keys()
-        name = _key_name(ep)
-        for path in ep.known_hosts:
-            try:
-                known = _parsed_known_hosts(path, os.stat(path).st_mtime_ns)
-            except OSError:
-                continue
-            # Only this host's entries: loading the whole file into every client is quadratic in the fleet.
-            for key_type, key in (known.lookup(name) or {}).items():
-                host_keys.add(name, key_type, key)
-        client.set_missing_host_key_policy(policy)
+    def _open_chain(self, chain: list[Endpoint]) -> None:
+        self.close()
+        gateway: Any = None
         try:
-            conn.open()
-        except HostKeyError:
+            for i, ep in enumerate(chain):
+                conn = _connection(ep, gateway)
+                with _agent_env(ep):
+                    _open_hop(conn, ep, self.endpoint, chain[i - 1] if i else None)
+                if ep is not self.endpoint:
+                    conn.transport.set_keepalive(max(ep.alive_interval, 1))
+                    self._hops.append(conn)
+                gateway = conn
+        except BaseException:
+            self.close()
             raise
-        except paramiko.BadHostKeyException as exc:
-            raise HostKeyError(
-                f"host key CHANGED for {_key_name(ep)} (got {exc.key.fingerprint})",
-                host=ep.name,
-                hint="refusing to connect: verify the host, then fix known_hosts",
-            ) from None
-        except paramiko.AuthenticationException as exc:
-            raise AuthError(f"authentication failed as {ep.user!r}: {exc}", host=ep.name) from None
-        except (TimeoutError, OSError, EOFError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot connect to {ep.address}:{ep.port}: {_why(exc)}", host=ep.name) from None
-        transport = client.get_transport()
-        if transport is None:
-            raise TransportError("connection closed during set-up", host=ep.name)
-        transport.set_keepalive(KEEPALIVE)
+        transport = gateway.client.get_transport()
+        if transport is None or not transport.is_active():
+            self.close()
+            raise TransportError("connection closed during set-up", host=self.endpoint.name)
         self.fingerprint = transport.get_remote_server_key().fingerprint
-        self._conn = conn
+        self._conn = gateway
+        ep = self.endpoint
+        if ep.alive_interval > 0:
+            self._alive = _Keepalive(transport, ep.alive_interval, ep.alive_count)
+
+    def _dead(self) -> ConnectionLost | None:
+        """A ConnectionLost to raise once keepalives have gone unanswered for interval x count seconds."""
+        if self._alive is None or not self._alive.dead():
+            return None
+        ep = self.endpoint
+        hops = ep.hops()
+        link = f" (through {', '.join(h.name for h in hops)})" if hops else ""
+        return ConnectionLost(
+            f"link to {ep.address}:{ep.port}{link} died: no answer to keepalives for "
+            f"{ep.alive_interval * ep.alive_count}s (ServerAliveInterval {ep.alive_interval} x "
+            f"ServerAliveCountMax {ep.alive_count})",
+            host=ep.name,
+        )
 
     def run(self, command: str, timeout: float) -> Result:
         """Run ``command`` under ``sh``; raise CommandTimeout or ConnectionLost, never retry.
@@ -218,6 +201,9 @@ class Session:
                     break
                 if chan.closed or not transport.is_active():
                     raise ConnectionLost("connection lost during command (no exit status)", host=name)
+                dead = self._dead()
+                if dead is not None:
+                    raise dead
                 if time.monotonic() > deadline:
                     raise CommandTimeout(f"command timed out after {timeout:g}s", host=name, timeout=timeout)
             code = chan.recv_exit_status()
@@ -252,11 +238,15 @@ class Session:
         return Stream(chan, self.endpoint.name)
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        """Close the host's connection, then each bastion's (last hop first); never raises."""
+        if self._alive is not None:
+            self._alive.stop()
+            self._alive = None
+        conns = ([self._conn] if self._conn is not None else []) + self._hops[::-1]
+        self._conn, self._hops = None, []
+        for conn in conns:
+            with contextlib.suppress(Exception):  # closing a connection that is already gone
+                conn.close()
 
 
 class Stream:
@@ -320,8 +310,188 @@ class _Capture:
         return text + (f"\n[{self.dropped} more bytes not kept]" if self.dropped else "")
 
 
-def _key_name(ep: Endpoint) -> str:
-    return ep.address if ep.port == 22 else f"[{ep.address}]:{ep.port}"
+class _Keepalive:
+    """ssh's ServerAliveInterval/CountMax: a request the server must answer every ``interval`` seconds.
+
+    paramiko's own keepalive asks for no reply, so it never notices a dead link; this one does: when no
+    reply has come for ``interval * count`` seconds, :meth:`dead` is true and the running command ends
+    as ConnectionLost instead of waiting on a link that will never answer.
+    """
+
+    def __init__(self, transport: Any, interval: int, count: int) -> None:
+        self.transport = transport
+        self.interval = interval
+        self.count = count
+        self.last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="remediate-keepalive", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            if not self.transport.is_active():
+                return
+            try:
+                # OpenSSH answers an unknown global request with a failure: any answer proves the link.
+                self.transport.global_request("keepalive@openssh.com", wait=True)
+            except Exception:  # the transport is going away; run() sees that on its own
+                return
+            if self.transport.is_active():
+                self.last = time.monotonic()
+
+    def dead(self) -> bool:
+        return time.monotonic() - self.last > self.interval * self.count
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _agent_env:
+    """SSH_AUTH_SOCK set to the hop's IdentityAgent while it authenticates (paramiko's Agent reads it)."""
+
+    def __init__(self, ep: Endpoint) -> None:
+        self.path = ep.agent or None
+        self.saved: str | None = None
+
+    def __enter__(self) -> None:
+        if self.path:
+            self.saved = os.environ.get("SSH_AUTH_SOCK")
+            os.environ["SSH_AUTH_SOCK"] = self.path
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.path:
+            if self.saved is None:
+                os.environ.pop("SSH_AUTH_SOCK", None)
+            else:
+                os.environ["SSH_AUTH_SOCK"] = self.saved
+
+
+def _connection(ep: Endpoint, gateway: Any) -> Any:
+    """A Fabric connection for one hop with our safe settings (the previous hop as its ``gateway``)."""
+    import paramiko
+    from fabric import Config, Connection
+
+    kwargs: dict[str, Any] = {
+        # ssh: the default identity files only when none is configured; the agent unless
+        # IdentitiesOnly or IdentityAgent none (configured files are always tried first).
+        "look_for_keys": not ep.key_files,
+        "allow_agent": ep.agent is not None and not ep.identities_only,
+        "banner_timeout": ep.connect_timeout,
+        "auth_timeout": ep.connect_timeout,
+        "channel_timeout": ep.connect_timeout,
+    }
+    if ep.key_files:
+        kwargs["key_filename"] = list(ep.key_files)
+    if ep.proxy_command:
+        # ssh runs ProxyCommand with the shell; paramiko would split it itself.
+        kwargs["sock"] = paramiko.ProxyCommand(shlex.join(["/bin/sh", "-c", f"exec {ep.proxy_command}"]))
+    return Connection(
+        host=ep.address,
+        user=ep.user,
+        port=ep.port,
+        connect_timeout=max(1, int(ep.connect_timeout)),
+        config=Config(lazy=True),
+        gateway=gateway,
+        connect_kwargs=kwargs,
+    )
+
+
+def _load_known(client: Any, ep: Endpoint) -> None:
+    """Put this hop's known_hosts entries (looked up by HostKeyAlias if set) where paramiko checks."""
+    host_keys = client.get_host_keys()
+    checked = ep.address if ep.port == 22 else f"[{ep.address}]:{ep.port}"
+    for path in (*ep.known_hosts, *ep.global_known_hosts):
+        try:
+            known = _parsed_known_hosts(path, os.stat(path).st_mtime_ns)
+        except OSError:
+            continue
+        # Only this host's entries: loading the whole file into every client is quadratic in the fleet.
+        for key_type, key in (known.lookup(ep.known_name) or {}).items():
+            host_keys.add(checked, key_type, key)
+
+
+def _open_hop(conn: Any, ep: Endpoint, target: Endpoint, via: Endpoint | None) -> None:
+    """Open one hop; every failure becomes one line saying which hop, which address, what happened."""
+    import paramiko
+
+    label = "" if ep is target else f"bastion {ep.name}: "
+    _load_known(conn.client, ep)
+    conn.client.set_missing_host_key_policy(_policy(ep, target.name, label))
+    start = time.monotonic()
+    try:
+        conn.open()
+        return
+    except HostKeyError:
+        conn.client.close()
+        raise
+    except paramiko.BadHostKeyException as exc:
+        conn.client.close()
+        raise HostKeyError(
+            f"{label}host key CHANGED for {ep.known_name} (got {exc.key.fingerprint})",
+            host=target.name,
+            hint="refusing to connect: verify the host, then fix known_hosts",
+        ) from None
+    except paramiko.AuthenticationException as exc:
+        conn.client.close()
+        raise AuthError(
+            f"{label}authentication failed as {ep.user!r} at {ep.address}:{ep.port}: {_why(exc)}", host=target.name
+        ) from None
+    except paramiko.ChannelException as exc:
+        conn.client.close()
+        hop = via.name if via else "the bastion"
+        raise TransportError(
+            f"bastion {hop} cannot reach {ep.address}:{ep.port}: {exc.text or 'channel refused'}", host=target.name
+        ) from None
+    except socket.gaierror:
+        conn.client.close()
+        raise NameNotResolved(
+            f"{label}cannot resolve host name {ep.address!r}", host=target.name, hint="check HostName or ansible_host"
+        ) from None
+    except Exception as exc:  # paramiko raises OSError, EOFError, SSHException and more for a bad link
+        err = _connect_error(conn, ep, label, exc, time.monotonic() - start, target.name)
+        conn.client.close()
+        raise err from None
+
+
+def _connect_error(conn: Any, ep: Endpoint, label: str, exc: Exception, elapsed: float, host: str) -> TransportError:
+    import paramiko
+
+    where = f"{ep.address}:{ep.port}"
+    t = f"{ep.connect_timeout:g}s"
+    inner: list[BaseException] = [exc]
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        inner = list(exc.errors.values()) or inner
+    if all(isinstance(e, ConnectionRefusedError) for e in inner):
+        return TransportError(f"{label}connection refused by {where}", host=host, hint="is sshd listening there?")
+    if any(isinstance(e, socket.timeout | TimeoutError) for e in inner) and conn.client.get_transport() is None:
+        return TransportError(f"{label}no answer from {where} within {t} (TCP connect timed out)", host=host)
+    transport = conn.client.get_transport()
+    if transport is not None and not transport.remote_version:
+        if ep.proxy_command:
+            why = _proxy_stderr(transport.sock)
+            if why is not None:
+                return TransportError(f"{label}ProxyCommand ended before the SSH banner: {why}", host=host)
+            return NoBanner(f"{label}no SSH banner through ProxyCommand within {t}", host=host, hint=ep.proxy_command)
+        if elapsed >= ep.connect_timeout * 0.9:
+            return NoBanner(f"{label}no SSH banner from {where} within {t} (is this an SSH server?)", host=host)
+        return TransportError(f"{label}{where} closed the connection before the SSH banner", host=host)
+    if transport is not None and not transport.is_authenticated():
+        return TransportError(f"{label}SSH negotiation with {where} failed: {_why(exc)}", host=host)
+    return TransportError(f"{label}cannot connect to {where}: {_why(exc)}", host=host)
+
+
+def _proxy_stderr(sock: Any) -> str | None:
+    """The last line a ProxyCommand printed on stderr, once it has ended (None while it runs)."""
+    proc = getattr(sock, "process", None)
+    if proc is None:
+        return None
+    try:
+        proc.wait(timeout=0.5)
+    except Exception:
+        return None
+    text = proc.stderr.read().decode("utf-8", errors="replace").strip() if proc.stderr else ""
+    last = text.splitlines()[-1][:200] if text else ""
+    return f"exit {proc.returncode}" + (f": {last}" if last else "")
 
 
 def _why(exc: BaseException) -> str:
@@ -329,14 +499,15 @@ def _why(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
-def _policy(ep: Endpoint) -> Any:
+def _policy(ep: Endpoint, host: str, label: str) -> Any:
     import paramiko
 
     class Refuse(paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            files = ", ".join((*ep.known_hosts, *ep.global_known_hosts))
             raise HostKeyError(
-                f"host key for {hostname} is not in {', '.join(ep.known_hosts)} ({key.fingerprint})",
-                host=ep.name,
+                f"{label}host key for {ep.known_name} is not in {files} ({key.fingerprint})",
+                host=host,
                 hint="add it to known_hosts, or set StrictHostKeyChecking accept-new",
             )
 
@@ -346,8 +517,9 @@ def _policy(ep: Endpoint) -> Any:
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
             client.get_host_keys().add(hostname, key.get_name(), key)
             path = ep.known_hosts[0]
+            name = paramiko.HostKeys.hash_host(ep.known_name) if ep.hash_known_hosts else ep.known_name
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             with open(path, "a", encoding="ascii") as fh:
-                fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+                fh.write(f"{name} {key.get_name()} {key.get_base64()}\n")
 
     return AcceptNew() if ep.strict == "accept-new" else Refuse()
