@@ -231,7 +231,7 @@ def _run_frame(
 
 
 def _run_module(module: str, **kw: Any) -> None:
-    from runner import plan, playbook, report
+    from runner import plan, playbook, report, sshconfig
     from runner.errors import RemediateError
     from runner.execute import Engine, RunConfig
 
@@ -240,6 +240,7 @@ def _run_module(module: str, **kw: Any) -> None:
         options = plan.resolve_options(pb, _parse_opts(kw["opts"], kw["mode"]))
         inv = _load_inventory(kw["inventory"])
         hosts = _select(inv, kw["hosts"], kw["groups"])
+        sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = _open_audit(kw["audit_log"], hosts)
     except RemediateError as exc:
         _fail(exc)
@@ -381,18 +382,15 @@ def _looks_like_inventory(path: Path) -> bool:
 @click.option("--ssh-config", type=click.Path(path_type=Path), default=None)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> None:
-    """The inventory as resolved: address, port, user, groups and Campaign vars per host."""
-    from runner import transport
+    """The inventory as resolved: address, port, user, the path to each host (direct, via bastions), vars."""
+    from runner import sshconfig
     from runner.errors import RemediateError
 
     try:
         inv = _load_inventory(inventory)
         rows = []
         for h in inv.hosts.values():
-            cfg = ssh_config or (
-                Path(h.var("ssh_config")).expanduser() if h.var("ssh_config") else Path("~/.ssh/config").expanduser()
-            )
-            ep = transport.resolve(h, cfg)
+            ep = sshconfig.resolve(h, sshconfig.config_path(h, ssh_config))
             secrets = h.secrets()
             shown = {k: ("***" if str(v) in secrets else v) for k, v in h.vars.items() if not k.startswith("ansible_")}
             rows.append({"host": h.name, **ep.describe(), "groups": list(h.groups), "vars": shown})
@@ -402,7 +400,8 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
         _out(json.dumps(rows, indent=2, default=str))
         return
     for r in rows:
-        _out(f"{r['host']}: {r['user']}@{r['address']}:{r['port']}  groups: {', '.join(r['groups']) or '-'}")
+        where = f"{r['user']}@{r['address']}:{r['port']}"
+        _out(f"{r['host']}: {where}  {r['path']}  groups: {', '.join(r['groups']) or '-'}")
         for k, v in sorted(r["vars"].items()):
             _out(f"    {k}: {v}")
 
@@ -428,7 +427,7 @@ def audit_verify(path: Path) -> None:
 @_common_run_options
 def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
     """Read-only sweep: the checks of MODULE... (or all) on each host, one connection per host."""
-    from runner import report
+    from runner import report, sshconfig
     from runner.errors import InputError, RemediateError
     from runner.execute import Engine, RunConfig
     from runner.playbook import load_module
@@ -440,6 +439,7 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
             raise InputError("no playbook to check", where="MODULE")
         inv = _load_inventory(kw["inventory"])
         hosts = _select(inv, kw["hosts"], kw["groups"])
+        sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = _open_audit(kw["audit_log"], hosts)
     except RemediateError as exc:
         _fail(exc)

@@ -17,7 +17,6 @@ import glob
 import os
 import re
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -242,6 +241,7 @@ class _Line:
     keyword: str  # lower case
     args: tuple[str, ...]
     raw: str
+    spelled: str  # as written, for messages
 
 
 def _split(text: str, where: str) -> tuple[str, ...]:
@@ -304,7 +304,7 @@ def _read(path: str, mtime_ns: int) -> tuple[_Line, ...]:
             continue
         raw = m.group(2).strip()
         args = _split(raw, f"{path}:{number}")
-        out.append(_Line(number, m.group(1).lower(), args, raw))
+        out.append(_Line(number, m.group(1).lower(), args, raw, m.group(1)))
     return tuple(out)
 
 
@@ -386,21 +386,21 @@ class _Lookup:
             ignore = self.first("ignoreunknown")
             if ignore is not None and match_patterns(key, [p.lower() for a in ignore.args for p in a.split(",")]):
                 return
-            raise InputError(f"unknown OpenSSH directive {ln.keyword!r}", where=where, hint="remove it")
+            raise InputError(f"unknown OpenSSH directive {ln.spelled!r}", where=where, hint="remove it")
         if not self.active or never:
             return
         if not ln.args:
-            raise InputError(f"{ln.keyword} needs a value", where=where)
+            raise InputError(f"{ln.spelled} needs a value", where=where)
         if key in REFUSED:
             raise InputError(
-                f"OpenSSH directive {ln.keyword} is not supported: {REFUSED[key]}",
+                f"OpenSSH directive {ln.spelled} is not supported: {REFUSED[key]}",
                 where=where,
                 hint="remove it for the hosts remediate reaches",
             )
         if key in ONLY_VALUES and ln.args[0].lower() not in ONLY_VALUES[key]:
             allowed = " or ".join(ONLY_VALUES[key]) or "unset"
             raise InputError(
-                f"OpenSSH directive {ln.keyword} {ln.raw} is not supported (only {allowed})",
+                f"OpenSSH directive {ln.spelled} {ln.raw} is not supported (only {allowed})",
                 where=where,
                 hint="it would change where or how ssh connects; remove it for these hosts",
             )
@@ -711,7 +711,7 @@ def config_path(host: Host, override: Path | None) -> Path:
     return Path(str(value)).expanduser() if value else Path("~/.ssh/config").expanduser()
 
 
-def resolve_all(hosts: list[Host], override: Path | None) -> Iterator[tuple[Host, Endpoint]]:
-    """Every host's endpoint; the first refused directive raises before any host is touched."""
+def check(hosts: list[Host], override: Path | None) -> None:
+    """Resolve every host now: the first refused directive raises InputError before any host is touched."""
     for h in hosts:
-        yield h, resolve(h, config_path(h, override))
+        resolve(h, config_path(h, override))
