@@ -156,6 +156,11 @@ class AuditLog:
         who = self._operator
         return f"{who['login']} (sudo from {who['sudo_user']})" if "sudo_user" in who else who["login"]
 
+    @property
+    def head(self) -> str:
+        """The hash of the last line this run wrote (the chain's end when it last wrote)."""
+        return self._prev
+
     def add_secrets(self, secrets: Iterable[str]) -> None:
         self.redact.add(secrets)
 

@@ -406,22 +406,6 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
             _out(f"    {k}: {v}")
 
 
-@main.group("audit")
-def audit_group() -> None:
-    """Audit log tools."""
-
-
-@audit_group.command("verify")
-@click.argument("path", type=click.Path(path_type=Path))
-def audit_verify(path: Path) -> None:
-    """Check the hash chain of an audit log: exit 0 intact, 1 not (naming the first bad line)."""
-    from runner import audit
-
-    ok, _count, message = audit.verify(path)
-    _out(("intact: " if ok else "BROKEN: ") + message, err=not ok)
-    sys.exit(0 if ok else 1)
-
-
 @main.command("check")
 @click.argument("modules", nargs=-1)
 @_common_run_options
@@ -475,3 +459,12 @@ def triage_cmd(symptom: str, output: str) -> None:
     for pb, _score in matches:
         _out(f"{pb.module:<13} {pb.symptom}")
         _out(f"{'':<13} remediate check {pb.module} --host HOST")
+
+
+def _register_audit() -> None:
+    from runner.cli_audit import audit_group
+
+    main.add_command(audit_group)
+
+
+_register_audit()

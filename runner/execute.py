@@ -20,12 +20,13 @@ from typing import Any
 from runner import plan, retry
 from runner.actions import Context, Effect
 from runner.audit import AuditLog
+from runner.errors import CommandTimeout, ConnectionLost, TransportError
 from runner.inventory import Host
 from runner.outcomes import HostStatus, ModuleVerdict, StepStatus
 from runner.playbook import Playbook, Step
 from runner.report import HostOutcome
-from runner.transport import Session
-from runner.worker import HostRun, Read, Worker
+from runner.transport import Result, Session
+from runner.worker import HostRun, Read, Worker, new_session
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Engine:
                 if r.outcome.status is HostStatus.FAILED and r.disrupted:
                     stop_reason = f"rolling remediation stopped after {r.host.name} failed"
         finally:
+            for r in runs:
+                if r.lock is not None and r.session is not None:
+                    self.w.anchor(r, playbook.module)
             self.w.close(runs)
         for r in runs:
             self.audit.emit(
@@ -302,3 +306,34 @@ class Engine:
                 "host.finished", host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
             )
         return [r.outcome for r in runs]
+
+
+def read_each(
+    hosts: Sequence[Host],
+    command_for: Callable[[Host], str],
+    config: RunConfig,
+) -> dict[str, Result | str]:
+    """Run one read-only command on each host (hosts in parallel, each connection retried as for a run).
+
+    No lock, no audit events: for tools that only look (``audit verify --anchors``). Per host: the
+    result, or why the host could not be read (never counted as a match by the caller).
+    """
+
+    def one(host: Host) -> Result | str:
+        try:
+            session = new_session(host, config)
+            retry.connect(session.open, config.connect_policy)
+        except TransportError as exc:
+            return exc.render()
+        try:
+            return session.run(command_for(host), 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            return exc.render()
+        finally:
+            session.close()
+
+    if not hosts:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(max(config.forks, 1), len(hosts))) as pool:
+        results = list(pool.map(one, hosts))
+    return {h.name: r for h, r in zip(hosts, results, strict=True)}

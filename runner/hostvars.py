@@ -91,6 +91,11 @@ _TABLE = (
     HostVar("ansible_ssh_private_key_file", "str", "SSH private key, tried before the OpenSSH config's"),
     HostVar("ssh_config", "str", "OpenSSH client config for this host (--ssh-config overrides it)", "~/.ssh/config"),
     HostVar("lock_dir", "str", "where run locks live on the host (default <nl6_root>/var/remediate/locks)"),
+    HostVar(
+        "anchor_file",
+        "str",
+        "where each changing run appends its audit chain head on the host (default <lock_dir>/audit-anchors.jsonl)",
+    ),
     HostVar("secret_vars", "list[str]", "more vars whose values are secrets (replaced by *** in output and audit)"),
     # the Campaign install
     HostVar("instance", "instance", "the Campaign instance (wfserver@<instance>, mta@<instance> ...)"),

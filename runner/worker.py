@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import hostvars, plan, retry, transport
+from runner import anchor, hostvars, plan, retry, transport
 from runner.actions import Context, Verdict
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, PreconditionError, TransportError
@@ -61,6 +61,21 @@ class HostRun:
     disrupted: bool = False
 
 
+def ssh_config_for(host: Host, config: RunConfig) -> Path | None:
+    """``--ssh-config``, else the host's ``ssh_config`` var, else ``~/.ssh/config``."""
+    if config.ssh_config is not None:
+        return config.ssh_config
+    value = host.var("ssh_config")
+    return Path(value).expanduser() if value else Path("~/.ssh/config").expanduser()
+
+
+def new_session(host: Host, config: RunConfig) -> Session:
+    """The (not yet opened) session to one host: the real SSH one, or the one the config's factory makes."""
+    if config.session_factory is not None:
+        return config.session_factory(host, ssh_config_for(host, config))
+    return Session(transport.resolve(host, ssh_config_for(host, config)))
+
+
 class Worker:
     """The per-host operations of one run, shared by every host of it (each call names its host)."""
 
@@ -68,18 +83,9 @@ class Worker:
         self.audit = audit
         self.config = config
 
-    def _ssh_config_for(self, host: Host) -> Path | None:
-        if self.config.ssh_config is not None:
-            return self.config.ssh_config
-        value = host.var("ssh_config")
-        return Path(value).expanduser() if value else Path("~/.ssh/config").expanduser()
-
     def connect(self, run: HostRun, module: str) -> bool:
         try:
-            if self.config.session_factory is not None:
-                session = self.config.session_factory(run.host, self._ssh_config_for(run.host))
-            else:
-                session = Session(transport.resolve(run.host, self._ssh_config_for(run.host)))
+            session = new_session(run.host, self.config)
             endpoint = session.endpoint
 
             def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
@@ -250,6 +256,28 @@ class Worker:
                 r.lock.release()
             if r.session is not None:
                 r.session.close()
+
+    def anchor(self, run: HostRun, module: str) -> None:
+        """Append this run's chain head to the host's anchor file, through the run's own connection.
+
+        Written once, never retried (an append that may have half-run is not repeated); a failure is
+        recorded and changes nothing about the host's outcome.
+        """
+        assert run.session is not None
+        path = anchor.anchor_file(run.host)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        head = self.audit.head
+        line = anchor.record(self.audit.run_id, stamp, self.audit.operator_name, module, run.outcome.status, head)
+        try:
+            res = run.session.run(anchor.append_command(path, line), 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            self.audit.emit("anchor.failed", host=run.host.name, module=module, file=path, message=exc.render())
+            return
+        if res.exit_code != 0:
+            why = (res.stderr.strip() or f"exit {res.exit_code}")[:200]
+            self.audit.emit("anchor.failed", host=run.host.name, module=module, file=path, message=why)
+            return
+        self.audit.emit("anchor.written", host=run.host.name, module=module, file=path, head=head)
 
     def _owner(self) -> str:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

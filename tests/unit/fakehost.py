@@ -46,7 +46,11 @@ class FakeHost:
         return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
 
     def changes(self) -> list[str]:
-        return [s.command for s in self.sent if not s.batched]
+        """Changing commands sent to the host, the run's audit anchor excepted (see :meth:`anchors`)."""
+        return [s.command for s in self.sent if not s.batched and "audit-anchors.jsonl" not in s.command]
+
+    def anchors(self) -> list[str]:
+        return [s.command for s in self.sent if not s.batched and "audit-anchors.jsonl" in s.command]
 
     def reads(self) -> list[str]:
         return [s.command for s in self.sent if s.batched]
@@ -99,6 +103,8 @@ class FakeSession:
                 if exc is CommandTimeout:
                     raise CommandTimeout("command timed out", host=self.endpoint.name, timeout=timeout)
                 raise ConnectionLost("connection lost during command", host=self.endpoint.name)
+            if "audit-anchors.jsonl" in command:  # the run's chain head, appended to the host's anchor file
+                return Result(stdout="", stderr="", exit_code=0, duration=0.01)
             out, err, rc = self.host.answer(command)
             return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
         frames = []

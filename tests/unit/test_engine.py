@@ -215,6 +215,20 @@ def test_change_that_may_have_half_run_is_not_retried(tmp_path: Path, exc: type[
     assert [e["outcome"] for e in finished] == [want]
 
 
+def test_a_changing_run_anchors_its_chain_head_on_the_host(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}))
+    _outcomes, events = _run(tmp_path, WFSERVER, fake)
+    (written,) = [e for e in events if e["event"] == "anchor.written"]
+    (command,) = fake.anchors()
+    assert written["head"] in command and '"outcome":"remediated"' in command
+    # the head is the hash of the line written just before the anchor
+    before = events[events.index(written) - 1]
+    assert before["hash"] == written["head"]
+    dry = FakeHost(Campaign({"watchdog"}))
+    _run(tmp_path / "dry", WFSERVER, dry, dry_run=True)
+    assert dry.anchors() == []  # a dry-run takes no lock and leaves nothing on the host
+
+
 def test_module_not_enabled_on_this_host_does_not_apply(tmp_path: Path) -> None:
     fake = FakeHost(Campaign({"watchdog"}, enabled=set()))  # e.g. a mid-sourced instance without it
     outcomes, events = _run(tmp_path, WFSERVER, fake)
