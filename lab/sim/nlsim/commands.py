@@ -16,8 +16,8 @@ import time
 from typing import NoReturn
 
 from .common import (
-    HOST,
     RUN,
+    SESSIONS,
     address,
     banner,
     conf_attr,
@@ -34,7 +34,7 @@ from .common import (
     running,
     touch,
 )
-from .db import PG, DBError, lit
+from .db import PG, DBError, dbcnx, lit
 from .modules import module_process
 from .pids import kill_verified, read_pidfile, rss_mb, write_pidfile
 from .tracking import TrackingError, redir_dir, tracking_run
@@ -64,7 +64,8 @@ def cmd_stop(name: str, immediate: bool = False) -> int:
     if pid is None:
         console(f"WARNING: process '{name}' is not running")
     else:
-        console(f"Stop requested for '{name}' ('{name}', pid={pid}, tracefile '{name.split('@')[0]}').")
+        console(f"Stop requested for '{name}' ('{module_cmdline(name)}', pid={pid}, tid=-{pid})...")
+        console(f"Stop requested (pid={pid})")
     return 0
 
 
@@ -112,17 +113,34 @@ def cmd_pdump(who: bool = False) -> int:
     for n, p in shown:
         print(f"{n} ({p}) - {rss_mb(p):.1f} MB")
     if who and shown:
-        print("")
-        print("Sessions:")
-        if procs.get("web@default"):
-            since = time.strftime("%Y/%m/%d %H:%M")
-            print(f"  admin@127.0.0.1 (web@default) - session open since {since}")
-        else:
-            print("  none")
-        active = sum(1 for n in ("wfserver", "mta") if f"{n}@{inst()}" in procs)
-        db_name = HOST.get("db_name", "")
-        print(f"Datasource 'default' (PostgreSQL {db_name}): {active} active connection(s), 1 idle")
+        print_who("web@default" in procs)
     return 0
+
+
+def print_who(web_running: bool, window: float = 1800.0) -> None:
+    """The two sections `pdump -who` adds, in Adobe's layout (production/using/usual-commands.md)."""
+    print("")
+    print("Connections " + "-" * 54)
+    print("Last Access IP Instance Login ")
+    latest: dict[tuple[str, str, str], int] = {}
+    try:
+        with open(SESSIONS) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 4 and parts[0].isdigit() and time.time() - int(parts[0]) < window:
+                    latest[(parts[1], parts[2], parts[3])] = int(parts[0])
+    except OSError:
+        pass
+    for (ip, instance, login), when in sorted(latest.items(), key=lambda kv: kv[1]) if web_running else []:
+        print(f"{time.strftime('%d/%m/%Y %H:%M:%S', time.localtime(when))} {ip} {instance} {login}")
+    print("")
+    print("Connection pool " + "-" * 50)
+    print("Datasource Server Provider Login ")
+    try:
+        server, _, db_name, login, _ = dbcnx()
+        print(f"default {db_name} {server} PostgreSQL {login}")
+    except DBError:
+        pass
 
 
 def cmd_monitor_missing() -> int:
@@ -143,11 +161,13 @@ def cmd_shutdown() -> int:
         return 0
     w = procs.get("watchdog")
     if w:
-        console(f"Stop requested for 'watchdog' ('watchdog', pid={w[0]}).")
+        console(f"Stop requested for 'watchdog' ('nlserver watchdog -svc -noconsole', pid={w[0]}, tid=-{w[0]})...")
         kill_module("watchdog", timeout=10)
-    for n in list(running()):
-        console(f"Stop requested for '{n}'.")
-        kill_module(n)
+        console(f"Stop requested (pid={w[0]})")
+    for n, (p, _) in running().items():
+        console(f"Stop requested for '{n}' ('{module_cmdline(n)}', pid={p}, tid=-{p})...")
+        if kill_module(n):
+            console(f"Stop requested (pid={p})")
     console("Shutdown complete")
     return 0
 

@@ -8,6 +8,8 @@ Must not: import anything outside the standard library.
 from __future__ import annotations
 
 import html
+import os
+import re
 import socket
 import threading
 import time
@@ -15,7 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from .common import HOST, PROC, address, conf_attr, inst, log, ready
+from .common import HOST, PROC, SESSIONS, address, conf_attr, inst, log, ready
 from .db import PG, DBError
 
 NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
@@ -35,16 +37,26 @@ LOGON_RESPONSE = (
     "xsi:type='xsd:string'>@%s</pstrSecurityToken></LogonResponse></SOAP-ENV:Body>"
     "</SOAP-ENV:Envelope>\n"
 )
-LOGON_ERROR = "XSV-350008 Error while executing the method 'Logon' of service 'xtk:session'."
+LOGON_ERROR = "Error while executing the method 'Logon' of service 'xtk:session'."
+_LOGIN = re.compile(r"<strLogin[^>]*>([^<]*)</strLogin>")
 
 
-def soap_fault(msg: str, detail: str) -> str:
+def record_session(ip: str, login: str) -> None:
+    """Remember a logged-on session for `pdump -who` (the list dies with the web process, as in Campaign)."""
+    login = re.sub(r"[^A-Za-z0-9_.@|-]", "_", login)[:64] or "anonymous"
+    with open(SESSIONS, "a") as f:
+        f.write(f"{int(time.time())}\t{ip}\t{inst()}\t{login}\n")
+
+
+def soap_fault(msg: str, detail: str, code: str = "SOAP-ENV:Server") -> str:
+    """A fault as Adobe prints one (data-oriented-apis.md, "Return with error"): code, string, detail."""
     return (
-        "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/'>"
-        "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode><faultstring xsi:type='xsd:string'>"
-        f"{html.escape(msg)}</faultstring><detail xsi:type='xsd:string'>{html.escape(detail)}</detail>"
-        "</SOAP-ENV:Fault></SOAP-ENV:Body>"
-        "</SOAP-ENV:Envelope>\n"
+        "<?xml version='1.0'?>\n<SOAP-ENV:Envelope xmlns:xsd='http://www.w3.org/2001/XMLSchema' "
+        "xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' "
+        "xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/'>\n<SOAP-ENV:Body>\n<SOAP-ENV:Fault>\n"
+        f"<faultcode>{code}</faultcode>\n<faultstring xsi:type='xsd:string'>{html.escape(msg)}</faultstring>\n"
+        f"<detail xsi:type='xsd:string'>{html.escape(detail)}</detail>\n"
+        "</SOAP-ENV:Fault>\n</SOAP-ENV:Body>\n</SOAP-ENV:Envelope>\n"
     )
 
 
@@ -83,7 +95,14 @@ class WebHandler(BaseHTTPRequestHandler):
             return
         action = self.headers.get("SOAPAction", "")
         if "Logon" not in action and "Logon" not in body:
-            self._send(500, soap_fault("SOP-330006 Method unknown (service 'xtk:session')", ""))
+            self._send(
+                500,
+                soap_fault(
+                    "Error while reading parameters of method 'Unknown' of service 'xtk:session'.",
+                    "SOP-330006 Method unknown (service 'xtk:session').",
+                    "SOAP-ENV:Client",
+                ),
+            )
             return
         try:
             pg = PG(timeout=3)
@@ -95,12 +114,17 @@ class WebHandler(BaseHTTPRequestHandler):
             self._send(500, soap_fault(LOGON_ERROR, f"{e} ODB-240000 ODBC error: database unreachable. (iRc=-2006)"))
             return
         token = "___" + str(uuid.uuid4()).upper()
-        log("info", f"Logon of operator 'admin' (session {token[:11]})")
+        found = _LOGIN.search(body)
+        login = html.unescape(found.group(1)) if found else "admin"
+        record_session(self.client_address[0], login)
+        log("info", f"Logon of operator '{login}' (session {token[:11]})")
         self._send(200, LOGON_RESPONSE % (token, inst(), uuid.uuid4().hex))
 
 
 def mod_web() -> None:
     addr = address()
+    os.makedirs(os.path.dirname(SESSIONS), exist_ok=True)
+    open(SESSIONS, "w").close()  # a web restart cuts every session
     HTTPServer.allow_reuse_address = True
     httpd = HTTPServer((addr, int(conf_attr("web", "httpPort", "8080"))), WebHandler)
     httpd.timeout = 1.0
