@@ -212,6 +212,33 @@ class AuditLog:
         self._sink.close()
 
 
+def syslog_listener(target: str) -> Listener:
+    """A listener that copies each event, as its JSON line, to syslog/journald (stdlib SysLogHandler).
+
+    ``target`` is a local socket path (``/dev/log``: journald or rsyslog) or ``host:port`` (udp). The
+    file stays the record; the copy lets central logging hold one the operator cannot rewrite.
+    """
+    import logging
+    import logging.handlers
+
+    host, sep, port = target.rpartition(":")
+    address: str | tuple[str, int] = (
+        (host, int(port)) if sep and port.isdigit() and not target.startswith("/") else target
+    )
+    handler = logging.handlers.SysLogHandler(address=address, facility=logging.handlers.SysLogHandler.LOG_AUTHPRIV)
+    handler.ident = "remediate: "
+    logger = logging.getLogger(f"remediate.audit.syslog.{target}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        logger.addHandler(handler)
+
+    def send(event: dict[str, Any]) -> None:
+        logger.info(canonical(event))
+
+    return send
+
+
 def verify(path: Path) -> tuple[bool, int, str]:
     """Check the chain of an audit log: (intact, lines checked, problem of the first bad line)."""
     prev: str | None = None

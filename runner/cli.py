@@ -106,6 +106,13 @@ def _common_run_options(f: Any) -> Any:
             default=None,
             help="Audit log [default: $REMEDIATE_AUDIT_LOG or $XDG_STATE_HOME/remediate/audit.jsonl].",
         ),
+        click.option(
+            "--syslog",
+            default=None,
+            envvar="REMEDIATE_SYSLOG",
+            metavar="TARGET",
+            help="Also copy each audit event to syslog/journald: /dev/log or host:port (udp) [$REMEDIATE_SYSLOG].",
+        ),
         click.option("--reason", default=None, help="Why you run this (incident or ticket); audited."),
         click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True),
         click.option(
@@ -156,7 +163,7 @@ def _install_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _open_audit(path: Path | None, hosts: list[Host]) -> Any:
+def _open_audit(path: Path | None, hosts: list[Host], syslog: str | None = None) -> Any:
     from runner import audit
     from runner.redact import env_secrets
 
@@ -164,7 +171,10 @@ def _open_audit(path: Path | None, hosts: list[Host]) -> Any:
     for h in hosts:
         secrets |= h.secrets()
     console.add_secrets(secrets)
-    return audit.AuditLog(path or audit.default_path(), secrets=secrets)
+    log = audit.AuditLog(path or audit.default_path(), secrets=secrets)
+    if syslog:
+        log.listeners.append(audit.syslog_listener(syslog))
+    return log
 
 
 def _parse_opts(opts: tuple[str, ...], mode: str | None) -> dict[str, str]:
@@ -241,7 +251,7 @@ def _run_module(module: str, **kw: Any) -> None:
         inv = _load_inventory(kw["inventory"])
         hosts = _select(inv, kw["hosts"], kw["groups"])
         sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
-        log = _open_audit(kw["audit_log"], hosts)
+        log = _open_audit(kw["audit_log"], hosts, kw["syslog"])
     except RemediateError as exc:
         _fail(exc)
     as_json = kw["output"] == "json"
@@ -424,7 +434,7 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
         inv = _load_inventory(kw["inventory"])
         hosts = _select(inv, kw["hosts"], kw["groups"])
         sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
-        log = _open_audit(kw["audit_log"], hosts)
+        log = _open_audit(kw["audit_log"], hosts, kw["syslog"])
     except RemediateError as exc:
         _fail(exc)
     as_json = kw["output"] == "json"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from runner import anchor, hostvars, plan, retry, transport
 from runner.actions import Context, Verdict
 from runner.audit import AuditLog
-from runner.errors import CommandTimeout, ConnectionLost, PreconditionError, TransportError
+from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
 from runner.inventory import Host
 from runner.lock import HostLock
 from runner.outcomes import HostStatus, StepStatus
@@ -99,6 +99,11 @@ class Worker:
                 )
 
             retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
+        except InputError as exc:  # the OpenSSH config changed under the run: refuse this host, touch nothing
+            run.outcome.status = HostStatus.FAILED
+            run.outcome.message = exc.render()
+            self.audit.emit("host.refused", host=run.host.name, module=module, message=exc.render())
+            return False
         except TransportError as exc:
             run.outcome.status = HostStatus.UNREACHABLE
             run.outcome.message = exc.render()

@@ -142,3 +142,23 @@ def test_concurrent_runs_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:
     ok, count, message = audit.verify(path)
     assert ok, message
     assert count == 400
+
+
+def test_syslog_copy_of_each_event(tmp_path: Path) -> None:
+    import socket
+
+    address = str(tmp_path / "log.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(address)
+    server.settimeout(5)
+    try:
+        log = audit.AuditLog(tmp_path / "a.jsonl", secrets=["hunter2-pass"])
+        log.listeners.append(audit.syslog_listener(address))
+        written = log.emit("run.started", module="web", reason="uses hunter2-pass")
+        log.close()
+        datagram = server.recv(65536).decode()
+    finally:
+        server.close()
+    assert datagram.startswith("<")  # a syslog priority (authpriv.info)
+    assert "remediate: " in datagram and written["hash"] in datagram
+    assert "hunter2-pass" not in datagram  # the copy is the redacted line
