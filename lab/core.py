@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,6 +224,23 @@ class Lab(LabContext):
         with cf.ThreadPoolExecutor(max_workers=8) as ex:
             return dict(zip(names, ex.map(lambda h: host_status(self, h), names), strict=True))
 
+    def click(
+        self, host: str, delivery: int = 1, recipient: int = 1, url: int = 1, event: str = "h", instance: str = ""
+    ) -> int:
+        """A recipient opens (`event="o"`) or clicks (`"h"`) a tracked link: an HTTP GET on the host's
+        `/r/?id=...`, as a mail client would. The HTTP status (302 click, 200 open, 404 no redirection)."""
+        self._check_host(host)
+        query = f"id={event}{delivery:x},{recipient:x},{url:x}" + (f"&instance={instance}" if instance else "")
+        req = urllib.request.Request(
+            f"http://{self.addr(host)}:{WEB_PORT}/r/?{query}", headers={"User-Agent": "Mozilla/5.0 (lab)"}
+        )
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(req, timeout=6) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
     def faults(self) -> dict[str, str]:
         return {k: v[0] for k, v in _faults.FAULTS.items()}
 
@@ -232,6 +251,11 @@ class Lab(LabContext):
     def heal(self, host: str) -> None:
         self._check_host(host)
         _faults.heal(self, host)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kw: Any) -> None:
+        return None
 
 
 @contextlib.contextmanager

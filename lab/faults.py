@@ -19,10 +19,11 @@ from .base import (
     REDIR_GLOB,
     SSH_PORT,
     SYSLOG_PORT,
-    TRACK_RE,
     LabError,
+    is_redir_line,
     kill_verified,
     read_pidfile,
+    redir_line,
     redir_log_name,
     write_pidfile,
 )
@@ -136,14 +137,20 @@ def tracking_stale(lab: LabContext, host: str) -> None:
 
 
 def redir_corrupt(lab: LabContext, host: str) -> None:
+    """A redir log file whose line 2 was cut short by a crash and holds binary garbage, among good lines."""
     d = lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log"
-    ts = time.strftime("%Y/%m/%d %H:%M:%S")
-    lab.write(
-        d / redir_log_name(time.time() - 5),
-        f"50x000000000FD7EC86\t{ts}\t1\t12\t1\topen\n"
-        f"50x000000000FD7EC87\t{ts}\t1\t\x00\x00\x1a#\xff garbled\n"
-        f"50x000000000FD7EC88\t{ts}\t2\t14\t2\tclick\n",
-    )
+    if not d.is_dir():
+        raise LabError(f"{host}: not a redirection server (no {d})")
+    t = time.time() - 5
+    good = [
+        redir_line(int(t * 1000) << 12 | k, t, 1, 12 + k, 1, "h", "https://www.example.com/", "Mozilla/5.0", "10.0.0.8")
+        for k in range(3)
+    ]
+    corrupted = good[1][:30].encode() + b"\x00\x00\x1a#\xff"
+    data = good[0].encode() + b"\n" + corrupted + b"\n" + good[2].encode() + b"\n"
+    path = d / redir_log_name(t)
+    path.write_bytes(data)
+    lab.chown(path)
 
 
 def web_xtk_errors(lab: LabContext, host: str) -> None:
@@ -280,10 +287,10 @@ def _heal_processes_and_sshd(lab: LabContext, host: str) -> None:
 def _heal_files(lab: LabContext, host: str) -> None:
     write_configs(lab, host)
     for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB):
-        lines = p.read_text(errors="replace").splitlines()
-        good = [ln for ln in lines if TRACK_RE.match(ln)]
+        lines = [ln for ln in p.read_bytes().split(b"\n") if ln]
+        good = [ln for ln in lines if is_redir_line(ln)]
         if len(good) != len(lines):
-            lab.write(p, "".join(ln + "\n" for ln in good))
+            p.write_bytes(b"".join(ln + b"\n" for ln in good))
 
 
 def _heal_database(lab: LabContext, host: str) -> None:

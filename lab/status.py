@@ -23,10 +23,10 @@ from .base import (
     SSH_PORT,
     STAT_PORT,
     SYSLOG_PORT,
-    TRACK_RE,
     WEB_PORT,
     LabError,
     autostart_modules,
+    is_redir_line,
     proc_state,
     read_pidfile,
     read_pidfile_entry,
@@ -152,8 +152,8 @@ def files(lab: LabContext, host: str) -> dict[str, Any]:
     corrupted = []
     for p in redir:
         try:
-            for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
-                if line and not TRACK_RE.match(line):
+            for n, line in enumerate(p.read_bytes().split(b"\n"), 1):
+                if line and not is_redir_line(line):
                     corrupted.append(f"{p}:{n}")
         except OSError:
             pass
@@ -242,7 +242,7 @@ def healthy(
         "mta": alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0,
         "stat": alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"],
         "inMail": alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0,
-        "trackinglogd": alive("trackinglogd@default") and _lt(fl["newest_redir_log_age_s"], 20),
+        "trackinglogd": alive("trackinglogd@default"),
         "tracking": bool(trk)
         and not trk.get("failed")
         and trk.get("state") == 11

@@ -124,9 +124,10 @@ def test_export_workflow_and_tracking_utility(lab: Lab) -> None:
     poll(lambda: set((lab.hdir("lab1") / "nl6/var/prod/export").glob("*.csv")) - before, timeout=10)
     st = lab.status("lab1")
     assert st["db"]["workflows"]["exportRecipients"]["state"] == 20
+    assert lab.click("lab1", 3, 77) == 302
     r = nl(lab, "lab1", "tracking", "-instance:prod", "-download", "-update")
     assert r.returncode == 0, r.stderr
-    assert lab.status("lab1")["db"]["tracking_log_rows"] > 0
+    assert lab.psql("SELECT count(*) FROM NmsTrackingLogRcp WHERE iRecipientId=77", db="campaign_lab1") != "0"
 
 
 def test_status_json_cli(lab: Lab) -> None:

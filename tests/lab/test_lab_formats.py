@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 
 from labtools import nl, poll
@@ -9,7 +10,7 @@ from labtools import nl, poll
 from lab import Lab
 from lab.status import SOAP_LOGON
 from runner.campaign import parse_console, parse_missing, parse_pdump, parse_who
-from runner.campaign_formats import parse_r_test, parse_soap_fault
+from runner.campaign_formats import is_redir_line, parse_r_test, parse_soap_fault
 
 
 def _post(url: str, body: str, action: str = "xtk:session#Logon") -> tuple[int, str]:
@@ -59,3 +60,36 @@ def test_r_test_and_soap_fault_parse(lab: Lab) -> None:
     code, body = _post(f"http://{lab.addr('lab1')}:8080/nl/jsp/soaprouter.jsp", "<x/>", "xtk:session#Nothing")
     fault = parse_soap_fault(body)
     assert code == 500 and fault is not None and fault.kind == "Client" and "xtk:session" in fault.string
+
+
+def _lines(lab: Lab, host: str) -> list[bytes]:
+    d = lab.hdir(host) / "nl6/var/prod/redir/log"
+    return [ln for p in sorted(d.glob("0x*.log")) for ln in p.read_bytes().split(b"\n") if ln]
+
+
+def test_opens_and_clicks_write_adobe_tracking_lines(lab: Lab) -> None:
+    before = _lines(lab, "lab1")
+    time.sleep(3)
+    assert _lines(lab, "lab1") == before  # a quiet host writes nothing
+    assert lab.click("lab1", 2, 0x1A, 3, "h") == 302
+    assert lab.click("lab1", 2, 0x1A, 1, "o") == 200
+    new = poll(lambda: (n := _lines(lab, "lab1")[len(before) :]) and len(n) == 2 and n, timeout=5)
+    assert all(is_redir_line(ln) for ln in new)
+    fields = new[0].split(b"\t")
+    assert fields[2:5] == [b"2", b"1a", b"3"] and fields[7] == b"h" and new[1].split(b"\t")[7] == b"o"
+    r = nl(lab, "lab1", "tracking", "-instance:prod", "-download", "-update")
+    assert r.returncode == 0, r.stderr
+    rows = lab.psql(
+        "SELECT count(*) FROM NmsTrackingLogRcp WHERE iRecipientId=26 AND iDeliveryId=2", db="campaign_lab1"
+    )
+    assert rows == "2"
+
+
+def test_redir_corrupt_line_is_corrupted_by_adobes_expression(lab: Lab) -> None:
+    lab.break_("lab2", "redir_corrupt")
+    try:
+        bad = [ln for ln in _lines(lab, "lab2") if not is_redir_line(ln)]
+        assert len(bad) == 1 and b"\x00" in bad[0]
+    finally:
+        lab.heal("lab2")
+    assert all(is_redir_line(ln) for ln in _lines(lab, "lab2"))

@@ -28,6 +28,7 @@ BUILD_DATE = "14/02/2024"
 NL6 = os.environ.get("NL6_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0])))
 HOST_DIR = os.path.dirname(NL6)
 RUN = os.path.join(HOST_DIR, "run")
+TRACKING_SOCK = os.path.join(RUN, "trackinglogd.sock")  # where web@default hands opens/clicks to trackinglogd
 SESSIONS = os.path.join(RUN, "web", "sessions.tsv")  # sessions web@default opened: epoch, ip, instance, login
 HOST: dict[str, Any] = {}
 

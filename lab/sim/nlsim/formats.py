@@ -1,7 +1,7 @@
 """Formats the simulator and the lab both read: the redir tracking log and the modules' autoStart flags.
 
-Owns: the tracking-log line pattern, the redir log file name, which modules are multi-instance
-(config-default.xml) or per instance (config-<instance>.xml), and reading their autoStart flags.
+Owns: the tracking-log line (Adobe's expression and the lab's writer), the redir log file name, which
+modules are multi-instance (config-default.xml) or per instance (config-<instance>.xml), and their autoStart flags.
 Must not: import anything outside the standard library.
 """
 
@@ -9,13 +9,40 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import uuid
 import xml.etree.ElementTree as ET
 
 MULTI = ("syslogd", "web", "trackinglogd")  # instance "default", configured in config-default.xml
 MONO = ("wfserver", "mta", "stat", "inMail")  # one per instance, configured in config-<instance>.xml
 
-# <d>0x<16 hex> TAB YYYY/MM/DD HH:MM:SS TAB deliveryId TAB recipientId TAB urlId TAB open|click
-TRACK_RE = re.compile(r"^\d0x[0-9A-F]{16}\t\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\t\d+\t\d+\t\d+\t[a-z]+$")
+# Adobe's expression for a well-formed tracking line (delivery/using/about-message-tracking.md, "The
+# tracking workflow is failing"), in the C locale: [[:alnum:]] and [[:print:]] are ASCII.
+_AL, _PR, _IP = "[0-9A-Za-z]", "[\\x20-\\x7e]", "[0-9a-fA-F\\\\.:]"
+TRACK_RE = re.compile(
+    rf"{_AL}{{2}}x{_AL}*\t[0-9T:\\.\-]*\t[0-9a-fA-F]*\t[0-9a-fA-F]*\t[0-9a-fA-F]*\t{_AL}*\t[0-9A-Za-z\-]*"
+    rf"\t{_PR}*\t{_PR}*\t{_PR}*\t(?:{_IP}*|{_IP}*\t{_PR}*|{_IP}*,{_PR}*)"
+)
+EVENTS = {"h": "click", "o": "open"}  # the event letter of a line (the page's example has h), as the lab uses it
+
+
+def is_redir_line(line: str | bytes) -> bool:
+    """Whether `line` (without its newline) is well formed by Adobe's expression (bytes read as latin-1)."""
+    text = line.decode("latin-1") if isinstance(line, bytes) else line
+    return TRACK_RE.fullmatch(text) is not None
+
+
+def redir_line(
+    log_id: int, t: float, delivery: int, recipient: int, url: int, event: str, target: str, agent: str, ip: str
+) -> str:
+    """One tracking line in the layout of Adobe's example: id, time, delivery/recipient/url ids in hex, 0, a
+    uuid, the event letter, the target URL, the user agent and the client address (11 tab-separated fields)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int((t % 1) * 100):02d}"
+    clean = [re.sub(r"[^\x20-\x7e]", "?", v)[:300] for v in (target, agent)]
+    fields = [f"50x{log_id:016X}", stamp, f"{delivery:x}", f"{recipient:x}", f"{url:x}", "0", str(uuid.uuid4())]
+    return "\t".join([*fields, event, *clean, ip])
+
+
 REDIR_GLOB = "0x*.log"
 
 

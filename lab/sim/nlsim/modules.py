@@ -20,11 +20,25 @@ from collections.abc import Callable
 from types import FrameType
 from typing import IO, NoReturn
 
-from .common import NL6, PROC, RUN, address, conf_attr, flag, inst, log, pidfile, ready, rm, set_comm, var_dir
+from .common import (
+    NL6,
+    PROC,
+    RUN,
+    TRACKING_SOCK,
+    address,
+    conf_attr,
+    flag,
+    inst,
+    log,
+    pidfile,
+    ready,
+    rm,
+    set_comm,
+    var_dir,
+)
 from .db import DBError, DBHolder
-from .formats import MULTI, redir_log_name
+from .formats import EVENTS, MULTI, redir_line, redir_log_name
 from .pids import read_pidfile, write_pidfile
-from .tracking import redir_dir
 from .web import mod_web
 from .workflows import mod_wfserver
 
@@ -82,31 +96,41 @@ def mod_syslogd() -> None:
 
 
 def mod_trackinglogd() -> None:
-    d = redir_dir()
-    os.makedirs(d, exist_ok=True)
+    """Write one tracking line per open/click web@default hands over (run/trackinglogd.sock); nothing else.
+
+    A quiet host writes nothing. A new file every 60 s of activity and at each start, per instance.
+    """
+    rm(TRACKING_SOCK)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(TRACKING_SOCK)
+    s.settimeout(1.0)
     ready()
-    log("info", f"trackinglogd started, writing tracking logs into {d}")
-    current, opened = None, 0.0
+    log("info", "trackinglogd started, writing tracking logs under var/<instance>/redir/log")
+    current: dict[str, tuple[str, float]] = {}
     while not PROC.stop.is_set():
+        try:
+            data = s.recv(65535)
+        except TimeoutError:
+            continue
+        parts = data.decode("latin-1").split("\t")
+        if len(parts) != 8 or not re.fullmatch(r"[A-Za-z0-9_]+", parts[0]) or parts[1] not in EVENTS:
+            continue
+        instance, event, ids, target, agent, ip = parts[0], parts[1], parts[2:5], parts[5], parts[6], parts[7]
+        d = os.path.join(NL6, "var", instance, "redir", "log")
+        if not os.path.isdir(d):
+            continue  # not a redirection server for that instance
         now = time.time()
-        if current is None or now - opened > 60:
-            current = os.path.join(d, redir_log_name(now))
-            opened = now
-        line = "\t".join(
-            (
-                f"50x{random.getrandbits(60):016X}",
-                time.strftime("%Y/%m/%d %H:%M:%S"),
-                str(random.randint(1, 3)),
-                str(random.randint(1, 200)),
-                str(random.randint(1, 5)),
-                random.choice(("open", "click")),
-            )
-        )
-        with open(current, "a") as f:
+        path, opened = current.get(instance, ("", 0.0))
+        if not path or now - opened > 60:
+            path, opened = os.path.join(d, redir_log_name(now)), now
+            current[instance] = (path, opened)
+        log_id = (int(now * 1000) << 12) | random.getrandbits(12)
+        delivery, recipient, url = (int(x) for x in ids)
+        line = redir_line(log_id, now, delivery, recipient, url, event, target, agent, ip)
+        with open(path, "a") as f:
             f.write(line + "\n")
         if PROC.verbose:
-            log("info", f"1 tracking log line written to {os.path.basename(current)}")
-        PROC.stop.wait(2.0)
+            log("info", f"1 tracking log line written to {os.path.basename(path)}")
 
 
 def _subject(path: str) -> str:

@@ -7,17 +7,21 @@ Must not: import anything outside the standard library.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import html
 import os
 import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from .common import HOST, PROC, SESSIONS, address, conf_attr, inst, log, ready
+from .common import HOST, NL6, PROC, SESSIONS, TRACKING_SOCK, address, conf_attr, inst, log, ready
 from .db import PG, DBError
 
 NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
@@ -46,6 +50,16 @@ def record_session(ip: str, login: str) -> None:
     login = re.sub(r"[^A-Za-z0-9_.@|-]", "_", login)[:64] or "anonymous"
     with open(SESSIONS, "a") as f:
         f.write(f"{int(time.time())}\t{ip}\t{inst()}\t{login}\n")
+
+
+def _target(instance: str, delivery: int, url: int) -> str:
+    """The URL a click goes to, from var/<I>/redir/url/<YYYY>/<deliveryId>.xml (else the site's home page)."""
+    for path in sorted(glob.glob(os.path.join(NL6, "var", instance, "redir", "url", "*", f"{delivery}.xml"))):
+        with contextlib.suppress(OSError, ET.ParseError):
+            for el in ET.parse(path).getroot().iter("url"):
+                if el.get("id") == str(url) and el.get("source"):
+                    return str(el.get("source"))
+    return "https://www.example.com/"
 
 
 def soap_fault(msg: str, detail: str, code: str = "SOAP-ENV:Server") -> str:
@@ -82,10 +96,39 @@ class WebHandler(BaseHTTPRequestHandler):
                     time.strftime("%Y/%m/%d %H:%M:%S"), html.escape(self.headers.get("Host", ""), True), HOST["name"]
                 ),
             )
+        elif self.path.startswith("/r/"):
+            self._redirect()
         elif self.path.startswith("/nl/jsp/logon.jsp"):
             self._send(200, LOGON_PAGE, "text/html;charset=utf-8")
         else:
             self._send(404, NOT_FOUND, "text/html")
+
+    def _redirect(self) -> None:
+        """A tracked open or click, `/r/?id=<h|o><delivery>,<recipient>,<url>[&instance=I]` (ids in hex):
+        handed to trackinglogd, then answered with the redirect (click) or an image (open)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        found = re.fullmatch(
+            r"([ho])([0-9a-fA-F]{1,8}),([0-9a-fA-F]{1,8}),([0-9a-fA-F]{1,8})", query.get("id", [""])[0]
+        )
+        instance = query.get("instance", [inst()])[0]
+        if not found or not HOST.get("redirection", True) or not re.fullmatch(r"[A-Za-z0-9_]+", instance):
+            self._send(404, NOT_FOUND, "text/html")
+            return
+        event, ids = found.group(1), [int(x, 16) for x in found.groups()[1:]]
+        target = _target(instance, ids[0], ids[2])
+        record = [instance, event, *map(str, ids), target, self.headers.get("User-Agent", ""), self.client_address[0]]
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                s.sendto("\t".join(v.replace("\t", " ") for v in record).encode("latin-1", "replace"), TRACKING_SOCK)
+        except OSError:
+            log("warning", "TRK-110010 trackinglogd does not answer: the tracking event is lost")
+        if event == "o":
+            self._send(200, "GIF89a", "image/gif")
+            return
+        self.send_response(302)
+        self.send_header("Location", target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self) -> None:
         n = int(self.headers.get("Content-Length") or 0)
