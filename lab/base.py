@@ -28,6 +28,8 @@ MODULES = [
     f"stat@{INSTANCE}",
     f"inMail@{INSTANCE}",
 ]
+POP3_PORT = 1110  # the lab's POP3 server (bounce mailboxes), on <net>.251
+POP_MAIL_PERIOD = 300  # inMail/@popMailPeriodSec on a healthy host: Adobe's default
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MARKER = ".remediate-lab"
 # where `up` copies the simulator inside the lab directory, and the script the lab runs
@@ -49,6 +51,8 @@ __all__ = [
     "MODULES",
     "PG_BIN",
     "PKG",
+    "POP3_PORT",
+    "POP_MAIL_PERIOD",
     "REDIR_GLOB",
     "SIM_DIR",
     "SIM_ENTRY",

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import DB_PORT, DEFAULT_DIR, DEFAULT_NET, SIM_ENTRY, LabError
+from .base import DB_PORT, DEFAULT_DIR, DEFAULT_NET, INSTANCE, SIM_ENTRY, LabError
 
 
 class LabContext:
@@ -60,6 +60,11 @@ class LabContext:
         return f"{self.net}.250"
 
     @property
+    def pop3_addr(self) -> str:
+        """The lab's POP3 server (bounce mailboxes) listens here, port 1110."""
+        return f"{self.net}.251"
+
+    @property
     def pgdata(self) -> Path:
         return self.dir / "pg" / "data"
 
@@ -74,6 +79,25 @@ class LabContext:
 
     def sim_argv(self, *args: str) -> list[str]:
         return [self.python, "-I", "-S", str(self.sim_entry), *args]
+
+    def info(self, host: str) -> dict[str, Any]:
+        """The host's host.json (role, instances, redirection, databases); {} before it is written."""
+        try:
+            data = json.loads((self.hdir(host) / "host.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def instances(self, host: str) -> list[str]:
+        """The host's Campaign instances, its main one first."""
+        found = self.info(host).get("instances")
+        return [str(i) for i in found] if isinstance(found, list) and found else [INSTANCE]
+
+    def db_name(self, host: str, instance: str | None = None) -> str:
+        """The database of one instance of the host (the main instance's is campaign_<host>)."""
+        if instance is None or instance == self.instances(host)[0]:
+            return f"campaign_{host}"
+        return f"campaign_{host}_{instance}"
 
     def _check_host(self, host: str) -> None:
         if host not in self.hosts():

@@ -31,6 +31,7 @@ from .base import (
     INSTANCE,
     MARKER,
     MODULES,
+    POP3_PORT,
     SIM_DIR,
     SIM_PKG,
     SSH_PORT,
@@ -42,7 +43,7 @@ from .base import (
     read_pidfile,
 )
 from .context import LabContext
-from .hostfiles import host_tree
+from .hostfiles import MID_SOURCED, host_tree, role_for
 from .sshd import sshd_start
 from .status import host_status, processes, wait_ready
 
@@ -58,6 +59,7 @@ LAB_FILES = (
     "known_hosts",
     "ssh_config",
     "inventory.yml",
+    "inventory-psql.yml",
     "lab.json",
     MARKER,
 )
@@ -95,7 +97,12 @@ class Lab(LabContext):
         self._client_key()
         postgres.start(self)
         names = [f"lab{k}" for k in range(1, hosts + 1)]
+        new = [h for h in names if not (self.hdir(h) / "host.json").exists()]
+        with cf.ThreadPoolExecutor(max_workers=min(16, hosts)) as ex:
+            list(ex.map(lambda h: host_tree(self, h, role_for(int(h[3:]), hosts)), new))
         postgres.databases(self, names)
+        for h in new:
+            self._db_baseline(h)
         state = {"hosts": hosts, "net": self.net, "user": self.user, "instance": INSTANCE}
         self.state_file.write_text(json.dumps(state, indent=1))
         with cf.ThreadPoolExecutor(max_workers=min(16, hosts)) as ex:
@@ -123,9 +130,12 @@ class Lab(LabContext):
                 capture_output=True,
             )
 
+    def _db_baseline(self, host: str) -> None:
+        """What differs in a new host's databases from the template: a mid-sourced host sends nothing itself."""
+        if self.info(host).get("role") == MID_SOURCED:
+            self.psql("UPDATE NmsDelivery SET iState=95, iSent=iToDeliver WHERE iState=51", db=self.db_name(host))
+
     def _host_up(self, host: str) -> None:
-        if not (self.hdir(host) / "host.json").exists():
-            host_tree(self, host)
         sshd_start(self, host)
         self.nlserver(host, "watchdog", "-svc", "-noconsole")
 
@@ -135,8 +145,9 @@ class Lab(LabContext):
         for h in self.hosts():
             pub = (self.hdir(h) / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
             kh.append(f"[{self.addr(h)}]:{SSH_PORT} {pub[0]} {pub[1]}")
+        for name, h, _ in self.inventory_hosts():
             cfg.append(
-                f"Host {h}\n  HostName {self.addr(h)}\n  Port {SSH_PORT}\n  User {self.user}\n"
+                f"Host {name}\n  HostName {self.addr(h)}\n  Port {SSH_PORT}\n  User {self.user}\n"
                 f"  IdentityFile {self.dir}/id_ed25519\n  UserKnownHostsFile {self.dir}/known_hosts\n"
                 "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  ConnectTimeout 10\n"
             )
@@ -144,13 +155,24 @@ class Lab(LabContext):
         (self.dir / "ssh_config").write_text("\n".join(cfg))
         inv = self.inventory_text()
         (self.dir / "inventory.yml").write_text(inv)
+        (self.dir / "inventory-psql.yml").write_text(self.inventory_text(psql=True))
         if self.project_inventory and Path("inventory").is_dir():
             Path("inventory/lab.yml").write_text(inv)
             st = self.state()
             st["project_inventory"] = str(Path("inventory/lab.yml").absolute())
             self.state_file.write_text(json.dumps(st, indent=1))
 
-    def inventory_text(self) -> str:
+    def inventory_hosts(self) -> list[tuple[str, str, str]]:
+        """(inventory host, lab host, instance): one inventory host per instance (lab2, lab2-prod2 ...)."""
+        out = []
+        for h in self.hosts():
+            for n, instance in enumerate(self.instances(h)):
+                out.append((h if n == 0 else f"{h}-{instance}", h, instance))
+        return out
+
+    def inventory_text(self, psql: bool = False) -> str:
+        """The runner's inventory of the lab: no database coordinates (the simulator reads them from its
+        config-<instance>.xml, like Campaign); `psql=True`: the same plus db_host/db_port/db_name/db_user."""
         lines = [
             "# written by `python -m lab up`; removed by `python -m lab down`",
             "all:",
@@ -161,14 +183,17 @@ class Lab(LabContext):
             "    workflow_start_grace: 5",
             "    # the lab's syslogd record format is known (lab/README.md): test records may be sent",
             "    syslog_probe: true",
+            f"    pop3_server: {self.pop3_addr}:{POP3_PORT}",
+            "    export_workflows: [exportRecipients]",
+            "    export_full_workflow: exportRecipientsFull",
             "  children:",
             "    lab:",
             "      hosts:",
         ]
-        for h in self.hosts():
+        for name, h, instance in self.inventory_hosts():
             nl6 = self.hdir(h) / "nl6"
             lines += [
-                f"        {h}:",
+                f"        {name}:",
                 f"          nlserver: {nl6}/bin/nlserver",
                 f"          nlserver_env: {nl6}/env.sh",
                 f"          nl6_root: {nl6}",
@@ -176,11 +201,16 @@ class Lab(LabContext):
                 f"          syslogd_port: {SYSLOG_PORT}",
                 f"          web_port: {WEB_PORT}",
                 f"          stat_port: {STAT_PORT}",
-                f"          db_host: {self.db_host}",
-                f"          db_port: {DB_PORT}",
-                f"          db_name: campaign_{h}",
-                f"          db_user: {h}",
             ]
+            if instance != INSTANCE:
+                lines.append(f"          instance: {instance}")
+            if psql:
+                lines += [
+                    f"          db_host: {self.db_host}",
+                    f"          db_port: {DB_PORT}",
+                    f"          db_name: {self.db_name(h, instance)}",
+                    f"          db_user: {h}",
+                ]
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------ down

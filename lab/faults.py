@@ -36,7 +36,7 @@ Breaker = Callable[[LabContext, str], None]
 
 
 def _db(host: str) -> str:
-    return f"campaign_{host}"
+    return f"campaign_{host}"  # the main instance's database (LabContext.db_name)
 
 
 def _flag(lab: LabContext, host: str, name: str) -> None:
@@ -72,8 +72,10 @@ def _stopped_and(extra: Breaker, *mods: str) -> Breaker:
 def _pending_deliveries(lab: LabContext, host: str) -> None:
     lab.psql(
         "INSERT INTO NmsDelivery (iDeliveryId, sInternalName, sLabel, iState, iToDeliver) SELECT "
-        "coalesce(max(iDeliveryId),0)+1, 'DM'||(coalesce(max(iDeliveryId),0)+1), 'Flash sale', 45, 150 "
-        "FROM NmsDelivery",
+        "coalesce(max(iDeliveryId),0)+1, 'DM'||(coalesce(max(iDeliveryId),0)+1), 'Flash sale', 51, 150 "
+        "FROM NmsDelivery;"
+        "INSERT INTO NmsBroadLogRcp (iDeliveryId, iRecipientId, iStatus) SELECT d, i, 6 FROM "
+        "(SELECT max(iDeliveryId) AS d FROM NmsDelivery) m, generate_series(1, 150) AS i",
         db=_db(host),
     )
 
@@ -298,6 +300,9 @@ def _heal_database(lab: LabContext, host: str) -> None:
         "DELETE FROM NmsRecipient WHERE iRecipientId > 200;"
         "DELETE FROM XtkWorkflowJob WHERE iStatus=0;"
         "DELETE FROM NmsDelivery WHERE iDeliveryId > 3;"
+        "DELETE FROM NmsBroadLogRcp WHERE iDeliveryId > 3 OR iRecipientId > 200;"
+        "DELETE FROM NmsSubscription WHERE iRecipientId > 200;"
+        "DELETE FROM NmsTrackingLogRcp WHERE iRecipientId > 200;"
         "UPDATE XtkWorkflow SET iState=11, iFailed=0, sErrorMessage=NULL, tsLastRun=now(), tsLastSuccess=now() "
         "WHERE sInternalName='tracking';"
         "UPDATE XtkWorkflow SET iState=20, iFailed=0, sErrorMessage=NULL WHERE sInternalName='importRecipients';",

@@ -12,32 +12,54 @@ import subprocess
 import time
 from pathlib import Path
 
-from .base import DB_PORT, INSTANCE
+from .base import DB_PORT, INSTANCE, POP_MAIL_PERIOD, STAT_PORT
 from .context import LabContext
 from .sshd import HOST_KEY
 from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, ENV_SH, NLSERVER, SERVERCONF
 
-VAR_DIRS = [
-    "log",
-    "redir",
-    "redir/log",
-    "redir/url",
-    "export",
-    "upload",
-    "inmail",
-    "inmail/mailbox",
-    "inmail/processed",
-]
+VAR_DIRS = ["log", "export", "upload"]
+REDIR_DIRS = ["redir", "redir/log", "redir/url"]
+SECOND_INSTANCE = "prod2"
+# Host roles (lab/README.md "Host roles"): lab1 and most hosts are standalone; with 3 hosts or more, lab2
+# runs two instances (prod2 with a remote stat: stat@prod) and the last host is a mid-sourced marketing
+# server that is not a redirection server.
+STANDALONE, TWO_INSTANCES, MID_SOURCED = "standalone", "two-instances", "mid-sourced"
 
 
-def write_configs(lab: LabContext, host: str) -> None:
-    """config-default.xml and config-<instance>.xml on their healthy baseline."""
-    nl6, addr = lab.hdir(host) / "nl6", lab.addr(host)
-    lab.write(nl6 / "conf" / "config-default.xml", CONFIG_DEFAULT.format(addr=addr))
-    lab.write(
-        nl6 / "conf" / f"config-{INSTANCE}.xml",
-        CONFIG_INSTANCE.format(addr=addr, db_host=lab.db_host, db_port=DB_PORT, host=host),
-    )
+def role_for(k: int, hosts: int) -> str:
+    """The role of host lab<k> created in a lab of `hosts` hosts."""
+    if hosts >= 3 and k == 2:
+        return TWO_INSTANCES
+    if hosts >= 3 and k == hosts:
+        return MID_SOURCED
+    return STANDALONE
+
+
+def write_configs(lab: LabContext, host: str, pop_period: int = POP_MAIL_PERIOD) -> None:
+    """config-default.xml and each config-<instance>.xml on their healthy baseline (popMailPeriodSec given)."""
+    nl6, addr, info = lab.hdir(host) / "nl6", lab.addr(host), lab.info(host)
+    role = info.get("role", STANDALONE)
+    redirection = "true" if info.get("redirection", True) else "false"
+    lab.write(nl6 / "conf" / "config-default.xml", CONFIG_DEFAULT.format(addr=addr, redirection=redirection))
+    for n, instance in enumerate(lab.instances(host)):
+        first = n == 0
+        mid = role == MID_SOURCED
+        lab.write(
+            nl6 / "conf" / f"config-{instance}.xml",
+            CONFIG_INSTANCE.format(
+                export_attr="" if first else f' exportDirectory="{nl6}/var/{instance}/export/"',
+                db_host=lab.db_host,
+                db_port=DB_PORT,
+                db_name=lab.db_name(host, instance),
+                db_user=host,
+                mta="false" if mid else "true",
+                # the first instance's stat serves the host; a second instance's mta uses it (remote stat)
+                stat_server=addr if first else f"{addr}:{STAT_PORT}",
+                stat="true" if first and not mid else "false",
+                inmail="false" if mid else "true",
+                pop_period=pop_period,
+            ),
+        )
 
 
 def _dirs(lab: LabContext, host: str) -> None:
@@ -45,7 +67,9 @@ def _dirs(lab: LabContext, host: str) -> None:
     nl6, var = h / "nl6", h / "nl6" / "var"
     year = time.strftime("%Y")
     dirs = [h, h / "run", h / "ssh", nl6, nl6 / "bin", nl6 / "conf", var, var / "default", var / "default/log"]
-    dirs += [var / INSTANCE] + [var / INSTANCE / d for d in VAR_DIRS] + [var / INSTANCE / f"redir/url/{year}"]
+    redir = [*REDIR_DIRS, f"redir/url/{year}"] if lab.info(host).get("redirection", True) else []
+    for instance in lab.instances(host):
+        dirs += [var / instance] + [var / instance / d for d in VAR_DIRS + redir]
     for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755)
@@ -64,22 +88,23 @@ def _keys(lab: LabContext, host: str) -> None:
     lab.write(h / "ssh" / "authorized_keys", (lab.dir / "id_ed25519.pub").read_text(), 0o600)
 
 
-def host_tree(lab: LabContext, host: str) -> None:
+def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
     """Write a new host's directory: host.json, nl6/ (bin, env, conf, var), its sshd keys."""
     h, addr = lab.hdir(host), lab.addr(host)
     nl6 = h / "nl6"
-    _dirs(lab, host)
+    instances = [INSTANCE, SECOND_INSTANCE] if role == TWO_INSTANCES else [INSTANCE]
     info = {
         "name": host,
         "address": addr,
+        "role": role,
         "instance": INSTANCE,
-        "db_host": lab.db_host,
-        "db_port": DB_PORT,
-        "db_name": f"campaign_{host}",
-        "db_user": host,
+        "instances": instances,
+        "redirection": role != MID_SOURCED,
         "lab_dir": str(lab.dir),
     }
+    h.mkdir(parents=True, exist_ok=True)
     lab.write(h / "host.json", json.dumps(info, indent=1) + "\n")
+    _dirs(lab, host)
     lab.write(
         nl6 / "bin" / "nlserver", NLSERVER.format(host=host, nl6=nl6, python=lab.python, entry=lab.sim_entry), 0o755
     )
@@ -87,10 +112,12 @@ def host_tree(lab: LabContext, host: str) -> None:
     lab.write(nl6 / "customer.sh", "# site customisations (sourced by env.sh)\n", 0o644)
     lab.write(nl6 / "conf" / "serverConf.xml", SERVERCONF.format(addr=addr, host=host))
     write_configs(lab, host)
-    for k in range(1, 4):
-        lab.write(
-            nl6 / f"var/{INSTANCE}/redir/url/{time.strftime('%Y')}/{k}.xml",
-            f"<delivery id='{k}'><url id='1' source='https://www.example.com/'/></delivery>\n",
-            0o644,
-        )
+    for instance in instances if info["redirection"] else []:
+        for k in range(1, 4):
+            lab.write(
+                nl6 / f"var/{instance}/redir/url/{time.strftime('%Y')}/{k}.xml",
+                f"<delivery id='{k}'><url id='1' source='https://www.example.com/'/>"
+                f"<url id='2' source='https://www.example.com/offer/{k}'/></delivery>\n",
+                0o644,
+            )
     _keys(lab, host)

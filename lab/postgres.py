@@ -84,24 +84,27 @@ def stop(lab: LabContext) -> int | None:
 
 
 def write_pgpass(lab: LabContext, host: str, pw: str) -> None:
-    lab.write(lab.hdir(host) / "nl6" / ".pgpass", f"{lab.db_host}:{DB_PORT}:campaign_{host}:{host}:{pw}\n", 0o600)
+    lines = [f"{lab.db_host}:{DB_PORT}:{lab.db_name(host, i)}:{host}:{pw}\n" for i in lab.instances(host)]
+    lab.write(lab.hdir(host) / "nl6" / ".pgpass", "".join(lines), 0o600)
 
 
 def databases(lab: LabContext, names: list[str]) -> None:
-    """A database campaign_<host> (from the template) and a login role <host> for each new host."""
+    """A login role <host> and a database per instance of each new host (from the template)."""
     have = set(lab.psql("SELECT datname FROM pg_database").split())
     stmts = []
     for h in names:
-        if f"campaign_{h}" in have:
+        dbs = [lab.db_name(h, i) for i in lab.instances(h)]
+        if all(db in have for db in dbs):
             continue
         pw = lab.db_password(h)
         write_pgpass(lab, h, pw)
-        stmts.append(
-            f"DROP ROLE IF EXISTS {h}; CREATE ROLE {h} LOGIN PASSWORD '{pw}';"
-            f"CREATE DATABASE campaign_{h} TEMPLATE campaign_template OWNER {h};"
-            f"REVOKE CONNECT ON DATABASE campaign_{h} FROM PUBLIC;"
-            f"GRANT CONNECT ON DATABASE campaign_{h} TO {h};"
-        )
+        stmts.append(f"DROP ROLE IF EXISTS {h}; CREATE ROLE {h} LOGIN PASSWORD '{pw}';")
+        for db in dbs:
+            stmts.append(
+                f"CREATE DATABASE {db} TEMPLATE campaign_template OWNER {h};"
+                f"REVOKE CONNECT ON DATABASE {db} FROM PUBLIC;"
+                f"GRANT CONNECT ON DATABASE {db} TO {h};"
+            )
     if stmts:
         script = lab.dir / "pg" / "create.sql"
         lab.write(script, "\n".join(stmts) + "\n", 0o644)

@@ -21,6 +21,19 @@ CREATE TABLE XtkWorkflowJob (
 CREATE TABLE NmsTrackingLogRcp (
   iTrackingLogId bigint PRIMARY KEY, iDeliveryId integer, iRecipientId integer, iUrlId integer,
   tsLog timestamptz, sSourceId text);
+-- delivery logs: iStatus as Adobe names them (database-cleanup-workflow.md): 6 Pending, 7 Delivery
+-- cancelled; 1 Sent (the lab's value for a message handed over to the MTA's relay)
+CREATE TABLE NmsBroadLogRcp (
+  iBroadLogId bigserial PRIMARY KEY, iDeliveryId integer NOT NULL, iRecipientId integer NOT NULL,
+  iStatus integer NOT NULL, tsEvent timestamptz NOT NULL DEFAULT now());
+CREATE TABLE NmsService (iServiceId integer PRIMARY KEY, sName text NOT NULL, sLabel text);
+CREATE TABLE NmsSubscription (
+  iRecipientId integer NOT NULL, iServiceId integer NOT NULL, tsCreated timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (iRecipientId, iServiceId));
+-- external accounts; the lab's bounce mailbox (POP3) is the 'defaultPopAccount' row, written by `lab up`
+CREATE TABLE NmsExtAccount (
+  iExtAccountId integer PRIMARY KEY, sName text UNIQUE NOT NULL, sLabel text, iType integer NOT NULL,
+  sServer text, iPort integer, sAccount text, sPassword text, iDisabled integer NOT NULL DEFAULT 0);
 INSERT INTO NmsFolder VALUES (1, 'nmsRootRecipient', 'Recipients'), (2, 'prospects', 'Prospects');
 INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany, tsCreated)
   SELECT i, 'user' || i || '@example.com', CASE WHEN i <= 120 THEN 1 ELSE 2 END,
@@ -28,14 +41,26 @@ INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName
          (ARRAY['Martin','Schmidt','Dubois','Rossi','Smith','Garcia','Novak'])[1 + i % 7],
          'Company ' || (1 + i % 17), now() - (i || ' days')::interval
   FROM generate_series(1, 200) AS i;
+-- NmsDelivery.iState as Adobe names them: 51 Start pending, 55 In progress, 61, 62, 71, 72, 75 Paused,
+-- 85 Stopped, 95 Finished. DM3 is waiting for the mta at set-up (a mid-sourced host marks it finished).
 INSERT INTO NmsDelivery (iDeliveryId, sInternalName, sLabel, iState, iToDeliver, iSent) VALUES
   (1, 'DM1', 'Welcome newsletter', 95, 120, 120),
   (2, 'DM2', 'Spring offer', 95, 80, 80),
-  (3, 'DM3', 'Monthly digest', 45, 200, 0);
+  (3, 'DM3', 'Monthly digest', 51, 200, 0);
+INSERT INTO NmsBroadLogRcp (iDeliveryId, iRecipientId, iStatus, tsEvent)
+  SELECT 1, i, 1, now() - interval '20 days' FROM generate_series(1, 120) AS i
+  UNION ALL SELECT 2, i, 1, now() - interval '10 days' FROM generate_series(121, 200) AS i
+  UNION ALL SELECT 3, i, 6, now() FROM generate_series(1, 200) AS i;
+INSERT INTO NmsService VALUES (1, 'newsletter', 'Newsletter');
+INSERT INTO NmsSubscription (iRecipientId, iServiceId) SELECT i, 1 FROM generate_series(1, 200, 3) AS i;
+-- XtkWorkflow.iState: 11 started (a recurring workflow between two runs), 13 paused, 20 finished (Adobe:
+-- "Status 20 = stop"), 0 being edited (never started); iFailed 1 = in error (supervising-workflows.md).
 INSERT INTO XtkWorkflow (iWorkflowId, sInternalName, sLabel, iState, tsLastRun, tsLastSuccess) VALUES
   (1, 'tracking', 'Tracking', 11, now(), now()),
-  (2, 'exportRecipients', 'Export recipients (daily)', 0, NULL, NULL),
-  (3, 'importRecipients', 'Import recipients (CRM)', 20, now() - interval '1 day', now() - interval '1 day');
+  (2, 'exportRecipients', 'Export recipients (daily delta)', 0, NULL, NULL),
+  (3, 'importRecipients', 'Import recipients (CRM)', 20, now() - interval '1 day', now() - interval '1 day'),
+  (4, 'exportRecipientsFull', 'Export recipients (full, on demand)', 20, now() - interval '7 days',
+   now() - interval '7 days');
 -- the first export run is requested at set-up; the running wfserver executes it
 INSERT INTO XtkWorkflowJob (iWorkflowId, sCommand) VALUES (2, 'start');
 GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;

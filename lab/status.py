@@ -18,7 +18,6 @@ from typing import Any
 
 from .base import (
     INSTANCE,
-    MODULES,
     REDIR_GLOB,
     SSH_PORT,
     STAT_PORT,
@@ -43,7 +42,9 @@ DB_FACTS_SQL = (
     "'recipients', (SELECT count(*) FROM NmsRecipient),"
     "'duplicate_email_groups', (SELECT count(*) FROM (SELECT 1 FROM NmsRecipient WHERE sEmail IS NOT NULL AND "
     "sEmail <> '' GROUP BY lower(trim(sEmail)) HAVING count(*) > 1) d),"
-    "'pending_deliveries', (SELECT count(*) FROM NmsDelivery WHERE iState=45),"
+    "'pending_deliveries', (SELECT count(*) FROM NmsDelivery WHERE iState=51),"
+    "'pending_delivery_logs', (SELECT count(*) FROM NmsBroadLogRcp WHERE iStatus=6),"
+    "'subscriptions', (SELECT count(*) FROM NmsSubscription),"
     "'pending_workflow_starts', (SELECT count(*) FROM XtkWorkflowJob WHERE iStatus=0),"
     "'tracking_log_rows', (SELECT count(*) FROM NmsTrackingLogRcp),"
     "'workflows', (SELECT json_object_agg(sInternalName, json_build_object('id', iWorkflowId, 'state', iState,"
@@ -74,8 +75,9 @@ class DBUnavailable(dict[str, Any]):
 
 
 def processes(lab: LabContext, host: str) -> dict[str, dict[str, Any]]:
+    """The watchdog and every module the host's configs enable (autoStart), each read from its pid file."""
     out: dict[str, dict[str, Any]] = {}
-    for name in ["watchdog", *MODULES]:
+    for name in ["watchdog", *enabled(lab, host)]:
         entry = read_pidfile_entry(lab.hdir(host) / "run" / "procs" / f"{name}.pid")
         pid, ready = entry if entry else (None, False)
         state = proc_state(pid) if pid else None
@@ -94,8 +96,7 @@ def wait_ready(lab: LabContext, names: list[str], timeout: float) -> None:
     pending = set(names)
     while pending and time.time() < deadline:
         for h in list(pending):
-            procs = processes(lab, h)
-            if all(procs.get(m, {}).get("alive") for m in ["watchdog", *MODULES]):
+            if all(p["alive"] for p in processes(lab, h).values()):
                 pending.discard(h)
         if pending:
             time.sleep(0.2)
@@ -104,7 +105,8 @@ def wait_ready(lab: LabContext, names: list[str], timeout: float) -> None:
 
 
 def enabled(lab: LabContext, host: str) -> list[str]:
-    return autostart_modules(lab.hdir(host) / "nl6" / "conf", INSTANCE)
+    """What the configs say should run (autoStart="true"): the one source the simulator's watchdog reads too."""
+    return autostart_modules(lab.hdir(host) / "nl6" / "conf", *lab.instances(host))
 
 
 def sockets(addr: str) -> dict[str, list[int]]:
@@ -181,6 +183,8 @@ def ports(lab: LabContext, host: str, procs: dict[str, dict[str, Any]], sshd_pid
         "tcp/8005": ("web@default", procs.get("web@default", {}).get("pid")),
         f"tcp/{SSH_PORT}": ("sshd", sshd_pid),
     }
+    if f"stat@{INSTANCE}" not in procs:
+        del expected[f"udp/{STAT_PORT}"]  # no stat on this host (mid-sourced)
     out: dict[str, Any] = {}
     for key, (mod, own) in expected.items():
         pids = sorted(set(socks.get(key, [])))
@@ -234,15 +238,19 @@ def healthy(
     def alive(m: str) -> bool:
         return bool(procs.get(m, {}).get("alive")) and not procs[m]["stopped_by_signal"]
 
+    def off(m: str) -> bool:
+        """Not enabled on this host (mid-sourced, not a redirection server): nothing is expected of it."""
+        return m not in procs
+
     return {
         "watchdog": alive("watchdog") and not missing,
         "syslogd": alive("syslogd@default") and ports[f"udp/{SYSLOG_PORT}"]["owner_ok"],
         "web": alive("web@default") and web[0]["ok"] and web[1]["ok"],
         "wfserver": alive(f"wfserver@{INSTANCE}") and db.get("pending_workflow_starts", 1) == 0,
-        "mta": alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0,
-        "stat": alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"],
-        "inMail": alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0,
-        "trackinglogd": alive("trackinglogd@default"),
+        "mta": off(f"mta@{INSTANCE}") or (alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0),
+        "stat": off(f"stat@{INSTANCE}") or (alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"]),
+        "inMail": off(f"inMail@{INSTANCE}") or (alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0),
+        "trackinglogd": off("trackinglogd@default") or alive("trackinglogd@default"),
         "tracking": bool(trk)
         and not trk.get("failed")
         and trk.get("state") == 11
@@ -274,9 +282,13 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
         faults = []
     key_known = served_key_known(lab, host)
     sshd_ok = bool(sshd_pid) and pts[f"tcp/{SSH_PORT}"]["owner_ok"] and key_known
+    info = lab.info(host)
     return {
         "host": host,
         "address": lab.addr(host),
+        "role": info.get("role", "standalone"),
+        "instances": lab.instances(host),
+        "redirection_server": bool(info.get("redirection", True)),
         "processes": procs,
         "enabled": en,
         "missing": missing,

@@ -19,23 +19,26 @@ SERVERCONF = """<?xml version='1.0'?>
 CONFIG_DEFAULT = """<?xml version='1.0'?>
 <serverconf>
   <syslogd autoStart="true" address="{addr}" port="6666" maxFileSizeMb="10"/>
-  <web autoStart="true" address="{addr}" httpPort="8080" controlPort="8005"/>
-  <trackinglogd autoStart="true"/>
+  <web args="-tomcat" autoStart="true" address="{addr}" httpPort="8080" controlPort="8005"/>
+  <!-- to start if the machine is also a redirection server -->
+  <trackinglogd autoStart="{redirection}"/>
 </serverconf>
 """
+# one instance's modules (installation/using/the-server-configuration-file.md); dbcnx names the lab's database
+# with dbName and port, which Adobe's samples leave out (its login there is the lab's role, no password: .pgpass)
 CONFIG_INSTANCE = """<?xml version='1.0'?>
 <serverconf>
   <shared>
-    <dataStore>
+    <dataStore hosts="*"{export_attr}>
       <dataSource name="default">
-        <dbcnx provider="PostgreSQL" server="{db_host}" port="{db_port}" dbName="campaign_{host}" login="{host}"/>
+        <dbcnx provider="postgresql" server="{db_host}" port="{db_port}" dbName="{db_name}" login="{db_user}"/>
       </dataSource>
     </dataStore>
   </shared>
   <wfserver autoStart="true"/>
-  <mta autoStart="true" statServerAddress="{addr}"/>
-  <stat autoStart="true" port="7777"/>
-  <inMail autoStart="true"/>
+  <mta autoStart="{mta}" statServerAddress="{stat_server}"/>
+  <stat autoStart="{stat}" port="7777"/>
+  <inMail autoStart="{inmail}" popMailPeriodSec="{pop_period}"/>
 </serverconf>
 """
 NLSERVER = """#!/bin/sh

@@ -50,9 +50,14 @@ def test_ssh_strict_host_key_checking(lab: Lab) -> None:
 def test_inventory_and_env(lab: Lab) -> None:
     inv = yaml.safe_load((lab.dir / "inventory.yml").read_text())
     h = inv["all"]["children"]["lab"]["hosts"]["lab2"]
-    assert h["address"] == lab.addr("lab2") and h["db_name"] == "campaign_lab2" and h["db_user"] == "lab2"
-    assert inv["all"]["vars"]["ssh_config"] == str(lab.dir / "ssh_config")
+    assert h["address"] == lab.addr("lab2") and not {"db_host", "db_name", "db_user", "db_password"} & set(h)
+    top = inv["all"]["vars"]
+    assert top["ssh_config"] == str(lab.dir / "ssh_config") and top["pop3_server"] == f"{lab.net}.251:1110"
+    assert top["export_workflows"] == ["exportRecipients"] and top["export_full_workflow"] == "exportRecipientsFull"
     assert "password" not in (lab.dir / "inventory.yml").read_text()
+    psql = yaml.safe_load((lab.dir / "inventory-psql.yml").read_text())["all"]["children"]["lab"]["hosts"]
+    assert psql["lab2"]["db_name"] == "campaign_lab2" and psql["lab2-prod2"]["db_name"] == "campaign_lab2_prod2"
+    assert psql["lab2"]["db_user"] == "lab2" and "password" not in (lab.dir / "inventory-psql.yml").read_text()
     # env.sh under dash prints nothing; psql works with the host's pgpass; tools exist for the login user
     r = ssh(
         lab,

@@ -38,8 +38,9 @@ def soap(lab: Lab, host: str) -> str:
         return e.read().decode()
 
 
-def pdump_names(lab: Lab, host: str) -> str:
-    return nl(lab, host, "pdump").stdout
+def pdump_names(lab: Lab, host: str) -> list[str]:
+    """The process names pdump lists, and "No tasks" when it says so."""
+    return [ln.split(" (")[0] if " (" in ln else ln.strip() for ln in nl(lab, host, "pdump").stdout.splitlines()[1:]]
 
 
 def syslog_probe(lab: Lab, host: str) -> str:
@@ -231,13 +232,26 @@ CASES = {
 }
 
 
+NEEDS_MAIL_OR_REDIRECTION = {
+    "modules_missing",
+    "mta_down",
+    "stat_down",
+    "inmail_stopped",
+    "trackinglogd_down",
+    "redir_corrupt",
+    "slow_restart",
+}
+
+
 def test_every_fault_has_a_check(lab: Lab) -> None:
     assert set(CASES) == set(lab.faults())
 
 
 @pytest.mark.parametrize("fault", list(CASES))
 def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
-    host = ["lab2", "lab3", "lab4"][list(CASES).index(fault) % 3]
+    # lab4, the last host, is mid-sourced and not a redirection server: no mta, stat, inMail, trackinglogd
+    index = list(CASES).index(fault)
+    host = ["lab2", "lab3"][index % 2] if fault in NEEDS_MAIL_OR_REDIRECTION else ["lab2", "lab3", "lab4"][index % 3]
     lab.break_(host, fault)
     try:
         assert fault in lab.status(host)["faults"]

@@ -7,7 +7,7 @@ usage text. Must not: import anything outside the standard library.
 from __future__ import annotations
 
 from . import commands as c
-from .common import error, full_name, inst, known, load_host
+from .common import error, full_name, inst, known, load_host, set_instance
 from .foreign import proxy, squat
 from .formats import MONO, MULTI
 from .modules import module_process
@@ -63,6 +63,10 @@ def main(argv: list[str]) -> int:
     cmd, rest = argv[0], argv[1:]
     opts = [a for a in rest if a.startswith("-")]
     args = [a for a in rest if not a.startswith("-")]
+    chosen = [o.split(":", 1)[1] for o in opts if o.startswith("-instance:")]
+    if chosen and cmd in ("javascript", "tracking") and not set_instance(chosen[0]):
+        error(f"XSV-350004 Unknown instance '{chosen[0]}' (no conf/config-{chosen[0]}.xml)")
+        return 1
     if cmd == "_watchdog":
         watchdog_main()
     if cmd == "_module":

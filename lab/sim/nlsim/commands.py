@@ -27,6 +27,7 @@ from .common import (
     flag,
     full_name,
     inst,
+    instances,
     known,
     log,
     pidfile,
@@ -136,11 +137,12 @@ def print_who(web_running: bool, window: float = 1800.0) -> None:
     print("")
     print("Connection pool " + "-" * 50)
     print("Datasource Server Provider Login ")
-    try:
-        server, _, db_name, login, _ = dbcnx()
-        print(f"default {db_name} {server} PostgreSQL {login}")
-    except DBError:
-        pass
+    for instance in instances():
+        try:
+            server, _, db_name, login, _ = dbcnx(instance)
+            print(f"default {db_name} {server} PostgreSQL {login}")
+        except DBError:
+            pass
 
 
 def cmd_monitor_missing() -> int:

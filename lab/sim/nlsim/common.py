@@ -42,6 +42,7 @@ class Proc:
         self.echo = False
         self.stop = threading.Event()
         self.log_sock: socket.socket | None = None
+        self.instance = ""  # the instance this process works for (a module's, or a command's -instance:)
 
 
 PROC = Proc()
@@ -54,7 +55,22 @@ def load_host() -> None:
 
 
 def inst() -> str:
-    return str(HOST.get("instance", "prod"))
+    """The instance of this process: a module's own, a command's -instance:, else the host's main one."""
+    return PROC.instance or str(HOST.get("instance", "prod"))
+
+
+def instances() -> list[str]:
+    """Every instance of the host, the main one first."""
+    found = HOST.get("instances")
+    return [str(i) for i in found] if isinstance(found, list) and found else [inst()]
+
+
+def set_instance(name: str) -> bool:
+    """Work for instance `name` (from -instance:); False when the host has no such instance."""
+    if name not in instances():
+        return False
+    PROC.instance = name
+    return True
 
 
 def address() -> str:
@@ -131,8 +147,8 @@ def full_name(mod: str) -> str:
 
 
 def known(name: str) -> bool:
-    base = name.split("@")[0]
-    return base in MULTI or base in MONO
+    base, _, instance = name.partition("@")
+    return (base in MULTI and instance in ("", "default")) or (base in MONO and instance in instances())
 
 
 def conf_path(name: str) -> str:
@@ -140,7 +156,7 @@ def conf_path(name: str) -> str:
 
 
 def enabled_modules() -> list[str]:
-    return autostart_modules(os.path.join(NL6, "conf"), inst())
+    return autostart_modules(os.path.join(NL6, "conf"), *instances())
 
 
 def conf_attr(module: str, attr: str, default: str) -> str:

@@ -28,11 +28,11 @@ class Queryable(Protocol):
     def query(self, sql: str) -> list[Row]: ...
 
 
-def dbcnx() -> tuple[str, int, str, str, str | None]:
-    """(server, port, database, login, password or None) of the host's default data source."""
+def dbcnx(instance: str = "") -> tuple[str, int, str, str, str | None]:
+    """(server, port, database, login, password or None) of the instance's default data source."""
     el = None
     with contextlib.suppress(OSError, ET.ParseError):
-        el = ET.parse(conf_path(f"config-{inst()}.xml")).getroot().find(".//dataSource/dbcnx")
+        el = ET.parse(conf_path(f"config-{instance or inst()}.xml")).getroot().find(".//dataSource/dbcnx")
     if el is None:
         raise DBError("ODB-240000 No data source 'default' configured")
     host, port = el.get("server", ""), el.get("port", "5432")

@@ -51,10 +51,12 @@ def redir_log_name(t: float) -> str:
     return f"0x{int(t * 1e6):016X}.log"
 
 
-def autostart_modules(conf_dir: str | os.PathLike[str], instance: str) -> list[str]:
-    """`module@instance` of every module whose config element says autoStart="true" (unreadable file: none)."""
+def autostart_modules(conf_dir: str | os.PathLike[str], *instances: str) -> list[str]:
+    """`module@instance` of every module whose config element says autoStart="true" (unreadable file: none),
+    for config-default.xml and the config-<instance>.xml of each instance."""
     out = []
-    for fname, kinds, suffix in (("config-default.xml", MULTI, "default"), (f"config-{instance}.xml", MONO, instance)):
+    files = [("config-default.xml", MULTI, "default")] + [(f"config-{i}.xml", MONO, i) for i in instances]
+    for fname, kinds, suffix in files:
         try:
             root = ET.parse(os.path.join(conf_dir, fname)).getroot()
         except (OSError, ET.ParseError):

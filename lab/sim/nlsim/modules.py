@@ -189,8 +189,9 @@ def ask_stat(timeout: float = 1.0) -> bool:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
-        addr = conf_attr("mta", "statServerAddress", address())
-        s.sendto((f"ASK mta@{inst()}").encode(), (addr, int(conf_attr("stat", "port", "7777"))))
+        # mta/@statServerAddress "<dns or ip>[:<port>]", port 7777 when absent (email-deliverability.md)
+        host, _, port = conf_attr("mta", "statServerAddress", "").partition(":")
+        s.sendto((f"ASK mta@{inst()}").encode(), (host or address(), int(port or 7777)))
         data, _ = s.recvfrom(4096)
         return data.startswith(b"OK")
     except OSError:
@@ -204,12 +205,21 @@ def mod_mta() -> None:
     ready()
     while not PROC.stop.is_set():
         try:
-            pending = db.query("SELECT iDeliveryId, sLabel FROM NmsDelivery WHERE iState=45 ORDER BY 1")
+            pending = db.query("SELECT iDeliveryId, sLabel FROM NmsDelivery WHERE iState=51 ORDER BY 1")
             if pending and ask_stat():
                 for did, label in pending:
+                    # 51 Start pending -> 55 In progress -> logs 6 Pending -> 1 Sent -> 95 Finished
                     db.query(
-                        "UPDATE NmsDelivery SET iState=95, iSent=iToDeliver, tsLastModified=now() "
-                        f"WHERE iDeliveryId={did}"
+                        f"UPDATE NmsDelivery SET iState=55, tsLastModified=now() WHERE iDeliveryId={int(did or 0)}"
+                    )
+                    db.query(
+                        "UPDATE NmsBroadLogRcp SET iStatus=1, tsEvent=now() "
+                        f"WHERE iDeliveryId={int(did or 0)} AND iStatus=6"
+                    )
+                    db.query(
+                        "UPDATE NmsDelivery SET iState=95, iSent=(SELECT count(*) FROM NmsBroadLogRcp b WHERE "
+                        f"b.iDeliveryId={int(did or 0)} AND b.iStatus=1), tsLastModified=now() "
+                        f"WHERE iDeliveryId={int(did or 0)}"
                     )
                     log("info", f"Delivery '{label}' ({did}): messages sent, delivery finished")
             elif pending:
@@ -244,7 +254,9 @@ def exit_module(name: str) -> NoReturn:
 def module_process(name: str, foreground: bool = False) -> NoReturn:
     """Body of a module process (forked by the watchdog, spawned by `start`, or run in the foreground)."""
     PROC.name = name
-    base = name.split("@")[0]
+    base, _, instance = name.partition("@")
+    if base not in MULTI:
+        PROC.instance = instance
     set_comm(name)
     PROC.verbose = foreground or os.path.exists(os.path.join(RUN, "verbose", name))
     PROC.echo = foreground
