@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import faults as _faults
-from . import postgres
+from . import mailbox, postgres
 from .base import (
     DB_PORT,
     INSTANCE,
@@ -53,6 +53,7 @@ __all__ = ["MODULES", "Lab", "LabError", "read_pidfile", "temporary_lab"]
 LAB_FILES = (
     "hosts",
     "pg",
+    "pop3",
     "sim",
     "id_ed25519",
     "id_ed25519.pub",
@@ -103,6 +104,8 @@ class Lab(LabContext):
         postgres.databases(self, names)
         for h in new:
             self._db_baseline(h)
+            mailbox.add_accounts(self, h)
+        mailbox.start(self)
         state = {"hosts": hosts, "net": self.net, "user": self.user, "instance": INSTANCE}
         self.state_file.write_text(json.dumps(state, indent=1))
         with cf.ThreadPoolExecutor(max_workers=min(16, hosts)) as ex:
@@ -215,7 +218,7 @@ class Lab(LabContext):
 
     # ------------------------------------------------------------ down
     def pidfiles(self) -> list[Path]:
-        return sorted(self.dir.glob("hosts/*/run/**/*.pid"))
+        return sorted(self.dir.glob("hosts/*/run/**/*.pid")) + sorted(self.dir.glob("pop3/*.pid"))
 
     def down(self, keep: bool = False) -> dict[str, Any]:
         if not self.dir.exists():

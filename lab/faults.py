@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import mailbox
 from .base import (
     INSTANCE,
     REDIR_GLOB,
@@ -112,13 +113,15 @@ def _wait_bound(lab: LabContext, host: str, key: str, timeout: float = 5.0) -> N
 
 
 def inmail_bounces(lab: LabContext, host: str) -> None:
-    box = lab.hdir(host) / "nl6" / f"var/{INSTANCE}/inmail/mailbox"
-    for k in range(12):
-        lab.write(
-            box / f"bounce-{int(time.time())}-{k}.eml",
-            "From: MAILER-DAEMON@mx.example.net\nTo: bounce@lab\nSubject: Undelivered Mail Returned to Sender\n"
-            f"\n550 5.1.1 <user{k + 1}@example.com>: Recipient address rejected: User unknown\n",
-        )
+    mailbox.bounces(lab, host, 12)
+
+
+def pop3_down(lab: LabContext, host: str) -> None:
+    """The lab's POP3 server stops; this host's inMail polls every 5 s (set through popMailPeriodSec) and logs
+    each failed connection."""
+    mailbox.stop(lab)
+    write_configs(lab, host, pop_period=5)
+    lab.nlserver(host, "restart", f"inMail@{INSTANCE}")
 
 
 def tracking_failed(lab: LabContext, host: str) -> None:
@@ -222,6 +225,10 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
         "inMail@prod stopped and 12 bounce mails pile up in the mailbox",
         _stopped_and(inmail_bounces, f"inMail@{INSTANCE}"),
     ),
+    "pop3_down": (
+        "the POP3 server of the bounce mailboxes stops; inMail@prod (polling every 5 s) logs connection errors",
+        pop3_down,
+    ),
     "trackinglogd_down": ("trackinglogd@default stopped: no new redir log lines/files", _stop("trackinglogd@default")),
     "tracking_failed": ("Tracking workflow in error (iFailed=1 with an error message)", tracking_failed),
     "tracking_stale": ("Tracking workflow paused and not run for 6 hours", tracking_stale),
@@ -324,6 +331,7 @@ def heal(lab: LabContext, host: str) -> None:
     """Remove every fault and wait until the host is healthy again (pending workflow starts taken)."""
     run = lab.hdir(host) / "run"
     _heal_processes_and_sshd(lab, host)
+    mailbox.start(lab)
     _heal_files(lab, host)
     _heal_database(lab, host)
     # processes: a running watchdog restarts whatever is no longer marked stopped

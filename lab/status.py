@@ -16,8 +16,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from . import mailbox
 from .base import (
     INSTANCE,
+    POP3_PORT,
     REDIR_GLOB,
     SSH_PORT,
     STAT_PORT,
@@ -164,7 +166,7 @@ def files(lab: LabContext, host: str) -> dict[str, Any]:
         "redir_log_count": len(redir),
         "newest_redir_log_age_s": round(time.time() - newest, 1) if newest else None,
         "corrupted_lines": corrupted,
-        "bounce_mailbox": len(list((nl6 / f"var/{INSTANCE}/inmail/mailbox").glob("*.eml"))),
+        "bounce_mailbox": mailbox.waiting(lab, host),
         "export_files": sorted(str(p) for p in (nl6 / f"var/{INSTANCE}/export").glob("*.csv")),
     }
 
@@ -230,6 +232,7 @@ def healthy(
     db: dict[str, Any],
     fl: dict[str, Any],
     sshd_ok: bool,
+    pop3: dict[str, Any],
 ) -> dict[str, bool]:
     """The verdict per module; a fact that could not be read counts as unhealthy."""
     wf = db.get("workflows") or {}
@@ -249,7 +252,8 @@ def healthy(
         "wfserver": alive(f"wfserver@{INSTANCE}") and db.get("pending_workflow_starts", 1) == 0,
         "mta": off(f"mta@{INSTANCE}") or (alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0),
         "stat": off(f"stat@{INSTANCE}") or (alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"]),
-        "inMail": off(f"inMail@{INSTANCE}") or (alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0),
+        "inMail": off(f"inMail@{INSTANCE}")
+        or (alive(f"inMail@{INSTANCE}") and fl["bounce_mailbox"] == 0 and pop3["reachable"]),
         "trackinglogd": off("trackinglogd@default") or alive("trackinglogd@default"),
         "tracking": bool(trk)
         and not trk.get("failed")
@@ -283,6 +287,7 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
     key_known = served_key_known(lab, host)
     sshd_ok = bool(sshd_pid) and pts[f"tcp/{SSH_PORT}"]["owner_ok"] and key_known
     info = lab.info(host)
+    pop3 = {"server": f"{lab.pop3_addr}:{POP3_PORT}", "reachable": mailbox.reachable(lab)}
     return {
         "host": host,
         "address": lab.addr(host),
@@ -300,5 +305,6 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
         "files": fl,
         "sshd": {"pid": sshd_pid, "host_key_in_known_hosts": key_known},
         "faults": faults,
-        "healthy": healthy(procs, missing, pts, (r_test, soap), db, fl, sshd_ok),
+        "pop3": pop3,
+        "healthy": healthy(procs, missing, pts, (r_test, soap), db, fl, sshd_ok, pop3),
     }

@@ -13,6 +13,7 @@ from labtools import log_path, nl, poll, ssh
 
 from lab import Lab
 from lab.status import SOAP_LOGON
+from runner.campaign_formats import LogLine, parse_instance_config, parse_log_line
 
 
 def curl(url: str) -> tuple[int | None, str]:
@@ -119,6 +120,21 @@ def check_inmail(lab: Lab, h: str) -> None:
     assert not lab.status(h)["healthy"]["inMail"]
 
 
+def check_pop3_down(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    assert not st["pop3"]["reachable"] and not st["healthy"]["inMail"]
+    period = parse_instance_config((lab.hdir(h) / "nl6/conf/config-prod.xml").read_text()).pop_mail_period
+    assert period == 5
+
+    def errors() -> list[LogLine]:
+        lines = log_path(lab, h, "prod/log/inMail.log").read_text().splitlines()
+        return [p for p in map(parse_log_line, lines) if p.level == "error" and p.code and (p.irc or 0) < 0]
+
+    before = len(errors())
+    poll(lambda: len(errors()) > before, timeout=12)
+    assert errors()[-1].code == "INM-090024" and "1110" in errors()[-1].message
+
+
 def check_trackinglogd_down(lab: Lab, h: str) -> None:
     assert "trackinglogd@default" not in pdump_names(lab, h)
     before = redir_lines(lab, h)
@@ -217,6 +233,7 @@ CASES = {
     "mta_down": check_mail_stuck,
     "stat_down": check_mail_stuck,
     "inmail_stopped": check_inmail,
+    "pop3_down": check_pop3_down,
     "trackinglogd_down": check_trackinglogd_down,
     "tracking_failed": check_tracking_failed,
     "tracking_stale": check_tracking_stale,
@@ -237,6 +254,7 @@ NEEDS_MAIL_OR_REDIRECTION = {
     "mta_down",
     "stat_down",
     "inmail_stopped",
+    "pop3_down",
     "trackinglogd_down",
     "redir_corrupt",
     "slow_restart",
@@ -264,5 +282,7 @@ def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
     if fault in ("syslogd_down", "syslogd_port_taken"):
         m = syslog_probe(lab, host)
         poll(lambda: mta_log_has(lab, host, m), timeout=5)
+    if fault in ("inmail_stopped", "pop3_down"):
+        assert parse_instance_config((lab.hdir(host) / "nl6/conf/config-prod.xml").read_text()).pop_mail_period == 300
     if fault in ("mta_down", "stat_down", "web_down", "web_xtk_errors"):
         assert "pstrSessionToken" in soap(lab, host)

@@ -10,7 +10,7 @@ from labtools import nl, poll
 from lab import Lab
 from lab.status import SOAP_LOGON
 from runner.campaign import parse_console, parse_missing, parse_pdump, parse_who
-from runner.campaign_formats import is_redir_line, parse_r_test, parse_soap_fault
+from runner.campaign_formats import is_redir_line, parse_log_line, parse_r_test, parse_soap_fault
 
 
 def _post(url: str, body: str, action: str = "xtk:session#Logon") -> tuple[int, str]:
@@ -93,3 +93,11 @@ def test_redir_corrupt_line_is_corrupted_by_adobes_expression(lab: Lab) -> None:
     finally:
         lab.heal("lab2")
     assert all(is_redir_line(ln) for ln in _lines(lab, "lab2"))
+
+
+def test_inmail_polls_the_pop3_mailbox_and_logs_in_adobes_layout(lab: Lab) -> None:
+    log = lab.hdir("lab1") / "nl6/var/prod/log/inMail.log"
+    lines = [parse_log_line(ln) for ln in log.read_text().splitlines()]
+    assert any("POP3 session opened on 'lab1-prod@" in ln.message for ln in lines)
+    assert all(ln.pid and ln.timestamp.endswith("Z") for ln in lines)
+    assert not (lab.hdir("lab1") / "nl6/var/prod/inmail").exists()  # no local mailbox: POP3 only

@@ -11,6 +11,7 @@ from .common import error, full_name, inst, known, load_host, set_instance
 from .foreign import proxy, squat
 from .formats import MONO, MULTI
 from .modules import module_process
+from .pop3 import pop3_server
 from .watchdog import watchdog_main
 
 USAGE = """Usage: nlserver <command> [options]
@@ -56,6 +57,8 @@ def main(argv: list[str]) -> int:
         squat(*argv[1:4])
     if argv and argv[0] == "_proxy":
         proxy(*argv[1:5])
+    if argv and argv[0] == "_pop3":
+        pop3_server(*argv[1:4])
     load_host()
     if not argv:
         print(USAGE)

@@ -8,8 +8,9 @@ slow_restart fault, exit. Must not: import anything outside the standard library
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
+import poplib
 import random
 import re
 import signal
@@ -34,7 +35,6 @@ from .common import (
     ready,
     rm,
     set_comm,
-    var_dir,
 )
 from .db import DBError, DBHolder
 from .formats import EVENTS, MULTI, redir_line, redir_log_name
@@ -133,34 +133,58 @@ def mod_trackinglogd() -> None:
             log("info", f"1 tracking log line written to {os.path.basename(path)}")
 
 
-def _subject(path: str) -> str:
-    with open(path, errors="replace") as f:
-        for line in f:
-            if line.lower().startswith("subject:"):
-                return line[8:].strip()
-    return ""
+def _pop_period() -> float:
+    """inMail/@popMailPeriodSec of the instance (Adobe's default 300), read before each wait."""
+    value = conf_attr("inMail", "popMailPeriodSec", "300")
+    return float(value) if value.isdigit() and int(value) > 0 else 300.0
+
+
+def _pop_session(db: DBHolder) -> None:
+    """One POP3 session on the instance's bounce mailbox (external account 'defaultPopAccount')."""
+    rows = db.query(
+        "SELECT sServer, iPort, sAccount, sPassword FROM NmsExtAccount WHERE sName='defaultPopAccount' AND iDisabled=0"
+    )
+    if not rows:
+        log("error", "INM-090001 No external account 'defaultPopAccount' for bounce mails (iRc=-1)")
+        return
+    server, port, account, password = (str(v or "") for v in rows[0])
+    try:
+        pop = poplib.POP3(server, int(port or 110), timeout=10)
+    except OSError as e:
+        code = e.errno or 1
+        why = e.strerror or str(e)
+        log("error", f"INM-090024 Unable to connect to POP3 server '{server}:{port}': {why} (iRc=-{code})")
+        return
+    try:
+        pop.user(account)
+        pop.pass_(password)
+        count = len(pop.list()[1])
+        log("info", f"POP3 session opened on '{account}@{server}:{port}' ({count} message(s))")
+        for k in range(1, count + 1):
+            text = b"\n".join(pop.retr(k)[1]).decode("latin-1")
+            subject = next((ln[8:].strip() for ln in text.splitlines() if ln.lower().startswith("subject:")), "")
+            found = re.search(r"<([^<>@\s]+@[^<>\s]+)>", text.split("\n\n", 1)[-1])
+            target = found.group(1) if found else "unknown address"
+            log("info", f"Bounce mail {k} qualified for '{target}' ({subject})")
+            pop.dele(k)
+        pop.quit()
+        log("info", "POP3 session closed")
+    except (OSError, poplib.error_proto) as e:
+        log("error", f"INM-090025 POP3 error on '{account}@{server}:{port}': {e} (iRc=-1)")
+        with contextlib.suppress(OSError, poplib.error_proto):
+            pop.close()
 
 
 def mod_inmail() -> None:
-    box, done = var_dir("inmail", "mailbox"), var_dir("inmail", "processed")
-    os.makedirs(box, exist_ok=True)
-    os.makedirs(done, exist_ok=True)
+    """Poll the bounce mailbox at start, then every popMailPeriodSec seconds."""
+    db = DBHolder()
     ready()
-    last = 0.0
     while not PROC.stop.is_set():
-        mails = sorted(glob.glob(os.path.join(box, "*.eml")))
-        if mails or time.time() - last > 30:
-            last = time.time()
-            log("info", f"POP3 session opened on bounce mailbox 'bounce@lab' ({len(mails)} message(s))")
-            for m in mails:
-                try:
-                    subject = _subject(m)
-                    os.replace(m, os.path.join(done, os.path.basename(m)))
-                    log("info", f"Bounce mail '{os.path.basename(m)}' qualified ({subject})")
-                except OSError:
-                    pass
-            log("info", "POP3 session closed")
-        PROC.stop.wait(2.0)
+        try:
+            _pop_session(db)
+        except (DBError, OSError) as e:
+            log("error", f"{e} (iRc=-2006)")
+        PROC.stop.wait(_pop_period())
 
 
 def mod_stat() -> None:
