@@ -170,7 +170,15 @@ def import_duplicates(lab: LabContext, host: str) -> None:
         "SELECT nextval('NmsRecipient_seq'), CASE WHEN iRecipientId % 3 = 0 THEN upper(sEmail) ELSE sEmail END, "
         "CASE WHEN iRecipientId <= 12 THEN iFolderId ELSE 3 - iFolderId END, sFirstName, sLastName, sCompany "
         "FROM NmsRecipient WHERE iRecipientId IN (1,2,3,4,5,6,7,8,9,10,11,12,130,131,132,133,134,135,136,137) "
-        "ORDER BY iRecipientId",
+        "ORDER BY iRecipientId;"
+        # some copies are already pointed at: a subscription, a delivery log, a tracking log
+        "INSERT INTO NmsSubscription (iRecipientId, iServiceId) SELECT iRecipientId, 1 FROM NmsRecipient "
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 4;"
+        "INSERT INTO NmsBroadLogRcp (iDeliveryId, iRecipientId, iStatus) SELECT 2, iRecipientId, 1 FROM NmsRecipient "
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId DESC LIMIT 3;"
+        "INSERT INTO NmsTrackingLogRcp (iTrackingLogId, iDeliveryId, iRecipientId, iUrlId, tsLog, sSourceId) "
+        "SELECT 9000000 + iRecipientId, 2, iRecipientId, 1, now(), 'import_duplicates' FROM NmsRecipient "
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId DESC LIMIT 2",
         db=_db(host),
     )
 
@@ -184,6 +192,13 @@ def export_failed(lab: LabContext, host: str) -> None:
     )
     for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/export").glob("*.csv"):
         p.unlink()
+
+
+def export_paused(lab: LabContext, host: str) -> None:
+    lab.psql(
+        "UPDATE XtkWorkflow SET iState=13, iFailed=0, sErrorMessage=NULL WHERE sInternalName='exportRecipients'",
+        db=_db(host),
+    )
 
 
 def sshd_drops(lab: LabContext, host: str) -> None:
@@ -243,6 +258,7 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
         import_duplicates,
     ),
     "export_failed": ("the export workflow failed (iFailed=1) and its export file is missing", export_failed),
+    "export_paused": ("the export workflow is paused (@state 13, not in error): it does not run", export_paused),
     "slow_restart": ("after a start/restart, modules take ~4 s before they appear in pdump", _flagged("slow_restart")),
     "sshd_drops": ("a proxy in front of sshd drops the first 2 connections; later ones work", sshd_drops),
     "command_hangs": ("`nlserver pdump` and `nlserver monitor` hang forever", _flagged("command_hangs")),
@@ -312,14 +328,15 @@ def _heal_database(lab: LabContext, host: str) -> None:
         "DELETE FROM NmsTrackingLogRcp WHERE iRecipientId > 200;"
         "UPDATE XtkWorkflow SET iState=11, iFailed=0, sErrorMessage=NULL, tsLastRun=now(), tsLastSuccess=now() "
         "WHERE sInternalName='tracking';"
-        "UPDATE XtkWorkflow SET iState=20, iFailed=0, sErrorMessage=NULL WHERE sInternalName='importRecipients';",
+        "UPDATE XtkWorkflow SET iState=20, iFailed=0, sErrorMessage=NULL "
+        "WHERE sInternalName IN ('importRecipients', 'exportRecipientsFull');",
         db=_db(host),
     )
     export_ok = any((lab.hdir(host) / "nl6" / f"var/{INSTANCE}/export").glob("*.csv"))
     state = lab.psql(
         "SELECT iState||','||iFailed FROM XtkWorkflow WHERE sInternalName='exportRecipients'", db=_db(host)
     )
-    if not export_ok or state != "20,0":
+    if not export_ok or state != "11,0":
         lab.psql(
             "INSERT INTO XtkWorkflowJob (iWorkflowId, sCommand) SELECT iWorkflowId, 'restart' FROM XtkWorkflow "
             "WHERE sInternalName='exportRecipients'",

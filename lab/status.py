@@ -260,7 +260,8 @@ def healthy(
         and trk.get("state") == 11
         and _lt(trk.get("hours_since_last_run"), 1)
         and not fl["corrupted_lines"],
-        "export": bool(exp) and not exp.get("failed") and exp.get("state") == 20 and bool(fl["export_files"]),
+        # a recurring export stays started (11) between its runs
+        "export": bool(exp) and not exp.get("failed") and exp.get("state") == 11 and bool(fl["export_files"]),
         "import": bool(db.get("reachable", False)) and db.get("duplicate_email_groups", 1) == 0,
         "sshd": sshd_ok,
     }

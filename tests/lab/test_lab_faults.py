@@ -189,12 +189,25 @@ def check_import_duplicates(lab: Lab, h: str) -> None:
         db=f"campaign_{h}",
     )
     assert same == "12"
+    pointed = lab.psql(
+        "SELECT (SELECT count(*) FROM NmsSubscription WHERE iRecipientId > 200) || ',' || (SELECT count(*) FROM "
+        "NmsBroadLogRcp WHERE iRecipientId > 200) || ',' || (SELECT count(*) FROM NmsTrackingLogRcp WHERE "
+        "iRecipientId > 200)",
+        db=f"campaign_{h}",
+    )
+    assert pointed == "4,3,2"
 
 
 def check_export_failed(lab: Lab, h: str) -> None:
     st = lab.status(h)
     assert st["db"]["workflows"]["exportRecipients"]["failed"] == 1 and st["files"]["export_files"] == []
     assert not st["healthy"]["export"]
+
+
+def check_export_paused(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    wf = st["db"]["workflows"]["exportRecipients"]
+    assert (wf["state"], wf["failed"]) == (13, 0) and st["files"]["export_files"] and not st["healthy"]["export"]
 
 
 def check_slow_restart(lab: Lab, h: str) -> None:
@@ -242,6 +255,7 @@ CASES = {
     "web_xtk_errors": check_web_xtk_errors,
     "import_duplicates": check_import_duplicates,
     "export_failed": check_export_failed,
+    "export_paused": check_export_paused,
     "slow_restart": check_slow_restart,
     "sshd_drops": check_sshd_drops,
     "command_hangs": check_command_hangs,

@@ -159,10 +159,11 @@ def enabled_modules() -> list[str]:
     return autostart_modules(os.path.join(NL6, "conf"), *instances())
 
 
-def conf_attr(module: str, attr: str, default: str) -> str:
+def conf_attr(module: str, attr: str, default: str, path: str = "") -> str:
+    """An attribute of a module element (or of the element at `path`) in the config file that holds it."""
     fname = "config-default.xml" if module in MULTI else f"config-{inst()}.xml"
     try:
-        el = ET.parse(conf_path(fname)).getroot().find(module)
+        el = ET.parse(conf_path(fname)).getroot().find(path or module)
         value = el.get(attr) if el is not None else None
         if value:
             return value
