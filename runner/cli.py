@@ -114,7 +114,6 @@ def _common_run_options(f: Any) -> Any:
             help="Also copy each audit event to syslog/journald: /dev/log or host:port (udp) [$REMEDIATE_SYSLOG].",
         ),
         click.option("--reason", default=None, help="Why you run this (incident or ticket); audited."),
-        click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True),
         click.option(
             "--forks",
             type=click.IntRange(1, 256),
@@ -131,6 +130,7 @@ def _common_run_options(f: Any) -> Any:
 def _module_command(module: str) -> click.Command:
     @click.command(name=module, help=f"Run the {module} playbook (see: remediate show {module}).")
     @_common_run_options
+    @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
     @click.option("--dry-run", is_flag=True, help="Run the read-only checks; show every change; change nothing.")
     @click.option("-y", "--yes", is_flag=True, help="Confirm disruptive steps (restarts) without a prompt.")
     @click.option("--force", is_flag=True, help="Remediate even when every check passes.")
@@ -419,13 +419,27 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
 @main.command("check")
 @click.argument("modules", nargs=-1)
 @_common_run_options
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "prometheus", "nagios"]),
+    default="text",
+    show_default=True,
+    help="prometheus: node_exporter textfile format; nagios: one plugin line, exit 0/1/2/3 (README, Monitoring).",
+)
+@click.option(
+    "--output-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the output to this file atomically (temp file + rename), e.g. node_exporter's textfile directory.",
+)
 def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
     """Read-only sweep: the checks of MODULE... (or all) on each host, one connection per host."""
-    from runner import report, sshconfig
+    from runner import monitoring, report, sshconfig
     from runner.errors import InputError, RemediateError
     from runner.execute import Engine, RunConfig
     from runner.playbook import load_module
 
+    output = kw["output"]
     try:
         names = _modules() if not modules or "all" in modules else list(modules)
         books = [load_module(m, _playbook_dir()) for m in names]
@@ -436,16 +450,32 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
         sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = _open_audit(kw["audit_log"], hosts, kw["syslog"])
     except RemediateError as exc:
+        if output == "nagios":  # a plugin's bad invocation is UNKNOWN (3), with one line on stdout
+            _out(monitoring.nagios_unknown(str(exc)))
+            sys.exit(monitoring.NAGIOS_UNKNOWN)
         _fail(exc)
-    as_json = kw["output"] == "json"
     config = RunConfig(dry_run=True, forks=kw["forks"], reason=kw["reason"], ssh_config=kw["ssh_config"])
     started = {"modules": names, "reason": kw["reason"], "playbook_sha256": {b.module: b.sha256 for b in books}}
     outcomes, code = _run_frame(log, "check", hosts, True, started, lambda: Engine(hosts, log, config).check(books))
-    if as_json:
-        _out(json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2))
-    else:
+    plugin_code = monitoring.NAGIOS_UNKNOWN
+    if output == "text":
         console.sweep(outcomes)
-    sys.exit(code)
+        sys.exit(code)
+    if output == "json":
+        text = json.dumps(report.document(log.run_id, "check", True, outcomes, code), indent=2) + "\n"
+    elif output == "prometheus":
+        text = monitoring.prometheus(outcomes, names)
+    else:
+        plugin_code, line = monitoring.nagios(outcomes)
+        text = line + "\n"
+    if kw["output_file"] is not None:
+        try:
+            monitoring.write_atomically(kw["output_file"], console.redact(text))
+        except OSError as exc:
+            _fail(InputError(f"cannot write: {exc.strerror}", where=str(kw["output_file"])))
+    else:
+        click.echo(console.redact(text), nl=False)
+    sys.exit(plugin_code if output == "nagios" else code)  # a plugin's own exit code replaces the run's
 
 
 @main.command("triage")

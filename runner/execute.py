@@ -150,7 +150,7 @@ class Engine:
     def _remediate_host(self, run: HostRun, playbook: Playbook) -> None:
         module = playbook.module
         failed = tuple(plan.failed_checks(plan.judged(playbook, run.verdicts)))
-        steps = plan.selected(playbook, run.verdicts, self.config.options)
+        steps = plan.selected(playbook, run.verdicts, self.config.options, force=self.config.force)
         if not steps:
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = "checks failed and no remediation step applies: " + "; ".join(run.outcome.found)
@@ -276,6 +276,14 @@ class Engine:
         label = "check" if len(playbooks) != 1 else playbooks[0].module
 
         def sweep(run: HostRun) -> None:
+            start = time.monotonic()
+            try:
+                look(run)
+            finally:
+                run.outcome.duration = round(time.monotonic() - start, 3)
+                run.outcome.checked_at = round(time.time(), 3)
+
+        def look(run: HostRun) -> None:
             if not self.w.connect(run, label):
                 return
             reads = self.w.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])

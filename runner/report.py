@@ -51,6 +51,8 @@ class HostOutcome:
     found: list[str] = field(default_factory=list)  # failed checks, as messages
     done: list[str] = field(default_factory=list)  # changing commands that ran
     modules: dict[str, ModuleVerdict] = field(default_factory=dict)  # check sweep: module -> verdict
+    duration: float | None = None  # seconds the run spent on this host (check sweep)
+    checked_at: float | None = None  # Unix time the host was done (check sweep)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
