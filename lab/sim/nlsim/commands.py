@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import socket
 import time
 from typing import NoReturn
@@ -35,7 +34,8 @@ from .common import (
     running,
     touch,
 )
-from .db import PG, DBError, dbcnx, lit
+from .db import PG, DBError, dbcnx
+from .javascript import run_file
 from .modules import module_process
 from .pids import kill_verified, read_pidfile, rss_mb, write_pidfile
 from .tracking import TrackingError, redir_dir, tracking_run
@@ -214,38 +214,8 @@ def cmd_stat_reload() -> int:
         s.close()
 
 
-WF_CALL = re.compile(r"xtk\.workflow\.(Start|Restart)\(\s*(?:\"([^\"]+)\"|'([^']+)'|(\d+))\s*\)")
-LOG_INFO = re.compile(r"logInfo\(\s*[\"']([^\"']*)[\"']\s*\)")
-
-
 def cmd_javascript(path: str) -> int:
-    try:
-        with open(path) as f:
-            src = f.read()
-    except OSError as e:
-        error(f"JST-310000 Unable to read file '{path}': {e.strerror}")
-        return 1
-    for m in LOG_INFO.finditer(src):
-        console(m.group(1))
-    calls = WF_CALL.findall(src)
-    if not calls:
-        return 0
-    try:
-        db = PG()
-        for verb, a, b, num in calls:
-            key = a or b or num
-            where = f"iWorkflowId={int(key)}" if num else f"sInternalName={lit(key)}"
-            rows = db.query(f"SELECT iWorkflowId, sInternalName FROM XtkWorkflow WHERE {where}")
-            if not rows:
-                error(f"XTK-170006 Unable to find workflow '{key}'.")
-                return 1
-            db.query(f"INSERT INTO XtkWorkflowJob (iWorkflowId, sCommand) VALUES ({rows[0][0]}, {lit(verb.lower())})")
-            log("info", f"xtk.workflow.{verb}('{rows[0][1]}'): request queued for the workflow server")
-        db.close()
-    except (DBError, OSError) as e:
-        error(str(e))
-        return 1
-    return 0
+    return run_file(path)
 
 
 def cmd_tracking() -> int:

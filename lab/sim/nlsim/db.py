@@ -25,7 +25,7 @@ class DBError(Exception):
 
 
 class Queryable(Protocol):
-    def query(self, sql: str) -> list[Row]: ...
+    def query(self, sql: str, params: list[str | None] | None = None) -> list[Row]: ...
 
 
 def dbcnx(instance: str = "") -> tuple[str, int, str, str, str | None]:
@@ -116,9 +116,20 @@ class PG:
         fields = {p[:1]: p[1:].decode(errors="replace") for p in payload.split(b"\0") if p}
         return fields.get(b"M", "error")
 
-    def query(self, sql: str) -> list[Row]:
-        """Run `sql` (simple query protocol); the rows of its last result, values as text or None."""
-        self._send(b"Q", sql.replace("\0", "").encode() + b"\0")
+    def query(self, sql: str, params: list[str | None] | None = None) -> list[Row]:
+        """Run `sql`; the rows of its last result, values as text or None. With `params` (possibly empty) it
+        is one statement whose $1, $2 ... are bound as text values (extended protocol: nothing is spliced)."""
+        if params is None:
+            self._send(b"Q", sql.replace("\0", "").encode() + b"\0")
+        else:
+            self._send(b"P", b"\0" + sql.replace("\0", "").encode() + b"\0" + struct.pack("!H", 0))
+            bind = b"\0\0" + struct.pack("!HH", 0, len(params))
+            for value in params:
+                data = None if value is None else value.encode()
+                bind += struct.pack("!i", -1) if data is None else struct.pack("!i", len(data)) + data
+            self._send(b"B", bind + struct.pack("!H", 0))
+            self._send(b"E", b"\0" + struct.pack("!I", 0))
+            self._send(b"S", b"")
         rows: list[Row] = []
         err = None
         while True:
@@ -158,11 +169,11 @@ class DBHolder:
     def __init__(self) -> None:
         self.pg: PG | None = None
 
-    def query(self, sql: str) -> list[Row]:
+    def query(self, sql: str, params: list[str | None] | None = None) -> list[Row]:
         if self.pg is None:
             self.pg = PG()
         try:
-            return self.pg.query(sql)
+            return self.pg.query(sql, params)
         except (OSError, DBError):
             self.close()
             raise
