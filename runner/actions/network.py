@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner import campaign
@@ -120,33 +120,40 @@ action(
 )
 
 
-def _http_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    url = render(str(args["url"]), ctx, quote=False)
+def curl_command(url: str, timeout: int, headers: Sequence[str] = (), body: str | None = None) -> str:
+    """``curl`` on the host: the body, then a ``@@http <status>`` line (:func:`split_http` reads it back).
+
+    A request body goes through ``printf`` (a shell builtin) on curl's stdin, so it is not in curl's argv.
+    """
     if not re.match(r"^https?://[^\s'\"]+$", url):
         raise ValueError(f"invalid url {url!r}")
-    parts = [
-        "curl",
-        "-sS",
-        "-m",
-        str(int(args.get("timeout", 5))),
-        "-o",
-        "-",
-        "-w",
-        shlex.quote(r"\n@@http %{http_code}"),
-    ]
-    for header in args.get("headers", []):
-        parts += ["-H", shlex.quote(render(str(header), ctx, quote=False))]
-    body = args.get("body")
+    parts = ["curl", "-sS", "-m", str(int(timeout)), "-o", "-", "-w", shlex.quote(r"\n@@http %{http_code}")]
+    for header in headers:
+        parts += ["-H", shlex.quote(header)]
     if body is not None:
-        parts += ["-X", "POST", "--data-binary", shlex.quote(render(str(body), ctx, quote=False))]
+        parts += ["-X", "POST", "--data-binary", "@-"]
     parts.append(shlex.quote(url))
-    return " ".join(parts)
+    command = " ".join(parts)
+    return command if body is None else f"printf '%s' {shlex.quote(body)} | {command}"
+
+
+def split_http(out: str) -> tuple[str, int]:
+    """The answer's body and HTTP status (0: no HTTP answer) from :func:`curl_command`'s output."""
+    body, _sep, code = out.rpartition("\n@@http ")
+    return body, int(code.strip()) if code.strip().isdigit() else 0
+
+
+def _http_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    url = render(str(args["url"]), ctx, quote=False)
+    headers = [render(str(h), ctx, quote=False) for h in args.get("headers", [])]
+    body = args.get("body")
+    text = None if body is None else render(str(body), ctx, quote=False)
+    return curl_command(url, int(args.get("timeout", 5)), headers, text)
 
 
 def _judge_http(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     url = render(str(args["url"]), ctx, quote=False)
-    body, _sep, code = out.rpartition("\n@@http ")
-    status = int(code.strip()) if code.strip().isdigit() else 0
+    body, status = split_http(out)
     data = {"url": url, "http_status": status, "body": body[:500]}
     if rc != 0 or status == 0:
         return Verdict(False, f"GET {url} failed: {err.strip()[:200] or f'curl exit {rc}'}", data)
