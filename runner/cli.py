@@ -25,21 +25,89 @@ from runner.outcomes import ExitCode, RunStatus
 if TYPE_CHECKING:
     from runner.audit import AuditLog
     from runner.inventory import Host
+    from runner.paths import SearchPath
     from runner.playbook import Playbook
     from runner.report import HostOutcome
 
 BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
 
 
-def _playbook_dir() -> Path:
-    from runner.paths import playbook_dir
+def _playbook_dir() -> SearchPath:
+    """The playbook search path: ``--playbooks`` (an option of ``main``), ``$REMEDIATE_PLAYBOOKS``, shipped."""
+    from runner.paths import SearchPath
 
-    return playbook_dir()
+    ctx = click.get_current_context(silent=True)
+    site = (ctx.find_root().params.get("playbooks") or ()) if ctx is not None else ()
+    return SearchPath.build(site)
 
 
 def _modules() -> list[str]:
-    folder = _playbook_dir()
-    return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+    """Module names on the search path; InputError (exit 2) if a place is refused or none holds a playbook."""
+    where = _playbook_dir()
+    names = sorted(where.modules())
+    if not names:
+        raise where.nothing_found()
+    return names
+
+
+def _modules_quietly() -> list[str]:
+    """Module names for help and shell completion, which must not fail: none when the search path is refused."""
+    from runner.errors import RemediateError
+
+    try:
+        return _modules()
+    except RemediateError:
+        return []
+
+
+def _version_text() -> str:
+    """``--version``: the version, the playbook directories in search order, and the default inventory."""
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    from runner import __version__, inventory
+
+    try:
+        number = version("remediate")
+    except PackageNotFoundError:
+        number = __version__
+    lines = [f"remediate, version {number}", "playbooks, searched in this order:"]
+    for place in _playbook_dir().places:
+        lines.append(f"  {place.path}  ({place.origin}){'' if place.path.is_dir() else '  [missing]'}")
+    inv = inventory.default_path()
+    origin = "$REMEDIATE_INVENTORY" if os.environ.get("REMEDIATE_INVENTORY") else "./inventory/"
+    lines.append(f"inventory: {inv}  ({origin}; -i PATH overrides){'' if inv.exists() else '  [missing]'}")
+    return "\n".join(lines)
+
+
+def _want_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # printed once every option is parsed (RemediateGroup.parse_args), so --playbooks counts in any order
+    if value and not ctx.resilient_parsing:
+        ctx.meta["remediate.version"] = True
+
+
+def _complete_module(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return [m for m in _modules_quietly() if m.startswith(incomplete)]
+
+
+def _inventory_names(ctx: click.Context, incomplete: str, groups: bool) -> list[str]:
+    """Host (or group) names for shell completion, from ``-i`` if typed, else the default inventory; quiet."""
+    try:
+        from runner import inventory
+
+        inv = inventory.load(ctx.params.get("inventory") or inventory.default_path())
+        names = inv.groups if groups else inv.hosts
+        return sorted(n for n in names if n.startswith(incomplete))
+    except Exception:  # completion must never print an error into the shell
+        return []
+
+
+def _complete_host(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return _inventory_names(ctx, incomplete, groups=False)
+
+
+def _complete_group(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return _inventory_names(ctx, incomplete, groups=True)
 
 
 def _fail(exc: Exception, code: int = ExitCode.INPUT) -> NoReturn:
@@ -51,28 +119,56 @@ class RemediateGroup(click.Group):
     """Built-in commands plus one command per playbook: ``remediate wfserver --host prod1``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*BUILTINS, *_modules()]
+        return [*BUILTINS, *(m for m in _modules_quietly() if m not in BUILTINS)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        if cmd_name in _modules():
+        if cmd_name in _modules_quietly():
             return _module_command(cmd_name)
         return None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if ctx.meta.get("remediate.version"):
+            _out(_version_text())
+            ctx.exit(0)
+        return rest
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
+        from runner.errors import RemediateError
+
         name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            modules = ", ".join(_modules())
-            raise click.UsageError(f"unknown module or command {name!r} (modules: {modules})")
+        if name and not name.startswith("-") and name not in self.commands:
+            try:
+                modules = _modules()  # a refused search path or no playbook at all: exit 2, naming the places
+            except RemediateError as exc:
+                _fail(exc)
+            if name not in modules:
+                raise click.UsageError(f"unknown module or command {name!r} (modules: {', '.join(modules)})")
         return super().resolve_command(ctx, args)
 
 
 @click.group(cls=RemediateGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="remediate", prog_name="remediate")
-def main() -> None:
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_want_version,
+    help="Show the version, where playbooks and the inventory are read from, and exit.",
+)
+@click.option(
+    "--playbooks",
+    "playbooks",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Site playbook directory, searched before $REMEDIATE_PLAYBOOKS and the shipped ones (repeatable).",
+)
+def main(playbooks: tuple[Path, ...]) -> None:
     """Diagnose and fix Adobe Campaign Classic v7 modules over SSH.
 
     \b
@@ -85,8 +181,22 @@ def main() -> None:
 
 def _common_run_options(f: Any) -> Any:
     options = [
-        click.option("--host", "hosts", multiple=True, metavar="NAME", help="Inventory host (repeatable)."),
-        click.option("--group", "groups", multiple=True, metavar="NAME", help="Inventory group (repeatable)."),
+        click.option(
+            "--host",
+            "hosts",
+            multiple=True,
+            metavar="NAME",
+            shell_complete=_complete_host,
+            help="Inventory host (repeatable).",
+        ),
+        click.option(
+            "--group",
+            "groups",
+            multiple=True,
+            metavar="NAME",
+            shell_complete=_complete_group,
+            help="Inventory group (repeatable).",
+        ),
         click.option(
             "-i",
             "--inventory",
@@ -300,6 +410,7 @@ def list_cmd(output: str) -> None:
 
     try:
         books = _load_all()
+        origin = {str(f.path): f.place.origin for f in _playbook_dir().found()}
     except RemediateError as exc:
         _fail(exc)
     rows: list[dict[str, Any]] = [
@@ -310,6 +421,8 @@ def list_cmd(output: str) -> None:
             "symptom": b.symptom,
             "disruptive": b.disruptive,
             "checks": [s.id for s in b.checks],
+            "file": b.path,
+            "source": origin.get(b.path, ""),
         }
         for b in books
     ]
@@ -320,12 +433,15 @@ def list_cmd(output: str) -> None:
     for r in rows:
         _out(f"{r['module']:<{width}}  {r['scope']}")
         _out(f"{'':<{width}}  symptom: {r['symptom']}")
+        _out(f"{'':<{width}}  file: {r['file']} ({r['source']})")
 
 
 @main.command("show")
-@click.argument("module")
+@click.argument("module", shell_complete=_complete_module)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-@click.option("--host", default=None, help="Render commands with this inventory host's vars.")
+@click.option(
+    "--host", default=None, shell_complete=_complete_host, help="Render commands with this inventory host's vars."
+)
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
 def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) -> None:
     """A playbook as a readable runbook: steps, exact commands, which are disruptive."""
@@ -334,26 +450,46 @@ def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) ->
     from runner.playbook import load_module
 
     try:
-        pb = load_module(module, _playbook_dir())
+        where = _playbook_dir()
+        pb = load_module(module, where)
+        source = next(f.place.origin for f in where.found() if str(f.path) == pb.path)
         target = _select(_load_inventory(inventory), (host,), ())[0] if host else None
     except RemediateError as exc:
         _fail(exc)
     if target is not None:
         console.add_secrets(target.secrets())
     _out(runbook.render(pb, target, markdown=fmt == "markdown"))
+    _out(
+        f"\n_Playbook file: `{pb.path}` ({source})_" if fmt == "markdown" else f"\nplaybook file: {pb.path} ({source})"
+    )
 
 
 @main.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
 def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
-    """Validate playbooks (default: all shipped) and the inventory; exit 2 with file:line on error."""
+    """Validate playbooks (default: every one on the search path, site and shipped) and the inventory.
+
+    Exit 2 with file:line on error, or when a playbook place is refused (StrictModes) or holds nothing.
+    """
     from runner import inventory as inv_mod
     from runner import playbook, yamlfile
     from runner.errors import RemediateError
 
-    targets = list(paths) or [playbook.path_for(m, _playbook_dir()) for m in _modules()]
+    targets = list(paths)
     errors = 0
+    if not paths:
+        try:
+            found = _playbook_dir().found()
+            _modules()  # no playbook anywhere is an error, naming every place looked in
+        except RemediateError as exc:
+            errors += 1
+            _out(f"error  {exc}", err=True)
+            found = []
+        for f in found:
+            if f.shadowed_by is not None:
+                _out(f"note  {f.path}: overridden by {f.shadowed_by}")
+        targets = [f.path for f in found]
     for path in targets:
         try:
             if path.is_dir() or _looks_like_inventory(path):

@@ -23,6 +23,10 @@ from runner.errors import InputError
 PHASES = ("checks", "remediation", "verification")
 PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "verification"}
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# a site playbook may add a module beyond the shipped ones (webmdl, interactiond ...): its name becomes a
+# command and the name of its run lock file, so it is a plain word that no built-in command already uses
+SITE_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+COMMAND_WORDS = frozenset({"all", "audit", "check", "hosts", "list", "show", "triage", "validate"})
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
 STEP_KEYS = frozenset(
     {
@@ -122,25 +126,45 @@ def template_vars(playbooks: Iterable[Playbook]) -> set[str]:
 
 
 def default_dir() -> Path:
-    """``$REMEDIATE_PLAYBOOKS``, else the ``playbooks/`` shipped beside the package."""
-    return paths.playbook_dir()
+    """The shipped playbook directory (searched last, after the site directories)."""
+    return paths.shipped_dir()
 
 
-def path_for(module: str, directory: Path | None = None) -> Path:
-    return (directory or default_dir()) / f"{module}.yml"
+Where = Path | paths.SearchPath | None  # one folder only, a search path, or None: $REMEDIATE_PLAYBOOKS + shipped
 
 
-def available(directory: Path | None = None) -> list[str]:
-    folder = directory or default_dir()
-    return sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+def search_path(where: Where = None) -> paths.SearchPath:
+    """The search path ``where`` stands for (see :mod:`runner.paths`)."""
+    if isinstance(where, paths.SearchPath):
+        return where
+    return paths.SearchPath.only(where) if where is not None else paths.SearchPath.build()
 
 
-def load_module(module: str, directory: Path | None = None) -> Playbook:
-    names = available(directory)
-    if module not in names:
-        hint = f"modules: {', '.join(names)}" if names else "no playbooks found"
-        raise InputError(f"unknown module {module!r}", where="MODULE", hint=hint)
-    return load(path_for(module, directory))
+def path_for(module: str, directory: Where = None) -> Path:
+    """The file that provides ``module`` (for a search path: the first that has it)."""
+    if isinstance(directory, Path):
+        return directory / f"{module}.yml"
+    found = search_path(directory).find(module)
+    return found if found is not None else search_path(directory).places[0].path / f"{module}.yml"
+
+
+def available(directory: Where = None) -> list[str]:
+    """Module names on the search path (a missing single folder has none; StrictModes raise InputError)."""
+    if isinstance(directory, Path) and not directory.is_dir():
+        return []
+    return sorted(search_path(directory).modules())
+
+
+def load_module(module: str, directory: Where = None) -> Playbook:
+    where = search_path(directory)
+    files = where.modules()
+    if module not in files:
+        if not files:
+            raise InputError(
+                f"unknown module {module!r}", where="MODULE", hint=f"no playbook found; looked in: {where.looked_in()}"
+            )
+        raise InputError(f"unknown module {module!r}", where="MODULE", hint=f"modules: {', '.join(sorted(files))}")
+    return load(files[module])
 
 
 def load(path: Path) -> Playbook:
@@ -175,12 +199,13 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
                 f"expected one of {', '.join(sorted(TOP_KEYS))}",
             )
     module = _text(data, "module", path)
-    if module not in MODULES:
+    if module not in MODULES and (not SITE_MODULE.fullmatch(module) or module in COMMAND_WORDS):
         raise _err(
-            f"unknown Campaign module {module!r}",
+            f"bad module name {module!r}",
             path,
             yamlfile.line_of(data, "module"),
-            f"one of {', '.join(MODULES)}",
+            f"a shipped module ({', '.join(MODULES)}) or a site module: a letter, then letters, digits or _,"
+            f" not a command ({', '.join(sorted(COMMAND_WORDS))})",
         )
     if Path(path).suffix in (".yml", ".yaml") and Path(path).stem != module:
         raise _err(f"module {module!r} must live in {module}.yml", path, yamlfile.line_of(data, "module"))
