@@ -82,4 +82,7 @@ PrintLastLog no
 MaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
+# where this host's Campaign install is, for a session that has no inventory (remediate's discovery
+# reads $NL6_ROOT first, as a server whose login environment sets it)
+SetEnv NL6_ROOT={h}/nl6
 """

@@ -223,6 +223,12 @@ def _common_run_options(f: Any) -> Any:
             metavar="TARGET",
             help="Also copy each audit event to syslog/journald: /dev/log or host:port (udp) [$REMEDIATE_SYSLOG].",
         ),
+        click.option(
+            "--instance",
+            default=None,
+            metavar="NAME",
+            help="The Campaign instance, where a host runs several (overrides the inventory's instance).",
+        ),
         click.option("--reason", default=None, help="Why you run this (incident or ticket); audited."),
         click.option(
             "--forks",
@@ -256,6 +262,59 @@ def _load_inventory(path: Path | None) -> Any:
     from runner import inventory
 
     return inventory.load(path or inventory.default_path())
+
+
+def _selected(kw: dict[str, Any]) -> list[Host]:
+    """The hosts of a run: from the inventory, or — with no inventory at all — from the OpenSSH config.
+
+    ``--instance`` chooses the Campaign instance where a host runs several (it overrides the inventory's).
+    """
+    from dataclasses import replace
+
+    from runner import inventory
+
+    given = kw["inventory"]
+    path = given or inventory.default_path()
+    if given is None and not path.exists() and kw["hosts"] and not kw["groups"]:
+        return _discovered(kw["hosts"], kw["ssh_config"], kw.get("instance"), searched=path)
+    hosts = _select(_load_inventory(given), kw["hosts"], kw["groups"])
+    if kw.get("instance"):
+        hosts = [replace(h, vars={**h.vars, "instance": kw["instance"]}) for h in hosts]
+    return hosts
+
+
+def _discovered(names: tuple[str, ...], ssh_config: Path | None, instance: str | None, searched: Path) -> list[Host]:
+    """Hosts the OpenSSH config knows, with their Campaign install found on the host (runner.discover)."""
+    from runner import discover, sshconfig
+    from runner.errors import InputError
+    from runner.execute import RunConfig, read_each
+    from runner.inventory import Host as HostType
+
+    config = (ssh_config or Path("~/.ssh/config")).expanduser()
+    bare = []
+    for name in names:
+        known = sshconfig.lookup(name, config) if config.exists() else {}
+        if "hostname" not in known:
+            raise InputError(
+                f"unknown host {name!r}: there is no inventory ({searched}) and {config} has no Host entry "
+                "with a HostName for it",
+                where="--host",
+                hint="write an inventory (-i), or add the host to your OpenSSH config",
+            )
+        bare.append(HostType(name, ("ssh_config",), {"ssh_config": str(config)}, f"{config} (no inventory)"))
+    sshconfig.check(bare, ssh_config)
+    answers = read_each(bare, lambda _h: discover.COMMAND, RunConfig(ssh_config=ssh_config))
+    hosts = []
+    for host in bare:
+        answer = answers[host.name]
+        if isinstance(answer, str):
+            _out(f"remediate: {host.name}: {answer}", err=True)
+            sys.exit(ExitCode.UNREACHABLE)
+        found = discover.parse(answer.stdout, host.name)
+        hosts.append(
+            HostType(host.name, host.groups, {**host.vars, **found.host_vars(instance, host.name)}, host.source)
+        )
+    return hosts
 
 
 def _select(inv: Any, hosts: tuple[str, ...], groups: tuple[str, ...]) -> list[Host]:
@@ -358,8 +417,7 @@ def _run_module(module: str, **kw: Any) -> None:
     try:
         pb = playbook.load_module(module, _playbook_dir())
         options = plan.resolve_options(pb, _parse_opts(kw["opts"], kw["mode"]))
-        inv = _load_inventory(kw["inventory"])
-        hosts = _select(inv, kw["hosts"], kw["groups"])
+        hosts = _selected(kw)
         sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = _open_audit(kw["audit_log"], hosts, kw["syslog"])
     except RemediateError as exc:
@@ -526,20 +584,43 @@ def _looks_like_inventory(path: Path) -> bool:
 @main.command("hosts")
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
 @click.option("--ssh-config", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Only these hosts (without an inventory: what is discovered on them through the OpenSSH config).",
+)
+@click.option("--instance", default=None, metavar="NAME", help="The instance, where a host runs several.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> None:
-    """The inventory as resolved: address, port, user, the path to each host (direct, via bastions), vars."""
-    from runner import sshconfig
+def hosts_cmd(
+    inventory: Path | None, ssh_config: Path | None, hosts: tuple[str, ...], instance: str | None, output: str
+) -> None:
+    """The inventory as resolved: address, port, user, the path to each host (direct, via bastions), vars.
+
+    Vars that nothing in the runner or the playbooks reads (a misspelled syslog_port) are warned about.
+    """
+    from runner import hostvars, sshconfig
     from runner.errors import RemediateError
+    from runner.playbook import template_vars
 
     try:
-        inv = _load_inventory(inventory)
+        if hosts:
+            selected = _selected(
+                {"inventory": inventory, "ssh_config": ssh_config, "hosts": hosts, "groups": (), "instance": instance}
+            )
+        else:
+            selected = list(_load_inventory(inventory).hosts.values())
+        used = template_vars(_load_all())
         rows = []
-        for h in inv.hosts.values():
+        for h in selected:
             ep = sshconfig.resolve(h, sshconfig.config_path(h, ssh_config))
             secrets = h.secrets()
             shown = {k: ("***" if str(v) in secrets else v) for k, v in h.vars.items() if not k.startswith("ansible_")}
-            rows.append({"host": h.name, **ep.describe(), "groups": list(h.groups), "vars": shown})
+            unused = hostvars.unused(list(h.vars), used)
+            rows.append(
+                {"host": h.name, **ep.describe(), "groups": list(h.groups), "vars": shown, "unused_vars": unused}
+            )
     except RemediateError as exc:
         _fail(exc)
     if output == "json":
@@ -550,6 +631,8 @@ def hosts_cmd(inventory: Path | None, ssh_config: Path | None, output: str) -> N
         _out(f"{r['host']}: {where}  {r['path']}  groups: {', '.join(r['groups']) or '-'}")
         for k, v in sorted(r["vars"].items()):
             _out(f"    {k}: {v}")
+        for k in r["unused_vars"]:
+            _out(f"remediate: warning: {r['host']}: var {k!r} is not read by the runner or any playbook", err=True)
 
 
 @main.command("check")
@@ -581,8 +664,7 @@ def check_cmd(modules: tuple[str, ...], **kw: Any) -> None:
         books = [load_module(m, _playbook_dir()) for m in names]
         if not books:
             raise InputError("no playbook to check", where="MODULE")
-        inv = _load_inventory(kw["inventory"])
-        hosts = _select(inv, kw["hosts"], kw["groups"])
+        hosts = _selected(kw)
         sshconfig.check(hosts, kw["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = _open_audit(kw["audit_log"], hosts, kw["syslog"])
     except RemediateError as exc:
