@@ -99,8 +99,10 @@ def undetermined_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
     return [sid for sid, v in verdicts.items() if v.undetermined]
 
 
-def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mapping[str, str]) -> list[Step]:
-    """The remediation steps whose ``when:`` holds for these check verdicts and options."""
+def selected(
+    playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mapping[str, str], *, force: bool = False
+) -> list[Step]:
+    """The remediation steps whose ``when:`` holds for these check verdicts, options and ``--force``."""
     out = []
     for step in playbook.remediation:
         when = step.when
@@ -112,6 +114,8 @@ def selected(playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mappi
             if any(sid in verdicts and verdicts[sid].failed for sid in when.not_failed):
                 continue
             if any(options.get(name) != value for name, value in when.option):
+                continue
+            if when.force and not force:
                 continue
         out.append(step)
     return out

@@ -45,7 +45,7 @@ STEP_KEYS = frozenset(
         "gate",
     }
 )
-WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option"})
+WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option", "force"})
 MAX_TIMEOUT = 3600.0
 
 
@@ -61,6 +61,7 @@ class When:
     passed: tuple[str, ...] = ()  # run only if all of these checks passed
     not_failed: tuple[str, ...] = ()  # run only if none of these checks found a problem (skipped counts as not)
     option: tuple[tuple[str, str], ...] = ()  # run only if every option has this value
+    force: bool = False  # run only when the operator asked with --force (e.g. a restart an inferred check cannot pick)
 
 
 @dataclass(frozen=True)
@@ -427,7 +428,7 @@ def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> Whe
         return None
     line = yamlfile.line_of(item, "when")
     if not isinstance(raw, dict) or not raw or set(raw) - WHEN_KEYS:
-        raise _err(f"step {step_id!r}: when takes failed:, passed:, not_failed: and/or option:", path, line)
+        raise _err(f"step {step_id!r}: when takes failed:, passed:, not_failed:, option: and/or force:", path, line)
 
     def ids(key: str) -> tuple[str, ...]:
         value = raw.get(key) or []
@@ -444,4 +445,9 @@ def _when(item: Any, step_id: str, path: str, options: dict[str, Option]) -> Whe
         if name not in options or value not in options[name].choices:
             raise _err(f"step {step_id!r}: when.option {name}={value!r} is not a declared option choice", path, line)
         pairs.append((str(name), str(value)))
-    return When(failed=ids("failed"), passed=ids("passed"), not_failed=ids("not_failed"), option=tuple(pairs))
+    force = raw.get("force", False)
+    if not isinstance(force, bool):
+        raise _err(f"step {step_id!r}: when.force must be true or false", path, line)
+    return When(
+        failed=ids("failed"), passed=ids("passed"), not_failed=ids("not_failed"), option=tuple(pairs), force=force
+    )

@@ -43,6 +43,8 @@ def _conditions(step: Step) -> str:
         parts.append("if " + " and ".join(step.when.passed) + " passed")
     for name, value in step.when.option:
         parts.append(f"with --option {name}={value}")
+    if step.when.force:
+        parts.append("only with --force")
     return ", ".join(parts)
 
 

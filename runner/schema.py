@@ -162,6 +162,7 @@ def schema() -> dict[str, Any]:
                     "passed": ids,
                     "not_failed": ids,
                     "option": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "force": {"type": "boolean"},
                 },
             },
             "poll": {

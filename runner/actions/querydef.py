@@ -40,7 +40,7 @@ _EXPR = re.compile(EXPR)
 # A condition once its {var} fields are filled: attributes, numbers, 'quoted words', operators, functions.
 _COND_TOKEN = re.compile(
     rf"\s*(?:{EXPR}|'[A-Za-z0-9_.@:\- ]*'|-?\d+(?:\.\d+)?|<=|>=|<>|!=|=|<|>|\(|\)|,|"
-    r"\b(?:AND|OR|NOT|IN|IS|NULL|LIKE|GetDate|Lower|Upper|Trim|Count|Min|Max|SubDays|SubHours|SubMinutes)\b)"
+    r"\b(?:AND|OR|NOT|IN|IS|NULL|LIKE|GetDate|Lower|Upper|Trim|Count|Min|Max|SubDays|SubHours|SubMinutes|SubSeconds)\b)"
 )
 _LITERAL_WORD = re.compile(r"[A-Za-z0-9_.@:\-]{1,128}")
 QUERY_EXPECT = ("ok", "empty", "nonempty")

@@ -33,11 +33,19 @@ action(
 )
 
 
-def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+def _relaunch_names(args: Mapping[str, Any], ctx: Context) -> list[str]:
+    """The workflows to re-launch: the first column of a query check's rows, or the one a host var names."""
+    var = args.get("workflow_var")
+    if var is not None:
+        value = ctx.host.var(str(var))
+        if value is None:
+            why = f" ({args['why']})" if args.get("why") else ""
+            raise Skip(f"the inventory names no {var} for host {ctx.host.name}: nothing started{why}")
+        name = str(value).strip()
+        if not IDENT.match(name):
+            raise ValueError(f"{var} {name!r} is not a workflow internal name")
+        return [name]
     source = str(args["from"])
-    verb = str(args["verb"])
-    if verb not in ("Start", "Restart"):
-        raise ValueError(f"verb must be Start or Restart, got {verb!r}")
     verdict = ctx.earlier.get(source)
     if verdict is None:
         raise Skip(f"check {source!r} has no result to take workflows from")
@@ -50,18 +58,42 @@ def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
             names.append(name)
     if not names:
         raise Skip(f"check {source!r} lists no workflow to re-launch")
+    return names
+
+
+def _relaunch_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    verb = str(args["verb"])
+    if verb not in ("Start", "Restart"):
+        raise ValueError(f"verb must be Start or Restart, got {verb!r}")
+    names = _relaunch_names(args, ctx)
     script = " ".join(f'logInfo("re-launch {n} ({verb})"); xtk.workflow.{verb}("{n}");' for n in names)
     return _javascript_cmd({"script": script}, ctx)
 
 
+def _relaunch_valid(args: Mapping[str, Any]) -> str | None:
+    if ("from" in args) == ("workflow_var" in args):
+        return "workflow_relaunch takes exactly one of from: (a query check) and workflow_var: (a host var)"
+    return None
+
+
 action(
     "workflow_relaunch",
-    "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a sql check listed (first column)",
+    "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a query check listed (first "
+    "column), or of the one workflow a host var names (Start starts or resumes, Restart stops then starts; "
+    "neither clears an incremental history)",
     Effect.CHANGE,
     build=_relaunch_cmd,
     judge=exit_ok,
+    validate=_relaunch_valid,
     args=[
-        ArgSpec("from", "check", "the sql check whose rows name the workflows", required=True),
+        ArgSpec("from", "check", "the query check whose rows name the workflows (first column)"),
+        ArgSpec(
+            "workflow_var",
+            "str",
+            "a host var naming one workflow, e.g. export_full_workflow",
+            pattern=r"[a-z][a-z0-9_]{0,62}",
+        ),
+        ArgSpec("why", "str", "what to say when workflow_var is not set (the step is then skipped)"),
         ArgSpec("verb", "enum", "xtk.workflow.Start or Restart", required=True, choices=("Start", "Restart")),
     ],
 )

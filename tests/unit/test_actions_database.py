@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip
+from runner.actions import ACTIONS, Context, Skip, Verdict
 from runner.inventory import Host
 
 DB = {"db_host": "127.0.0.30", "db_name": "campaign", "db_user": "ro", "db_password": "pw 1", "grace": 120}
@@ -40,20 +40,32 @@ def test_sql_judges() -> None:
     assert judge({"query": "q"}, CTX, "", "ERROR: relation does not exist", 1).undetermined
 
 
+DEDUP_ARGS = {"folders_from": "folders"}
+FOLDERS = Verdict(True, "", {"rows": [["2", "prospects"]]})
+
+
+def _dedup_ctx() -> Context:
+    host = Host("prod1", (), {**CTX.host.vars, "instance": "prod", "dedup_folders": ["prospects"]}, "-")
+    return Context(host, {}, {"folders": FOLDERS}, run_id=CTX.run_id)
+
+
 def test_dedup_backup_table_is_named_from_the_run() -> None:
-    cmd = ACTIONS["recipient_dedup"].build({}, CTX)
-    assert "CREATE TABLE nmsrecipientdedup_3f2a9c0d11e4 (LIKE NmsRecipient)" in cmd
-    assert ACTIONS["recipient_dedup"].build({}, CTX) == cmd
-    assert "default_transaction_read_only" not in cmd
+    cmd = ACTIONS["recipient_dedup"].build(DEDUP_ARGS, _dedup_ctx())
+    assert "CREATE TABLE nmsrecipientdedup_3f2a9c0d11e4 AS SELECT r.* FROM NmsRecipient r" in cmd
+    assert ACTIONS["recipient_dedup"].build(DEDUP_ARGS, _dedup_ctx()) == cmd
+    assert "psql" not in cmd and "nlserver javascript -instance:prod" in cmd
     with pytest.raises(ValueError, match="prefix"):
-        ACTIONS["recipient_dedup"].build({"backup_prefix": "x; DROP"}, CTX)
+        ACTIONS["recipient_dedup"].build({**DEDUP_ARGS, "backup_prefix": "x; DROP"}, _dedup_ctx())
 
 
 def test_dedup_judges() -> None:
     judge = ACTIONS["recipient_dedup"].judge
-    done = judge({}, CTX, "3\t3\t4,5,6\tnmsrecipientdedup_3f2a9c0d11e4\n", "", 0)
+    ctx = _dedup_ctx()
+    out = "@@dedup rows 3\n@@dedup ref nms:broadLogRcp 0\n@@dedup backed_up 3\n@@dedup left 0\n"
+    done = judge(DEDUP_ARGS, ctx, out, "", 0)
     assert done.passed and done.data["backup_table"] == "nmsrecipientdedup_3f2a9c0d11e4"
-    assert "INSERT INTO NmsRecipient SELECT * FROM nmsrecipientdedup_3f2a9c0d11e4" in done.data["restore"]
-    assert judge({}, CTX, "3\t2\t4,5\tt\n", "", 0).failed
-    assert judge({}, CTX, "garbage", "", 0).undetermined
-    assert judge({}, CTX, "", "ERROR", 1).undetermined
+    assert "INSERT INTO NmsRecipient SELECT b.* FROM nmsrecipientdedup_3f2a9c0d11e4 b" in done.data["restore"]
+    refused = judge(DEDUP_ARGS, ctx, "@@dedup rows 3\n@@dedup ref nms:subscription 2\n@@dedup refused\n", "", 2)
+    assert refused.failed and "2 subscriptions (nms:subscription)" in refused.message
+    assert judge(DEDUP_ARGS, ctx, "garbage", "", 0).undetermined
+    assert judge(DEDUP_ARGS, ctx, "", "JST-310000 Error", 1).undetermined

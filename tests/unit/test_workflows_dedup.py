@@ -1,0 +1,225 @@
+"""export, import, wfserver and syslogd playbooks without a host: what each selects, builds and refuses.
+
+The de-duplication command is run for real by ``sh`` against a stand-in ``nlserver`` that answers the
+count script and the delete script with the console lines Campaign's ``logInfo`` prints, so the shell
+logic that decides between refusing and deleting is exercised, not read.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runner import plan
+from runner.actions import ACTIONS, Context, Skip, Verdict, querydef
+from runner.actions.database import backup_table, dedup_scripts
+from runner.inventory import Host
+from runner.playbook import load_module
+
+VARS = {"instance": "prod", "nlserver": "nlserver", "export_workflows": ["exportRecipients"]}
+RUN = "0123456789abcdef0123456789abcdef"
+
+
+def _ctx(options: dict[str, str] | None = None, earlier: dict[str, Verdict] | None = None, **extra: object) -> Context:
+    return Context(Host("prod1", (), {**VARS, **extra}, "-"), options or {}, earlier or {}, run_id=RUN)
+
+
+def _ids(steps) -> list[str]:
+    return [s.id for s in steps]
+
+
+# --- wfserver: waiting start requests are reported, a restart needs --force ------------------------
+
+
+def test_wfserver_stuck_requests_alone_never_restart() -> None:
+    pb = load_module("wfserver")
+    stuck = {"wfserver_running": Verdict(True, "up"), "no_stuck_workflows": Verdict(False, "1 waiting")}
+    assert plan.selected(pb, stuck, {"log_precision": "default"}) == []
+    assert _ids(plan.selected(pb, stuck, {"log_precision": "default"}, force=True)) == ["restart_wfserver"]
+    assert _ids(plan.selected(pb, stuck, {"log_precision": "verbose"})) == ["restart_verbose"]
+    down = {"wfserver_running": Verdict(False, "down"), "no_stuck_workflows": Verdict(False, "1 waiting")}
+    assert _ids(plan.selected(pb, down, {"log_precision": "default"}, force=True)) == ["start_wfserver"]
+    assert pb.checks[0].gate and pb.checks[0].action == "module_running"
+
+
+def test_wfserver_stuck_check_is_a_query_on_workflow_jobs_with_the_grace() -> None:
+    pb = load_module("wfserver")
+    step = pb.steps_by_id["no_stuck_workflows"] if pb.steps_by_id else pb.checks[1]
+    assert plan.build(step, _ctx()).command
+    cmd = querydef.fragment(step.args, _ctx(workflow_start_grace=90))[1]
+    assert 'schema="xtk:workflowJob"' in cmd and "SubSeconds(GetDate(), 90)" in cmd and "@status = 0" in cmd
+    assert "psql" not in cmd
+
+
+# --- export: named workflows, failed or paused; modes ----------------------------------------------
+
+
+def test_export_reads_named_workflows_failed_or_paused_only() -> None:
+    pb = load_module("export")
+    check = pb.checks[0]
+    assert "psql" not in (plan.build(check, _ctx()).command or "psql")
+    cmd = querydef.fragment(check.args, _ctx())[1]
+    assert "@internalName IN ('exportRecipients')" in cmd
+    assert "(@failed = 1 OR @state = 13)" in cmd  # a started state between runs (e.g. 11) is healthy
+    assert "LIKE" not in cmd
+    assert plan.build(check, Context(Host("h", (), {"instance": "prod"}, "-"))).command is None  # no names: skip
+    informs = {s.id for s in pb.checks if s.inform}
+    assert informs == {"export_workflows_known", "export_file_fresh"}
+
+
+def test_export_modes_pick_exactly_their_step() -> None:
+    pb = load_module("export")
+    failed = {"export_workflows_ok": Verdict(False, "1"), "wfserver_running": Verdict(True, "up")}
+    assert _ids(plan.selected(pb, failed, {"mode": "delta"})) == ["relaunch_delta"]
+    assert _ids(plan.selected(pb, failed, {"mode": "restart"})) == ["relaunch_restart"]
+    healthy = {"export_workflows_ok": Verdict(True, ""), "wfserver_running": Verdict(True, "up")}
+    assert _ids(plan.selected(pb, healthy, {"mode": "full"})) == ["run_full_export"]
+    down = {"export_workflows_ok": Verdict(False, "1"), "wfserver_running": Verdict(False, "down")}
+    assert _ids(plan.selected(pb, down, {"mode": "delta"})) == ["start_wfserver", "relaunch_delta"]
+
+
+def test_export_relaunch_takes_names_from_the_query_rows() -> None:
+    pb = load_module("export")
+    step = next(s for s in pb.remediation if s.id == "relaunch_delta")
+    rows = Verdict(False, "", {"rows": [["exportRecipients", "13", "1", "Export recipients"]]})
+    cmd = plan.build(step, _ctx(earlier={"export_workflows_ok": rows})).command or ""
+    assert 'xtk.workflow.Start("exportRecipients");' in cmd and "javascript -instance:prod" in cmd
+    restart = next(s for s in pb.remediation if s.id == "relaunch_restart")
+    assert 'xtk.workflow.Restart("exportRecipients")' in (
+        plan.build(restart, _ctx(earlier={"export_workflows_ok": rows})).command or ""
+    )
+
+
+def test_export_full_runs_the_named_full_workflow_or_is_refused_with_the_reason() -> None:
+    pb = load_module("export")
+    step = next(s for s in pb.remediation if s.id == "run_full_export")
+    cmd = plan.build(step, _ctx(export_full_workflow="exportRecipientsFull")).command or ""
+    assert 'xtk.workflow.Start("exportRecipientsFull");' in cmd
+    refused = plan.build(step, _ctx())
+    assert refused.command is None
+    assert "export_full_workflow" in (refused.skip or "") and "incremental history" in (refused.skip or "")
+    forged = plan.build(step, _ctx(export_full_workflow='x"); evil("'))
+    assert forged.command is None and "not a workflow internal name" in (forged.skip or "")
+
+
+def test_workflow_relaunch_takes_from_or_workflow_var_not_both() -> None:
+    action = ACTIONS["workflow_relaunch"]
+    assert action.problems({"verb": "Start"})
+    assert action.problems({"verb": "Start", "from": "a", "workflow_var": "export_full_workflow"})
+    assert not action.problems({"verb": "Start", "workflow_var": "export_full_workflow"})
+
+
+# --- import: report by default; delete only in dedup_folders, refused while referenced ------------
+
+
+def test_import_reports_by_default_and_deletes_only_with_the_option() -> None:
+    pb = load_module("import")
+    dupes = {"no_duplicate_emails": Verdict(False, "20"), "no_duplicates_in_dedup_folders": Verdict(False, "12")}
+    assert plan.selected(pb, dupes, {"dedup": "report"}) == []
+    assert _ids(plan.selected(pb, dupes, {"dedup": "delete"})) == ["deduplicate"]
+    check = querydef.fragment(pb.checks[0].args, _ctx())[1]
+    assert 'schema="nms:recipient"' in check and "Lower(Trim(@email))" in check and "Count(@id) &gt; 1" in check
+
+
+FOLDERS = Verdict(True, "", {"rows": [["1", "nmsRootRecipient"], ["2", "prospects"]]})
+DUPES = Verdict(False, "12 duplicated")
+
+
+def test_dedup_is_refused_without_dedup_folders_or_with_an_unknown_folder() -> None:
+    args = {"folders_from": "dedup_folder_ids", "duplicates_from": "no_duplicates_in_dedup_folders"}
+    earlier = {"dedup_folder_ids": FOLDERS, "no_duplicates_in_dedup_folders": DUPES}
+    with pytest.raises(Skip, match="limited to the folders named by dedup_folders"):
+        ACTIONS["recipient_dedup"].build(args, _ctx(earlier=earlier))
+    with pytest.raises(Skip, match="nosuch, not a folder"):
+        ACTIONS["recipient_dedup"].build(args, _ctx(earlier=earlier, dedup_folders=["nosuch"]))
+    clean = {**earlier, "no_duplicates_in_dedup_folders": Verdict(True, "none")}
+    with pytest.raises(Skip, match="nothing to delete"):
+        ACTIONS["recipient_dedup"].build(args, _ctx(earlier=clean, dedup_folders=["prospects"]))
+
+
+def test_dedup_sql_is_portable_and_limited_to_the_folder_ids() -> None:
+    count, delete = dedup_scripts([2], "nmsrecipientdedup_0123")
+    for text in (count, delete):
+        assert "r.iFolderId IN (2)" in text and "k.iFolderId IN (2)" in text
+        assert "LENGTH(TRIM(r.sEmail)) > 0" in text  # no '' literal: on Oracle '' is NULL
+        assert "'" not in text and "::" not in text and "LIMIT" not in text and "string_agg" not in text
+    assert "NmsBroadLogRcp" in count and "NmsTrackingLogRcp" in count and "NmsSubscription" in count
+    assert "CREATE TABLE nmsrecipientdedup_0123 AS SELECT r.* FROM NmsRecipient r" in delete
+    assert "DELETE FROM NmsRecipient WHERE iRecipientId IN (SELECT b.iRecipientId FROM nmsrecipientdedup_0123 b)" in (
+        delete
+    )
+    assert delete.count("NOT EXISTS") == 3
+    assert "DELETE" not in count and "CREATE" not in count
+
+
+FAKE = """#!/bin/sh
+# stand-in nlserver: answers like logInfo lines; the count script and the delete script are told apart
+f=$(echo "$@" | sed 's/.*-file //')
+echo "$@" >> "{log}"
+if grep -q 'CREATE TABLE' "$f"; then
+  printf '12:00:00 >   @@dedup backed_up 12\\n12:00:01 >   @@dedup left {left}\\n'
+else
+  printf '12:00:00 >   @@dedup rows {rows}\\n'
+  printf '12:00:00 >   @@dedup ref nms:broadLogRcp {bl}\\n12:00:00 >   @@dedup ref nms:trackingLogRcp 0\\n'
+  printf '12:00:00 >   @@dedup ref nms:subscription 0\\n'
+fi
+"""
+
+
+def _run_dedup(tmp_path: Path, rows: int, bl: int, left: int = 0) -> tuple[Verdict, int]:
+    log = tmp_path / "calls"
+    fake = tmp_path / "nlserver"
+    fake.write_text(FAKE.format(log=log, rows=rows, bl=bl, left=left))
+    fake.chmod(0o755)
+    ctx = Context(
+        Host("prod1", (), {"instance": "prod", "nlserver": str(fake), "dedup_folders": ["nmsRootRecipient"]}, "-"),
+        {"dedup": "delete"},
+        {"dedup_folder_ids": FOLDERS, "no_duplicates_in_dedup_folders": DUPES},
+        run_id=RUN,
+    )
+    args = {"folders_from": "dedup_folder_ids", "duplicates_from": "no_duplicates_in_dedup_folders"}
+    cmd = ACTIONS["recipient_dedup"].build(args, ctx)
+    res = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30, check=False)
+    calls = log.read_text().count("\n") if log.exists() else 0
+    return ACTIONS["recipient_dedup"].judge(args, ctx, res.stdout, res.stderr, res.returncode), calls
+
+
+def test_dedup_refused_while_delivery_logs_point_at_the_rows(tmp_path: Path) -> None:
+    verdict, calls = _run_dedup(tmp_path, rows=12, bl=3)
+    assert calls == 1  # the delete script never ran
+    assert verdict.failed and "refused" in verdict.message
+    assert "3 delivery logs (nms:broadLogRcp)" in verdict.message and "deduplication-merge.md" in verdict.message
+
+
+def test_dedup_deletes_backs_up_and_prints_the_restore_command(tmp_path: Path) -> None:
+    verdict, calls = _run_dedup(tmp_path, rows=12, bl=0)
+    assert calls == 2
+    backup = backup_table("NmsRecipientDedup", RUN)
+    assert verdict.passed and f"copied into table {backup}" in verdict.message
+    assert verdict.data["deleted"] == 12 and verdict.data["backup_table"] == backup
+    restore = verdict.data["restore"]
+    assert f"INSERT INTO NmsRecipient SELECT b.* FROM {backup} b WHERE NOT EXISTS" in restore
+    assert "javascript -instance:prod" in restore and restore in verdict.message
+
+
+def test_dedup_keeps_rows_pointed_at_meanwhile_and_says_so(tmp_path: Path) -> None:
+    verdict, _calls = _run_dedup(tmp_path, rows=12, bl=0, left=2)
+    assert verdict.passed and verdict.data["deleted"] == 10 and "2 row(s) were pointed at meanwhile" in verdict.message
+
+
+def test_dedup_with_nothing_to_delete_stops_after_counting(tmp_path: Path) -> None:
+    verdict, calls = _run_dedup(tmp_path, rows=0, bl=0)
+    assert calls == 1 and verdict.passed and "no duplicate recipient to delete" in verdict.message
+
+
+# --- syslogd: gate on its own module; the record probe stays opt-in -----------------------------
+
+
+def test_syslogd_gate_and_probe_opt_in() -> None:
+    pb = load_module("syslogd")
+    assert pb.checks[0].gate and pb.checks[0].args == {"module": "syslogd"}
+    probe = next(s for s in pb.checks if s.action == "syslog_roundtrip")
+    skipped = plan.build(probe, _ctx())
+    assert skipped.command is None and "syslog_probe" in (skipped.skip or "")
