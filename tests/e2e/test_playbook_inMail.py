@@ -1,30 +1,69 @@
-"""inMail playbook on the lab: inMail stopped with 12 bounces waiting → started, the mailbox drains."""
+"""inMail playbook on the lab: a quiet inMail is left alone; stopped, it is started; with the POP3 server
+down it is reported and not restarted; with recent errors and the POP3 server back it is restarted; on the
+mid-sourced host it does not apply. The tests run in this order: the healthy one needs a log without the
+pop3_down errors, which stay in inMail.log for two polling periods."""
 
 from __future__ import annotations
 
-from tests.e2e.playbook_helpers import INSTANCE, check_dry_run, check_healthy_run, run, steps
+from tests.e2e.playbook_helpers import INSTANCE, check_dry_run, check_healthy_run, pids, run, step, steps
 from tests.support.labfix import pid_of
+from tests.support.wait import wait_until
+
+INMAIL = f"inMail@{INSTANCE}"
 
 
-def test_inmail_stopped_is_started_and_mailbox_drains(lab, remediate, host):
+def test_inmail_healthy_host_is_left_alone_though_its_log_is_quiet(lab, remediate, host):
+    check_healthy_run(lab, remediate, "inMail")
+    code, report = run(remediate, "inMail", "--yes")
+    assert code == 0 and step(report, "inmail_log_errors")["outcome"] == "passed", report
+    assert step(report, "pop3_reachable")["outcome"] == "passed"
+
+
+def test_inmail_stopped_is_started(lab, remediate, host):
     lab.break_(host, "inmail_stopped")
-    st = lab.status(host)
-    assert pid_of(lab, host, f"inMail@{INSTANCE}") is None and st["files"]["bounce_mailbox"] == 12
+    assert pid_of(lab, host, INMAIL) is None
     code, report = run(remediate, "inMail", "--yes")
     assert code == 0, report
     st = lab.status(host)
-    assert st["processes"][f"inMail@{INSTANCE}"]["alive"]
-    assert st["files"]["bounce_mailbox"] == 0
-    assert st["healthy"]["inMail"]
+    assert st["processes"][INMAIL]["alive"] and st["healthy"]["inMail"]
     assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_inmail"]
-    processed = list((lab.hdir(host) / f"nl6/var/{INSTANCE}/inmail/processed").glob("bounce-*.eml"))
-    assert len(processed) >= 12
 
 
 def test_inmail_dry_run_changes_nothing(lab, remediate, host):
-    after = check_dry_run(lab, remediate, "inMail", "inmail_stopped", [f"nlserver start inMail@{INSTANCE}"])
-    assert after["files"]["bounce_mailbox"] == 12
+    check_dry_run(lab, remediate, "inMail", "inmail_stopped", [f"nlserver start {INMAIL}"])
+    assert pid_of(lab, host, INMAIL) is None
 
 
-def test_inmail_healthy_host_is_left_alone(lab, remediate, host):
-    check_healthy_run(lab, remediate, "inMail")
+def test_inmail_on_the_mid_sourced_host_does_not_apply(lab, remediate):
+    mid = lab.hosts()[-1]
+    before = lab.status(mid)
+    assert INMAIL not in before["processes"]
+    code, doc = remediate.json("inMail", "--host", mid, "--yes")
+    report = doc["hosts"][mid]
+    assert code == 0 and report["status"] == "not_applicable", report
+    assert not steps(report, "remediation")
+    after = lab.status(mid)
+    assert INMAIL not in after["processes"] and pids(after) == pids(before)
+
+
+def test_pop3_down_is_reported_not_restarted_then_recent_errors_are_restarted(lab, remediate, host):
+    lab.break_(host, "pop3_down")
+    log = lab.hdir(host) / f"nl6/var/{INSTANCE}/log/inMail.log"
+    wait_until(lambda: "\terror\t" in log.read_text(errors="replace"), 15, "inMail logs a POP3 error")
+    old = pid_of(lab, host, INMAIL)
+    code, report = run(remediate, "inMail", "--yes")
+    assert code == 1, report
+    assert step(report, "inmail_log_errors")["outcome"] == "failed"
+    assert step(report, "pop3_reachable")["outcome"] == "failed"
+    assert not steps(report, "remediation", "ran"), report["steps"]
+    assert pid_of(lab, host, INMAIL) == old
+    # The POP3 server is back; inMail's errors are still within two polling periods: Adobe's fix, a restart.
+    lab.heal(host)
+    assert lab.status(host)["pop3"]["reachable"]
+    old = pid_of(lab, host, INMAIL)
+    code, report = run(remediate, "inMail", "--yes")
+    assert code == 0, report
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["restart_inmail"]
+    new = pid_of(lab, host, INMAIL)
+    assert new and new != old
+    assert step(report, "pop3_still_reachable")["outcome"] == "passed"
