@@ -31,6 +31,14 @@ def opt_in_inventory(lab: Any, tmp_path: Path) -> Path:
     return path
 
 
+def run_opted_in(lab: Any, remediate: Any, host: str, tmp_path: Path) -> tuple[int, dict[str, Any]]:
+    """``remediate web --yes`` with the opt-in inventory and the operator's password in the environment."""
+    inventory = opt_in_inventory(lab, tmp_path)
+    return remediate.json(
+        "web", "--host", host, "--yes", inventory=inventory, env={"REMEDIATE_SOAP_PASSWORD": PASSWORD}
+    )
+
+
 def test_web_healthy_host_is_left_alone_and_sends_no_logon(lab, remediate, host, audit_log):
     check_healthy_run(lab, remediate, "web")
     commands = sent_commands(audit_log)
@@ -61,14 +69,7 @@ def test_web_dry_run_changes_nothing(lab, remediate, host):
 
 def test_web_opt_in_logon_passes_and_its_password_is_never_written(lab, remediate, host, audit_log, tmp_path):
     before = lab.status(host)
-    code, doc = remediate.json(
-        "web",
-        "--host",
-        host,
-        "--yes",
-        inventory=opt_in_inventory(lab, tmp_path),
-        env={"REMEDIATE_SOAP_PASSWORD": PASSWORD},
-    )
+    code, doc = run_opted_in(lab, remediate, host, tmp_path)
     report = doc["hosts"][host]
     assert code == 0 and report["status"] == "healthy", report
     assert step(report, "soap_logon")["outcome"] == "passed"
@@ -83,14 +84,7 @@ def test_web_soap_fault_is_reported_not_restarted(lab, remediate, host, tmp_path
     lab.break_(host, "web_xtk_errors")
     assert lab.status(host)["soap_logon"]["fault"]
     old = pid_of(lab, host, "web@default")
-    code, doc = remediate.json(
-        "web",
-        "--host",
-        host,
-        "--yes",
-        inventory=opt_in_inventory(lab, tmp_path),
-        env={"REMEDIATE_SOAP_PASSWORD": PASSWORD},
-    )
+    code, doc = run_opted_in(lab, remediate, host, tmp_path)
     report = doc["hosts"][host]
     assert code == 1, report
     assert step(report, "soap_logon")["outcome"] == "failed"
