@@ -1,45 +1,95 @@
-"""export playbook on the lab: failed export workflow and missing file → re-launched, file written."""
+"""export playbook on the lab: the inventory's export workflows, failed or paused, re-launched; modes; refusals.
+
+The lab inventory names ``export_workflows: [exportRecipients]`` (a recurring delta export that stays
+started, @state 11, between runs) and ``export_full_workflow: exportRecipientsFull``.
+"""
 
 from __future__ import annotations
 
-from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step, steps
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.playbook_helpers import check_dry_run, pids, run, step, steps
+from tests.support.wait import wait_until
 
 
-def _export(st):
-    return st["db"]["workflows"]["exportRecipients"]
+def _wf(st, name="exportRecipients"):
+    return st["db"]["workflows"][name]
 
 
-def test_export_failed_is_relaunched_delta(lab, remediate, host):
+def _inventory_without_full(remediate, tmp_path: Path) -> Path:
+    data = yaml.safe_load(remediate.inventory.read_text())
+    data["all"]["vars"].pop("export_full_workflow", None)
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_export_healthy_started_recurring_export_is_left_alone(lab, remediate, host):
+    before = lab.status(host)
+    assert _wf(before)["state"] == 11 and not _wf(before)["failed"]  # started between two runs: healthy
+    code, report = run(remediate, "export", "--yes")
+    after = lab.status(host)
+    assert code == 0 and report["status"] == "healthy", report
+    assert not steps(report, "remediation") and report["done"] == []
+    assert pids(after) == pids(before)
+    assert after["db"]["workflows"] == before["db"]["workflows"]
+    assert after["files"]["export_files"] == before["files"]["export_files"]
+
+
+def test_export_failed_is_relaunched_delta_and_verified(lab, remediate, host):
     lab.break_(host, "export_failed")
-    st = lab.status(host)
-    assert _export(st)["failed"] == 1 and not st["files"]["export_files"]
+    assert _wf(lab.status(host))["failed"] == 1
     code, report = run(remediate, "export", "--yes")
     assert code == 0, report
     st = lab.status(host)
-    assert _export(st)["state"] == 20 and _export(st)["failed"] == 0 and not _export(st)["error"]
-    assert len(st["files"]["export_files"]) == 1
-    assert st["healthy"]["export"]
+    assert not _wf(st)["failed"] and _wf(st)["state"] != 13
+    assert st["files"]["export_files"]  # the re-launched export wrote its file
     relaunch = step(report, "relaunch_delta")
-    assert relaunch["outcome"] == "ran"
-    assert 'xtk.workflow.Start("exportRecipients")' in relaunch["command"]
-    assert "nlserver javascript -instance:prod" in relaunch["command"]
+    assert relaunch["outcome"] == "ran" and 'xtk.workflow.Start("exportRecipients")' in relaunch["command"]
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["relaunch_delta"]
+    assert step(report, "export_workflows_recovered")["outcome"] == "passed"
 
 
-def test_export_failed_is_relaunched_full_with_mode_option(lab, remediate, host):
-    lab.break_(host, "export_failed")
+def test_export_paused_is_resumed(lab, remediate, host):
+    lab.break_(host, "export_paused")
+    assert _wf(lab.status(host))["state"] == 13
+    code, report = run(remediate, "export", "--yes")
+    assert code == 0, report
+    assert _wf(lab.status(host))["state"] != 13
+    assert step(report, "relaunch_delta")["outcome"] == "ran"
+
+
+def test_export_mode_full_runs_the_full_export_workflow(lab, remediate, host):
+    before = _wf(lab.status(host), "exportRecipientsFull")
     code, report = run(remediate, "export", "--mode", "full", "--yes")
     assert code == 0, report
-    st = lab.status(host)
-    assert _export(st)["state"] == 20 and st["files"]["export_files"]
     ran = steps(report, "remediation", "ran")
-    assert [s["id"] for s in ran] == ["relaunch_full"]
-    assert 'xtk.workflow.Restart("exportRecipients")' in ran[0]["command"]
+    assert [s["id"] for s in ran] == ["run_full_export"]
+    assert 'xtk.workflow.Start("exportRecipientsFull")' in ran[0]["command"]
+    wait_until(
+        lambda: _wf(lab.status(host), "exportRecipientsFull")["last_run"] != before["last_run"],
+        30,
+        "the full export workflow to run",
+    )
+    assert any("exportRecipientsFull" in f for f in lab.status(host)["files"]["export_files"])
+
+
+def test_export_mode_full_without_full_workflow_is_refused(lab, remediate, host, tmp_path):
+    inventory = _inventory_without_full(remediate, tmp_path)
+    before = lab.status(host)
+    code, doc = remediate.json("export", "--host", host, "--mode", "full", "--yes", inventory=inventory)
+    report = doc["hosts"][host]
+    after = lab.status(host)
+    assert code == 1, report
+    full = step(report, "run_full_export")
+    assert full["outcome"] == "skipped" and "export_full_workflow" in full["message"]
+    assert "incremental history" in report["message"]
+    assert report["done"] == []
+    assert after["db"]["workflows"] == before["db"]["workflows"] and pids(after) == pids(before)
 
 
 def test_export_dry_run_changes_nothing(lab, remediate, host):
     after = check_dry_run(lab, remediate, "export", "export_failed", ['xtk.workflow.Start("exportRecipients")'])
-    assert not after["files"]["export_files"]
-
-
-def test_export_healthy_host_is_left_alone(lab, remediate, host):
-    check_healthy_run(lab, remediate, "export")
+    assert _wf(after)["failed"] == 1

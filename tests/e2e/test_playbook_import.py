@@ -1,90 +1,138 @@
-"""import playbook on the lab: duplicated recipients → backed up, removed in one transaction, none lost."""
+"""import playbook on the lab: duplicates reported by default; deleted only with dedup=delete in dedup_folders.
+
+The lab's ``import_duplicates`` fault re-imports 12 recipients into their own folder (nmsRootRecipient)
+and 8 into the other folder, and points a subscription, delivery logs and tracking logs at some copies.
+"""
 
 from __future__ import annotations
 
-import re
+import subprocess
+from pathlib import Path
 
-from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step
+import yaml
+
+from tests.e2e.playbook_helpers import check_healthy_run, pids, run, step
 
 PREFIX = "nmsrecipientdedup_"
+COPIES = "iRecipientId > 200"
+
+
+def _db(host):
+    return f"campaign_{host}"
 
 
 def _count(lab, host, sql):
-    return int(lab.psql(sql, db=f"campaign_{host}"))
+    return int(lab.psql(sql, db=_db(host)))
 
 
-def _backup_tables(lab, host):
-    out = lab.psql(f"SELECT tablename FROM pg_tables WHERE tablename LIKE '{PREFIX}%'", db=f"campaign_{host}")
-    return set(out.split())
+def _backups(lab, host):
+    return set(lab.psql(f"SELECT tablename FROM pg_tables WHERE tablename LIKE '{PREFIX}%'", db=_db(host)).split())
 
 
-def _backup_of(report):
-    message = step(report, "deduplicate")["message"]
-    match = re.search(r"copied into table (" + PREFIX + r"[a-z0-9_]+)", message)
-    assert match, message
-    return match.group(1)
+def _inventory(remediate, tmp_path: Path, **extra) -> Path:
+    data = yaml.safe_load(remediate.inventory.read_text())
+    data["all"]["vars"].update(extra)
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
-def test_import_duplicates_are_removed_and_backed_up(lab, remediate, host):
+def _unreference_copies(lab, host):
+    lab.psql(
+        f"DELETE FROM NmsSubscription WHERE {COPIES}; DELETE FROM NmsBroadLogRcp WHERE {COPIES}; "
+        f"DELETE FROM NmsTrackingLogRcp WHERE {COPIES}",
+        db=_db(host),
+    )
+
+
+def test_import_default_run_reports_and_deletes_nothing(lab, remediate, host):
     lab.break_(host, "import_duplicates")
-    original = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
-    ids_before = set(lab.psql("SELECT iRecipientId FROM NmsRecipient", db=f"campaign_{host}").split())
-    tables_before = _backup_tables(lab, host)
-    assert lab.status(host)["db"]["duplicate_email_groups"] == 20
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    tables = _backups(lab, host)
     code, report = run(remediate, "import", "--yes")
-    assert code == 0, report
-    st = lab.status(host)
-    assert st["db"]["duplicate_email_groups"] == 0
-    remaining = st["db"]["recipients"]
-    backup = _backup_of(report)
-    assert _backup_tables(lab, host) - tables_before == {backup}
-    backed_up = _count(lab, host, f"SELECT count(*) FROM {backup}")
-    assert backed_up == 20
-    assert remaining + backed_up == original  # no row lost
-    # the oldest id of each email is kept: every original (id <= 200) is still there
-    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iRecipientId <= 200") == 200
-    ids_after = set(lab.psql("SELECT iRecipientId FROM NmsRecipient", db=f"campaign_{host}").split())
-    backup_ids = set(lab.psql(f"SELECT iRecipientId FROM {backup}", db=f"campaign_{host}").split())
-    assert ids_before - ids_after == backup_ids
+    assert code == 1, report
     found = step(report, "no_duplicate_emails")
     assert found["outcome"] == "failed" and "20 duplicated emails" in found["message"]
-    # sample ids: the kept original and its re-imported copy (ids from the sequence, past the 200 originals)
-    sample = re.search(r"user1@example\.com 2 1 1,(\d+)", found["message"])
-    assert sample and sample.group(1) in backup_ids and int(sample.group(1)) > 200, found["message"]
-    assert step(report, "no_duplicates_in_folder")["outcome"] == "failed"
-    dedup = step(report, "deduplicate")
-    assert dedup["effect"] == "disrupt" and dedup["outcome"] == "ran"
-    assert f"INSERT INTO NmsRecipient SELECT * FROM {backup}" in dedup["message"]
-    assert "psql -h" in dedup["message"]
+    assert "no remediation step applies" in report["message"] and report["done"] == []
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
+    assert _backups(lab, host) == tables
 
 
-def test_import_restore_command_brings_rows_back(lab, remediate, host):
+def test_import_delete_without_dedup_folders_is_refused(lab, remediate, host):
     lab.break_(host, "import_duplicates")
-    original = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
-    code, report = run(remediate, "import", "--yes")
+    _unreference_copies(lab, host)
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    code, report = run(remediate, "import", "--option", "dedup=delete", "--yes")
+    assert code == 1, report
+    assert "dedup_folders" in step(report, "deduplicate")["message"]
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
+
+
+def test_import_delete_in_dedup_folders_backs_up_and_restores(lab, remediate, host, tmp_path):
+    lab.break_(host, "import_duplicates")
+    _unreference_copies(lab, host)
+    inventory = _inventory(remediate, tmp_path, dedup_folders=["nmsRootRecipient"])
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    prospects = _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iFolderId = 2")
+    tables = _backups(lab, host)
+    code, doc = remediate.json("import", "--host", host, "--option", "dedup=delete", "--yes", inventory=inventory)
+    report = doc["hosts"][host]
     assert code == 0, report
-    restore_sql = step(report, "deduplicate")["message"].split(" -c ", 1)[1].strip().strip("'")
-    lab.psql(restore_sql, db=f"campaign_{host}")
-    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == original
+    dedup = step(report, "deduplicate")
+    assert dedup["outcome"] == "ran" and dedup["effect"] == "disrupt"
+    (backup,) = _backups(lab, host) - tables
+    assert f"copied into table {backup}" in dedup["message"]
+    # only within nmsRootRecipient: the 12 copies there; the prospects folder is untouched
+    assert _count(lab, host, f"SELECT count(*) FROM {backup}") == 12
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows - 12
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iFolderId = 2") == prospects
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iRecipientId <= 200") == 200
+    # the printed restore command, run on the host, brings the rows back
+    restore = dedup["message"].split("restore with: ", 1)[1]
+    res = _ssh(lab, host, restore)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
 
 
-def test_import_refused_confirmation_deletes_nothing(lab, remediate, host):
+def _ssh(lab, host, command):
+    return subprocess.run(
+        ["ssh", "-F", str(Path(lab.dir) / "ssh_config"), host, command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_import_delete_refused_while_delivery_logs_point_at_a_duplicate(lab, remediate, host, tmp_path):
     lab.break_(host, "import_duplicates")
-    original = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
-    tables_before = _backup_tables(lab, host)
-    res = remediate("import", "--host", host)  # no terminal, no --yes: cannot confirm
-    assert res.returncode == 4, res.stdout + res.stderr
-    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == original
-    assert _backup_tables(lab, host) == tables_before
-    assert lab.status(host)["db"]["duplicate_email_groups"] == 20
+    inventory = _inventory(remediate, tmp_path, dedup_folders=["nmsRootRecipient", "prospects"])
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    tables = _backups(lab, host)
+    code, doc = remediate.json("import", "--host", host, "--option", "dedup=delete", "--yes", inventory=inventory)
+    report = doc["hosts"][host]
+    assert code == 1, report
+    message = step(report, "deduplicate")["message"]
+    assert "refused" in message and "delivery logs (nms:broadLogRcp)" in message
+    assert "Deduplication" in message
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
+    assert _backups(lab, host) == tables
 
 
-def test_import_dry_run_deletes_nothing(lab, remediate, host):
-    tables_before = _backup_tables(lab, host)
-    after = check_dry_run(lab, remediate, "import", "import_duplicates", ["DELETE FROM NmsRecipient"])
-    assert after["db"]["duplicate_email_groups"] == 20
-    assert _backup_tables(lab, host) == tables_before
+def test_import_dry_run_deletes_nothing(lab, remediate, host, tmp_path):
+    lab.break_(host, "import_duplicates")
+    _unreference_copies(lab, host)
+    inventory = _inventory(remediate, tmp_path, dedup_folders=["nmsRootRecipient"])
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    tables = _backups(lab, host)
+    res = remediate("import", "--host", host, "--option", "dedup=delete", "--dry-run", "--yes", inventory=inventory)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "CREATE TABLE nmsrecipientdedup_" in res.stdout and "would_run" in res.stdout
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
+    assert _backups(lab, host) == tables
 
 
 def test_import_healthy_host_is_left_alone(lab, remediate, host):
+    before = lab.status(host)
     check_healthy_run(lab, remediate, "import")
+    assert pids(lab.status(host)) == pids(before)
