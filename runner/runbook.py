@@ -41,6 +41,8 @@ def _conditions(step: Step) -> str:
         parts.append("if " + " or ".join(step.when.failed) + " failed")
     if step.when.passed:
         parts.append("if " + " and ".join(step.when.passed) + " passed")
+    if step.when.not_failed:
+        parts.append("unless " + " or ".join(step.when.not_failed) + " failed")
     for name, value in step.when.option:
         parts.append(f"with --option {name}={value}")
     if step.when.force:
