@@ -24,7 +24,8 @@ WINDOWS = ("fixed", "popMailPeriodSec")
 def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     path = render(str(args["file"]), ctx, quote=False)
     lines = int(args.get("lines", 2000))
-    parts = [f"[ -r {shlex.quote(path)} ] || {{ echo 'cannot read {path}' >&2; exit 2; }}", "date -u +%s"]
+    unreadable = shlex.quote(f"cannot read {path}")  # the path is a host var: never raw in the command
+    parts = [f"[ -r {shlex.quote(path)} ] || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s"]
     if str(args.get("window_from", "fixed")) != "fixed":
         config = f"{ctx.var('nl6_root')}/conf/config-{ctx.var('instance')}.xml"
         parts += ["echo @@config", f"cat {shlex.quote(config)} 2>/dev/null"]
