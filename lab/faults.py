@@ -175,10 +175,10 @@ def import_duplicates(lab: LabContext, host: str) -> None:
         "INSERT INTO NmsSubscription (iRecipientId, iServiceId) SELECT iRecipientId, 1 FROM NmsRecipient "
         "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 4;"
         "INSERT INTO NmsBroadLogRcp (iDeliveryId, iRecipientId, iStatus) SELECT 2, iRecipientId, 1 FROM NmsRecipient "
-        "WHERE iRecipientId > 200 ORDER BY iRecipientId DESC LIMIT 3;"
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 3 OFFSET 4;"
         "INSERT INTO NmsTrackingLogRcp (iTrackingLogId, iDeliveryId, iRecipientId, iUrlId, tsLog, sSourceId) "
         "SELECT 9000000 + iRecipientId, 2, iRecipientId, 1, now(), 'import_duplicates' FROM NmsRecipient "
-        "WHERE iRecipientId > 200 ORDER BY iRecipientId DESC LIMIT 2",
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 2 OFFSET 7",
         db=_db(host),
     )
 

@@ -10,6 +10,7 @@ from labtools import nl
 from lab import Lab
 from lab.sim.nlsim.querydef import translate
 from runner.actions import Context
+from runner.actions.database import dedup_scripts
 from runner.actions.querydef import combined_command, fragment, rows_of
 from runner.inventory import Host
 
@@ -146,3 +147,39 @@ def test_anything_else_is_refused_before_running(lab: Lab) -> None:
     assert lab.psql("SELECT count(*) FROM NmsRecipient WHERE sCompany = 'no'", db="campaign_lab1") == "0"
     rc, _, err = run_js(lab, "lab1", 'xtk.workflow.Start("noSuchWorkflow");')
     assert rc == 1 and "XTK-170006" in err
+
+
+def test_pending_workflow_starts_and_last_run(lab: Lab) -> None:
+    lab.break_("lab3", "wfserver_hung")  # a start of exportRecipients is queued and stays pending
+    try:
+        args = {
+            "schema": "xtk:workflowJob",
+            "select": ["[workflow/@internalName]", "@command", "@created"],
+            "where": ["@status = 0", "@created < SubSeconds(GetDate(), 0)"],
+            "order_by": ["@created"],
+        }
+        rows = query(lab, args, host="lab3")
+        assert [r[:2] for r in rows] == [["exportRecipients", "start"]] and rows[0][2].endswith("Z")
+    finally:
+        lab.heal("lab3")
+    stale = {"schema": "xtk:workflow", "select": ["@internalName", "@lastRun"], "where": ["@id = 1"]}
+    assert query(lab, stale, host="lab3")[0][1][:2] == "20"
+
+
+def test_import_dedup_scripts_of_the_runner(lab: Lab) -> None:
+    lab.break_("lab3", "import_duplicates")
+    try:
+        count, delete = dedup_scripts([1], "lab_dedup_backup")
+        rc, out, err = run_js(lab, "lab3", count)
+        assert rc == 0, err
+        said = [ln.split(">   ", 1)[1] for ln in out.splitlines()]
+        assert said[0].endswith(" rows 12") and len(said) == 4
+        # delivery logs, tracking logs, subscriptions pointing at the 12 same-folder copies
+        assert [s.rsplit(" ", 1)[1] for s in said[1:]] == ["3", "2", "4"]
+        rc, out, err = run_js(lab, "lab3", delete)
+        assert rc == 0, err
+        assert out.splitlines()[-1].endswith(" left 9")  # the copies something points at stay
+        assert lab.psql("SELECT count(*) FROM lab_dedup_backup", db="campaign_lab3") == "12"
+    finally:
+        lab.psql("DROP TABLE IF EXISTS lab_dedup_backup", db="campaign_lab3")
+        lab.heal("lab3")
