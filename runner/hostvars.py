@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
-VarType = Literal["str", "port", "address", "instance", "seconds", "bool", "secret", "list[str]", "names", "ratio"]
+VarType = Literal[
+    "str", "port", "address", "instance", "seconds", "minutes", "bool", "secret", "list[str]", "names", "ratio"
+]
 ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 INTERNAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a workflow's or folder's internal name
@@ -28,6 +30,7 @@ TYPE_TEXT = {
     "address": "a host name or IP address",
     "instance": "a Campaign instance name",
     "seconds": "a whole number of seconds",
+    "minutes": "a whole number of minutes",
     "bool": "true or false",
     "secret": "a single-line string or number",
     "list[str]": "a list of var names",
@@ -53,9 +56,9 @@ class HostVar:
         if kind == "port":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
                 return f"{self.name} must be a port number (1-65535), got {shown}", None
-        elif kind == "seconds":
+        elif kind in ("seconds", "minutes"):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
-                return f"{self.name} must be a whole number of seconds, got {shown}", None
+                return f"{self.name} must be a whole number of {kind}, got {shown}", None
         elif kind == "bool":
             if not isinstance(value, bool):
                 return f"{self.name} must be true or false, got {shown}", None
@@ -121,7 +124,13 @@ _TABLE = (
     HostVar("db_password", "secret", "the database password (a secret)"),
     # thresholds the playbooks' checks use
     HostVar("workflow_start_grace", "seconds", "seconds before a pending workflow start counts as stuck", 120),
-    HostVar("delivery_pending_grace", "seconds", "seconds a delivery may stay Pending before a check flags it", 600),
+    HostVar(
+        "delivery_pending_minutes",
+        "minutes",
+        "minutes a delivery may stay in 51 Start pending (by its @lastModified, an undocumented column: inferred) "
+        "before the mta check reports it; never a reason to restart",
+        10,
+    ),
     HostVar(
         "export_max_age", "seconds", "seconds since an export workflow last finished (26 h: a daily export)", 93600
     ),

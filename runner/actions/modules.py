@@ -1,5 +1,6 @@
 """Actions on Campaign module processes: is it running (``nlserver pdump``, ``monitor -missing``,
-``pdump -who``), and start / stop / restart / reload it (``nlserver start|stop|restart``, ``watchdog``).
+``pdump -who``), and start / stop / restart / reload it (``nlserver start|stop|restart``, ``-reload``).
+The watchdog and the service manager are in :mod:`runner.actions.service`.
 
 Owns: the commands and judges of these actions and their argument specs. Pure: no I/O.
 """
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, exit_ok
+from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, exit_ok
 from runner.campaign import ParseError
 
 FLAGS = ("-verbose", "-noconsole", "-immediate")
@@ -23,9 +24,6 @@ MODULE = ArgSpec(
     choices=tuple(sorted(campaign.DAEMONS, key=str.lower)),
 )
 FLAG_ARG = ArgSpec("flags", "list[str]", "extra nlserver flags", default=[], choices=FLAGS)
-FROM_MISSING = ArgSpec(
-    "from", "check", "the monitor_missing check whose list of missing modules to start", required=True
-)
 
 
 # --- module state -------------------------------------------------------------------------------
@@ -216,43 +214,6 @@ for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("res
         judge=exit_ok,
         args=[MODULE, FLAG_ARG],
     )
-
-
-def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    source = str(args["from"])
-    verdict = ctx.earlier.get(source)
-    if verdict is None:
-        raise Skip(f"check {source!r} has no result to start modules from")
-    names = [str(n) for n in verdict.data.get("missing", [])]
-    for name in names:
-        if not campaign.PROCESS_NAME.match(name):
-            raise Skip(f"refusing to start {name!r}: not a module@instance name")
-    if not names:
-        raise Skip(f"check {source!r} lists no missing module")
-    return " && ".join(f"{ctx.nlserver} start {shlex.quote(n)}" for n in names)
-
-
-action(
-    "start_listed",
-    "nlserver start each module a monitor_missing check listed",
-    Effect.CHANGE,
-    build=_start_listed_cmd,
-    judge=exit_ok,
-    args=[FROM_MISSING],
-)
-
-
-def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} watchdog -svc -noconsole"
-
-
-action(
-    "watchdog_start",
-    "nlserver watchdog -svc -noconsole (starts every enabled module)",
-    Effect.CHANGE,
-    build=_watchdog_cmd,
-    judge=exit_ok,
-)
 
 
 def _reload_cmd(args: Mapping[str, Any], ctx: Context) -> str:

@@ -1,0 +1,145 @@
+"""Starting Campaign the way the site does: through its service manager, in the right account.
+
+Adobe (production/using/usual-commands.md, "Restart services"; administration.md): with root access,
+``/etc/init.d/nlserver6 start``, or from 20.1 ``systemctl start nlserver``; otherwise, in the Adobe
+Campaign account, ``nlserver watchdog -svc -noconsole``. ``/etc/init.d/nlserver6 status`` (run as the
+Campaign account) exits 0 when every process runs, 1 when one is missing, 2 when none runs, another value
+on an error. Host vars: ``service_manager`` (systemd | init | nlserver, the default), ``become`` (none:
+run as the SSH user; sudo: the SSH user may sudo to root; sudo_campaign: it may sudo to the Campaign
+account only) and ``campaign_user``.
+
+Which account runs what: a service manager command (systemctl, the init script's start) needs root, so
+it is prefixed ``sudo -n`` under become=sudo and refused under become=sudo_campaign (that account cannot
+start a system service); an ``nlserver`` command or the init script's status runs in the Campaign
+account, so under either sudo it is ``sudo -n -u <campaign_user>`` (root, too, should not run nlserver
+itself), with the host's ``nlserver_env`` sourced inside (sudo resets the environment). ``-n``: sudo
+never waits for a password.
+
+Owns: ``watchdog_start``, ``start_listed`` and ``service_status``, and :func:`as_campaign` /
+:func:`as_root`. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from runner import campaign
+from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, exit_ok
+
+INIT_SCRIPT = "/etc/init.d/nlserver6"
+SERVICE_START = {"systemd": "systemctl start nlserver", "init": f"{INIT_SCRIPT} start"}
+FROM_MISSING = ArgSpec(
+    "from", "check", "the monitor_missing check whose list of missing modules to start", required=True
+)
+STATUS_MARK = "@@initstatus"
+
+
+def _become(ctx: Context) -> str:
+    become = str(ctx.var("become"))
+    if become not in ("none", "sudo", "sudo_campaign"):
+        raise Skip(f"become {become!r} is not one of none, sudo, sudo_campaign")
+    return become
+
+
+def as_campaign(command: str, ctx: Context) -> str:
+    """``command`` (already quoted) run in the Campaign account, as the host's ``become`` says."""
+    if _become(ctx) == "none":
+        return command
+    user = shlex.quote(str(ctx.var("campaign_user")))
+    env = ctx.host.var("nlserver_env")
+    if env:
+        return f"sudo -n -u {user} -- sh -c {shlex.quote(f'. {shlex.quote(str(env))} && {command}')}"
+    return f"sudo -n -u {user} -- {command}"
+
+
+def as_root(command: str, ctx: Context) -> str:
+    """``command`` (already quoted) run as root: plain, ``sudo -n``, or refused under sudo_campaign."""
+    become = _become(ctx)
+    if become == "sudo_campaign":
+        raise Skip(
+            f"{command!r} needs root and become is sudo_campaign (sudo to {ctx.var('campaign_user')} only): "
+            "set service_manager: nlserver, or become: sudo"
+        )
+    return f"sudo -n {command}" if become == "sudo" else command
+
+
+def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    manager = str(ctx.var("service_manager"))
+    if manager == "nlserver":
+        return as_campaign(f"{ctx.nlserver} watchdog -svc -noconsole", ctx)
+    if manager not in SERVICE_START:
+        raise Skip(f"service_manager {manager!r} is not one of systemd, init, nlserver")
+    return as_root(SERVICE_START[manager], ctx)
+
+
+action(
+    "watchdog_start",
+    "start the watchdog, which starts every enabled module, through the host's service_manager: "
+    "systemctl start nlserver, /etc/init.d/nlserver6 start, or nlserver watchdog -svc -noconsole (become applies)",
+    Effect.CHANGE,
+    build=_watchdog_cmd,
+    judge=exit_ok,
+)
+
+
+def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    source = str(args["from"])
+    verdict = ctx.earlier.get(source)
+    if verdict is None:
+        raise Skip(f"check {source!r} has no result to start modules from")
+    names = [str(n) for n in verdict.data.get("missing", [])]
+    for name in names:
+        if not campaign.PROCESS_NAME.match(name):
+            raise Skip(f"refusing to start {name!r}: not a module@instance name")
+    if not names:
+        raise Skip(f"check {source!r} lists no missing module")
+    return " && ".join(as_campaign(f"{ctx.nlserver} start {shlex.quote(n)}", ctx) for n in names)
+
+
+action(
+    "start_listed",
+    "nlserver start each module a monitor_missing check listed (in the Campaign account, as become says)",
+    Effect.CHANGE,
+    build=_start_listed_cmd,
+    judge=exit_ok,
+    args=[FROM_MISSING],
+)
+
+
+def _status_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    status = as_campaign(f"{INIT_SCRIPT} status", ctx)
+    found = f'{status} >/dev/null; echo "{STATUS_MARK} $?"'
+    return f'if [ -x {INIT_SCRIPT} ]; then {found}; else echo "{STATUS_MARK} absent"; fi'
+
+
+STATUS_MEANING = {0: "every process is running", 1: "a process is missing", 2: "no process is running"}
+
+
+def _judge_status(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    """Adobe's exit codes of ``/etc/init.d/nlserver6 status`` (administration.md)."""
+    lines = [line for line in out.splitlines() if line.startswith(f"{STATUS_MARK} ")]
+    if rc != 0 or len(lines) != 1:
+        return Verdict.unsure(f"{INIT_SCRIPT} status could not be read (exit {rc}): {err.strip()[:200]}")
+    value = lines[0].split(" ", 1)[1].strip()
+    if value == "absent":
+        return Verdict.absent(f"no {INIT_SCRIPT} on this host: its status is not a check here")
+    code = int(value) if value.isdigit() else -1
+    data = {"status_exit": code}
+    if code == 0:
+        return Verdict(True, f"{INIT_SCRIPT} status: exit 0, {STATUS_MEANING[0]}", data)
+    if code in STATUS_MEANING:
+        return Verdict(False, f"{INIT_SCRIPT} status: exit {code}, {STATUS_MEANING[code]}", data)
+    return Verdict.unsure(f"{INIT_SCRIPT} status: exit {value}, an error (administration.md)", data)
+
+
+action(
+    "service_status",
+    "/etc/init.d/nlserver6 status, where the init script exists: exit 0 every process running, 1 one missing, "
+    "2 none running (not applicable without the script)",
+    Effect.READ,
+    build=_status_cmd,
+    judge=_judge_status,
+    read_only=True,
+)
