@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab
 
-.PHONY: setup system-deps venv demo test test-fast lint typecheck lab lab-down bench reliability-figures clean
+.PHONY: setup system-deps venv demo test test-install test-fast lint typecheck lab lab-down bench reliability-figures clean
 
 setup: system-deps venv
 
@@ -26,8 +26,13 @@ demo: setup
 
 # Lint first, then every suite. Leaves the checkout as it found it: the reliability figures go to the
 # untracked .pytest-figures/ (docs/reliability.* are rewritten only by `make reliability-figures`).
-test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider
+test: setup lint test-install
+	$(PY) -m pytest -q -p no:cacheprovider --ignore=tests/e2e/test_install.py
+
+# remediate as a user installs it: sdist -> wheel -> a fresh virtualenv outside the checkout, then
+# list, validate, show, completion and a repair on a lab host with the installed command.
+test-install: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_install.py
 
 test-fast: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
