@@ -1,5 +1,5 @@
 """File and log actions: the newest file in a directory is recent, a log has (or lacks) a line, files are
-not piling up in a directory, and the tracking logs (``redir/log``) hold only well-formed lines.
+not piling up in a directory, and a path exists (the tracking logs' actions are in ``tracking``).
 
 Owns: the commands and judges of these actions and their argument specs. Pure: no I/O.
 """
@@ -14,12 +14,6 @@ from typing import Any
 from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
 
 GLOB = r"[A-Za-z0-9_.*?-]+"  # a file pattern that may go unquoted into ``ls``
-# A redir/log line as the lab's trackinglogd writes it: id, timestamp, three numbers, event name.
-# Adobe documents only the id prefix (e.g. 50x000000000FD7EC86) and tab separation: keep it an arg.
-REDIR_LINE = (
-    r"^[0-9]0x[0-9A-F]{16}\t[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"\t[0-9]+\t[0-9]+\t[0-9]+\t[a-z]+$"
-)
 DIR = ArgSpec("dir", "template", "the directory, e.g. {nl6_root}/var/{instance}/export", required=True)
 
 
@@ -27,11 +21,6 @@ def pattern_glob(pattern: str) -> str:
     if not re.fullmatch(GLOB, pattern):
         raise ValueError(f"invalid file pattern {pattern!r}")
     return pattern
-
-
-def _ere(regex: str) -> str:
-    """A POSIX ERE for grep: the ``\\t`` escapes of the pattern become real tabs."""
-    return regex.replace("\\t", "\t")
 
 
 def _fresh_cmd(args: Mapping[str, Any], ctx: Context) -> str:
@@ -176,82 +165,6 @@ action(
         ArgSpec("max_age", "float", "most seconds the oldest file may wait", minimum=0),
     ],
     read_only=True,
-)
-
-REDIR_ARGS = (
-    ArgSpec("dir", "template", "the tracking log directory, {nl6_root}/var/{instance}/redir/log", required=True),
-    ArgSpec("pattern", "str", "the tracking log file names", default="0x*.log", pattern=GLOB),
-    ArgSpec("line", "str", "a regex (POSIX ERE, \\t for tab) a well-formed line matches", default=REDIR_LINE),
-)
-
-
-def _redir_scan_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    directory = render(str(args["dir"]), ctx, quote=False)
-    pattern = str(args.get("pattern", "0x*.log"))
-    line = _ere(str(args.get("line", REDIR_LINE)))
-    return (
-        f"cd {shlex.quote(directory)} || exit 2; for f in $(ls -1 -- {pattern_glob(pattern)} 2>/dev/null); do "
-        f'LC_ALL=C grep -a -n -v -E -- {shlex.quote("^$|" + line)} "$f" | cut -d: -f1 | '
-        f'sed "s|^|$PWD/$f:|"; done; exit 0'
-    )
-
-
-def _judge_redir_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    directory = render(str(args["dir"]), ctx, quote=False)
-    if rc != 0:
-        return Verdict.unsure(f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}")
-    bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
-    data = {"corrupted": bad[:200]}
-    if bad:
-        return Verdict(
-            False,
-            f"{len(bad)} corrupted tracking log line(s): {', '.join(bad[:10])}" + (" ..." if len(bad) > 10 else ""),
-            data,
-        )
-    return Verdict(True, f"every line of {directory}/{args.get('pattern', '0x*.log')} is well-formed", data)
-
-
-action(
-    "redir_scan",
-    "every line of the redir/log tracking files is well-formed (bad ones as file:line)",
-    Effect.READ,
-    build=_redir_scan_cmd,
-    judge=_judge_redir_scan,
-    args=REDIR_ARGS,
-    read_only=True,
-)
-
-
-def _redir_quarantine_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    directory = render(str(args["dir"]), ctx, quote=False)
-    pattern = pattern_glob(str(args.get("pattern", "0x*.log")))
-    line = shlex.quote("^$|" + _ere(str(args.get("line", REDIR_LINE))))
-    # Per file with bad lines: keep the bad lines (numbered) in <file>.rejected, rewrite the file in place
-    # (same inode, so a writer holding it open keeps appending) with the good lines only.
-    return (
-        f"cd {shlex.quote(directory)} || exit 2; n=0; for f in $(ls -1 -- {pattern} 2>/dev/null); do "
-        f'if LC_ALL=C grep -a -q -v -E -- {line} "$f"; then '
-        f'LC_ALL=C grep -a -n -v -E -- {line} "$f" >> "$f.rejected" || exit 3; '
-        f't=$(mktemp) || exit 3; LC_ALL=C grep -a -E -- {line} "$f" > "$t"; '
-        f'cat "$t" > "$f" || exit 3; rm -f "$t"; n=$((n+1)); '
-        f'echo "quarantined bad lines of $PWD/$f into $PWD/$f.rejected"; fi; done; echo "@@files $n"'
-    )
-
-
-def _judge_quarantine(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    if rc != 0:
-        return Verdict(False, f"exit {rc}: {err.strip()[:300]}")
-    moved = [ln for ln in out.splitlines() if ln.startswith("quarantined")]
-    return Verdict(True, "; ".join(moved) if moved else "no corrupted line left to quarantine", {"output": out[-2000:]})
-
-
-action(
-    "redir_quarantine",
-    "move corrupted redir/log lines into <file>.rejected (numbered), keep the rest",
-    Effect.DISRUPT,
-    build=_redir_quarantine_cmd,
-    judge=_judge_quarantine,
-    args=REDIR_ARGS,
 )
 
 

@@ -1,57 +1,99 @@
-"""tracking playbook on the lab: workflow in error/stale → re-run; corrupted line reported as file:line."""
+"""tracking playbook on the lab: a healthy host whose tracking logs hold only Adobe-shaped lines (written
+by simulated clicks) is left alone; a corrupted line is set aside in Adobe's order (stop the Tracking
+workflow, remove the line, start the workflow) and the tracking utility re-run; a file in another layout
+is refused with nothing stopped or moved; a workflow in error or stale is started and re-run."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, step, steps
+import pytest
+
+from lab import Lab
+from tests.e2e.playbook_helpers import HOST, check_dry_run, db_view, pids, run, step, steps
+
+LOGDIR = "nl6/var/prod/redir/log"
 
 
 def _tracking(st):
     return st["db"]["workflows"]["tracking"]
 
 
-def test_tracking_failed_is_rerun(lab, remediate, host):
-    lab.break_(host, "tracking_failed")
-    assert _tracking(lab.status(host))["failed"] == 1
+def _files(lab: Lab, host: str) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((lab.hdir(host) / LOGDIR).glob("*"))}
+
+
+def test_healthy_host_with_clicked_lines_is_left_alone(lab, remediate, host):
+    for k in range(1, 6):
+        assert lab.click(host, delivery=1, recipient=k, url=1, event="h" if k % 2 else "o") in (200, 302)
+    before, files = lab.status(host), _files(lab, host)
+    assert before["healthy"]["tracking"] and not before["files"]["corrupted_lines"]
     code, report = run(remediate, "tracking", "--yes")
     assert code == 0, report
-    st = lab.status(host)
-    assert _tracking(st)["failed"] == 0 and _tracking(st)["state"] == 11 and not _tracking(st)["error"]
-    assert st["db"]["workflows"]["tracking"]["hours_since_last_run"] < 0.1
-    assert st["healthy"]["tracking"]
-    ran = [s["id"] for s in steps(report, "remediation", "ran")]
-    assert ran == ["rerun_tracking", "start_tracking_workflow"]
-    assert "tracking -instance:prod -download -update" in step(report, "rerun_tracking")["command"]
+    assert report["status"] == "healthy" and not steps(report, "remediation"), report["steps"]
+    assert step(report, "redir_lines_ok")["outcome"] == "passed"
+    after = lab.status(host)
+    assert pids(after) == pids(before) and db_view(after) == db_view(before)
+    assert _files(lab, host) == files
 
 
-def test_tracking_stale_is_restarted(lab, remediate, host):
-    lab.break_(host, "tracking_stale")
-    assert _tracking(lab.status(host))["state"] == 13
-    code, report = run(remediate, "tracking", "--yes")
-    assert code == 0, report
-    st = lab.status(host)
-    assert _tracking(st)["state"] == 11 and st["db"]["workflows"]["tracking"]["hours_since_last_run"] < 0.1
-
-
-def test_corrupted_line_is_reported_then_set_aside(lab, remediate, host):
+def test_corrupted_line_is_set_aside_in_adobes_order(lab, remediate, host):
     lab.break_(host, "redir_corrupt")
     corrupted = lab.status(host)["files"]["corrupted_lines"]
     assert len(corrupted) == 1
     path, line = corrupted[0].rsplit(":", 1)
-    good_lines = [ln for ln in Path(path).read_text(errors="replace").splitlines() if "garbled" not in ln]
+    lines = Path(path).read_bytes().split(b"\n")
+    good = [ln for k, ln in enumerate(lines, 1) if ln and k != int(line)]
+    inode = Path(path).stat().st_ino
     code, report = run(remediate, "tracking", "--yes")
     assert code == 0, report
     found = step(report, "redir_lines_ok")
     assert found["outcome"] == "failed" and corrupted[0] in found["message"]  # file:line before any change
-    order = [s["id"] for s in report["steps"]]
-    assert order.index("redir_lines_ok") < order.index("quarantine_corrupted_lines")
+    ran = [s["id"] for s in steps(report, "remediation", "ran")]
+    assert ran == ["stop_tracking_workflow", "quarantine_corrupted_lines", "start_tracking_workflow", "rerun_tracking"]
+    assert 'xtk.workflow.Stop("tracking")' in step(report, "stop_tracking_workflow")["command"]
     st = lab.status(host)
-    assert st["files"]["corrupted_lines"] == []
-    assert st["healthy"]["tracking"]
-    assert Path(path).read_text().splitlines() == good_lines  # the good lines stay
-    rejected = Path(path + ".rejected").read_text(errors="replace")
-    assert rejected.startswith(f"{line}:") and "garbled" in rejected
+    assert st["files"]["corrupted_lines"] == [] and st["healthy"]["tracking"]
+    assert _tracking(st)["state"] == 11 and not _tracking(st)["failed"]
+    assert [ln for ln in Path(path).read_bytes().split(b"\n") if ln] == good  # the good lines stay, same file
+    assert Path(path).stat().st_ino == inode
+    assert Path(path + ".rejected").read_bytes().startswith(f"{line}:".encode())
+
+
+def test_file_in_another_layout_is_refused_and_nothing_moves(lab, remediate, host):
+    d = lab.hdir(host) / LOGDIR
+    wrong = d / "0x0000000000000F00.log"
+    text = "".join(f"50x0000000000000F{k:02X}\t2024/03/15 14:10:02\t1\t{k}\t1\tclick\n" for k in range(30))
+    lab.write(wrong, text)
+    before, files = lab.status(host), _files(lab, host)
+    try:
+        code, report = run(remediate, "tracking", "--yes")
+        assert code == 1, report
+        scan = step(report, "redir_lines_ok")
+        assert scan["outcome"] == "error" and "30 of 30 lines" in scan["message"]
+        assert "the expression or the file is wrong" in scan["message"]
+        assert not steps(report, "remediation", "ran")  # the workflow was not stopped either
+        assert _files(lab, host) == files and not list(d.glob("*.rejected"))
+        assert db_view(lab.status(host))["workflows"] == db_view(before)["workflows"]
+    finally:
+        wrong.unlink()
+
+
+@pytest.mark.parametrize(
+    ("fault", "finding"), [("tracking_failed", "tracking_workflow_ok"), ("tracking_stale", "tracking_workflow_recent")]
+)
+def test_workflow_in_error_or_stale_is_started_and_rerun(lab, remediate, host, fault, finding):
+    lab.break_(host, fault)
+    assert not lab.status(host)["healthy"]["tracking"]
+    code, report = run(remediate, "tracking", "--yes")
+    assert code == 0, report
+    assert step(report, finding)["outcome"] == "failed"
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_tracking_workflow", "rerun_tracking"]
+    assert "tracking -instance:prod -download -update" in step(report, "rerun_tracking")["command"]
+    st = lab.status(host)
+    assert _tracking(st)["failed"] == 0 and _tracking(st)["state"] == 11 and not _tracking(st)["error"]
+    assert _tracking(st)["hours_since_last_run"] < 0.1 and st["healthy"]["tracking"]
 
 
 def test_tracking_dry_run_changes_nothing(lab, remediate, host):
@@ -62,9 +104,20 @@ def test_tracking_dry_run_changes_nothing(lab, remediate, host):
 
 
 def test_tracking_corrupt_dry_run_keeps_the_line(lab, remediate, host):
-    after = check_dry_run(lab, remediate, "tracking", "redir_corrupt", [".rejected"])
+    files = _files(lab, host)
+    after = check_dry_run(lab, remediate, "tracking", "redir_corrupt", ['xtk.workflow.Stop("tracking")', ".rejected"])
     assert len(after["files"]["corrupted_lines"]) == 1
+    assert set(files) <= set(_files(lab, host)) and not list((lab.hdir(host) / LOGDIR).glob("*.rejected"))
 
 
-def test_tracking_healthy_host_is_left_alone(lab, remediate, host):
-    check_healthy_run(lab, remediate, "tracking")
+def test_not_a_redirection_server_reads_only_the_workflow(lab, remediate, host):
+    other = lab.hosts()[-1]
+    assert other != HOST and not lab.status(other)["redirection_server"]
+    before = lab.status(other)
+    code, doc = remediate.json("tracking", "--host", other, "--yes")
+    rep = doc["hosts"][other]
+    assert code == 0, rep
+    scan = next(s for s in rep["steps"] if s["id"] == "redir_lines_ok")
+    assert scan["outcome"] == "skipped" and "not a redirection server" in scan["message"]
+    assert next(s for s in rep["steps"] if s["id"] == "tracking_workflow_ok")["outcome"] == "passed"
+    assert pids(lab.status(other)) == pids(before)

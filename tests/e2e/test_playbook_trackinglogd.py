@@ -1,32 +1,58 @@
-"""trackinglogd playbook on the lab: trackinglogd down → started, redir/log grows again, /r/test OK."""
+"""trackinglogd playbook on the lab: a quiet healthy redirection host is left alone, trackinglogd down is
+started (not restarted) and writes Adobe-shaped lines again on the next click, a server that is not a
+redirection server (the lab's last host: no redir directory) is not applicable and nothing is started."""
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
-from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, run, steps
+from lab import Lab
+from runner.campaign_formats import is_redir_line
+from tests.e2e.playbook_helpers import HOST, check_dry_run, pids, run, step, steps
 from tests.support.labfix import pid_of
 from tests.support.wait import wait_until
 
 
-def _newest_mtime(lab, host):
-    files = list((lab.hdir(host) / "nl6/var/prod/redir/log").glob("0x*.log"))
-    return max((p.stat().st_mtime for p in files), default=0.0)
+def _redir_files(lab: Lab, host: str) -> dict[str, tuple[int, int, float]]:
+    """Every tracking log of the host: name -> (inode, size, mtime)."""
+    d = lab.hdir(host) / "nl6/var/prod/redir/log"
+    return {p.name: (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime) for p in sorted(d.glob("*"))}
 
 
-def test_trackinglogd_down_is_started_and_logs_grow(lab, remediate, host):
-    lab.break_(host, "trackinglogd_down")
-    assert pid_of(lab, host, "trackinglogd@default") is None
-    stopped_at = time.time()
+def test_quiet_healthy_redirection_host_is_left_alone(lab, remediate, host):
+    before, files = lab.status(host), _redir_files(lab, host)
+    assert before["redirection_server"] and before["healthy"]["trackinglogd"]
     code, report = run(remediate, "trackinglogd", "--yes")
     assert code == 0, report
-    st = lab.status(host)
-    assert st["processes"]["trackinglogd@default"]["alive"]
-    assert st["r_test"]["ok"]
-    # new lines written after the fix (trackinglogd writes one every 2 s)
-    wait_until(lambda: _newest_mtime(lab, host) > stopped_at, 10, "redir/log written after the start")
-    assert lab.status(host)["healthy"]["trackinglogd"]
+    assert report["status"] == "healthy" and not steps(report, "remediation"), report["steps"]
+    after = lab.status(host)
+    assert pids(after) == pids(before)
+    assert _redir_files(lab, host) == files  # nothing written, moved or touched
+    assert step(report, "redirection_server")["outcome"] == "passed"
+    assert step(report, "r_test_ok")["outcome"] == "passed"
+
+
+def test_trackinglogd_down_is_started_and_writes_on_the_next_click(lab, remediate, host):
+    lab.break_(host, "trackinglogd_down")
+    assert pid_of(lab, host, "trackinglogd@default") is None
+    code, report = run(remediate, "trackinglogd", "--yes")
+    assert code == 0, report
     assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_trackinglogd"]
+    assert "start trackinglogd@default" in step(report, "start_trackinglogd")["command"]
+    st = lab.status(host)
+    assert st["processes"]["trackinglogd@default"]["alive"] and st["r_test"]["ok"]
+    before = {p.name: p.read_bytes() for p in (lab.hdir(host) / "nl6/var/prod/redir/log").glob("0x*.log")}
+    assert lab.click(host, delivery=1, recipient=7, url=1) == 302
+
+    def new_lines() -> list[bytes]:
+        out = []
+        for p in (lab.hdir(host) / "nl6/var/prod/redir/log").glob("0x*.log"):
+            data = p.read_bytes()
+            out += data[len(before.get(p.name, b"")) :].splitlines()
+        return out
+
+    wait_until(lambda: bool(new_lines()), 15, "trackinglogd writes the click")
+    assert all(is_redir_line(line) for line in new_lines()), new_lines()
 
 
 def test_trackinglogd_dry_run_changes_nothing(lab, remediate, host):
@@ -34,5 +60,17 @@ def test_trackinglogd_dry_run_changes_nothing(lab, remediate, host):
     assert pid_of(lab, host, "trackinglogd@default") is None
 
 
-def test_trackinglogd_healthy_host_is_left_alone(lab, remediate, host):
-    check_healthy_run(lab, remediate, "trackinglogd")
+def test_not_a_redirection_server_is_not_applicable(lab, remediate, host):
+    other = lab.hosts()[-1]
+    assert other != HOST
+    before = lab.status(other)
+    assert not before["redirection_server"] and "trackinglogd@default" not in before["processes"]
+    assert not (lab.hdir(other) / "nl6/var/prod/redir").exists()
+    code, doc = remediate.json("trackinglogd", "--host", other, "--yes")
+    rep = doc["hosts"][other]
+    assert code == 0, rep
+    assert rep["status"] == "not_applicable" and "not a redirection server" in rep["message"], rep
+    assert not [s for s in rep["steps"] if s["phase"] != "check"]
+    after = lab.status(other)
+    assert pids(after) == pids(before) and "trackinglogd@default" not in after["processes"]
+    assert not Path(lab.hdir(other) / "nl6/var/prod/redir").exists()

@@ -7,8 +7,9 @@ CLI is driven by ``tests.support.cli.Runner``, as in the end-to-end suite.
 Figures (``figures.py``): counted by the tests, written at session end to ``docs/`` only with
 ``REMEDIATE_WRITE_FIGURES=1`` (``make reliability-figures``), else to the untracked ``.pytest-figures/``.
 
-Hypothesis runs under a fixed profile (derandomized, no example database, failing examples printed with
-their reproduction blob), so two runs of the suite try the same generated inputs.
+Hypothesis runs under a fixed profile (``PROFILE``: derandomized, no example database, failing examples
+printed with their ``@reproduce_failure`` blob), so two runs of the suite try the same generated inputs;
+the property tests take their settings from that profile by name.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ from tests.support.labfix import lab_fixtures
 
 NET = os.environ.get("REMEDIATE_RELIABILITY_NET", "127.0.8")
 
+PROFILE = "remediate-reliability"
 settings.register_profile(
-    "remediate-reliability",
+    PROFILE,
     derandomize=True,
     database=None,
     print_blob=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-settings.load_profile("remediate-reliability")
+settings.load_profile(PROFILE)
 
 lab, audit_log, remediate, host = lab_fixtures("remediate-reliability-", NET, HOSTS)
 
@@ -56,8 +58,13 @@ def shared_dir() -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    FIGURES.begin(item.nodeid)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        FIGURES.commit(report.when == "call" and report.passed)  # outcomes count only after every assertion
         outcome = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
         FIGURES.tests[outcome] += 1
         if report.failed:

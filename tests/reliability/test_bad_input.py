@@ -11,7 +11,7 @@ import os
 import shlex
 import shutil
 import tempfile
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from runner import inventory as inventory_mod
 from runner import playbook as playbook_mod
 from runner import yamlfile
 from runner.errors import InputError
+from tests.reliability.cases import INVENTORY_CASES, PLAYBOOK_CASES, SSH_CASES, Case
 from tests.reliability.figures import Figures
 from tests.reliability.helpers import write_playbook
 from tests.support.cli import Runner
@@ -163,9 +164,32 @@ documents = st.one_of(
     _mutations(VALID_INVENTORY).map(_dump),
     _mutations(VALID_PLAYBOOK).map(_dump),
 )
-PROPERTY = settings(max_examples=200)  # the rest from the suite's fixed profile (conftest.py)
+# the suite's fixed profile (registered and loaded in conftest.py), by name, with more examples
+PROFILE = settings.get_profile("remediate-reliability")
+PROPERTY = settings(PROFILE, max_examples=200)
 _SCRATCH = Path(tempfile.mkdtemp(prefix="remediate-rel-hyp-"))
 atexit.register(shutil.rmtree, _SCRATCH, True)  # module-level scratch dir: removed when the run ends
+
+
+def test_property_tests_run_under_the_fixed_profile() -> None:
+    """Same inputs on every run, no example database, and a failing example printed with its blob."""
+    for s in (PROFILE, settings.default, PROPERTY):
+        assert s.derandomize and s.database is None and s.print_blob, s
+    assert PROPERTY.max_examples == 200
+
+
+def _generated(figures: Figures, loader: str, text: str, load: Callable[[], object], path: str) -> None:
+    """Count a distinct generated document once: rejected (InputError naming the file) or accepted."""
+    new = figures.generated(loader, text)
+    try:
+        load()
+    except InputError as exc:
+        assert path in str(exc), exc  # the message names the file
+        if new:
+            figures.add("generated_inputs_rejected")
+        return
+    if new:
+        figures.add("generated_inputs_accepted")
 
 
 @PROPERTY
@@ -173,140 +197,17 @@ atexit.register(shutil.rmtree, _SCRATCH, True)  # module-level scratch dir: remo
 def test_inventory_loader_only_ever_raises_input_error(text: str, figures: Figures) -> None:
     path = _SCRATCH / "inventory.yml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    figures.add("generated_inputs_tried")
-    try:
-        inventory_mod.load(path)
-    except InputError as exc:
-        assert str(path) in str(exc), exc  # the message names the file
-    figures.add("generated_inputs_handled")
+    _generated(figures, "inventory", text, lambda: inventory_mod.load(path), str(path))
 
 
 @PROPERTY
 @given(text=documents)
 def test_playbook_loader_only_ever_raises_input_error(text: str, figures: Figures) -> None:
     path = str(_SCRATCH / "wfserver.yml")
-    figures.add("generated_inputs_tried")
-    try:
-        playbook_mod.parse(yamlfile.load_text(text, path), path)
-    except InputError as exc:
-        assert path in str(exc), exc
-    figures.add("generated_inputs_handled")
+    _generated(figures, "playbook", text, lambda: playbook_mod.parse(yamlfile.load_text(text, path), path), path)
 
 
 # --- named bad files through the real CLI --------------------------------------------------------------
-
-BASE_PLAYBOOK = textwrap.dedent("""\
-    module: wfserver
-    title: t
-    scope: t
-    symptom: t
-    checks:
-      - id: running
-        effect: read
-        action: module_running
-        args: {module: wfserver}
-    remediation:
-      - id: start
-        effect: change
-        action: start_module
-        args: {module: wfserver}
-        when: {failed: running}
-    verification:
-      - id: back
-        effect: read
-        action: module_running
-        args: {module: wfserver}
-    """)
-BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
-)
-
-# (id, text or bytes, substring of the line the error must name, or None: only the file is named)
-PLAYBOOK_CASES: list[tuple[str, str | bytes, str | None]] = [
-    (
-        "malformed_yaml",
-        BASE_PLAYBOOK.replace("    effect: change\n", "    effect: change\n    bad: x: y\n"),
-        "bad: x: y",
-    ),
-    (
-        "wrong_type_args",
-        BASE_PLAYBOOK.replace(
-            "action: start_module\n    args: {module: wfserver}", "action: start_module\n    args: [module, wfserver]"
-        ),
-        "args: [module",
-    ),
-    ("unknown_top_key", BASE_PLAYBOOK + "colour: red\n", "colour: red"),
-    (
-        "unknown_step_key",
-        BASE_PLAYBOOK.replace("    action: start_module\n", "    action: start_module\n    sudo: true\n"),
-        "sudo: true",
-    ),
-    ("unknown_action", BASE_PLAYBOOK.replace("action: start_module", "action: rm_rf"), "action: rm_rf"),
-    ("missing_field", BASE_PLAYBOOK.replace("    effect: change\n", ""), "- id: start"),
-    ("duplicate_key", BASE_PLAYBOOK.replace("title: t\n", "title: t\ntitle: u\n"), "title: u"),
-    ("duplicate_step_id", BASE_PLAYBOOK.replace("- id: back", "- id: running  # again"), "running  # again"),
-    (
-        "wrong_type_timeout",
-        BASE_PLAYBOOK.replace("    action: start_module\n", "    action: start_module\n    timeout: soon\n"),
-        "timeout: soon",
-    ),
-    ("effect_undercut", BASE_PLAYBOOK.replace("effect: change", "effect: read"), "effect: read\n    action: start"),
-    (
-        "change_in_check",
-        BASE_PLAYBOOK.replace(
-            "effect: read\n    action: module_running\n    args: {module: wfserver}\nremediation",
-            "effect: change\n    action: module_running\n    args: {module: wfserver}\nremediation",
-        ),
-        "effect: change\n    action: module_running",
-    ),
-    (
-        "template_attribute",
-        BASE_PLAYBOOK.replace(
-            "action: start_module\n    args: {module: wfserver}",
-            'action: shell\n    args: {command: "echo {nlserver.__class__}"}',
-        ),
-        'args: {command: "echo {nlserver.__class__}"}',  # the error names the argument's own line
-    ),
-    ("alias_bomb", BASE_PLAYBOOK + BOMB, "*a"),
-    ("huge_file", BASE_PLAYBOOK + "notes: |\n" + ("  " + "x" * 99 + "\n") * 11000, None),
-    ("not_utf8", BASE_PLAYBOOK.encode() + b"notes: \xff\xfe\n", None),
-]
-
-BASE_INVENTORY = textwrap.dedent("""\
-    all:
-      vars:
-        instance: prod
-      children:
-        lab:
-          hosts:
-            lab1:
-              ansible_host: 127.0.0.1
-    """)
-INVENTORY_CASES: list[tuple[str, str | bytes, str | None]] = [
-    ("malformed_yaml", BASE_INVENTORY + "          bad: x: y\n", "bad: x: y"),
-    ("wrong_type_port", BASE_INVENTORY + '          ansible_port: "22; touch /tmp/x"\n', "lab1:"),
-    ("unknown_group_key", BASE_INVENTORY.replace("  children:", "  hostz: {}\n  children:"), "hostz"),
-    ("vars_not_mapping", BASE_INVENTORY.replace("vars:\n    instance: prod", "vars: [instance]"), "vars: [instance]"),
-    ("duplicate_host", BASE_INVENTORY + "            lab1: {}\n", "            lab1: {}"),
-    ("hostile_host_name", BASE_INVENTORY + '            "lab1;touch /tmp/x": {}\n', "lab1;touch"),
-    ("hostile_host_name_subst", BASE_INVENTORY + '            "$(touch /tmp/x)": {}\n', "$(touch"),
-    ("hostile_host_name_backtick", BASE_INVENTORY + '            "`touch /tmp/x`": {}\n', "`touch"),
-    ("hostile_instance", BASE_INVENTORY.replace("instance: prod", 'instance: "prod$(touch /tmp/x)"'), "lab1:"),
-    (
-        "hostile_instance_quote",
-        BASE_INVENTORY.replace("instance: prod", "instance: \"prod'; touch /tmp/x; '\""),
-        "lab1:",
-    ),
-    ("newline_in_nlserver", BASE_INVENTORY + '          nlserver: "/bin/true\\ntouch /tmp/x"\n', "lab1:"),
-    ("hostile_group_name", BASE_INVENTORY.replace("    lab:", '    "lab;id":'), "lab;id"),
-    ("alias_bomb", BASE_INVENTORY + "    x:\n      vars:\n" + textwrap.indent(BOMB, "        "), "*a"),
-    (
-        "huge_file",
-        BASE_INVENTORY + "".join(f"            h{i}: {{ansible_host: 127.0.0.1}}\n" for i in range(40000)),
-        None,
-    ),
-    ("not_utf8", BASE_INVENTORY.encode() + b"# \xc3\x28\n", None),
-]
 
 
 def _line_of(text: str | bytes, mark: str | None) -> int | None:
@@ -331,80 +232,107 @@ def _assert_nothing_touched(lab: Lab, remediate: Runner) -> None:
     assert pid_of(lab, "lab1", WF) is None, "wfserver was started although the input was invalid"
 
 
-def _cases(cases: list[tuple[str, str | bytes, str | None]], xfail: dict[str, pytest.MarkDecorator]) -> list[Any]:
-    return [pytest.param(*c, id=c[0], marks=[xfail[c[0]]] if c[0] in xfail else []) for c in cases]
-
-
-@pytest.mark.parametrize(("case", "text", "mark"), _cases(PLAYBOOK_CASES, {}))
-def test_bad_playbook_exit_2_names_file_and_line(
-    lab: Lab,
-    wf_down: str,
-    remediate: Runner,
-    tmp_path: Path,
-    figures: Figures,
-    case: str,
-    text: str | bytes,
-    mark: str | None,
-) -> None:
-    d = tmp_path / "playbooks"
-    d.mkdir()
-    path = d / "wfserver.yml"
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    figures.add("bad_inputs_tried")
-    res = remediate("wfserver", "--host", "lab1", "--yes", env={"REMEDIATE_PLAYBOOKS": str(d)})
+def _assert_refused_at(res: Any, path: Path, text: str | bytes, mark: str | None, says: str | None) -> None:
+    """Exit 2 (README: bad input, nothing run), no traceback, and the error names this case's file:line."""
     assert res.returncode == 2, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     line = _line_of(text, mark)
     assert (f"{path}:{line}" if line else str(path)) in res.stderr, res.stderr
-    _assert_nothing_touched(lab, remediate)
-    figures.add("bad_inputs_handled")
+    if says is not None:
+        assert says in res.stderr, res.stderr
 
 
-@pytest.mark.parametrize(("case", "text", "mark"), _cases(INVENTORY_CASES, {}))
-def test_bad_inventory_exit_2_names_file_and_line(
+def _write(path: Path, text: str | bytes) -> None:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape"))
+
+
+FILE_CASES = [("playbook", c) for c in PLAYBOOK_CASES] + [("inventory", c) for c in INVENTORY_CASES]
+FILE_CASES += [("ssh_config", c) for c in SSH_CASES]
+
+
+@pytest.mark.parametrize(("kind", "case"), [pytest.param(k, c, id=c[0]) for k, c in FILE_CASES])
+def test_bad_file_exit_2_names_file_and_line(
     lab: Lab,
     wf_down: str,
     remediate: Runner,
     tmp_path: Path,
+    shared_dir: Path,
     figures: Figures,
-    case: str,
-    text: str | bytes,
-    mark: str | None,
+    kind: str,
+    case: Case,
 ) -> None:
-    path = tmp_path / "inventory.yml"
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    figures.add("bad_inputs_tried")
-    res = remediate("wfserver", "--host", "lab1", "--yes", inventory=path)
-    assert res.returncode == 2, res.stdout + res.stderr
-    assert "Traceback" not in res.stderr
-    line = _line_of(text, mark)
-    assert (f"{path}:{line}" if line else str(path)) in res.stderr, res.stderr
+    """One bad playbook, inventory or OpenSSH config per run: exit 2 naming its file:line, nothing touched."""
+    case_id, text, mark, says = case
+    args = ["wfserver", "--host", "lab1", "--yes"]
+    env: dict[str, str] = {}
+    inventory = None
+    if kind == "playbook":
+        path = tmp_path / "playbooks" / "wfserver.yml"
+        path.parent.mkdir()
+        env["REMEDIATE_PLAYBOOKS"] = str(path.parent)
+    elif kind == "inventory":
+        path = inventory = tmp_path / "inventory.yml"
+    else:
+        path = tmp_path / "ssh_config"
+        args += ["--ssh-config", str(path)]
+        if isinstance(text, str):  # an Include of the file itself; commands that would leave a trace
+            text = text.replace("SELF", str(path)).replace("/tmp/pwned", str(shared_dir / "pwned"))
+    _write(path, text)
+    figures.bad_input(case_id)
+    res = remediate(*args, inventory=inventory, env=env)
+    _assert_refused_at(res, path, text, mark, says)
+    assert sorted(os.listdir(shared_dir)) == [], "a command named in the input ran"
     _assert_nothing_touched(lab, remediate)
-    figures.add("bad_inputs_handled")
 
 
-FLAG_CASES = [
-    (["--host", "lab1;touch /tmp/x"], "--host"),
-    (["--host", "lab1", "--option", "log_precision=$(touch /tmp/x)"], "--option"),
-    (["--host", "lab1", "--option", "nosuch=1"], "--option"),
-    (["--host", "lab1", "--option", "novalue"], "--option"),
-    (["--host", "lab1", "--forks", "0"], "--forks"),
-    (["--host", "lab1", "--output", "xml"], "--output"),
-    (["--group", "`id`"], "--group"),
-    ([], "--host"),
+@pytest.mark.xfail(strict=True, reason="an --ssh-config file that does not exist is read as empty (ssh -F refuses it)")
+def test_missing_ssh_config_file_is_refused(lab: Lab, wf_down: str, remediate: Runner, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-config"
+    res = remediate("wfserver", "--host", "lab1", "--yes", "--ssh-config", str(missing))
+    assert res.returncode == 2 and str(missing) in res.stderr, res.stdout + res.stderr
+
+
+# (id, arguments after the module, what the error must name); the module itself is the first argument
+FLAG_CASES: list[tuple[str, list[str], str]] = [
+    ("flag_host_semicolon", ["wfserver", "--host", "lab1;touch /tmp/x"], "--host"),
+    ("flag_option_subst", ["wfserver", "--host", "lab1", "--option", "log_precision=$(touch /tmp/x)"], "--option"),
+    ("flag_option_unknown", ["wfserver", "--host", "lab1", "--option", "nosuch=1"], "--option"),
+    ("flag_option_no_value", ["wfserver", "--host", "lab1", "--option", "novalue"], "--option"),
+    ("flag_option_no_name", ["wfserver", "--host", "lab1", "--option", "=x"], "--option"),
+    ("flag_forks_zero", ["wfserver", "--host", "lab1", "--forks", "0"], "--forks"),
+    ("flag_forks_negative", ["wfserver", "--host", "lab1", "--forks", "-1"], "--forks"),
+    ("flag_forks_text", ["wfserver", "--host", "lab1", "--forks", "abc"], "--forks"),
+    ("flag_forks_huge", ["wfserver", "--host", "lab1", "--forks", "100000"], "--forks"),
+    ("flag_output_xml", ["wfserver", "--host", "lab1", "--output", "xml"], "--output"),
+    ("flag_output_empty", ["wfserver", "--host", "lab1", "--output", ""], "--output"),
+    ("flag_group_backtick", ["wfserver", "--group", "`id`"], "--group"),
+    ("flag_group_unknown", ["wfserver", "--group", "nosuch"], "--group"),
+    ("flag_no_host", ["wfserver"], "--host"),
+    ("flag_host_empty", ["wfserver", "--host", ""], "--host"),
+    ("flag_host_unknown", ["wfserver", "--host", "nosuch"], "--host"),
+    ("flag_host_ssh_option", ["wfserver", "--host", "-oProxyCommand=id"], "--host"),
+    ("flag_host_path", ["wfserver", "--host", "../etc"], "--host"),
+    ("flag_unknown_flag", ["wfserver", "--host", "lab1", "--frobnicate"], "--frobnicate"),
+    ("flag_unknown_module", ["nosuchmodule", "--host", "lab1"], "nosuchmodule"),
+    ("flag_module_injection", ["wfserver;id", "--host", "lab1"], "wfserver;id"),
+    (
+        "flag_inventory_missing",
+        ["wfserver", "--host", "lab1", "-i", "/nonexistent/inventory.yml"],
+        "inventory not found",
+    ),
+    ("flag_dry_run_forks_zero", ["wfserver", "--host", "lab1", "--dry-run", "--forks", "0"], "--forks"),
 ]
 
 
-@pytest.mark.parametrize(("args", "flag"), FLAG_CASES, ids=[" ".join(a) or "no-host" for a, _ in FLAG_CASES])
+@pytest.mark.parametrize(("case", "args", "flag"), FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
 def test_bad_flag_exit_2_names_the_flag(
-    lab: Lab, wf_down: str, remediate: Runner, figures: Figures, args: list[str], flag: str
+    lab: Lab, wf_down: str, remediate: Runner, figures: Figures, case: str, args: list[str], flag: str
 ) -> None:
-    figures.add("bad_inputs_tried")
-    res = remediate("wfserver", *args, "--yes")
+    figures.bad_input(case)
+    res = remediate(*args, "--yes")
     assert res.returncode == 2, res.stdout + res.stderr
     assert flag in res.stderr and "Traceback" not in res.stderr, res.stderr
     _assert_nothing_touched(lab, remediate)
-    figures.add("bad_inputs_handled")
 
 
 # --- hostile values passed quoted: the injected command never runs ------------------------------------
@@ -459,7 +387,8 @@ def test_hostile_vars_are_passed_quoted_and_never_run(
     inventory.write_text(
         yaml.safe_dump({"all": {"vars": {"instance": "prod", "ssh_config": str(cfg)}, "hosts": hosts}})
     )
-    figures.add("bad_inputs_tried", len(hosts))
+    for name in hosts:
+        figures.bad_input(f"var_{name}")
     # every check of every playbook renders these vars into commands on the (real) host
     res = remediate(
         "check",
@@ -478,39 +407,37 @@ def test_hostile_vars_are_passed_quoted_and_never_run(
     assert "Traceback" not in res.stderr
     events = figures.audit(remediate.audit_log)
     assert {e["host"] for e in events if e["event"] == "host.connected"} == set(hosts)
-    figures.add("bad_inputs_handled", len(hosts))
+    # each value reached the code under test: its host ran checks that render it into commands
+    checked = {e["host"] for e in events if e["event"] == "step.finished"}  # `check` runs checks only
+    assert checked == set(hosts), sorted(set(hosts) - checked)
 
 
-def test_hostile_address_is_refused_or_quoted_never_a_crash(
-    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
+ADDRESS_VARS = ("address", "db_host", "ansible_host")
+ADDRESS_PAYLOADS = ("semicolon", "subst", "backtick", "single_quote", "double_quote", "pipe", "and", "redirect")
+
+
+@pytest.mark.parametrize("payload", ADDRESS_PAYLOADS)
+@pytest.mark.parametrize("var", ADDRESS_VARS)
+def test_hostile_address_is_refused_at_load_naming_its_host(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures, var: str, payload: str
 ) -> None:
-    payloads = {k: v for k, v in _payloads(shared_dir).items() if "\n" not in v}
+    """Each hostile address in its own run (the loader stops at the first bad host): exit 2, its host named."""
+    value = _payloads(shared_dir)[payload]
     cfg = _hostile_ssh_config(lab, tmp_path)
-    hosts = {
-        f"a-{k.replace('_', '-')}": {
-            "ansible_host": lab.addr(host),
-            "address": v,
-            "nlserver": str(lab.hdir(host) / "nl6/bin/nlserver"),
-        }
-        for k, v in payloads.items()
-    }
+    name = f"a-{payload.replace('_', '-')}"
+    hosts = {name: {"ansible_host": lab.addr(host), "nlserver": str(lab.hdir(host) / "nl6/bin/nlserver"), var: value}}
     inventory = tmp_path / "hostile.yml"
     inventory.write_text(
         yaml.safe_dump({"all": {"vars": {"instance": "prod", "ssh_config": str(cfg)}, "hosts": hosts}})
     )
-    figures.add("bad_inputs_tried", len(hosts))
-    res = remediate(
-        "check", "web", "syslogd", "trackinglogd", "--group", "all", "--forks", "8", inventory=inventory, timeout=120
-    )
+    figures.bad_input(f"address_{var}_{payload}")
+    res = remediate("check", "web", "syslogd", "--host", name, inventory=inventory, timeout=120)
     assert sorted(os.listdir(shared_dir)) == [], "an injected command ran on the host"
     assert "Traceback" not in res.stderr, res.stderr[-600:]
-    assert res.returncode in (1, 2), res.stdout + res.stderr
-    if res.returncode == 2:  # refused at load: nothing ran, nothing was logged
-        assert str(inventory) in res.stderr or "address" in res.stderr
-        remediate.assert_no_audit_log()
-    else:
-        figures.audit(remediate.audit_log)
-    figures.add("bad_inputs_handled", len(hosts))
+    assert res.returncode == 2, res.stdout + res.stderr  # README: 2 = bad input, nothing was run
+    assert f"{inventory}:" in res.stderr and f"(host {name})" in res.stderr, res.stderr
+    assert f"{var} must be a host name or IP address" in res.stderr, res.stderr
+    remediate.assert_no_audit_log()
 
 
 def test_hostile_template_values_in_changing_commands_never_run(
@@ -539,7 +466,8 @@ def test_hostile_template_values_in_changing_commands_never_run(
     data["all"]["vars"].update({f"p_{k}": v for k, v in payloads.items()})
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump(data))
-    figures.add("bad_inputs_tried", len(payloads))
+    for name in payloads:
+        figures.bad_input(f"template_{name}")
     code, doc = remediate.json(
         "import", "--host", host, "--yes", inventory=inventory, env={"REMEDIATE_PLAYBOOKS": str(books)}
     )
@@ -552,7 +480,6 @@ def test_hostile_template_values_in_changing_commands_never_run(
     started = [e for e in events if e["event"] == "step.started"]
     for value in payloads.values():  # every value is passed as one shell-quoted argument
         assert all(shlex.quote(value) in e["command"] for e in started), value
-    figures.add("bad_inputs_handled", len(payloads))
 
 
 # --- host output the runner did not expect -------------------------------------------------------------
@@ -562,6 +489,8 @@ SCRIPTS = {
     "binary": "#!/bin/sh\nprintf 'wfserver@prod (1) - 1.0 MB\\n\\000\\001\\377\\376binary\\000\\n'\n"
     "head -c 2048 /dev/urandom\n",
     "huge": "#!/bin/sh\nyes 'garbage line that is not pdump output' | head -c 10485760\n",
+    "ansi": "#!/bin/sh\nprintf '\\033[31mwfserver@prod\\033[0m \\033]0;title\\007 (\\033[2J)\\n'\n",
+    "long_line": "#!/bin/sh\nhead -c 2097152 /dev/zero | tr '\\0' 'x'\n",
 }
 
 
@@ -592,7 +521,7 @@ def test_unexpected_host_output_is_a_cannot_parse_failure_not_a_crash(
         )
     )
     pid = pid_of(lab, host, WF)
-    figures.add("bad_inputs_tried")
+    figures.bad_input(f"output_{kind}")
     res = remediate("wfserver", "--host", kind, "--yes", "--output", "json", inventory=inventory, timeout=120)
     assert "Traceback" not in res.stderr
     assert res.returncode == 1, res.stdout + res.stderr
@@ -604,4 +533,3 @@ def test_unexpected_host_output_is_a_cannot_parse_failure_not_a_crash(
     assert "cannot parse" in check["message"], check
     assert not [e for e in events if e["event"] == "step.started" and e.get("effect") != "read"]
     assert pid_of(lab, host, WF) == pid  # nothing was done to the real module
-    figures.add("bad_inputs_handled")

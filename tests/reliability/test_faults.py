@@ -97,8 +97,7 @@ def _ssh_config(lab: Lab, tmp_path: Path, **replace: str) -> Path:
 def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remediate: Runner, figures: Figures) -> None:
     lab.break_(host, "wfserver_down")
     lab.break_(host, "sshd_drops")
-    figures.fault("sshd_drops (before the run)")
-    figures.add("faults_injected")
+    figures.fault("sshd drops every connection before the run (lab fault sshd_drops)", "lab")
     code, doc = remediate.json("wfserver", "--host", host, "--yes")
     events = figures.audit(remediate.audit_log)
     assert code == 0, doc
@@ -107,7 +106,6 @@ def test_sshd_drops_before_the_run_connect_is_retried(lab: Lab, host: str, remed
     assert retries, "the dropped connections were not retried"
     assert pid_of(lab, host, WF) is not None  # the report says remediated: the real process is back
     assert len(_started(events, "start_wfserver")) == 1
-    figures.add("faults_survived")
 
 
 def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
@@ -118,8 +116,7 @@ def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
     proc = remediate.start(MOD, "--host", host, "--output", "json", REMEDIATE_PLAYBOOKS=str(books))
     try:
         _wait_slow_change_running(remediate, marker)
-        figures.fault("sshd_drops (mid-command)")
-        figures.add("faults_injected")
+        figures.fault("sshd connection killed mid changing command", "lab")
         assert drop_ssh_connections(lab, host), "no per-connection sshd process to kill"
         code, out, err = finish(proc, 60)
     finally:
@@ -138,7 +135,6 @@ def test_drop_in_the_middle_of_a_changing_command_is_unknown_and_not_rerun(
     assert not [e for e in events if e["event"] == "step.started" and e.get("phase") == "verification"]
     assert events[-1]["event"] == "run.finished" and events[-1]["exit_code"] == 5
     assert "Traceback" not in err
-    figures.add("faults_survived")
 
 
 # --- a command that hangs ------------------------------------------------------------------------
@@ -177,8 +173,7 @@ def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
     )
     try:
         lab.break_("lab1", "command_hangs")
-        figures.fault("command_hangs")
-        figures.add("faults_injected")
+        figures.fault("a check command hangs on the host (lab fault command_hangs)", "lab")
         start = time.monotonic()
         code, doc = remediate.json("wfserver", "--group", "lab", "--yes", env={"REMEDIATE_PLAYBOOKS": str(books)})
         elapsed = time.monotonic() - start
@@ -194,7 +189,6 @@ def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
         assert hung, "the fault did not hang any command"
         wait_until(lambda: not [p for p in hung if read_pidfile(p)], 15, "the hung commands to be stopped")
         assert pid_of(lab, "lab1", WF) is not None  # nothing was done to the module itself
-        figures.add("faults_survived")
     finally:
         lab.heal("lab1")
 
@@ -207,8 +201,7 @@ def test_slow_restart_verification_polls_until_the_module_is_back(
 ) -> None:
     lab.break_(host, "wfserver_down")
     lab.break_(host, "slow_restart")
-    figures.fault("slow_restart")
-    figures.add("faults_injected")
+    figures.fault("module slow to come back after a start (lab fault slow_restart)", "lab")
     code, doc = remediate.json("wfserver", "--host", host, "--yes")
     events = figures.audit(remediate.audit_log)
     assert code == 0, doc
@@ -217,7 +210,6 @@ def test_slow_restart_verification_polls_until_the_module_is_back(
     assert back and back[0]["outcome"] == "passed"
     assert 2.0 <= back[0]["duration"] <= 60.0, back[0]  # it had to poll, and stayed within its bound
     assert pid_of(lab, host, WF) is not None
-    figures.add("faults_survived")
 
 
 # --- one host unreachable among several ------------------------------------------------------------
@@ -230,8 +222,7 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
     inventory = _inventory_plus(remediate, tmp_path, {"ghost": {"ansible_host": f"{net}.201", "ansible_port": 2222}})
     try:
         lab.break_("lab1", "wfserver_down")
-        figures.fault("host unreachable")
-        figures.add("faults_injected")
+        figures.fault("one host of several: nothing listens at its address", "network")
         res = remediate("wfserver", "--host", "lab1", "--host", "ghost", "--host", "lab2", "--yes", inventory=inventory)
         events = figures.audit(remediate.audit_log)
         assert res.returncode == 3, res.stdout + res.stderr
@@ -240,7 +231,6 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
         assert finished == {"lab1": "remediated", "ghost": "unreachable", "lab2": "healthy"}
         assert pid_of(lab, "lab1", WF) is not None and pid_of(lab, "lab2", WF) is not None
         assert not [e for e in events if e["event"] == "step.started" and e.get("host") == "ghost"]
-        figures.add("faults_survived")
     finally:
         lab.heal("lab1")
 
@@ -248,7 +238,14 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
 # --- refused: authentication, unknown key, changed key -----------------------------------------------
 
 
-@pytest.mark.parametrize("fault", ["auth_failure", "unknown_host_key", "hostkey_changed"])
+REFUSED = {  # the fault, and where it is: the client's key and known_hosts, or the host's sshd key
+    "auth_failure": ("authentication refused: the client offers a key the host does not know", "client"),
+    "unknown_host_key": ("host key not in the client's known_hosts", "client"),
+    "hostkey_changed": ("host key changed on the host's sshd (lab fault hostkey_changed)", "lab"),
+}
+
+
+@pytest.mark.parametrize("fault", list(REFUSED))
 def test_refused_host_exit_3_no_command_no_retry(
     lab: Lab, host: str, remediate: Runner, tmp_path: Path, figures: Figures, fault: str
 ) -> None:
@@ -264,8 +261,7 @@ def test_refused_host_exit_3_no_command_no_retry(
         args += ["--ssh-config", str(_ssh_config(lab, tmp_path, UserKnownHostsFile=str(known)))]
     else:
         lab.break_(host, "hostkey_changed")
-    figures.fault(fault)
-    figures.add("faults_injected")
+    figures.fault(*REFUSED[fault])
     start = time.monotonic()
     res = remediate(*args)
     events = figures.audit(remediate.audit_log)
@@ -279,7 +275,6 @@ def test_refused_host_exit_3_no_command_no_retry(
     assert not [e for e in events if e["event"] in ("step.started", "host.retrying")]
     assert time.monotonic() - start < 20  # refused at once, not after a retry budget
     assert pid_of(lab, host, WF) is None  # nothing was started
-    figures.add("faults_survived")
 
 
 # --- interrupted ---------------------------------------------------------------------------------
@@ -295,8 +290,7 @@ def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
     try:
         _wait_slow_change_running(remediate, marker)
         lock_held = not lock_is_free(lab, host, MOD)
-        figures.fault(f"{sig.name} mid-run")
-        figures.add("faults_injected")
+        figures.fault(f"{sig.name} to the runner mid changing command", "client")
         proc.send_signal(sig)
         code, out, err = finish(proc, 30)
     finally:
@@ -310,7 +304,6 @@ def test_interrupt_mid_run_writes_run_finished_and_releases_the_host_lock(
     assert lock_held, "no lock was held on the host during the run"
     wait_until(lambda: lock_is_free(lab, host, MOD), 10, "the host lock to be released")
     assert "Traceback" not in err
-    figures.add("faults_survived")
 
 
 # --- two runs at once ----------------------------------------------------------------------------
@@ -332,8 +325,7 @@ def test_second_run_on_the_same_host_and_module_is_refused_while_the_first_holds
             "the first run's changing step to start",
         )
         first_id = read_events(first_log)[0]["run_id"]
-        figures.fault("concurrent run")
-        figures.add("faults_injected")
+        figures.fault("a second runner on the same host and module", "client")
         code, doc = remediate.json(
             MOD, "--host", host, env={"REMEDIATE_PLAYBOOKS": str(books), "REMEDIATE_AUDIT_LOG": str(second_log)}
         )
@@ -350,7 +342,6 @@ def test_second_run_on_the_same_host_and_module_is_refused_while_the_first_holds
     assert not [e for e in second if e["event"] == "step.started"], "the refused run ran something on the host"
     assert _lines(marker) == ["ran"]  # only the first run's command ran on the host
     assert first_code == 130
-    figures.add("faults_survived")
 
 
 # --- kill -9 ---------------------------------------------------------------------------------------
@@ -370,8 +361,7 @@ def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
             30,
             "the changing step to start",
         )
-        figures.fault("kill -9 of the runner")
-        figures.add("faults_injected")
+        figures.fault("kill -9 of the runner mid changing command", "client")
         proc.kill()
         proc.wait(timeout=10)
     finally:
@@ -401,7 +391,6 @@ def test_kill_9_mid_run_every_line_verifies_and_the_stale_lock_is_recognised(
     assert code == 0, doc
     stale = [e for e in events if e["event"] == "lock.stale"]
     assert stale and dead_id in json.dumps(stale[0]), stale
-    figures.add("faults_survived")
 
 
 # --- the audit log cannot be written -------------------------------------------------------------------
@@ -444,14 +433,20 @@ def _audit_path(kind: str) -> Iterator[Path]:
             yield d / "audit.jsonl"
 
 
-@pytest.mark.parametrize("kind", ["read_only_fs", "full_fs", "dev_full"])
+AUDIT_FAULTS = {
+    "read_only_fs": "audit log on a read-only filesystem",
+    "full_fs": "audit log on a full filesystem",
+    "dev_full": "audit log is /dev/full (every write fails)",
+}
+
+
+@pytest.mark.parametrize("kind", list(AUDIT_FAULTS))
 def test_audit_log_unwritable_nothing_changing_runs(
     lab: Lab, host: str, remediate: Runner, figures: Figures, kind: str
 ) -> None:
     lab.break_(host, "wfserver_down")
     with _audit_path(kind) as path:
-        figures.fault(f"audit log: {kind}")
-        figures.add("faults_injected")
+        figures.fault(AUDIT_FAULTS[kind], "client")
         res = remediate("wfserver", "--host", host, "--yes", "--audit-log", str(path))
     assert "Traceback" not in res.stderr
     if kind == "read_only_fs":
@@ -463,7 +458,6 @@ def test_audit_log_unwritable_nothing_changing_runs(
     assert str(path) in res.stderr
     assert stopped_by_operator(lab, host, WF)  # no nlserver start reached the host
     assert pid_of(lab, host, WF) is None  # nothing ran
-    figures.add("faults_survived")
 
 
 def _run_with_file_size_limit(
@@ -518,8 +512,7 @@ def _fill_up_mid_run(
     env.update(
         {"REMEDIATE_PLAYBOOKS": str(books("pb2", shared_dir / "m2")), "REMEDIATE_AUDIT_LOG": str(remediate.audit_log)}
     )
-    figures.fault("audit log: filesystem full mid-run")
-    figures.add("faults_injected")
+    figures.fault("audit log: file size limit reached mid-run (disk full)", "client")
     res = _run_with_file_size_limit(remediate, limit, args, env)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "cannot write audit log" in res.stderr and "Traceback" not in res.stderr
@@ -533,20 +526,9 @@ def _fill_up_mid_run(
     return data, complete
 
 
-def test_audit_log_filling_up_mid_run_stops_before_the_next_command(
-    lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
-) -> None:
-    _data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
-    check = tmp_path / "complete.jsonl"
-    check.write_bytes(complete)
-    figures.audit(check)  # every complete line verifies
-    figures.add("faults_survived")
-
-
-def test_audit_log_still_verifies_after_the_disk_filled_up(
+def test_audit_log_filling_up_mid_run_stops_before_the_next_command_and_still_verifies(
     lab: Lab, host: str, remediate: Runner, tmp_path: Path, shared_dir: Path, figures: Figures
 ) -> None:
     data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
     assert data == complete, f"a partial audit line was left at the end of the log: {data[len(complete) :][:80]!r}"
-    figures.audit(remediate.audit_log)  # `remediate audit verify` on the log itself
-    figures.add("faults_survived")
+    figures.audit(remediate.audit_log)  # `remediate audit verify` on the log itself: every line verifies

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from runner.actions import ACTIONS, Context
-from runner.actions.files import REDIR_LINE
 from runner.inventory import Host
 
 CTX = Context(Host("prod1", (), {"instance": "prod", "nl6_root": "/opt/nl6"}, "-"))
@@ -43,22 +42,3 @@ def test_backlog() -> None:
     assert judge(args, CTX, "", "", 2).undetermined
     with pytest.raises(ValueError, match="invalid file pattern"):
         ACTIONS["backlog"].build({**args, "pattern": "*; rm"}, CTX)
-
-
-def test_redir_scan_and_quarantine() -> None:
-    args = {"dir": "{nl6_root}/var/{instance}/redir/log", "pattern": "0x*.log"}
-    scan = ACTIONS["redir_scan"].build(args, CTX)
-    assert scan.startswith("cd /opt/nl6/var/prod/redir/log || exit 2;") and "\t" in scan  # \t became a tab for grep
-    judge = ACTIONS["redir_scan"].judge
-    assert judge(args, CTX, "", "", 0).passed
-    bad = judge(args, CTX, "/opt/nl6/var/prod/redir/log/0x1.log:7\n", "", 0)
-    assert bad.failed and bad.data["corrupted"] == ["/opt/nl6/var/prod/redir/log/0x1.log:7"]
-    assert judge(args, CTX, "", "cd: no such directory", 2).undetermined
-    quarantine = ACTIONS["redir_quarantine"].build(args, CTX)
-    assert '>> "$f.rejected"' in quarantine
-    moved = ACTIONS["redir_quarantine"].judge(
-        args, CTX, "quarantined bad lines of a into a.rejected\n@@files 1\n", "", 0
-    )
-    assert moved.passed and "quarantined" in moved.message
-    assert ACTIONS["redir_quarantine"].judge(args, CTX, "", "disk full", 3).failed
-    assert REDIR_LINE.startswith("^")
