@@ -16,7 +16,7 @@ from typing import Any
 from runner import hostvars
 from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Effect
 from runner.campaign import MODULES
-from runner.playbook import MAX_TIMEOUT, STEP_ID
+from runner.playbook import COMMAND_WORDS, MAX_TIMEOUT, SITE_MODULE, STEP_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "playbooks" / "schema.json"
@@ -132,7 +132,14 @@ def schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["module", "title", "scope", "symptom", "checks"],
         "properties": {
-            "module": {"enum": list(MODULES)},
+            "module": {
+                "description": "one of the shipped modules, or a site module's name (a letter, then letters, "
+                "digits or _; not a command word)",
+                "anyOf": [
+                    {"enum": list(MODULES)},
+                    {"type": "string", "pattern": SITE_MODULE.pattern, "not": {"enum": sorted(COMMAND_WORDS)}},
+                ],
+            },
             "title": {"$ref": "#/$defs/text"},
             "scope": {"$ref": "#/$defs/text"},
             "symptom": {"$ref": "#/$defs/text"},
