@@ -9,7 +9,7 @@ command is shell-quoted. Pure: no I/O, no clock, no randomness; the engine runs 
 
 from __future__ import annotations
 
-from runner.actions import database, files, logs, modules, network, querydef, scripts, tracking, web
+from runner.actions import config, database, files, logs, modules, network, querydef, scripts, service, tracking, web
 from runner.actions.base import (
     ACTIONS,
     DEFAULT_VARS,
@@ -24,7 +24,7 @@ from runner.actions.base import (
     template_fields,
 )
 
-FAMILIES = (modules, network, database, querydef, files, logs, scripts, web, tracking)
+FAMILIES = (modules, network, database, querydef, files, logs, scripts, web, tracking, service, config)
 
 __all__ = [
     "ACTIONS",
