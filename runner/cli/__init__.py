@@ -1,0 +1,123 @@
+"""The command line: ``remediate MODULE --host NAME`` and the built-in commands.
+
+Owns: the click group, one command per playbook on the search path, ``--version`` and ``--playbooks``,
+and the registration of the subcommands, each in its own module: :mod:`runner.cli.run` (a playbook run
+and the ``check`` sweep), :mod:`runner.cli.info` (list, show, validate, triage), :mod:`runner.cli.hosts`,
+:mod:`runner.cli.audit`. The CLI is the only layer that prints (through :mod:`runner.console`), prompts
+and picks exit codes. Heavy imports (fabric, paramiko) happen only when a command needs a connection,
+so ``--help`` and ``list`` stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from runner.cli.common import fail, modules, modules_quietly, playbook_path
+from runner.console import out
+
+BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
+
+
+def _version_text() -> str:
+    """``--version``: the version, the playbook directories in search order, and the default inventory."""
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    from runner import __version__, inventory
+
+    try:
+        number = version("remediate")
+    except PackageNotFoundError:
+        number = __version__
+    lines = [f"remediate, version {number}", "playbooks, searched in this order:"]
+    for place in playbook_path().places:
+        lines.append(f"  {place.path}  ({place.origin}){'' if place.path.is_dir() else '  [missing]'}")
+    inv = inventory.default_path()
+    origin = "$REMEDIATE_INVENTORY" if os.environ.get("REMEDIATE_INVENTORY") else "./inventory/"
+    lines.append(f"inventory: {inv}  ({origin}; -i PATH overrides){'' if inv.exists() else '  [missing]'}")
+    return "\n".join(lines)
+
+
+def _want_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # printed once every option is parsed (RemediateGroup.parse_args), so --playbooks counts in any order
+    if value and not ctx.resilient_parsing:
+        ctx.meta["remediate.version"] = True
+
+
+class RemediateGroup(click.Group):
+    """Built-in commands plus one command per playbook: ``remediate wfserver --host prod1``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*BUILTINS, *(m for m in modules_quietly() if m not in BUILTINS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name in modules_quietly():
+            from runner.cli.run import module_command
+
+            return module_command(cmd_name)
+        return None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if ctx.meta.get("remediate.version"):
+            out(_version_text())
+            ctx.exit(0)
+        return rest
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        from runner.errors import RemediateError
+
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.commands:
+            try:
+                names = modules()  # a refused search path or no playbook at all: exit 2, naming the places
+            except RemediateError as exc:
+                fail(exc)
+            if name not in names:
+                raise click.UsageError(f"unknown module or command {name!r} (modules: {', '.join(names)})")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=RemediateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_want_version,
+    help="Show the version, where playbooks and the inventory are read from, and exit.",
+)
+@click.option(
+    "--playbooks",
+    "playbooks",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Site playbook directory, searched before $REMEDIATE_PLAYBOOKS and the shipped ones (repeatable).",
+)
+def main(playbooks: tuple[Path, ...]) -> None:
+    """Diagnose and fix Adobe Campaign Classic v7 modules over SSH.
+
+    \b
+    remediate MODULE --host NAME   run MODULE's playbook: checks, then (if a check
+                                   fails) remediation, then verification
+    remediate check all --host N   read-only sweep of every module
+    remediate list                 modules, what each runs, the symptom
+    """
+
+
+def _register() -> None:
+    from runner.cli import audit, hosts, info, run
+
+    for command in (info.list_cmd, info.show_cmd, info.validate_cmd, info.triage_cmd, hosts.hosts_cmd, run.check_cmd):
+        main.add_command(command)
+    main.add_command(audit.audit_group)
+
+
+_register()

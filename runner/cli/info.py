@@ -1,0 +1,169 @@
+"""Read-only commands about playbooks: ``list``, ``show``, ``validate``, ``triage``.
+
+Owns: their flags, output (through :mod:`runner.console`) and exit codes. Nothing here connects to a host.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner import console
+from runner.cli.common import (
+    complete_host,
+    complete_module,
+    fail,
+    load_all,
+    load_inventory,
+    modules,
+    playbook_path,
+    select,
+)
+from runner.console import out
+from runner.outcomes import ExitCode
+
+
+@click.command("list")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_cmd(output: str) -> None:
+    """Modules, what each runs, and the symptom that points at it."""
+    from runner.errors import RemediateError
+
+    try:
+        books = load_all()
+        origin = {str(f.path): f.place.origin for f in playbook_path().found()}
+    except RemediateError as exc:
+        fail(exc)
+    rows: list[dict[str, Any]] = [
+        {
+            "module": b.module,
+            "title": b.title,
+            "scope": b.scope,
+            "symptom": b.symptom,
+            "disruptive": b.disruptive,
+            "checks": [s.id for s in b.checks],
+            "file": b.path,
+            "source": origin.get(b.path, ""),
+        }
+        for b in books
+    ]
+    if output == "json":
+        out(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["module"]) for r in rows), default=6)
+    for r in rows:
+        out(f"{r['module']:<{width}}  {r['scope']}")
+        out(f"{'':<{width}}  symptom: {r['symptom']}")
+        out(f"{'':<{width}}  file: {r['file']} ({r['source']})")
+
+
+@click.command("show")
+@click.argument("module", shell_complete=complete_module)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--host", default=None, shell_complete=complete_host, help="Render commands with this inventory host's vars."
+)
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
+def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) -> None:
+    """A playbook as a readable runbook: steps, exact commands, which are disruptive."""
+    from runner import runbook
+    from runner.errors import RemediateError
+    from runner.playbook import load_module
+
+    try:
+        where = playbook_path()
+        pb = load_module(module, where)
+        source = next(f.place.origin for f in where.found() if str(f.path) == pb.path)
+        target = select(load_inventory(inventory), (host,), ())[0] if host else None
+    except RemediateError as exc:
+        fail(exc)
+    if target is not None:
+        console.add_secrets(target.secrets())
+    out(runbook.render(pb, target, markdown=fmt == "markdown"))
+    out(f"\n_Playbook file: `{pb.path}` ({source})_" if fmt == "markdown" else f"\nplaybook file: {pb.path} ({source})")
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
+def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
+    """Validate playbooks (default: every one on the search path, site and shipped) and the inventory.
+
+    Exit 2 with file:line on error, or when a playbook place is refused (StrictModes) or holds nothing.
+    """
+    from runner import inventory as inv_mod
+    from runner import playbook, yamlfile
+    from runner.errors import RemediateError
+
+    targets = list(paths)
+    errors = 0
+    if not paths:
+        try:
+            found = playbook_path().found()
+            modules()  # no playbook anywhere is an error, naming every place looked in
+        except RemediateError as exc:
+            errors += 1
+            out(f"error  {exc}", err=True)
+            found = []
+        for f in found:
+            if f.shadowed_by is not None:
+                out(f"note  {f.path}: overridden by {f.shadowed_by}")
+        targets = [f.path for f in found]
+    for path in targets:
+        try:
+            if path.is_dir() or _looks_like_inventory(path):
+                inv = inv_mod.load(path)
+                out(f"ok  {path}: inventory, {len(inv.hosts)} hosts, {len(inv.groups)} groups")
+            else:
+                pb = playbook.parse(yamlfile.load_file(path), str(path))
+                out(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
+        except RemediateError as exc:
+            errors += 1
+            out(f"error  {exc}", err=True)
+    if not paths:
+        try:
+            inv = inv_mod.load(inventory or inv_mod.default_path())
+            out(f"ok  inventory: {len(inv.hosts)} hosts")
+        except RemediateError as exc:
+            default = inv_mod.default_path()
+            if inventory is not None or (
+                default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))
+            ):
+                errors += 1
+                out(f"error  {exc}", err=True)
+    sys.exit(ExitCode.INPUT if errors else ExitCode.OK)
+
+
+def _looks_like_inventory(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return not any(line.startswith("module:") for line in head.splitlines())
+
+
+@click.command("triage")
+@click.argument("symptom")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def triage_cmd(symptom: str, output: str) -> None:
+    """Map a symptom in plain words to the modules to check, from the seed table."""
+    from runner import triage
+    from runner.errors import RemediateError
+
+    try:
+        matches = triage.rank(symptom, load_all())
+    except RemediateError as exc:
+        fail(exc)
+    if output == "json":
+        out(json.dumps([{"module": m.module, "score": s, "symptom": m.symptom} for m, s in matches], indent=2))
+        sys.exit(0 if matches else 1)
+    if not matches:
+        out("no module matches; try: remediate list")
+        sys.exit(1)
+    for pb, _score in matches:
+        out(f"{pb.module:<13} {pb.symptom}")
+        out(f"{'':<13} remediate check {pb.module} --host HOST")
