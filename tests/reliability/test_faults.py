@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def test_one_unreachable_host_among_several(lab: Lab, remediate: Runner, tmp_pat
     inventory = _inventory_plus(remediate, tmp_path, {"ghost": {"ansible_host": f"{net}.201", "ansible_port": 2222}})
     try:
         lab.break_("lab1", "wfserver_down")
-        figures.fault("one host of several: nothing listens at its address", "network")
+        figures.fault("connection refused: nothing listens at one host's address (one of several)", "network")
         res = remediate("wfserver", "--host", "lab1", "--host", "ghost", "--host", "lab2", "--yes", inventory=inventory)
         events = figures.audit(remediate.audit_log)
         assert res.returncode == 3, res.stdout + res.stderr
@@ -532,3 +533,80 @@ def test_audit_log_filling_up_mid_run_stops_before_the_next_command_and_still_ve
     data, complete = _fill_up_mid_run(lab, host, remediate, tmp_path, shared_dir, figures)
     assert data == complete, f"a partial audit line was left at the end of the log: {data[len(complete) :][:80]!r}"
     figures.audit(remediate.audit_log)  # `remediate audit verify` on the log itself: every line verifies
+
+
+# --- the host's lock directory and anchor file, the client's audit path and key --------------------------
+
+
+@pytest.fixture()
+def root_only_dir() -> Iterator[Path]:
+    """A directory the lab's login user cannot write into (root-owned, 0755)."""
+    d = Path(tempfile.mkdtemp(prefix="remediate-rel-ro-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_lock_dir_not_writable_is_the_runners_own_error_and_nothing_runs(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, root_only_dir: Path, figures: Figures
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the lab's login user is this user: no directory it cannot write")
+    lab.break_(host, "wfserver_down")
+    locks = root_only_dir / "locks"
+    inventory = _inventory_plus(remediate, tmp_path, lock_dir=str(locks))
+    figures.fault("lock directory on the host not writable by the SSH user", "lab")
+    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
+    events = figures.audit(remediate.audit_log)
+    assert code == 1, doc  # README: a host still unhealthy
+    message = doc["hosts"][host]["message"]
+    assert f"the lock directory {locks} cannot be used" in message, message
+    assert [e for e in events if e["event"] == "host.precondition_failed" and e.get("host") == host]
+    assert not _changes(events), "a changing command ran without the host lock"
+    assert not locks.exists() and stopped_by_operator(lab, host, WF) and pid_of(lab, host, WF) is None
+
+
+def test_anchor_file_not_writable_is_recorded_and_the_run_stands(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, root_only_dir: Path, figures: Figures
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the lab's login user is this user: no file it cannot write")
+    lab.break_(host, "wfserver_down")
+    anchors = root_only_dir / "audit-anchors.jsonl"
+    inventory = _inventory_plus(remediate, tmp_path, anchor_file=str(anchors))
+    figures.fault("audit anchor file on the host not writable", "lab")
+    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
+    events = figures.audit(remediate.audit_log)
+    assert code == 0 and doc["hosts"][host]["status"] == "remediated", doc
+    failed = [e for e in events if e["event"] == "anchor.failed" and e.get("host") == host]
+    assert failed and failed[0]["file"] == str(anchors), failed
+    assert not [e for e in events if e["event"] == "anchor.written"]
+    assert not anchors.exists() and pid_of(lab, host, WF) is not None  # the remediation itself stands
+
+
+def test_audit_log_path_is_a_directory_nothing_runs(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, figures: Figures
+) -> None:
+    lab.break_(host, "wfserver_down")
+    target = tmp_path / "audit-dir"
+    target.mkdir()
+    figures.fault("audit log path is a directory", "client")
+    res = remediate("wfserver", "--host", host, "--yes", "--audit-log", str(target))
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "cannot open audit log" in res.stderr and str(target) in res.stderr and "Traceback" not in res.stderr
+    assert list(target.iterdir()) == []
+    assert stopped_by_operator(lab, host, WF) and pid_of(lab, host, WF) is None
+
+
+def test_identity_file_missing_is_refused_without_a_command(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, figures: Figures
+) -> None:
+    lab.break_(host, "wfserver_down")
+    cfg = _ssh_config(lab, tmp_path, IdentityFile=str(tmp_path / "no-such-key"))
+    figures.fault("the client's SSH key file is missing", "client")
+    res = remediate("wfserver", "--host", host, "--yes", "--output", "json", "--ssh-config", str(cfg))
+    events = figures.audit(remediate.audit_log)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert json.loads(res.stdout)["hosts"][host]["status"] == "unreachable"
+    assert not [e for e in events if e["event"] == "step.started"] and "Traceback" not in res.stderr
+    assert stopped_by_operator(lab, host, WF) and pid_of(lab, host, WF) is None
