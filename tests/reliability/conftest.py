@@ -49,13 +49,23 @@ def figures() -> Figures:
     return FIGURES
 
 
+def _scratch(mode: int) -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="remediate-rel-", dir="/tmp"))
+    d.chmod(mode)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture()
 def shared_dir() -> Iterator[Path]:
     """A world-writable directory under /tmp the lab's login user can write into."""
-    d = Path(tempfile.mkdtemp(prefix="remediate-rel-", dir="/tmp"))
-    d.chmod(0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from _scratch(0o777)
+
+
+@pytest.fixture()
+def root_only_dir() -> Iterator[Path]:
+    """A directory under /tmp the lab's login user can read but not write (owned by the suite's user, 0755)."""
+    yield from _scratch(0o755)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

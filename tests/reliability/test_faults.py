@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -538,25 +537,25 @@ def test_audit_log_filling_up_mid_run_stops_before_the_next_command_and_still_ve
 # --- the host's lock directory and anchor file, the client's audit path and key --------------------------
 
 
-@pytest.fixture()
-def root_only_dir() -> Iterator[Path]:
-    """A directory the lab's login user cannot write into (root-owned, 0755)."""
-    d = Path(tempfile.mkdtemp(prefix="remediate-rel-ro-", dir="/tmp"))
-    d.chmod(0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+def _remediate_with_unwritable(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path, var: str, path: Path
+) -> tuple[int, dict]:
+    """wfserver remediated on a broken host whose ``var`` points at ``path``, which the SSH user cannot write."""
+    if os.geteuid() != 0:
+        pytest.skip("the lab's login user is this user: no path it cannot write")
+    lab.break_(host, "wfserver_down")
+    code, doc = remediate.json(
+        "wfserver", "--host", host, "--yes", inventory=_inventory_plus(remediate, tmp_path, **{var: str(path)})
+    )
+    return code, doc
 
 
 def test_lock_dir_not_writable_is_the_runners_own_error_and_nothing_runs(
     lab: Lab, host: str, remediate: Runner, tmp_path: Path, root_only_dir: Path, figures: Figures
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the lab's login user is this user: no directory it cannot write")
-    lab.break_(host, "wfserver_down")
     locks = root_only_dir / "locks"
-    inventory = _inventory_plus(remediate, tmp_path, lock_dir=str(locks))
     figures.fault("lock directory on the host not writable by the SSH user", "lab")
-    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
+    code, doc = _remediate_with_unwritable(lab, host, remediate, tmp_path, "lock_dir", locks)
     events = figures.audit(remediate.audit_log)
     assert code == 1, doc  # README: a host still unhealthy
     message = doc["hosts"][host]["message"]
@@ -569,13 +568,9 @@ def test_lock_dir_not_writable_is_the_runners_own_error_and_nothing_runs(
 def test_anchor_file_not_writable_is_recorded_and_the_run_stands(
     lab: Lab, host: str, remediate: Runner, tmp_path: Path, root_only_dir: Path, figures: Figures
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the lab's login user is this user: no file it cannot write")
-    lab.break_(host, "wfserver_down")
     anchors = root_only_dir / "audit-anchors.jsonl"
-    inventory = _inventory_plus(remediate, tmp_path, anchor_file=str(anchors))
     figures.fault("audit anchor file on the host not writable", "lab")
-    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
+    code, doc = _remediate_with_unwritable(lab, host, remediate, tmp_path, "anchor_file", anchors)
     events = figures.audit(remediate.audit_log)
     assert code == 0 and doc["hosts"][host]["status"] == "remediated", doc
     failed = [e for e in events if e["event"] == "anchor.failed" and e.get("host") == host]
