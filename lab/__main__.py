@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start N hosts (harmless when already up)")
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--no-project-inventory", action="store_true", help="do not write ./inventory/lab.yml")
+    up.add_argument(
+        "--replace", action="store_true", help="stop and remove a lab another checkout started in this directory"
+    )
     down = sub.add_parser("down", help="stop every process the lab started and remove its files")
     down.add_argument("--keep", action="store_true", help="keep the lab directory (logs) after stopping")
     st = sub.add_parser("status", help="report the real state of the hosts")
@@ -34,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab(a.dir, a.net, project_inventory=not getattr(a, "no_project_inventory", False))
     try:
         if a.cmd == "up":
-            r = lab.up(a.hosts)
+            r = lab.up(a.hosts, replace=a.replace)
+            if r["replaced"]:
+                print(f"lab up: replaced the lab started from {r['replaced']} (stopped and removed)")
             print(
                 f"lab up: {r['hosts']} host(s) in {r['seconds']} s; ssh -F {lab.dir}/ssh_config lab1; "
                 f"inventory {lab.dir}/inventory.yml"
@@ -56,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("lab is not up", file=sys.stderr)
                 return 1
             res = lab.status(a.host) if a.host else lab.status()
+            started = lab.origin()
+            if not a.json:
+                print(
+                    f"lab {lab.dir}: started from {started['checkout'] or 'an unknown checkout'} "
+                    f"(version {started['version'] or 'unknown'})"
+                )
             if a.json:
                 print(json.dumps(res, indent=1, default=str))
             else:

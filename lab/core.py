@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import importlib.metadata
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +33,7 @@ from .base import (
     INSTANCE,
     MARKER,
     MODULES,
+    PKG,
     POP3_PORT,
     SIM_DIR,
     SIM_PKG,
@@ -41,6 +44,7 @@ from .base import (
     LabError,
     kill_verified,
     read_pidfile,
+    starttime,
 )
 from .context import LabContext
 from .hostfiles import MID_SOURCED, host_tree, role_for
@@ -62,8 +66,33 @@ LAB_FILES = (
     "inventory.yml",
     "inventory-psql.yml",
     "lab.json",
+    "up-failed.json",
     MARKER,
 )
+
+
+def this_checkout() -> dict[str, str]:
+    """This checkout: the absolute path of the directory holding the `lab` package, and its version
+    (`git describe`, else pyproject.toml's version, else the installed package's)."""
+    checkout = PKG.parent
+    version = ""
+    if (checkout / ".git").exists():
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            r = subprocess.run(
+                ["git", "-c", f"safe.directory={checkout}", "-C", str(checkout), "describe", "--always", "--dirty"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            version = r.stdout.strip() if r.returncode == 0 else ""
+    if not version:
+        with contextlib.suppress(OSError):
+            found = re.search(r'^version\s*=\s*"([^"]+)"', (checkout / "pyproject.toml").read_text(), re.M)
+            version = found.group(1) if found else ""
+    if not version:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            version = importlib.metadata.version("remediate")
+    return {"checkout": str(checkout), "version": version or "unknown"}
 
 
 class Lab(LabContext):
@@ -78,16 +107,40 @@ class Lab(LabContext):
         except KeyError:
             subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", self.user], check=True)
 
-    def up(self, hosts: int = 3) -> dict[str, Any]:
+    def up(self, hosts: int = 3, replace: bool = False) -> dict[str, Any]:
+        """Start (or grow) the lab. A lab this directory holds from another checkout is refused, or with
+        `replace` stopped and removed first (`replaced` names it). A failed `up` stops what it started."""
         if not 1 <= hosts <= 200:
             raise LabError(f"--hosts {hosts}: must be between 1 and 200")
         t0 = time.time()
-        self.ensure_user()
+        me = this_checkout()
         st = self.state()
+        replaced = None
+        if st and st.get("checkout") != me["checkout"]:
+            other = st.get("checkout") or "an unknown checkout (no checkout recorded)"
+            if not replace:
+                raise LabError(
+                    f"{self.dir}: the lab here was started from {other} (version {st.get('version', 'unknown')}), "
+                    f"not from this checkout {me['checkout']}: run `python -m lab down` from there, or "
+                    "`python -m lab up --replace` to stop it and start this checkout's lab"
+                )
+            self.down()
+            replaced, st = other, {}
         if st and st.get("net") != self.net:
             raise LabError(f"{self.dir}: lab already set up with net {st.get('net')}; run `down` first")
         if st and int(st.get("hosts", 0)) > hosts:
             raise LabError(f"{self.dir}: lab already has {st['hosts']} hosts; run `down` first to shrink it")
+        before = {p: read_pidfile(p) for p in self.pidfiles()}
+        pg_before = self.dir.exists() and postgres.pg_pid(self) is not None
+        try:
+            self._up(hosts, me)
+        except BaseException:
+            self._stop_started(before, pg_before)
+            raise
+        return {"hosts": hosts, "seconds": round(time.time() - t0, 2), "dir": str(self.dir), "replaced": replaced}
+
+    def _up(self, hosts: int, me: dict[str, str]) -> None:
+        self.ensure_user()
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
         (self.dir / MARKER).touch()
@@ -106,13 +159,42 @@ class Lab(LabContext):
             self._db_baseline(h)
             mailbox.add_accounts(self, h)
         mailbox.start(self)
-        state = {"hosts": hosts, "net": self.net, "user": self.user, "instance": INSTANCE}
+        state = {"hosts": hosts, "net": self.net, "user": self.user, "instance": INSTANCE, **me}
         self.state_file.write_text(json.dumps(state, indent=1))
         with cf.ThreadPoolExecutor(max_workers=min(16, hosts)) as ex:
             list(ex.map(self._host_up, names))
         self._client_files()
         wait_ready(self, names, timeout=30)
-        return {"hosts": hosts, "seconds": round(time.time() - t0, 2), "dir": str(self.dir)}
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / "up-failed.json").unlink()
+
+    def _stop_started(self, before: dict[Path, int | None], pg_before: bool) -> None:
+        """Stop what a failed `up` started: recorded processes that were not running before (watchdogs
+        first, so that nothing is restarted), and PostgreSQL if it was not running. Files are kept (logs);
+        what was stopped is listed in up-failed.json (pid, start time, pid file)."""
+
+        def started(paths: list[Path]) -> list[Path]:
+            return [p for p in paths if read_pidfile(p) and before.get(p) != read_pidfile(p)]
+
+        victims = started(self.pidfiles())
+        stopped: list[dict[str, Any]] = []
+        for p in victims:
+            pid = read_pidfile(p)
+            if pid:
+                stopped.append({"pid": pid, "starttime": starttime(pid), "pidfile": str(p)})
+        kill_verified([p for p in victims if p.name == "watchdog.pid"])
+        kill_verified(started(self.pidfiles()))
+        pg = None if pg_before or not self.dir.exists() else postgres.pg_pid(self)
+        if pg:
+            stopped.append({"pid": pg, "starttime": starttime(pg), "pidfile": str(self.pgdata / "postmaster.pid")})
+            postgres.stop(self)
+        if self.dir.exists():
+            (self.dir / "up-failed.json").write_text(json.dumps({"stopped": stopped}, indent=1) + "\n")
+
+    def origin(self) -> dict[str, str]:
+        """The checkout (absolute path) and version that started the running lab, as its state file records."""
+        st = self.state()
+        return {"checkout": str(st.get("checkout", "")), "version": str(st.get("version", ""))}
 
     def _install_sim(self) -> None:
         """Copy the simulator package (its .py files) to sim/nlsim/, readable by the login user."""

@@ -20,9 +20,10 @@ PG_CONF = (
 )
 
 
-def _psql_file(lab: LabContext, db: str, path: Path, timeout: float = 60, cwd: str | None = None) -> None:
+def _psql_script(lab: LabContext, db: str, sql: str, timeout: float = 60) -> None:
+    """Run an SQL script fed over stdin: psql, as the login user, never opens a file of the checkout."""
     argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(lab.pgsock), "-p", str(DB_PORT)]
-    lab.run_as([*argv, "-U", lab.user, "-d", db, "-f", str(path)], timeout=timeout, cwd=cwd or str(lab.dir))
+    lab.run_as([*argv, "-U", lab.user, "-d", db, "-f", "-"], timeout=timeout, input=sql)
 
 
 def pg_pid(lab: LabContext) -> int | None:
@@ -72,7 +73,7 @@ def start(lab: LabContext) -> None:
         )
     if not lab.psql("SELECT 1 FROM pg_database WHERE datname='campaign_template'"):
         lab.psql("CREATE DATABASE campaign_template")
-        _psql_file(lab, "campaign_template", PKG / "schema.sql", cwd="/")
+        _psql_script(lab, "campaign_template", (PKG / "schema.sql").read_text())
 
 
 def stop(lab: LabContext) -> int | None:
@@ -106,6 +107,4 @@ def databases(lab: LabContext, names: list[str]) -> None:
                 f"GRANT CONNECT ON DATABASE {db} TO {h};"
             )
     if stmts:
-        script = lab.dir / "pg" / "create.sql"
-        lab.write(script, "\n".join(stmts) + "\n", 0o644)
-        _psql_file(lab, "postgres", script, timeout=300)
+        _psql_script(lab, "postgres", "\n".join(stmts) + "\n", timeout=300)

@@ -7,6 +7,7 @@ by that pid. Must not: stop an sshd the lab did not record.
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,6 +25,12 @@ def listening(addr: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def held_by(addr: str, port: int, pid: int) -> bool:
+    """Whether `pid` holds the listening TCP socket addr:port (from `ss`: a foreign listener does not count)."""
+    r = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, timeout=10)
+    return any(f" {addr}:{port} " in f" {ln} " and f"pid={pid}," in ln for ln in r.stdout.splitlines())
 
 
 def sshd_conf(lab: LabContext, host: str, port: int, key: str) -> Path:
@@ -47,10 +54,10 @@ def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST
     while time.time() < deadline:
         if p.poll() is not None:
             raise LabError(f"{host}: sshd exited with {p.returncode}, see {run}/sshd.{port}.log")
-        if listening(lab.addr(host), port):
+        if listening(lab.addr(host), port) and held_by(lab.addr(host), port, p.pid):
             return
         time.sleep(0.05)
-    raise LabError(f"{host}: sshd not listening on {lab.addr(host)}:{port}")
+    raise LabError(f"{host}: sshd not listening on {lab.addr(host)}:{port} (see {run}/sshd.{port}.log)")
 
 
 def sshd_stop(lab: LabContext, host: str, port: int) -> None:

@@ -1,0 +1,137 @@
+"""A lab started from any checkout: one the lab user cannot read (a mode-700 directory under /root), a
+failed `up` that stops what it started, and a lab directory another checkout holds (refused, or
+replaced with --replace). Each test runs its own lab on a spare net (the session lab's, second octet + 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import NET
+from labtools import nl
+
+from lab import Lab, LabError
+from lab.base import proc_state, starttime
+
+REPO = Path(__file__).resolve().parents[2]
+_octets = NET.split(".")
+SPARE_NET = os.environ.get("REMEDIATE_LAB_SPARE_NET") or f"127.{(int(_octets[1]) + 1) % 256}.{_octets[2]}"
+
+
+def lab_cmd(checkout: Path, labdir: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """`python -m lab --dir labdir --net SPARE_NET ARGS` run from `checkout` (its own `lab` package)."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab", "--dir", str(labdir), "--net", SPARE_NET, *args],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={k: v for k, v in os.environ.items() if k not in ("REMEDIATE_LAB_DIR", "REMEDIATE_LAB_NET", "PYTHONPATH")},
+    )
+
+
+def lab_processes(labdir: Path) -> list[str]:
+    """Every live process whose command line names the lab directory (sshd -f, postgres -D, the simulator)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(labdir).encode() in cmd:
+            shown = cmd.replace(b"\0", b" ").decode(errors="replace")[:160]
+            found.append(f"{proc.name}: {shown}")
+    return found
+
+
+@pytest.fixture()
+def labdir() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="remediate-lab-checkout-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    Lab(d, SPARE_NET, project_inventory=False).down()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture()
+def private_checkout() -> Iterator[Path]:
+    """A copy of the checkout's lab package in a mode-700 directory owned by root (the lab user cannot read it)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the lab user (neolane) must be another user than the checkout's owner")
+    base = Path(tempfile.mkdtemp(prefix="remediate-private-", dir="/root"))
+    os.chown(base, 0, 0)
+    os.chmod(base, 0o700)
+    copy = base / "x"
+    shutil.copytree(REPO / "lab", copy / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "pyproject.toml", copy / "pyproject.toml")
+    yield copy
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_lab_from_a_checkout_the_lab_user_cannot_read(private_checkout: Path, labdir: Path) -> None:
+    r = lab_cmd(private_checkout, labdir, "up", "--hosts", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lab = Lab(labdir, SPARE_NET, project_inventory=False)
+    assert lab.run_as(["test", "-x", str(private_checkout)], check=False).returncode != 0  # really unreadable
+    state = json.loads((labdir / "lab.json").read_text())
+    assert state["checkout"] == str(private_checkout) and state["version"] == "0.1.0"  # no .git: pyproject's
+    st = lab.status("lab1")
+    assert all(st["healthy"].values()), {k: v for k, v in st["healthy"].items() if not v}
+    assert st["db"]["recipients"] == 200  # schema.sql loaded, fed by root over stdin
+    script = labdir / "hosts/lab1/run/count.js"
+    lab.write(script, 'logInfo("n " + sqlGetInt("SELECT count(*) FROM NmsRecipient"));\n')
+    r = nl(lab, "lab1", "javascript", "-instance:prod", "-file", str(script))
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("n 200"), r.stdout + r.stderr
+    r = lab_cmd(private_checkout, labdir, "status")
+    assert r.returncode == 0 and f"started from {private_checkout} (version 0.1.0)" in r.stdout, r.stdout
+
+    # the same lab directory from another checkout: refused, naming the checkout that started it
+    pids = {m: p["pid"] for m, p in st["processes"].items()}
+    r = lab_cmd(REPO, labdir, "up", "--hosts", "1")
+    assert r.returncode != 0 and str(private_checkout) in r.stderr and "--replace" in r.stderr, r.stderr
+    assert {m: p["pid"] for m, p in lab.status("lab1")["processes"].items()} == pids  # left running as it was
+
+    # --replace: stopped, removed and started again from this checkout, and it says so
+    r = lab_cmd(REPO, labdir, "up", "--hosts", "1", "--replace", "--no-project-inventory")
+    assert r.returncode == 0, r.stderr
+    assert f"replaced the lab started from {private_checkout}" in r.stdout, r.stdout
+    assert json.loads((labdir / "lab.json").read_text())["checkout"] == str(REPO)
+    st = lab.status("lab1")
+    assert all(st["healthy"].values()) and not set(pids.values()) & {p["pid"] for p in st["processes"].values()}
+    r = lab_cmd(REPO, labdir, "status")
+    assert f"started from {REPO} (version " in r.stdout, r.stdout
+    assert lab_cmd(REPO, labdir, "down").returncode == 0
+    assert lab_processes(labdir) == []
+
+
+def test_failed_up_stops_what_it_started(labdir: Path) -> None:
+    lab = Lab(labdir, SPARE_NET, project_inventory=False)
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind((f"{SPARE_NET}.2", 2222))  # lab2's sshd port is taken: up fails after lab1 has started
+    squatter.listen(1)
+    try:
+        with pytest.raises(LabError, match="lab2: sshd"):
+            lab.up(2)
+    finally:
+        squatter.close()
+    stopped = json.loads((labdir / "up-failed.json").read_text())["stopped"]
+    files = [Path(s["pidfile"]).name for s in stopped]
+    # what it had started: lab1's watchdog (and the modules it had forked so far) and sshd, the POP3
+    # server, PostgreSQL (lab2's sshd could not bind and exited)
+    assert {"watchdog.pid", "sshd.2222.pid", "pop3.pid", "postmaster.pid"} <= set(files), files
+    assert files.count("sshd.2222.pid") == 1 and "lab1" in next(s["pidfile"] for s in stopped if "sshd" in s["pidfile"])
+    for s in stopped:
+        # gone, or a zombie waiting for its reaper (pid 1 adopted the postmaster when pg_ctl exited)
+        assert starttime(s["pid"]) != s["starttime"] or proc_state(s["pid"]) == "Z", f"{s} still runs"
+    assert lab_processes(labdir) == []
