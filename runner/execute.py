@@ -152,6 +152,10 @@ class Engine:
         failed = tuple(plan.failed_checks(plan.judged(playbook, run.verdicts)))
         steps = plan.selected(playbook, run.verdicts, self.config.options, force=self.config.force)
         if not steps:
+            if not failed:  # --force or an option asked to act, and no step applies to a healthy host
+                run.outcome.status = HostStatus.HEALTHY
+                run.outcome.message = "every check passed; no remediation step applies with these options"
+                return
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = "checks failed and no remediation step applies: " + "; ".join(run.outcome.found)
             return

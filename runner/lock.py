@@ -37,7 +37,7 @@ class Taken:
 
 def script(directory: str, name: str, owner: str) -> str:
     """The shell program that takes the lock, reports, and holds it until told to release or cut off."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(@[A-Za-z0-9][A-Za-z0-9_-]*)?", name):
         raise ValueError(f"invalid lock name {name!r}")
     return (
         "command -v flock >/dev/null 2>&1 || { echo 'NOFLOCK flock is not installed'; exit 4; }\n"

@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from runner import sshconfig
+from runner.channels import MAX_OUTPUT as MAX_OUTPUT
+from runner.channels import Capture, Keepalive, Stream
+from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
 from runner.inventory import Host
 from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
@@ -38,7 +41,6 @@ from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
 __all__ = ["CONNECT_TIMEOUT", "KILL_AFTER", "Endpoint", "Result", "Session", "remote_command", "resolve"]
 
 KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
-MAX_OUTPUT = 8 * 1024 * 1024  # bytes kept per stream of one command
 
 
 class NoBanner(TransportError):
@@ -118,7 +120,7 @@ class Session:
     fingerprint: str | None = None
     _conn: Any = field(default=None, repr=False)
     _hops: list[Any] = field(default_factory=list, repr=False)
-    _alive: _Keepalive | None = field(default=None, repr=False)
+    _alive: Keepalive | None = field(default=None, repr=False)
 
     def open(self) -> None:
         """Connect every hop, then the host; raise a one-line :class:`TransportError` subclass on failure."""
@@ -153,7 +155,7 @@ class Session:
         self._conn = gateway
         ep = self.endpoint
         if ep.alive_interval > 0:
-            self._alive = _Keepalive(transport, ep.alive_interval, ep.alive_count)
+            self._alive = Keepalive(transport, ep.alive_interval, ep.alive_count)
 
     def _dead(self) -> ConnectionLost | None:
         """A ConnectionLost to raise once keepalives have gone unanswered for interval x count seconds."""
@@ -189,7 +191,7 @@ class Session:
             chan.shutdown_write()
         except Exception as exc:  # paramiko raises SSHException/EOFError/OSError once the link is gone
             raise ConnectionLost(f"cannot start command: {_why(exc)}", host=name) from None
-        out, err = _Capture(), _Capture()
+        out, err = Capture(), Capture()
         try:
             while True:
                 select.select([chan], [], [], 0.25)  # the channel pipe wakes us on stdout data and on close
@@ -247,103 +249,6 @@ class Session:
         for conn in conns:
             with contextlib.suppress(Exception):  # closing a connection that is already gone
                 conn.close()
-
-
-class Stream:
-    """One open channel of a :class:`Session` (see :meth:`Session.stream`)."""
-
-    def __init__(self, chan: Any, host: str) -> None:
-        self._chan = chan
-        self._host = host
-
-    def readline(self) -> str:
-        """The next line the command prints ('' when it ended first); waits at most the connect timeout."""
-        line = b""
-        try:
-            while not line.endswith(b"\n"):
-                chunk = self._chan.recv(1024)
-                if not chunk:
-                    break
-                line += chunk
-        except Exception as exc:  # paramiko raises many types once the link is gone
-            raise ConnectionLost(f"connection lost while reading: {_why(exc)}", host=self._host) from None
-        return line.decode("utf-8", errors="replace")
-
-    def exit_code(self) -> int | None:
-        """The command's exit status once it has ended, else None."""
-        return int(self._chan.recv_exit_status()) if self._chan.exit_status_ready() else None
-
-    def send_last(self, text: str, wait: float = 5.0) -> None:
-        """Send a last line, close the command's stdin and wait (bounded) for it to end; never raises."""
-        try:
-            self._chan.sendall(text.encode("utf-8"))
-            self._chan.shutdown_write()
-            deadline = time.monotonic() + wait
-            while not self._chan.exit_status_ready() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        except Exception:  # noqa: S110 - the connection is going away; what the stream held dies with it
-            pass
-        finally:
-            self._chan.close()
-
-    def close(self) -> None:
-        self._chan.close()
-
-
-class _Capture:
-    """Collects a stream up to MAX_OUTPUT bytes; the rest is counted, not kept."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.dropped = 0
-
-    def add(self, data: bytes) -> None:
-        room = MAX_OUTPUT - self.size
-        if room > 0:
-            self.parts.append(data[:room])
-            self.size += min(len(data), room)
-        self.dropped += max(0, len(data) - max(room, 0))
-
-    def text(self) -> str:
-        text = b"".join(self.parts).decode("utf-8", errors="replace")
-        return text + (f"\n[{self.dropped} more bytes not kept]" if self.dropped else "")
-
-
-class _Keepalive:
-    """ssh's ServerAliveInterval/CountMax: a request the server must answer every ``interval`` seconds.
-
-    paramiko's own keepalive asks for no reply, so it never notices a dead link; this one does: when no
-    reply has come for ``interval * count`` seconds, :meth:`dead` is true and the running command ends
-    as ConnectionLost instead of waiting on a link that will never answer.
-    """
-
-    def __init__(self, transport: Any, interval: int, count: int) -> None:
-        self.transport = transport
-        self.interval = interval
-        self.count = count
-        self.last = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="remediate-keepalive", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            if not self.transport.is_active():
-                return
-            try:
-                # OpenSSH answers an unknown global request with a failure: any answer proves the link.
-                self.transport.global_request("keepalive@openssh.com", wait=True)
-            except Exception:  # the transport is going away; run() sees that on its own
-                return
-            if self.transport.is_active():
-                self.last = time.monotonic()
-
-    def dead(self) -> bool:
-        return time.monotonic() - self.last > self.interval * self.count
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 class _agent_env:
@@ -492,11 +397,6 @@ def _proxy_stderr(sock: Any) -> str | None:
     text = proc.stderr.read().decode("utf-8", errors="replace").strip() if proc.stderr else ""
     last = text.splitlines()[-1][:200] if text else ""
     return f"exit {proc.returncode}" + (f": {last}" if last else "")
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]
 
 
 def _policy(ep: Endpoint, host: str, label: str) -> Any:

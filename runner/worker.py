@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import anchor, hostvars, plan, retry, transport
+from runner import anchor, campaign, hostvars, plan, retry, transport
 from runner.actions import Context, Verdict
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
@@ -74,6 +74,16 @@ def new_session(host: Host, config: RunConfig) -> Session:
     if config.session_factory is not None:
         return config.session_factory(host, ssh_config_for(host, config))
     return Session(transport.resolve(host, ssh_config_for(host, config)))
+
+
+def lock_name(module: str, host: Host) -> str:
+    """One lock per module process: ``wfserver@prod`` and ``wfserver@prod2`` (two instances on one
+    machine) are independent; ``web@default`` is one for every instance. Playbooks of utilities
+    (export, import, tracking) lock per instance too."""
+    try:
+        return campaign.process_name(module, host.instance)
+    except ValueError:
+        return f"{module}@{host.instance}" if host.instance else module
 
 
 class Worker:
@@ -291,7 +301,7 @@ class Worker:
     def lock(self, run: HostRun, module: str) -> bool:
         """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
         assert run.session is not None
-        lock = HostLock(run.session, run.host.name, hostvars.lock_dir(run.host), module)
+        lock = HostLock(run.session, run.host.name, hostvars.lock_dir(run.host), lock_name(module, run.host))
         try:
             taken = lock.acquire(self._owner())
         except ConnectionLost as exc:

@@ -187,13 +187,13 @@ def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediat
 
 
 def test_web_restart_prompt_shows_the_sessions_it_cuts(lab: Lab, host: str, remediate: Runner) -> None:
-    lab.break_(host, "web_xtk_errors")
+    lab.break_(host, "web_r_test_failing")  # web runs but /r/test is not OK: Adobe's case for a restart
     pid = pid_of(lab, host, "web@default")
     code, screen = _run_on_terminal(remediate, ["web", "--host", host], "n")
     assert code == 4, screen
     assert "restart web@default" in screen
     cut = [line for line in screen.splitlines() if "it cuts:" in line]
-    assert cut and "web_sessions:" in cut[0] and "session" in cut[0], screen
+    assert cut and "web_sessions:" in cut[0] and "connection(s) a web restart would cut" in cut[0], screen
     assert pid_of(lab, host, "web@default") == pid  # declined: web untouched
     declined = [e for e in remediate.events() if e["event"] == "confirmation.declined"]
     assert declined and declined[0]["context"][0].startswith("web_sessions:")
