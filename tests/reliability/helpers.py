@@ -107,3 +107,29 @@ def write_playbook(
     )
     (directory / f"{module}.yml").write_text(text)
     return directory
+
+
+# volatile fields of the lab's DB view: they move with the clock, not with what a run did
+DB_CLOCK_FIELDS = ("hours_since_last_run",)
+
+
+def db_view(lab: Lab, host: str) -> dict[str, Any]:
+    """The host's database view for comparison; fails, naming the error, when it could not be read.
+
+    ``lab.status`` gives an unreadable database as ``db_error`` and a view equal to nothing; a comparison
+    must not silently pass or fail on it, so this says so first.
+    """
+    return stable_db(lab.status(host), host)
+
+
+def stable_db(status: dict[str, Any], host: str) -> dict[str, Any]:
+    """``status["db"]`` without the clock-driven fields; AssertionError when ``db_error`` is set."""
+    assert "db_error" in status, f"{host}: lab.status gave no db_error key: cannot tell a read view from a failed one"
+    if status["db_error"] is not None:
+        raise AssertionError(f"{host}: the database view could not be read, nothing to compare: {status['db_error']}")
+    db = dict(status["db"])
+    workflows = db.get("workflows") or {}
+    db["workflows"] = {
+        name: {k: v for k, v in wf.items() if k not in DB_CLOCK_FIELDS} for name, wf in workflows.items()
+    }
+    return db
