@@ -275,22 +275,34 @@ def render(doc: dict[str, Any]) -> str:
 
         ## What each part of the suite proves
 
-        - `test_faults.py`: sshd dropping connections before a run (connects retried) and in the middle of
-          a changing command (status `unknown`, exit 5, never re-run); a hanging command (stopped on the
-          host at its timeout, host `failed`, no remediation, the other hosts go on); a slow restart
-          (verification polls within its bound); one unreachable host among several (exit 3, named);
-          authentication failure, unknown and changed host keys (exit 3, no command, no retry); SIGINT and
-          SIGTERM mid-run (`run.finished` interrupted, exit 130, host lock released); two runs on the same
-          host and module (the second refused, exit 4, holder named); `kill -9` of the runner (every
-          written line verifies, the in-flight `step.started` is there, the next run reports the stale
-          lock); the audit log unwritable (read-only filesystem, full filesystem, `/dev/full`, a file size
-          limit reached mid-run: nothing changing runs without its record).
-        - `test_bad_input.py`: hypothesis property tests of the inventory and playbook loaders; malformed
-          YAML, wrong types, unknown keys and actions, missing fields, duplicate keys, alias bombs, huge and
-          non-UTF-8 files, bad flags (exit 2 naming file:line or the flag, nothing touched); hostile values
-          (`;`, `$(...)`, backticks, quotes, newlines) in host names, instance names and vars, with a
-          positive control proving that a file a command creates would be seen; garbage, binary and 10 MB
-          `nlserver` output (a "cannot parse" check failure, no remediation, no crash).
+        - `test_faults.py` (lab and client): sshd dropping connections before a run (connects retried)
+          and in the middle of a changing command (status `unknown`, exit 5, never re-run); a hanging
+          command (stopped on the host at its timeout, host `failed`, the other hosts go on); a slow
+          restart (verification polls within its bound); connection refused for one host of several
+          (exit 3, named); authentication refused, unknown and changed host keys, a missing key file
+          (exit 3, no command, no retry); SIGINT and SIGTERM mid-run (`run.finished` interrupted, exit
+          130, lock released); a second runner on the same host and module (exit 4, holder named);
+          `kill -9` of the runner (every written line verifies, the next run reports the stale lock); the
+          audit log unwritable (read-only filesystem, full filesystem, `/dev/full`, a directory, a file
+          size limit reached mid-run: nothing changing runs without its record); the host's lock
+          directory not writable (the runner's own precondition error, nothing changed) and its anchor
+          file not writable (`anchor.failed` recorded, the remediation stands).
+        - `test_network_faults.py` (network, 127.0.125.x): a tarpit that never sends a banner, a name
+          that does not resolve, a bastion that is down or whose key is unknown (exit 3, one line, nothing
+          sent), a ProxyJump loop (exit 2 naming the config line), a link cut mid changing command through
+          a relay (keepalives end it as `unknown`, exit 5, never re-run); a positive control runs a
+          command on lab1 through lab2 as bastion.
+        - `test_bad_input.py` with `cases.py`: each hand-picked playbook, inventory and OpenSSH config in
+          a run of its own, refused with exit 2 naming its `file:line` (and what is wrong), nothing run
+          (no audit log, the broken module left down); bad flags (exit 2 naming the flag); hostile
+          addresses, one per run (exit 2 naming the host); hostile free-text vars and template values
+          (`;`, `$(...)`, backticks, quotes, pipes, redirects) reaching real commands on a real host, with
+          a positive control proving a file a command creates would be seen; garbage, binary, ANSI,
+          a 2 MB line and 10 MB `nlserver` output (a "cannot parse" check failure, no remediation);
+          hypothesis property tests of the inventory and playbook loaders (InputError naming the file,
+          never a traceback).
+        - `test_db_views.py`: checks and dry-runs leave the database as it was, compared only when both
+          views were read (an unreadable view fails the comparison with its error).
         - `test_secrets.py`: secrets from the inventory (`db_password`, `*token*`, `*secret*`,
           `secret_vars`) and the environment (`PGPASSWORD`, `*_TOKEN`) searched by value in the audit log,
           stdout and stderr of runs, dry-runs, checks, `show`, `hosts` and error messages, including inside
