@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import textwrap
 import time
 from collections import Counter
@@ -43,6 +44,14 @@ WHERE = {
     "network": "on the path between client and host (loopback addresses 127.0.125.x: tarpit, relay, bastion)",
     "client": "on the machine running remediate (its config, signals, audit log, a second runner)",
 }
+
+
+def source_commit() -> str:
+    """The commit the suite ran from, with ``-dirty`` when tracked files differ from it."""
+    out = subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT, capture_output=True, text=True
+    )
+    return out.stdout.strip() or "unknown (not a git checkout)"
 
 
 def figures_dir() -> Path:
@@ -213,6 +222,7 @@ class Figures:
         ]
         return {
             "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "commit": source_commit(),
             "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, Python {platform.python_version()}",  # noqa: E501
             "seconds": round(time.monotonic() - self.started, 1),
             "tests": dict(self.tests),
@@ -250,7 +260,7 @@ def render(doc: dict[str, Any]) -> str:
         ("survived", "handled", "rejected", "accepted", "verified") are staged while a test runs and
         counted only when the whole test passed; measurements ("tried", "written") are counted when taken.
 
-        Run: {generated}, {machine}, {seconds} s; tests: {tests}.
+        Run: {generated}, commit {commit}, {machine}, {seconds} s; tests: {tests}.
         Failed tests:{failed}
 
         | figure | value | how it is counted |
@@ -316,7 +326,7 @@ def render(doc: dict[str, Any]) -> str:
         verdict=verdict,
         tests=tests,
         failed=failed,
-        **{k: doc[k] for k in ("generated", "machine", "seconds")},
+        **{k: doc[k] for k in ("generated", "commit", "machine", "seconds")},
     )
 
 
