@@ -7,14 +7,21 @@ it), and times on lab1..labN, N in --sizes:
 
   (a) floor: raw OpenSSH, one ``ssh`` per host running the sweep's batch script, hosts in parallel;
   (b) ``remediate check all --host lab1 .. --host labN``;
-  (c) ``ansible-playbook``: one ``shell`` task per probe (same commands), forks N, no facts,
+  (c) ``ansible-playbook``: one ``shell`` task per distinct command of that same batch (the very
+      commands (a) and (b) send, the host's env script sourced in each), forks N, no facts,
       pipelining on (ansible-core in bench/.venv-ansible, installed on first use).
+
+Every row records, per tool, how many commands each host ran (``commands_per_host``: the same for the
+three tools), whether every run of that tool was ``ok``, and the commit and date it was measured on; a
+target counts as met only when every tool of its row was ``ok``. A run that writes the tracked results
+must start from a clean tree (``git status`` empty) unless ``--allow-dirty`` (then its commit is marked
+``-dirty``); ``--merge`` keeps the rows of earlier runs with their own commit and date.
 
 Per run: wall time, the largest RSS of any process of the tree (wait4 rusage) and the peak of the
 summed RSS of the whole process tree (sampled from /proc every 50 ms). Also cold start (``--help``,
 ``list``, ``show wfserver``) and a wfserver run on one healthy host (checks only).
-Writes bench/results.json and docs/performance.md (plus bench/analysis.md verbatim). The lab is
-stopped at the end, also on error. Usage: ``make bench`` or ``.venv/bin/python bench/run.py [--quick]``.
+Writes bench/results.json and docs/performance.md, whose analysis is generated from the figures. The
+lab is stopped at the end, also on error. Usage: ``make bench`` or ``.venv/bin/python bench/run.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ sys.path.insert(0, str(ROOT))
 from runner import inventory, plan, playbook, transport  # noqa: E402
 from runner.actions import Context  # noqa: E402
 
-BIN = Path(sys.executable).parent
-REMEDIATE = [str(BIN / "remediate")] if (BIN / "remediate").exists() else [sys.executable, "-m", "runner"]
-ANSIBLE_VENV = BENCH / ".venv-ansible"
+# the runner of this checkout (not whatever an editable install points at): ``python -m runner`` with
+# PYTHONPATH set to this checkout (base_env)
+REMEDIATE = [sys.executable, "-m", "runner"]
+ANSIBLE_VENV = Path(os.environ.get("REMEDIATE_BENCH_ANSIBLE_VENV", str(BENCH / ".venv-ansible")))
 PAGE = os.sysconf("SC_PAGE_SIZE")
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 SETS = {"playbooks": None, "short": BENCH / "short"}  # probe set -> $REMEDIATE_PLAYBOOKS
@@ -96,6 +104,7 @@ def base_env() -> dict[str, str]:
     """The caller's environment, with byte-code caching on: an installed package has its .pyc files."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 
@@ -203,10 +212,14 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
                 items.append((key, planned.command, step.timeout))
                 full[key] = plan.full_command(planned, ctx)
         b, _keys = plan.shared_batch(items, plan.env_prefix(ctx))  # the very script remediate sends
+        # the batch's distinct commands, each with the env script sourced: what ansible runs, one task each
+        distinct = list(dict.fromkeys(plan.env_prefix(ctx) + command for _key, command, _t in items))
+        assert len(distinct) == len(b.keys), (len(distinct), len(b.keys))
         out[name] = {
             "batch": b,
             "remote": transport.remote_command(b.script, b.timeout),
-            "full": full,
+            "distinct": distinct,
+            "checks": len(full),
             "modules": [pb.module for pb in books],
         }
     return out
@@ -252,8 +265,11 @@ def ansible_bin() -> Path | None:
     return exe
 
 
-def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> list[str]:
-    keys = list(dict.fromkeys(k for h in hosts for k in pr[h]["full"]))
+def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Inventory and playbook for (c): per host, one task per distinct command of its batch.
+
+    Returns the number of tasks each host runs (its distinct commands), for the ``ok`` check.
+    """
     inv = [
         "all:",
         "  vars:",
@@ -263,16 +279,15 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
     ]
     for h in hosts:
         inv.append(f"    {h}:")
-        for i, k in enumerate(keys):
-            if k in pr[h]["full"]:
-                inv.append(f"      p{i}: !unsafe {json.dumps(pr[h]['full'][k])}")
+        for i, command in enumerate(pr[h]["distinct"]):
+            inv.append(f"      d{i}: !unsafe {json.dumps(command)}")
     (tmp / "inventory.yml").write_text("\n".join(inv) + "\n")
     book = ["- hosts: all", "  gather_facts: false", "  tasks:"]
-    for i, k in enumerate(keys):
+    for i in range(max(len(pr[h]["distinct"]) for h in hosts)):
         book += [
-            f"    - name: {json.dumps(k)}",
-            f'      shell: "{{{{ p{i} }}}}"',
-            f"      when: p{i} is defined",
+            f"    - name: command {i}",
+            f'      shell: "{{{{ d{i} }}}}"',
+            f"      when: d{i} is defined",
             "      changed_when: false",
             "      failed_when: false",
         ]
@@ -283,7 +298,7 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
         "[ssh_connection]\npipelining = True\n"
         f"control_path_dir = {tmp}/cp\ncontrol_path = %(directory)s/%%C\n"
     )
-    return keys
+    return {h: len(pr[h]["distinct"]) for h in hosts}
 
 
 def ansible_env(tmp: Path) -> dict[str, str]:
@@ -309,16 +324,28 @@ def ansible_close(tmp: Path, lab_dir: Path) -> None:
         )
 
 
-def ansible_ok(out: Path, hosts: list[str], tasks: int) -> bool:
+def ansible_ok(out: Path, tasks: dict[str, int]) -> bool:
+    """Every host ran each of its tasks (ok=its distinct commands), none unreachable or failed."""
     text = out.read_text(errors="replace")
-    for h in hosts:
+    for h, n in tasks.items():
         m = re.search(rf"^{h}\s+:\s+ok=(\d+)\s.*unreachable=(\d+)\s+failed=(\d+)", text, re.M)
-        if not m or int(m.group(1)) != tasks or m.group(2) != "0" or m.group(3) != "0":
+        if not m or int(m.group(1)) != n or m.group(2) != "0" or m.group(3) != "0":
             return False
     return True
 
 
 # --- the runs ----------------------------------------------------------------------------------------
+
+
+def source_state() -> tuple[str, list[str]]:
+    """The commit measured (``-dirty`` when tracked files differ) and the paths that differ from it."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout
+    return commit or "unknown", [line[3:] for line in status.splitlines()]
 
 
 def machine() -> dict[str, Any]:
@@ -374,7 +401,7 @@ def run_fleet(
     hosts = [f"lab{i}" for i in range(1, n + 1)]
     tmp = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=work))
     script = floor_script(tmp, lab_dir, hosts, pr)
-    keys = ansible_files(tmp, lab_dir, hosts, pr) if ansible else []
+    tasks = ansible_files(tmp, lab_dir, hosts, pr) if ansible else {}
     host_args = [a for h in hosts for a in ("--host", h)]
     res: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": []}
     ok = {"a": True, "b": True, "c": True}
@@ -401,23 +428,28 @@ def run_fleet(
                 cwd=tmp,
             )
             ansible_close(tmp, lab_dir)
-            ok["c"] &= r["rc"] == 0 and ansible_ok(tmp / "ansible.out", hosts, len(keys))
+            ok["c"] &= r["rc"] == 0 and ansible_ok(tmp / "ansible.out", tasks)
             res["c"].append(r)
         print(
             f"  {probe_set} N={n} run {i + 1}: a {res['a'][-1]['wall']:.2f}s  b {res['b'][-1]['wall']:.2f}s"
             + (f"  c {res['c'][-1]['wall']:.2f}s" if ansible and i < slow_runs else ""),
             flush=True,
         )
+    per_host = {h: len(pr[h]["batch"].keys) for h in hosts}  # distinct commands: the batch (a), (b) send
     out: dict[str, Any] = {
         "set": probe_set,
         "n": n,
-        "probes_per_host": len(pr["lab1"]["batch"].keys),
+        "commit": args.commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "checks_per_host": pr["lab1"]["checks"],
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
     for k in "abc":
         if res[k]:
-            out[k] = {**summarize(res[k]), "ok": ok[k]}
+            # (a) and (b) send each host's batch of distinct commands; (c) runs one task per distinct command
+            commands = per_host if k in "ab" else tasks
+            out[k] = {**summarize(res[k]), "ok": ok[k], "commands_per_host": sorted(set(commands.values()))}
     if "a" in out and "b" in out:
         out["b_over_a"] = out["b"]["median_s"] / out["a"]["median_s"]
     if "b" in out and "c" in out:
@@ -462,36 +494,122 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     cold = results["cold"]
     rows = []
 
-    def add(name: str, value: float | None, limit: float, le: bool = True, unit: str = "") -> None:
+    def add(
+        name: str, value: float | None, limit: float, le: bool = True, unit: str = "", row: dict | None = None
+    ) -> None:
         met = None if value is None else (value <= limit if le else value >= limit)
+        not_ok = [k for k in "abc" if row and k in row and not row[k]["ok"]]
+        if met is not None and not_ok:
+            met = False  # a figure from a run that did not do its work meets nothing
         rows.append(
-            {"target": name, "value": value, "limit": limit, "op": "<=" if le else ">=", "unit": unit, "met": met}
+            {
+                "target": name,
+                "value": value,
+                "limit": limit,
+                "op": "<=" if le else ">=",
+                "unit": unit,
+                "met": met,
+                "not_ok": not_ok,
+                "commit": row.get("commit", "not recorded") if row else "-",
+            }
         )
 
     for probe_set in results["sets"]:
         fleet = {f["n"]: f for f in results["fleet"] if f["set"] == probe_set}
         for n, lim in ((1, TARGETS["b_over_a_n1"]), (10, TARGETS["b_over_a_n10"]), (50, TARGETS["b_over_a_n50"])):
-            add(f"{probe_set}: b/a at N={n}", fleet.get(n, {}).get("b_over_a"), lim)
-        add(f"{probe_set}: c/b at N=10", fleet.get(10, {}).get("c_over_b"), TARGETS["c_over_b_n10"], le=False)
-        add(
-            f"{probe_set}: remediate peak RSS at N=50",
-            fleet.get(50, {}).get("b", {}).get("maxrss_mb"),
-            TARGETS["rss_n50_mb"],
-            unit="MB",
-        )
-    add("remediate --help median", cold.get("remediate --help", {}).get("median_s"), TARGETS["help_s"], unit="s")
-    add("remediate list median", cold.get("remediate list", {}).get("median_s"), TARGETS["list_s"], unit="s")
-    add(
-        "wfserver on one healthy host (checks only)",
-        cold.get("remediate wfserver --host lab1 (healthy: checks only)", {}).get("median_s"),
-        TARGETS["wfserver_s"],
-        unit="s",
-    )
+            add(f"{probe_set}: b/a at N={n}", fleet.get(n, {}).get("b_over_a"), lim, row=fleet.get(n))
+        row10 = fleet.get(10)
+        add(f"{probe_set}: c/b at N=10", (row10 or {}).get("c_over_b"), TARGETS["c_over_b_n10"], le=False, row=row10)
+        row50 = fleet.get(50)
+        rss = (row50 or {}).get("b", {}).get("maxrss_mb")
+        add(f"{probe_set}: remediate peak RSS at N=50", rss, TARGETS["rss_n50_mb"], unit="MB", row=row50)
+    cold_commit = results.get("cold_commit", results.get("commit"))
+    for name, key, limit in (
+        ("remediate --help median", "remediate --help", TARGETS["help_s"]),
+        ("remediate list median", "remediate list", TARGETS["list_s"]),
+        (
+            "wfserver on one healthy host (checks only)",
+            "remediate wfserver --host lab1 (healthy: checks only)",
+            TARGETS["wfserver_s"],
+        ),
+    ):
+        entry = cold.get(key)
+        row = {"commit": cold_commit, "b": {"ok": entry["exit_codes"] == [0]}} if entry else None
+        add(name, (entry or {}).get("median_s"), limit, unit="s", row=row)
     return rows
+
+
+HOW_COUNTED = [
+    (
+        "median s / min-max s",
+        "wall time of the whole command (process start to exit), median and range over the row's runs",
+    ),
+    ("CPU s", "user + system CPU of the measured process tree (wait4 rusage of its children), median"),
+    ("max RSS MB", "the largest resident set of any single process of the tree (GNU time %M), largest over the runs"),
+    ("tree RSS MB", "peak of the summed RSS of the whole process tree, sampled every 50 ms (shared pages per process)"),
+    ("commands/host", "distinct commands each host ran: the batch script of (a) and (b), one task each in (c)"),
+    (
+        "ok",
+        "every run of that tool exited 0 and did all its work: (a) every frame of every host's batch came "
+        "back, (b) `check all` exited 0, (c) every host ok=its task count, none unreachable or failed",
+    ),
+    ("b/a, c/b", "ratio of the medians of the same row (same N, same probes, interleaved runs)"),
+    ("cold start", "median wall time of the command over its runs, after one untimed warm-up run"),
+    ("met", "the figure is within its limit and every tool of its row was ok; a row that was not ok meets nothing"),
+]
 
 
 def fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
+
+
+def analysis(results: dict[str, Any]) -> list[str]:
+    """The reading of the figures, every number taken from ``results`` (nothing typed by hand)."""
+    out = ["## Reading the figures (generated from the numbers above)", ""]
+    for f in results["fleet"]:
+        where = f"{f['set']} probes, N={f['n']}"
+        bits = []
+        if f.get("b_over_a") is not None:
+            faster = "faster than" if f["b_over_a"] < 1 else "slower than"
+            bits.append(
+                f"remediate took {fmt(f['b']['median_s'])} s against the floor's {fmt(f['a']['median_s'])} s "
+                f"(b/a {fmt(f['b_over_a'])}: {faster} raw OpenSSH)"
+            )
+        if f.get("c_over_b") is not None:
+            bits.append(f"ansible-playbook took {fmt(f['c']['median_s'])} s (c/b {fmt(f['c_over_b'], 1)})")
+        cmds = {k: f[k].get("commands_per_host") for k in "abc" if k in f}
+        same = len({json.dumps(v) for v in cmds.values()}) == 1
+        if None in cmds.values():
+            bits.append("commands per host not recorded (a run from before they were)")
+        elif same:
+            bits.append(f"every tool ran the same {', '.join(map(str, cmds['b']))} distinct commands per host")
+        else:
+            bits.append("**commands per host differ between tools**: " + json.dumps(cmds))
+        not_ok = [k for k in "abc" if k in f and not f[k]["ok"]]
+        if not_ok:
+            bits.append(f"**not ok: {', '.join(not_ok)}** (its figures meet no target)")
+        load = f"load {f['load_before'][0]} before, {f['load_after'][0]} after"
+        out.append(f"- {where} ({f.get('commit', 'commit not recorded')}, {load}): " + "; ".join(bits) + ".")
+    cpu = [(f["set"], f["n"], f["a"]["cpu_s"], f["b"]["cpu_s"]) for f in results["fleet"] if "a" in f and "b" in f]
+    if cpu:
+        out += [
+            "",
+            "CPU of the client side per row (median CPU s of the measured tree, floor vs remediate): "
+            + "; ".join(f"{p} N={n}: {fmt(x)} vs {fmt(y)}" for p, n, x, y in cpu)
+            + ". The floor starts one OpenSSH client per host at once; remediate runs at most `--forks` "
+            "hosts at a time in one process.",
+        ]
+    commits = sorted({f.get("commit", "?") for f in results["fleet"]})
+    if len(commits) > 1:
+        out += ["", f"The rows come from {len(commits)} commits ({', '.join(commits)}): compare rows of one commit."]
+    missed = [v for v in results["targets"] if v["met"] is False]
+    unmeasured = [v["target"] for v in results["targets"] if v["met"] is None]
+    out += [
+        "",
+        f"Targets: {sum(1 for v in results['targets'] if v['met'])} met, {len(missed)} missed, "
+        f"{len(unmeasured)} not measured in this run" + (f" ({', '.join(unmeasured)})" if unmeasured else "") + ".",
+    ]
+    return out
 
 
 def write_doc(results: dict[str, Any], path: Path) -> None:
@@ -499,54 +617,53 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
     L = [
         "# Performance",
         "",
-        "Generated by `make bench` (`.venv/bin/python bench/run.py`); machine-readable figures in "
-        "`bench/results.json`. Do not edit the generated part by hand: the analysis at the end comes from "
-        "`bench/analysis.md`.",
+        "Generated by `make bench` (`.venv/bin/python bench/run.py`) from `bench/results.json`, the "
+        "machine-readable figures; every number and sentence below comes from them (do not edit by hand).",
         "",
-        "## Machine",
+        "## Machine and run",
         "",
         f"- {m['nproc']} cores, {m['cpu']}, {m['mem_gb']} GB RAM, Linux {m['kernel']}",
         f"- Python {m['python']}; {m['openssh']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"- ansible-core: {results.get('ansible_version') or 'not measured'}",
         f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}",
-        f"- date {results['date']}; runner at commit {results['commit']}; regenerate with `make bench`",
-        "- this run: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
+        f"- date {results['date']}; runner at commit {results['commit']} (each row and the cold start name "
+        "their own); regenerate with `make bench`",
+        "- commands: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
         "",
         "## What is measured",
         "",
         f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
         f"{results['lab_hosts']}`): every host a real sshd on loopback and simulated Campaign modules. "
         "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
-        "them (one batch script per host), so (a), (b) and (c) run identical commands:",
+        "them (one batch script per host, read steps sending the same command sharing one execution), "
+        "so (a), (b) and (c) run the same distinct commands on each host:",
         "",
         f"- **playbooks**: the read-only checks of every shipped playbook "
-        f"({results['probes'].get('playbooks', '-')} per host; modules "
+        f"({results['probes'].get('playbooks', '-')} distinct commands per host; modules "
         f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
-        "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same 2 cores;",
-        f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} short commands: hostname, uname, df, "
-        "ls ...), the transport-bound workload the targets were set with (`$REMEDIATE_PLAYBOOKS=bench/short`).",
+        "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same cores;",
+        f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} distinct short commands: hostname, "
+        "uname, df, ls ...), the transport-bound workload (`$REMEDIATE_PLAYBOOKS=bench/short`).",
         "",
         "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK SCRIPT`), one connection per "
         "host, the sweep's batch script (the very script remediate sends) as the remote command, all hosts in "
         "parallel from one `bash` script;",
-        "- **(b) remediate**: `remediate check all --host lab1 ... --host labN -i inventory.yml` (default "
-        "`--forks 10`), a fresh audit log per run;",
-        "- **(c) ansible**: `ansible-playbook -f N`, one `shell` task per probe (the probe's full command, env "
-        "sourced), `gather_facts: false`, `pipelining = True`, default ssh_args (ControlMaster/ControlPersist, "
-        "closed after each run so every run starts cold).",
+        "- **(b) remediate**: `python -m runner check all --host lab1 ... --host labN -i inventory.yml` (default "
+        "`--forks 10`), the runner of the measured commit, a fresh audit log per run;",
+        "- **(c) ansible**: `ansible-playbook -f N`, one `shell` task per distinct command of the host's batch "
+        "(env script sourced in each), `gather_facts: false`, `pipelining = True`, default ssh_args "
+        "(ControlMaster/ControlPersist, closed after each run so every run starts cold).",
         "",
-        f"Runs are interleaved (a, b, c, a, b, c, ...); medians of {results['runs']} runs for (a) and (b), "
-        f"{results['slow_runs']} for (c) (`make bench` default: {results['slow_runs_large']} at N=50 with the "
-        "playbooks set, where one ansible run takes minutes; each row gives its own count). "
-        "Peak memory: *max RSS* is the largest single process of the tree "
-        "(GNU time %M, i.e. wait4 rusage; remediate is one process); *tree RSS* is the peak of the summed RSS "
-        "of the whole "
-        "process tree sampled every 50 ms (shared pages counted per process).",
+        "Runs are interleaved (a, b, c, a, b, c, ...); each row gives its own run counts.",
+        "",
+        "## How each figure is counted",
+        "",
+        *[f"- **{name}**: {how}." for name, how in HOW_COUNTED],
         "",
         "## Fleet sweep",
         "",
-        "| probes | N | tool | median s | min-max s | CPU s | max RSS MB | tree RSS MB | ok |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| probes | N | tool | commands/host | median s | min-max s | CPU s | max RSS MB | tree RSS MB | ok | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     names = {"a": "(a) OpenSSH floor", "b": "(b) remediate check all", "c": "(c) ansible-playbook"}
     for f in results["fleet"]:
@@ -554,36 +671,43 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
             if k in f:
                 s = f[k]
                 L.append(
-                    f"| {f['set']} | {f['n']} | {names[k]} ({s['runs']} runs) | {fmt(s['median_s'])} | "
+                    f"| {f['set']} | {f['n']} | {names[k]} ({s['runs']} runs) | "
+                    f"{', '.join(map(str, s.get('commands_per_host', []))) or '-'} | {fmt(s['median_s'])} | "
                     f"{fmt(s['min_s'])}-{fmt(s['max_s'])} | {fmt(s['cpu_s'])} | {fmt(s['maxrss_mb'], 1)} | "
-                    f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else 'NO'} |"
+                    f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else '**NO**'} | "
+                    f"{f.get('commit', 'not recorded')} |"
                 )
-    L += ["", "| probes | N | b/a | c/b | load before → after |", "|---|---|---|---|---|"]
+    L += ["", "| probes | N | b/a | c/b | load before → after | date |", "|---|---|---|---|---|---|"]
     for f in results["fleet"]:
         L.append(
             f"| {f['set']} | {f['n']} | {fmt(f.get('b_over_a'))} | {fmt(f.get('c_over_b'), 1)} | "
-            f"{f['load_before'][0]} → {f['load_after'][0]} |"
+            f"{f['load_before'][0]} → {f['load_after'][0]} | {f.get('date', 'not recorded')} |"
         )
+    cold = results["cold"]
     L += [
         "",
         "## Cold start and a single-host run",
         "",
+        f"Commit {results.get('cold_commit', results['commit'])}, {results.get('cold_date', results['date'])}.",
+        "",
         "| command | median s | min-max s | max RSS MB | runs |",
         "|---|---|---|---|---|",
     ]
-    for name, s in results["cold"].items():
+    for name, s in cold.items():
         L.append(
             f"| `{name}` | {fmt(s['median_s'], 3)} | {fmt(s['min_s'], 3)}-{fmt(s['max_s'], 3)} | "
             f"{fmt(s['maxrss_mb'], 1)} | {s['runs']} |"
         )
-    L += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---|---|---|"]
+    L += ["", "## Targets", "", "| target | measured | limit | met | commit |", "|---|---|---|---|---|"]
     for v in results["targets"]:
         met = "not measured" if v["met"] is None else ("met" if v["met"] else "**missed**")
-        L.append(f"| {v['target']} | {fmt(v['value'])} {v['unit']} | {v['op']} {v['limit']:g} {v['unit']} | {met} |")
-    L.append("")
-    analysis = BENCH / "analysis.md"
-    if analysis.exists():
-        L += [analysis.read_text().rstrip(), ""]
+        if v.get("not_ok"):
+            met += f" (not ok: {', '.join(v['not_ok'])})"
+        L.append(
+            f"| {v['target']} | {fmt(v['value'])} {v['unit']} | {v['op']} {v['limit']:g} {v['unit']} | {met} | "
+            f"{v.get('commit', '-')} |"
+        )
+    L += ["", *analysis(results), ""]
     path.write_text("\n".join(L))
 
 
@@ -616,6 +740,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="N=1,10; 2 runs; ansible only at N=1")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end (reused next time)")
     ap.add_argument("--keep-tmp", action="store_true")
+    ap.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="measure a tree with uncommitted changes (its commit is marked -dirty); refused otherwise",
+    )
     ap.add_argument("--json", default=str(BENCH / "results.json"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "performance.md"))
     args = ap.parse_args()
@@ -625,6 +754,14 @@ def main() -> int:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str) + "\n")
         write_doc(results, Path(args.doc))
         return 0
+    args.commit, dirty = source_state()
+    if dirty and not args.allow_dirty:
+        print(
+            f"bench: the tree has uncommitted changes ({', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}): "
+            "commit first (a published figure comes from one commit), or pass --allow-dirty",
+            file=sys.stderr,
+        )
+        return 2
     if args.quick:
         args.sizes, args.ansible_sizes, args.runs, args.slow_runs, args.cold_runs = "1,10", "1", 2, 1, 3
     sizes = [int(x) for x in args.sizes.split(",") if x]
@@ -646,14 +783,19 @@ def main() -> int:
         "cold": {},
         "sets": sets,
         "probes": {},
-        "commit": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip(),
+        "commit": args.commit,
     }
     if args.merge and Path(args.json).exists():
         old = json.loads(Path(args.json).read_text())
         done = {(p, n) for p in sets for n in sizes}
+        # rows kept from earlier runs keep the commit and date they were measured on
+        for f in old["fleet"]:
+            f.setdefault("commit", old.get("commit", "not recorded"))
+            f.setdefault("date", old.get("date", "not recorded"))
+        old.setdefault("cold_commit", old.get("commit"))
+        old.setdefault("cold_date", old.get("date"))
         old["fleet"] = [f for f in old["fleet"] if (f["set"], f["n"]) not in done]
+        old["commit"], old["date"] = results["commit"], results["date"]
         old["commands"] = [*old.get("commands", [old.get("command")]), results["command"]]
         old["sets"] = list(dict.fromkeys([*old["sets"], *sets]))
         old["load_start"] = old.get("load_start")
@@ -676,6 +818,10 @@ def main() -> int:
         if not args.skip_cold:
             print("bench: cold start", flush=True)
             results["cold"] = run_cold(args, lab_dir, ansible, work)
+            results["cold_commit"], results["cold_date"] = (
+                args.commit,
+                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            )
         for probe_set in sets:
             pr = probes(lab_dir, names, SETS[probe_set])
             results.setdefault("probes", {})[probe_set] = len(pr["lab1"]["batch"].keys)
