@@ -30,6 +30,7 @@ MODULES = [
 ]
 POP3_PORT = 1110  # the lab's POP3 server (bounce mailboxes), on <net>.251
 POP_MAIL_PERIOD = 300  # inMail/@popMailPeriodSec on a healthy host: Adobe's default
+MONITORING_LOGIN = "monitoring"  # the lab's monitoring operator (SOAP Logon); password in <lab>/monitoring.password
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MARKER = ".remediate-lab"
 # where `up` copies the simulator inside the lab directory, and the script the lab runs
@@ -49,6 +50,7 @@ __all__ = [
     "INSTANCE",
     "MARKER",
     "MODULES",
+    "MONITORING_LOGIN",
     "PG_BIN",
     "PKG",
     "POP3_PORT",

@@ -195,6 +195,17 @@ class LabContext:
         )
         return r.stdout.strip()
 
+    @property
+    def monitoring_password_file(self) -> Path:
+        return self.dir / "monitoring.password"
+
+    def monitoring_password(self) -> str:
+        """The password of the lab's monitoring operator (`monitoring`), the only login web accepts."""
+        try:
+            return self.monitoring_password_file.read_text().strip()
+        except OSError as e:
+            raise LabError(f"{self.monitoring_password_file}: {e.strerror} (is the lab up?)") from e
+
     def db_password(self, host: str) -> str:
         p = self.hdir(host) / "nl6" / ".pgpass"
         if p.exists():

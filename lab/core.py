@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import hashlib
 import importlib.metadata
 import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +35,7 @@ from .base import (
     INSTANCE,
     MARKER,
     MODULES,
+    MONITORING_LOGIN,
     PKG,
     POP3_PORT,
     SIM_DIR,
@@ -66,6 +69,7 @@ LAB_FILES = (
     "inventory.yml",
     "inventory-psql.yml",
     "lab.json",
+    "monitoring.password",
     "up-failed.json",
     MARKER,
 )
@@ -149,6 +153,7 @@ class Lab(LabContext):
         self.chown(self.dir / "hosts")
         self._install_sim()
         self._client_key()
+        self._monitoring_password()
         postgres.start(self)
         names = [f"lab{k}" for k in range(1, hosts + 1)]
         new = [h for h in names if not (self.hdir(h) / "host.json").exists()]
@@ -206,6 +211,13 @@ class Lab(LabContext):
             shutil.copy2(src, dest / src.name)
             os.chmod(dest / src.name, 0o644)
 
+    def _monitoring_password(self) -> None:
+        """<dir>/monitoring.password (mode 600, the invoking user's): the monitoring operator's password."""
+        path = self.monitoring_password_file
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(18) + "\n")
+        os.chmod(path, 0o600)
+
     def _client_key(self) -> None:
         key = self.dir / "id_ed25519"
         if not key.exists():
@@ -216,7 +228,16 @@ class Lab(LabContext):
             )
 
     def _db_baseline(self, host: str) -> None:
-        """What differs in a new host's databases from the template: a mid-sourced host sends nothing itself."""
+        """What differs in a new host's databases from the template: the monitoring operator (its salted
+        password hash), and a mid-sourced host sends nothing itself."""
+        salt = secrets.token_hex(8)
+        digest = hashlib.sha256((salt + self.monitoring_password()).encode()).hexdigest()
+        for instance in self.instances(host):
+            self.psql(
+                "INSERT INTO XtkOperator (iOperatorId, sName, sLabel, sPassword) VALUES "
+                f"(2, '{MONITORING_LOGIN}', 'Monitoring', 'sha256:{salt}:{digest}')",
+                db=self.db_name(host, instance),
+            )
         if self.info(host).get("role") == MID_SOURCED:
             self.psql("UPDATE NmsDelivery SET iState=95, iSent=iToDeliver WHERE iState=51", db=self.db_name(host))
 

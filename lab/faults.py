@@ -32,6 +32,7 @@ from .context import LabContext
 from .hostfiles import write_configs
 from .sshd import HOST_KEY, sshd_start, sshd_stop
 from .status import sockets, wait_ready
+from .templates import BROKEN_JAVA, CUSTOMER_SH
 
 Breaker = Callable[[LabContext, str], None]
 
@@ -40,11 +41,11 @@ def _db(host: str) -> str:
     return f"campaign_{host}"  # the main instance's database (LabContext.db_name)
 
 
-def _flag(lab: LabContext, host: str, name: str) -> None:
+def _flag(lab: LabContext, host: str, name: str, text: str = "") -> None:
     d = lab.hdir(host) / "run" / "faults"
     d.mkdir(exist_ok=True)
     lab.chown(d)
-    lab.write(d / name, "")
+    lab.write(d / name, text)
 
 
 def _flagged(name: str) -> Breaker:
@@ -163,6 +164,25 @@ def web_xtk_errors(lab: LabContext, host: str) -> None:
     lab.write(p, p.read_text().replace('port="5432"', 'port="5439"'))
 
 
+def _web_process_fault(name: str) -> Breaker:
+    """A fault of the running web process only (run/faults/<name> holds its pid): a restart clears it."""
+
+    def f(lab: LabContext, host: str) -> None:
+        pid = read_pidfile(lab.hdir(host) / "run" / "procs" / "web@default.pid")
+        if not pid:
+            raise LabError(f"{host}: web@default is not running")
+        _flag(lab, host, name, f"{pid}\n")
+
+    return f
+
+
+def web_java_error(lab: LabContext, host: str) -> None:
+    """customer.sh points JAVA_HOME at a JVM that is not installed; web restarted so that Tomcat reads it."""
+    lab.write(lab.hdir(host) / "nl6" / "customer.sh", CUSTOMER_SH + BROKEN_JAVA.format(jvm="java-8-openjdk-amd64"))
+    lab.nlserver(host, "restart", "web@default")
+    wait_ready(lab, [host], timeout=20)
+
+
 def import_duplicates(lab: LabContext, host: str) -> None:
     # 12 re-imported into the same folder, 8 into the other folder; the originals keep the lowest ids
     lab.psql(
@@ -253,6 +273,20 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
         "web's data source points to a wrong DB port: SOAP Logon answers an xtk:session fault",
         web_xtk_errors,
     ),
+    "web_r_test_failing": (
+        "web@default runs (pdump) but /r/test answers <redir status='ERROR' .../>; a restart of web fixes it",
+        _web_process_fault("web_r_test_failing"),
+    ),
+    "web_logon_blank": (
+        "web@default runs but /nl/jsp/logon.jsp answers a blank page (web module down behind Tomcat); a restart "
+        "fixes it",
+        _web_process_fault("web_logon_blank"),
+    ),
+    "web_java_error": (
+        "logon.jsp answers Tomcat's HTTP 500 error report (java.lang.UnsatisfiedLinkError): customer.sh's "
+        "JAVA_HOME is wrong, a restart does not fix it",
+        web_java_error,
+    ),
     "import_duplicates": (
         "an import re-run duplicated 20 recipients (12 in the same folder, 8 across folders)",
         import_duplicates,
@@ -309,8 +343,24 @@ def _heal_processes_and_sshd(lab: LabContext, host: str) -> None:
     sshd_start(lab, host, SSH_PORT)
 
 
-def _heal_files(lab: LabContext, host: str) -> None:
+def _rotate_log(lab: LabContext, host: str, module: str) -> None:
+    """Rotate var/<I>/log/<module>.log to <module>_2.log (as syslogd does at maxFileSizeMb): the errors logged
+    while broken leave the current file; syslogd opens a new one at its next line."""
+    for instance in lab.instances(host):
+        current = lab.hdir(host) / "nl6" / "var" / instance / "log" / f"{module}.log"
+        if current.exists():
+            current.replace(current.with_name(f"{module}_2.log"))
+
+
+def _heal_files(lab: LabContext, host: str, was: list[str]) -> None:
     write_configs(lab, host)
+    customer = lab.hdir(host) / "nl6" / "customer.sh"
+    if customer.read_text() != CUSTOMER_SH:
+        lab.write(customer, CUSTOMER_SH)
+        if read_pidfile(lab.hdir(host) / "run" / "procs" / "web@default.pid"):
+            lab.nlserver(host, "restart", "web@default")
+    if "pop3_down" in was:
+        _rotate_log(lab, host, "inMail")
     for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB):
         lines = [ln for ln in p.read_bytes().split(b"\n") if ln]
         good = [ln for ln in lines if is_redir_line(ln)]
@@ -347,9 +397,10 @@ def _heal_database(lab: LabContext, host: str) -> None:
 def heal(lab: LabContext, host: str) -> None:
     """Remove every fault and wait until the host is healthy again (pending workflow starts taken)."""
     run = lab.hdir(host) / "run"
+    was = active(lab, host)
     _heal_processes_and_sshd(lab, host)
     mailbox.start(lab)
-    _heal_files(lab, host)
+    _heal_files(lab, host, was)
     _heal_database(lab, host)
     # processes: a running watchdog restarts whatever is no longer marked stopped
     if read_pidfile(run / "procs" / "watchdog.pid"):

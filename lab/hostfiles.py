@@ -15,7 +15,7 @@ from pathlib import Path
 from .base import DB_PORT, INSTANCE, POP_MAIL_PERIOD, STAT_PORT
 from .context import LabContext
 from .sshd import HOST_KEY
-from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, ENV_SH, NLSERVER, SERVERCONF
+from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, CUSTOMER_SH, ENV_SH, NLSERVER, SERVERCONF
 
 VAR_DIRS = ["log", "export", "upload"]
 REDIR_DIRS = ["redir", "redir/log", "redir/url"]
@@ -109,7 +109,7 @@ def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
         nl6 / "bin" / "nlserver", NLSERVER.format(host=host, nl6=nl6, python=lab.python, entry=lab.sim_entry), 0o755
     )
     lab.write(nl6 / "env.sh", ENV_SH.format(host=host, nl6=nl6, db_host=lab.db_host, db_port=DB_PORT), 0o644)
-    lab.write(nl6 / "customer.sh", "# site customisations (sourced by env.sh)\n", 0o644)
+    lab.write(nl6 / "customer.sh", CUSTOMER_SH, 0o644)
     lab.write(nl6 / "conf" / "serverConf.xml", SERVERCONF.format(addr=addr, host=host))
     write_configs(lab, host)
     for instance in instances if info["redirection"] else []:

@@ -34,6 +34,9 @@ CREATE TABLE NmsSubscription (
 CREATE TABLE NmsExtAccount (
   iExtAccountId integer PRIMARY KEY, sName text UNIQUE NOT NULL, sLabel text, iType integer NOT NULL,
   sServer text, iPort integer, sAccount text, sPassword text, iDisabled integer NOT NULL DEFAULT 0);
+-- operators who may log on through xtk:session#Logon (the lab's web checks sPassword:
+-- sha256:<salt>:<hex of sha256(salt || password)>); `lab up` adds the monitoring operator
+CREATE TABLE XtkOperator (iOperatorId integer PRIMARY KEY, sName text UNIQUE NOT NULL, sLabel text, sPassword text);
 INSERT INTO NmsFolder VALUES (1, 'nmsRootRecipient', 'Recipients'), (2, 'prospects', 'Prospects');
 INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany, tsCreated)
   SELECT i, 'user' || i || '@example.com', CASE WHEN i <= 120 THEN 1 ELSE 2 END,

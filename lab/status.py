@@ -8,6 +8,7 @@ view that is never equal to another (`DBUnavailable`).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 from . import mailbox
 from .base import (
     INSTANCE,
+    MONITORING_LOGIN,
     POP3_PORT,
     REDIR_GLOB,
     SSH_PORT,
@@ -38,7 +40,16 @@ SOAP_LOGON = (
     "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV='http://schemas.xmlsoap.org/soap/envelope/' "
     "xmlns:ns='urn:xtk:session'><SOAP-ENV:Body><ns:Logon><sessiontoken/><strLogin>admin</strLogin>"
     "<strPassword></strPassword><elemParameters/></ns:Logon></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-)
+)  # admin without a password: refused ("Invalid login or password. Connection denied.")
+
+
+def logon_body(login: str, password: str) -> str:
+    """A SOAP xtk:session#Logon request for `login` / `password` (the lab's probe uses the monitoring operator)."""
+    return SOAP_LOGON.replace("<strLogin>admin</strLogin>", f"<strLogin>{html.escape(login)}</strLogin>").replace(
+        "<strPassword></strPassword>", f"<strPassword>{html.escape(password)}</strPassword>"
+    )
+
+
 DB_FACTS_SQL = (
     "SELECT json_build_object("
     "'recipients', (SELECT count(*) FROM NmsRecipient),"
@@ -199,20 +210,36 @@ def ports(lab: LabContext, host: str, procs: dict[str, dict[str, Any]], sshd_pid
     return out
 
 
-def web(lab: LabContext, host: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(r_test, soap_logon): what /r/test and a SOAP xtk:session#Logon answer."""
+def logon_answer(code: int | None, body: str) -> str:
+    """What /nl/jsp/logon.jsp showed: no_answer, blank (web module down), java_error (Tomcat error) or page."""
+    if code is None:
+        return "no_answer"
+    if not body.strip():
+        return "blank"
+    if code >= 500 or "Apache Tomcat" in body:
+        return "java_error"
+    return "page"
+
+
+def web(lab: LabContext, host: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(r_test, soap_logon, logon_page): what /r/test, the monitoring operator's SOAP xtk:session#Logon and
+    /nl/jsp/logon.jsp answer."""
     base = f"http://{lab.addr(host)}:{WEB_PORT}"
     code, body = http(f"{base}/r/test")
     r_test = {"http_status": code, "ok": code == 200 and "status='OK'" in body, "body": body[:300]}
+    code, body = http(f"{base}/nl/jsp/logon.jsp")
+    answer = logon_answer(code, body)
+    logon_page = {"http_status": code, "answer": answer, "ok": answer == "page", "body": body[:300]}
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "xtk:session#Logon"}
-    code, body = http(f"{base}/nl/jsp/soaprouter.jsp", SOAP_LOGON.encode(), headers)
+    request = logon_body(MONITORING_LOGIN, lab.monitoring_password())
+    code, body = http(f"{base}/nl/jsp/soaprouter.jsp", request.encode(), headers)
     soap = {
         "http_status": code,
         "ok": code == 200 and "pstrSessionToken" in body,
         "fault": "SOAP-ENV:Fault" in body,
         "body": body[:400],
     }
-    return r_test, soap
+    return r_test, soap, logon_page
 
 
 def served_key_known(lab: LabContext, host: str) -> bool:
@@ -228,7 +255,7 @@ def healthy(
     procs: dict[str, dict[str, Any]],
     missing: list[str],
     ports: dict[str, Any],
-    web: tuple[dict[str, Any], dict[str, Any]],
+    web: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
     db: dict[str, Any],
     fl: dict[str, Any],
     sshd_ok: bool,
@@ -248,7 +275,7 @@ def healthy(
     return {
         "watchdog": alive("watchdog") and not missing,
         "syslogd": alive("syslogd@default") and ports[f"udp/{SYSLOG_PORT}"]["owner_ok"],
-        "web": alive("web@default") and web[0]["ok"] and web[1]["ok"],
+        "web": alive("web@default") and web[0]["ok"] and web[1]["ok"] and web[2]["ok"],
         "wfserver": alive(f"wfserver@{INSTANCE}") and db.get("pending_workflow_starts", 1) == 0,
         "mta": off(f"mta@{INSTANCE}") or (alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0),
         "stat": off(f"stat@{INSTANCE}") or (alive(f"stat@{INSTANCE}") and ports[f"udp/{STAT_PORT}"]["owner_ok"]),
@@ -273,7 +300,7 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
     missing = [m for m in en if not procs.get(m, {}).get("alive")]
     sshd_pid = read_pidfile(lab.hdir(host) / "run" / f"sshd.{SSH_PORT}.pid")
     pts = ports(lab, host, procs, sshd_pid)
-    r_test, soap = web(lab, host)
+    r_test, soap, logon_page = web(lab, host)
     db_error = None
     try:
         db = db_facts(lab, host)
@@ -301,11 +328,12 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
         "ports": pts,
         "r_test": r_test,
         "soap_logon": soap,
+        "logon_page": logon_page,
         "db": db,
         "db_error": db_error,
         "files": fl,
         "sshd": {"pid": sshd_pid, "host_key_in_known_hosts": key_known},
         "faults": faults,
         "pop3": pop3,
-        "healthy": healthy(procs, missing, pts, (r_test, soap), db, fl, sshd_ok, pop3),
+        "healthy": healthy(procs, missing, pts, (r_test, soap, logon_page), db, fl, sshd_ok, pop3),
     }

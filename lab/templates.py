@@ -64,6 +64,9 @@ export PGHOST PGPORT PGDATABASE PGUSER
 [ -f '{nl6}/customer.sh' ] && . '{nl6}/customer.sh'
 :
 """
+CUSTOMER_SH = "# site customisations (sourced by env.sh)\n"
+# the Java integration a broken site has (production/using/failure-to-connect.md: a Tomcat Java error)
+BROKEN_JAVA = "# Java for the web module (Tomcat's JSP bridge)\nexport JAVA_HOME=/usr/lib/jvm/{jvm}\n"
 SSHD_CONFIG = """# sshd of lab host (runs as {user}, no privilege separation)
 ListenAddress {addr}:{port}
 HostKey {key}

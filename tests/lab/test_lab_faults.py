@@ -12,8 +12,10 @@ import pytest
 from labtools import log_path, nl, poll, ssh
 
 from lab import Lab
-from lab.status import SOAP_LOGON
-from runner.campaign_formats import LogLine, parse_instance_config, parse_log_line
+from lab.base import MONITORING_LOGIN
+from lab.status import logon_body
+from runner.actions.web import logon_answer
+from runner.campaign_formats import LogLine, parse_instance_config, parse_log_line, parse_r_test
 
 
 def curl(url: str) -> tuple[int | None, str]:
@@ -27,9 +29,10 @@ def curl(url: str) -> tuple[int | None, str]:
 
 
 def soap(lab: Lab, host: str) -> str:
+    """The monitoring operator's SOAP Logon (the one login the lab's web accepts)."""
     req = urllib.request.Request(
         f"http://{lab.addr(host)}:8080/nl/jsp/soaprouter.jsp",
-        data=SOAP_LOGON.encode(),
+        data=logon_body(MONITORING_LOGIN, lab.monitoring_password()).encode(),
         headers={"SOAPAction": "xtk:session#Logon", "Content-Type": "text/xml"},
     )
     try:
@@ -120,19 +123,21 @@ def check_inmail(lab: Lab, h: str) -> None:
     assert not lab.status(h)["healthy"]["inMail"]
 
 
+def inmail_errors(lab: Lab, h: str, name: str = "inMail.log") -> list[LogLine]:
+    """The error lines (with a code and a negative iRc) of the host's var/prod/log/<name>."""
+    path = log_path(lab, h, f"prod/log/{name}")
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [p for p in map(parse_log_line, lines) if p.level == "error" and p.code and (p.irc or 0) < 0]
+
+
 def check_pop3_down(lab: Lab, h: str) -> None:
     st = lab.status(h)
     assert not st["pop3"]["reachable"] and not st["healthy"]["inMail"]
     period = parse_instance_config((lab.hdir(h) / "nl6/conf/config-prod.xml").read_text()).pop_mail_period
     assert period == 5
-
-    def errors() -> list[LogLine]:
-        lines = log_path(lab, h, "prod/log/inMail.log").read_text().splitlines()
-        return [p for p in map(parse_log_line, lines) if p.level == "error" and p.code and (p.irc or 0) < 0]
-
-    before = len(errors())
-    poll(lambda: len(errors()) > before, timeout=12)
-    assert errors()[-1].code == "INM-090024" and "1110" in errors()[-1].message
+    before = len(inmail_errors(lab, h))
+    poll(lambda: len(inmail_errors(lab, h)) > before, timeout=12)
+    assert inmail_errors(lab, h)[-1].code == "INM-090024" and "1110" in inmail_errors(lab, h)[-1].message
 
 
 def check_trackinglogd_down(lab: Lab, h: str) -> None:
@@ -178,6 +183,42 @@ def check_web_xtk_errors(lab: Lab, h: str) -> None:
     assert "SOAP-ENV:Fault" in body and "xtk:session" in body
     st = lab.status(h)
     assert st["soap_logon"]["fault"] and not st["healthy"]["web"]
+
+
+def check_web_r_test_failing(lab: Lab, h: str) -> None:
+    assert "web@default" in pdump_names(lab, h)
+    code, body = curl(f"http://{lab.addr(h)}:8080/r/test")
+    answer = parse_r_test(body)
+    assert code == 200 and answer.status == "ERROR" and not answer.ok
+    st = lab.status(h)
+    assert not st["r_test"]["ok"] and st["logon_page"]["ok"] and not st["healthy"]["web"]
+
+
+def logon_page(lab: Lab, h: str) -> tuple[str, int | None, str]:
+    """What logon.jsp showed, as the runner's web playbook reads it: (answer, HTTP status, body)."""
+    code, body = curl(f"http://{lab.addr(h)}:8080/nl/jsp/logon.jsp")
+    return logon_answer(body, code or 0), code, body
+
+
+def check_web_logon_blank(lab: Lab, h: str) -> None:
+    assert "web@default" in pdump_names(lab, h)
+    assert logon_page(lab, h)[:3] == ("blank", 200, "")
+    st = lab.status(h)
+    assert st["r_test"]["ok"] and st["logon_page"]["answer"] == "blank" and not st["healthy"]["web"]
+
+
+def check_web_java_error(lab: Lab, h: str) -> None:
+    answer, code, body = logon_page(lab, h)
+    assert (
+        (answer, code) == ("java_error", 500) and "Apache Tomcat" in body and "java.lang.UnsatisfiedLinkError" in body
+    )
+    st = lab.status(h)
+    assert st["r_test"]["ok"] and st["logon_page"]["answer"] == "java_error" and not st["healthy"]["web"]
+    # a restart does not fix it: the Java integration (customer.sh) is broken
+    old = st["processes"]["web@default"]["pid"]
+    assert nl(lab, h, "restart", "web@default").returncode == 0
+    poll(lambda: (p := lab.status(h)["processes"]["web@default"])["alive"] and p["pid"] != old, timeout=15)
+    assert logon_page(lab, h)[0] == "java_error"
 
 
 def check_import_duplicates(lab: Lab, h: str) -> None:
@@ -253,6 +294,9 @@ CASES = {
     "redir_corrupt": check_redir_corrupt,
     "web_down": check_web_down,
     "web_xtk_errors": check_web_xtk_errors,
+    "web_r_test_failing": check_web_r_test_failing,
+    "web_logon_blank": check_web_logon_blank,
+    "web_java_error": check_web_java_error,
     "import_duplicates": check_import_duplicates,
     "export_failed": check_export_failed,
     "export_paused": check_export_paused,
@@ -298,5 +342,26 @@ def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
         poll(lambda: mta_log_has(lab, host, m), timeout=5)
     if fault in ("inmail_stopped", "pop3_down"):
         assert parse_instance_config((lab.hdir(host) / "nl6/conf/config-prod.xml").read_text()).pop_mail_period == 300
+    if fault == "pop3_down":  # the errors logged while it was down left inMail.log (rotated to inMail_2.log)
+        assert stays(lambda: not inmail_errors(lab, host, "inMail.log"), 2)
+        assert inmail_errors(lab, host, "inMail_2.log")
+    if fault.startswith("web_"):
+        assert logon_page(lab, host)[0] == "page" and lab.status(host)["r_test"]["ok"]
     if fault in ("mta_down", "stat_down", "web_down", "web_xtk_errors"):
         assert "pstrSessionToken" in soap(lab, host)
+
+
+@pytest.mark.parametrize("fault", ["web_r_test_failing", "web_logon_blank"])
+def test_web_restart_fixes_a_web_process_fault(lab: Lab, fault: str) -> None:
+    """The web process itself is broken (still in pdump): the restarted module comes back healthy."""
+    host = "lab3"
+    lab.break_(host, fault)
+    try:
+        old = lab.status(host)["processes"]["web@default"]["pid"]
+        assert not lab.status(host)["healthy"]["web"]
+        assert nl(lab, host, "restart", "web@default").returncode == 0
+        st = poll(lambda: (s := lab.status(host)) and s["healthy"]["web"] and s, timeout=15)
+        assert st["processes"]["web@default"]["pid"] != old and logon_page(lab, host)[0] == "page"
+        assert parse_r_test(curl(f"http://{lab.addr(host)}:8080/r/test")[1]).ok
+    finally:
+        lab.heal(host)

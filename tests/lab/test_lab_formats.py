@@ -8,7 +8,9 @@ import urllib.request
 from labtools import nl, poll
 
 from lab import Lab
-from lab.status import SOAP_LOGON
+from lab.base import MONITORING_LOGIN
+from lab.status import SOAP_LOGON, logon_body
+from runner.actions.web import LOGON_BODY
 from runner.campaign import parse_console, parse_missing, parse_pdump, parse_who
 from runner.campaign_formats import is_redir_line, parse_log_line, parse_r_test, parse_soap_fault
 
@@ -31,7 +33,7 @@ def test_pdump_and_missing_parse(lab: Lab) -> None:
 
 def test_pdump_who_lists_the_sessions_web_saw(lab: Lab) -> None:
     base = f"http://{lab.addr('lab1')}:8080"
-    code, body = _post(f"{base}/nl/jsp/soaprouter.jsp", SOAP_LOGON.replace("admin", "monitoring"))
+    code, body = _post(f"{base}/nl/jsp/soaprouter.jsp", logon_body(MONITORING_LOGIN, lab.monitoring_password()))
     assert code == 200 and parse_soap_fault(body) is None
     who = parse_who(nl(lab, "lab1", "pdump", "-who").stdout)
     assert {p.name for p in who.pdump.processes} >= {"watchdog", "web@default"}
@@ -60,6 +62,32 @@ def test_r_test_and_soap_fault_parse(lab: Lab) -> None:
     code, body = _post(f"http://{lab.addr('lab1')}:8080/nl/jsp/soaprouter.jsp", "<x/>", "xtk:session#Nothing")
     fault = parse_soap_fault(body)
     assert code == 500 and fault is not None and fault.kind == "Client" and "xtk:session" in fault.string
+
+
+def test_only_the_monitoring_operator_logs_on(lab: Lab) -> None:
+    path = lab.dir / "monitoring.password"
+    password = lab.monitoring_password()
+    assert path.stat().st_mode & 0o777 == 0o600 and path.read_text().strip() == password and len(password) >= 16
+    url = f"http://{lab.addr('lab2')}:8080/nl/jsp/soaprouter.jsp"
+    # the runner's request (urn: prefixed parameters) with the operator's password: a session token
+    code, body = _post(url, LOGON_BODY.format(login=MONITORING_LOGIN, password=password))
+    assert code == 200 and parse_soap_fault(body) is None and "pstrSessionToken" in body
+    refused = [
+        SOAP_LOGON,  # admin, no password
+        logon_body("admin", password),
+        logon_body(MONITORING_LOGIN, ""),
+        logon_body(MONITORING_LOGIN, password + "x"),
+        LOGON_BODY.format(login="", password=""),
+    ]
+    for request in refused:
+        code, body = _post(url, request)
+        fault = parse_soap_fault(body)
+        assert code == 500 and fault is not None and fault.auth_refused and fault.kind == "Client", body
+        assert fault.detail == "Invalid login or password. Connection denied."
+        assert fault.string == "Error while reading parameters of method 'Logon' of service 'xtk:session'."
+    # the second instance's database knows the operator too
+    code, _ = _post(url, logon_body(MONITORING_LOGIN, password))
+    assert code == 200 and lab.psql("SELECT sName FROM XtkOperator", db="campaign_lab2_prod2") == MONITORING_LOGIN
 
 
 def _lines(lab: Lab, host: str) -> list[bytes]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from labtools import nl
+from labtools import nl, poll, ssh
 
 from lab import Lab
 from lab.sim.nlsim.querydef import translate
-from runner.actions import Context
+from runner.actions import ACTIONS, Context
 from runner.actions.database import dedup_scripts
 from runner.actions.querydef import combined_command, fragment, rows_of
 from runner.inventory import Host
@@ -147,6 +147,26 @@ def test_anything_else_is_refused_before_running(lab: Lab) -> None:
     assert lab.psql("SELECT count(*) FROM NmsRecipient WHERE sCompany = 'no'", db="campaign_lab1") == "0"
     rc, _, err = run_js(lab, "lab1", 'xtk.workflow.Start("noSuchWorkflow");')
     assert rc == 1 and "XTK-170006" in err
+
+
+def test_the_runner_stops_and_starts_the_tracking_workflow(lab: Lab) -> None:
+    """workflow_stop (xtk.workflow.Stop, then a poll for @state 20) as the tracking playbook sends it, over
+    SSH, then xtk.workflow.Start: the workflow goes 11 -> 20 -> 11."""
+    host = "lab3"
+    nlserver = str(lab.hdir(host) / "nl6/bin/nlserver")
+    ctx = Context(Host(host, (), {"instance": "prod", "nlserver": nlserver, "tracking_workflow": "tracking"}, "-"))
+    state = "SELECT iState FROM XtkWorkflow WHERE sInternalName='tracking'"
+    try:
+        assert lab.psql(state, db=f"campaign_{host}") == "11"
+        command = ACTIONS["workflow_stop"].build({"workflow": "{tracking_workflow}", "wait": 20}, ctx)
+        r = ssh(lab, host, command, timeout=60)
+        assert r.returncode == 0 and "@@stopped" in r.stdout, r.stdout + r.stderr
+        assert lab.psql(state, db=f"campaign_{host}") == "20"
+        rc, _, err = run_js(lab, host, 'xtk.workflow.Start("tracking");')
+        assert rc == 0, err
+        poll(lambda: lab.psql(state, db=f"campaign_{host}") == "11", timeout=10)
+    finally:
+        lab.heal(host)
 
 
 def test_pending_workflow_starts_and_last_run(lab: Lab) -> None:

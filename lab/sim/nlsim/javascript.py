@@ -7,7 +7,7 @@ statement each (`;` optional, any number per line):
     ExecuteQuery(); logInfo("@@qd K begin"); for each (var r in K.<element>) logInfo("@@qd K row\\t" + r.@c0
     + "\\t" + r.@c1 ...); logInfo("@@qd K end"); } catch (e) { logInfo("@@qd K error " + e); }``
   - ``logInfo(<term> + <term> ...)``, a term being a "string", a 'string', a variable or sqlGetInt("...")
-  - ``xtk.workflow.Start("name"|id)`` and ``xtk.workflow.Restart("name"|id)`` (queued for wfserver)
+  - ``xtk.workflow.Start|Restart|Stop("name"|id)`` (queued for wfserver; Stop ends in @state 20)
   - ``sqlExec("...")`` and ``var name = sqlGetInt("...")`` (plain SQL, for import de-duplication)
 Must not: import anything outside the standard library; run any statement of a script it refuses.
 """
@@ -36,7 +36,7 @@ QUERY_BLOCK = re.compile(
 )
 _TERM = rf"(?:{_STR}|sqlGetInt\(\s*{_STR}\s*\)|{_KEY})"
 LOG_INFO = re.compile(rf"logInfo\(\s*(?P<terms>{_TERM}(?:\s*\+\s*{_TERM})*)\s*\)")
-WORKFLOW = re.compile(rf"xtk\.workflow\.(?P<verb>Start|Restart)\(\s*(?:(?P<name>{_STR})|(?P<id>\d+))\s*\)")
+WORKFLOW = re.compile(rf"xtk\.workflow\.(?P<verb>Start|Restart|Stop)\(\s*(?:(?P<name>{_STR})|(?P<id>\d+))\s*\)")
 SQL_EXEC = re.compile(rf"sqlExec\(\s*(?P<sql>{_STR})\s*\)")
 SQL_GET_INT = re.compile(rf"var\s+(?P<var>{_KEY})\s*=\s*sqlGetInt\(\s*(?P<sql>{_STR})\s*\)")
 _SPACE = re.compile(r"(?:\s|;|//[^\n]*|/\*.*?\*/)*", re.DOTALL)

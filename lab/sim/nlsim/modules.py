@@ -62,6 +62,8 @@ def mod_syslogd() -> None:
         sys.exit(3)
     ready()
     files: dict[str, IO[str]] = {}
+    size = conf_attr("syslogd", "maxFileSizeMb", "10")
+    max_bytes = int(size) * 1024 * 1024 if size.isdigit() and int(size) > 0 else 10 * 1024 * 1024
     s.settimeout(1.0)
     while not PROC.stop.is_set():
         try:
@@ -86,6 +88,9 @@ def mod_syslogd() -> None:
             continue
         path = os.path.join(d, base + ".log")
         out = files.get(path)
+        if out is not None and _replaced(path, out):
+            out.close()
+            out = None
         if out is None:
             os.makedirs(d, exist_ok=True)
             out = files[path] = open(path, "a")  # noqa: SIM115 - kept open for the life of the process
@@ -93,6 +98,18 @@ def mod_syslogd() -> None:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int((now % 1) * 1000):03d}Z"
         out.write(f"{ts}\t{pid}\t00000000\t1\t{level}\t{base}\t{msg}\n")
         out.flush()
+        if out.tell() >= max_bytes:  # Adobe: two files per module, <module>.log and <module>_2.log
+            out.close()
+            del files[path]
+            os.replace(path, path[: -len(".log")] + "_2.log")
+
+
+def _replaced(path: str, out: IO[str]) -> bool:
+    """Whether the log file was rotated or removed behind the open handle (then it is opened again)."""
+    try:
+        return os.stat(path).st_ino != os.fstat(out.fileno()).st_ino
+    except OSError:
+        return True
 
 
 def mod_trackinglogd() -> None:

@@ -1,7 +1,10 @@
 """web@default: the Tomcat of a Campaign host (HTTP on 8080, control port 8005).
 
 Owns: `/r/test`, `/nl/jsp/logon.jsp` and the SOAP router's `xtk:session#Logon`, which connects to the
-database with the host's data source on every call (a wrong dbcnx gives an xtk:session fault).
+database with the host's data source on every call (a wrong dbcnx gives an xtk:session fault) and lets
+only an operator of XtkOperator with its password log on; the faults of this one web process
+(run/faults/<name> holding its pid: /r/test not OK, logon.jsp blank) and a broken Java integration
+(customer.sh's JAVA_HOME, read at start: Tomcat's error report on logon.jsp).
 Must not: import anything outside the standard library.
 """
 
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
+import hmac
 import html
 import os
 import re
@@ -21,7 +26,7 @@ import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from .common import HOST, NL6, PROC, SESSIONS, TRACKING_SOCK, address, conf_attr, inst, log, ready
+from .common import HOST, NL6, PROC, RUN, SESSIONS, TRACKING_SOCK, address, conf_attr, inst, log, ready
 from .db import PG, DBError
 
 NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
@@ -42,7 +47,58 @@ LOGON_RESPONSE = (
     "</SOAP-ENV:Envelope>\n"
 )
 LOGON_ERROR = "Error while executing the method 'Logon' of service 'xtk:session'."
-_LOGIN = re.compile(r"<strLogin[^>]*>([^<]*)</strLogin>")
+# a refused login: Adobe's only documented refusal text (tests/fixtures/adobe/soap-fault.yml), on Logon
+LOGON_REFUSED = "Error while reading parameters of method 'Logon' of service 'xtk:session'."
+DENIED = "Invalid login or password. Connection denied."
+# Tomcat's error report for a JSP whose Java integration is broken (a JVM that cannot be loaded)
+TOMCAT_ERROR = (
+    '<!doctype html><html lang="en"><head><title>HTTP Status 500 - Internal Server Error</title></head><body>'
+    '<h1>HTTP Status 500 - Internal Server Error</h1><hr class="line" /><p><b>Type</b> Exception Report</p>'
+    "<p><b>Message</b> Unable to load the Adobe Campaign JSP bridge</p><p><b>Description</b> The server "
+    "encountered an unexpected condition that prevented it from fulfilling the request.</p><p><b>Exception</b></p>"
+    "<pre>java.lang.UnsatisfiedLinkError: {detail}\n\tat java.lang.ClassLoader.loadLibrary(ClassLoader.java:1860)\n"
+    '\tat com.neolane.nlsrvjsp.NlJspServlet.init(NlJspServlet.java:61)</pre><hr class="line" />'
+    "<h3>Apache Tomcat/7.0.109</h3></body></html>\n"
+)
+
+
+def _field(body: str, name: str) -> str | None:
+    """The text of the SOAP parameter `name` (any namespace prefix), unescaped; None when absent."""
+    found = re.search(rf"<(?:[\w.-]+:)?{name}\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?{name}>)", body)
+    return html.unescape(found.group(1) or "") if found else None
+
+
+def password_ok(stored: str | None, password: str) -> bool:
+    """Whether `password` matches an operator's stored `sha256:<salt>:<hex digest of salt+password>`."""
+    parts = (stored or "").split(":")
+    if not password or len(parts) != 3 or parts[0] != "sha256":
+        return False
+    return hmac.compare_digest(hashlib.sha256((parts[1] + password).encode()).hexdigest(), parts[2])
+
+
+def _fault_of_this_process(name: str) -> bool:
+    """A fault recorded in run/faults/<name> for this very web process (its pid): a restart clears it."""
+    try:
+        with open(os.path.join(RUN, "faults", name)) as f:
+            return f.read().strip() == str(os.getpid())
+    except OSError:
+        return False
+
+
+def java_problem() -> str:
+    """Why the Java integration of nl6/customer.sh is broken (a JAVA_HOME that is not a directory), else ""."""
+    try:
+        with open(os.path.join(NL6, "customer.sh")) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    found = re.findall(r"^\s*(?:export\s+)?JAVA_HOME=['\"]?([^'\"\s]*)", text, re.M)
+    if found and not os.path.isdir(found[-1]):
+        return f"no libjvm.so in java.library.path (JAVA_HOME={found[-1]} does not exist)"
+    return ""
+
+
+JAVA: dict[str, str] = {"problem": ""}  # read once when web starts, as Tomcat loads its JVM settings then
 
 
 def record_session(ip: str, login: str) -> None:
@@ -90,16 +146,25 @@ class WebHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.startswith("/r/test"):
+            status = "ERROR" if _fault_of_this_process("web_r_test_failing") else "OK"
             self._send(
                 200,
-                "<redir status='OK' date='{}' build='9362' host='{}' localHost='{}'/>\n".format(
-                    time.strftime("%Y/%m/%d %H:%M:%S"), html.escape(self.headers.get("Host", ""), True), HOST["name"]
+                "<redir status='{}' date='{}' build='9362' host='{}' localHost='{}'/>\n".format(
+                    status,
+                    time.strftime("%Y/%m/%d %H:%M:%S"),
+                    html.escape(self.headers.get("Host", ""), True),
+                    HOST["name"],
                 ),
             )
         elif self.path.startswith("/r/"):
             self._redirect()
         elif self.path.startswith("/nl/jsp/logon.jsp"):
-            self._send(200, LOGON_PAGE, "text/html;charset=utf-8")
+            if JAVA["problem"]:
+                self._send(500, TOMCAT_ERROR.format(detail=html.escape(JAVA["problem"])), "text/html;charset=utf-8")
+            elif _fault_of_this_process("web_logon_blank"):
+                self._send(200, "", "text/html;charset=utf-8")  # Tomcat up, the web module behind it down
+            else:
+                self._send(200, LOGON_PAGE, "text/html;charset=utf-8")
         else:
             self._send(404, NOT_FOUND, "text/html")
 
@@ -147,18 +212,21 @@ class WebHandler(BaseHTTPRequestHandler):
                 ),
             )
             return
+        login, password = _field(body, "strLogin") or "", _field(body, "strPassword") or ""
         try:
             pg = PG(timeout=3)
-            pg.query("SELECT 1")
+            rows = pg.query("SELECT sPassword FROM XtkOperator WHERE sName=$1::text", [login])
             pg.close()
         except (DBError, OSError) as e:
             log("error", f"{e} (iRc=-2006)")
             log("error", LOGON_ERROR)
             self._send(500, soap_fault(LOGON_ERROR, f"{e} ODB-240000 ODBC error: database unreachable. (iRc=-2006)"))
             return
+        if not rows or not password_ok(rows[0][0], password):
+            log("warning", f"Logon of operator '{login[:64]}' refused: {DENIED}")
+            self._send(500, soap_fault(LOGON_REFUSED, DENIED, "SOAP-ENV:Client"))
+            return
         token = "___" + str(uuid.uuid4()).upper()
-        found = _LOGIN.search(body)
-        login = html.unescape(found.group(1)) if found else "admin"
         record_session(self.client_address[0], login)
         log("info", f"Logon of operator '{login}' (session {token[:11]})")
         self._send(200, LOGON_RESPONSE % (token, inst(), uuid.uuid4().hex))
@@ -182,7 +250,10 @@ def mod_web() -> None:
             c.close()
 
     threading.Thread(target=control, daemon=True).start()
+    JAVA["problem"] = java_problem()
     ready()
     log("info", "Tomcat started on {}:{}".format(addr, conf_attr("web", "httpPort", "8080")))
+    if JAVA["problem"]:
+        log("error", f"JSP bridge not loaded: {JAVA['problem']}")
     while not PROC.stop.is_set():
         httpd.handle_request()

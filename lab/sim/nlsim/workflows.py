@@ -1,7 +1,8 @@
 """wfserver@<instance>: takes queued workflow commands and runs the lab's three workflows.
 
-Owns: XtkWorkflowJob processing (pending -> taken), the export file, the 10-minute tracking re-run and
-the workflow state columns. Must not: import anything outside the standard library.
+Owns: XtkWorkflowJob processing (pending -> taken; start, restart = stop then start, stop -> @state 20),
+the export file, the 10-minute tracking re-run and the workflow state columns.
+Must not: import anything outside the standard library.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ def mod_wfserver() -> None:
             for jid, wid, cmd, name in jobs:
                 db.query(f"UPDATE XtkWorkflowJob SET iStatus=1, tsProcessed=now() WHERE iWorkflowJobId={int(jid or 0)}")
                 log("info", f"Command '{cmd}' on workflow '{name}' taken into account")
-                run_workflow(db, str(wid), str(name))
+                if cmd == "stop":  # stopped: @state 20 until a Start (errors and history are kept)
+                    db.query(f"UPDATE XtkWorkflow SET iState={FINISHED} WHERE iWorkflowId={int(wid or 0)}")
+                    log("info", f"Workflow '{name}' ({wid}) stopped")
+                else:
+                    run_workflow(db, str(wid), str(name))
             for name, period in RECURRING.items():
                 due = db.query(
                     f"SELECT iWorkflowId FROM XtkWorkflow WHERE sInternalName='{name}' AND iState={STARTED} AND "
