@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sim.nlsim.formats import REDIR_GLOB, TRACK_RE, autostart_modules, is_redir_line, redir_line, redir_log_name
+from .sim.nlsim.formats import MULTI, REDIR_GLOB, TRACK_RE, autostart_modules, is_redir_line, redir_line, redir_log_name
 from .sim.nlsim.pids import kill_verified, proc_state, read_pidfile, read_pidfile_entry, starttime, write_pidfile
 
 PKG = Path(__file__).resolve().parent
@@ -51,6 +51,7 @@ __all__ = [
     "MARKER",
     "MODULES",
     "MONITORING_LOGIN",
+    "MULTI",
     "PG_BIN",
     "PKG",
     "POP3_PORT",

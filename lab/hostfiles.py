@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .base import DB_PORT, INSTANCE, POP_MAIL_PERIOD, STAT_PORT
+from .base import DB_PORT, INSTANCE, MULTI, POP_MAIL_PERIOD, STAT_PORT, autostart_modules
 from .context import LabContext
 from .sshd import HOST_KEY
 from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, CUSTOMER_SH, ENV_SH, NLSERVER, SERVERCONF
@@ -76,6 +76,18 @@ def _dirs(lab: LabContext, host: str) -> None:
         lab.chown(d)
 
 
+def _log_files(lab: LabContext, host: str) -> None:
+    """An empty log file per enabled module (and the watchdog), so that a module whose first line syslogd
+    missed at start-up still has its <module>.log, as on a Campaign host that has run before."""
+    var = lab.hdir(host) / "nl6" / "var"
+    names = ["watchdog@default", *autostart_modules(lab.hdir(host) / "nl6" / "conf", *lab.instances(host))]
+    for name in names:
+        module, _, instance = name.partition("@")
+        path = var / ("default" if module in MULTI else instance) / "log" / f"{module}.log"
+        if not path.exists():
+            lab.write(path, "")
+
+
 def _keys(lab: LabContext, host: str) -> None:
     h = lab.hdir(host)
     for path in (h / "ssh" / HOST_KEY, h / "ssh" / f"{HOST_KEY}.changed"):
@@ -112,6 +124,7 @@ def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
     lab.write(nl6 / "customer.sh", CUSTOMER_SH, 0o644)
     lab.write(nl6 / "conf" / "serverConf.xml", SERVERCONF.format(addr=addr, host=host))
     write_configs(lab, host)
+    _log_files(lab, host)
     for instance in instances if info["redirection"] else []:
         for k in range(1, 4):
             lab.write(
