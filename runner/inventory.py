@@ -205,4 +205,6 @@ def _check_vars(host: Host) -> None:
     found = hostvars.problems(host.vars)
     if found:
         what, hint = found[0]
+        for secret in sorted(host.secrets(), key=len, reverse=True):  # not even in a var it was misplaced in
+            what = what.replace(secret, "***")
         raise InputError(what, where=f"{host.source} (host {host.name})", hint=hint)
