@@ -16,6 +16,8 @@ from typing import Any
 
 from lab import Lab
 from lab.core import read_pidfile
+from runner import inventory
+from runner.worker import lock_name
 from tests.support.cli import read_events
 from tests.support.wait import wait_until
 
@@ -62,8 +64,10 @@ def drop_ssh_connections(lab: Lab, host: str) -> list[int]:
 
 
 def lock_file(lab: Lab, host: str, module: str) -> Path:
-    """The host lock of a lab host (default lock_dir: <nl6_root>/var/remediate/locks)."""
-    return lab.hdir(host) / "nl6" / "var" / "remediate" / "locks" / f"{module}.lock"
+    """The run lock of ``module`` on a lab host, named as the runner names it (one per module process),
+    in the default lock_dir (<nl6_root>/var/remediate/locks)."""
+    inv_host = inventory.load(Path(lab.dir) / "inventory.yml").hosts[host]
+    return lab.hdir(host) / "nl6" / "var" / "remediate" / "locks" / f"{lock_name(module, inv_host)}.lock"
 
 
 def lock_is_free(lab: Lab, host: str, module: str) -> bool:
