@@ -6,20 +6,19 @@ import pytest
 
 from tests.e2e.playbook_helpers import HOST, pids
 
-# fault -> (the module it breaks, the modules the sweep must flag). mta and stat each check both;
-# trackinglogd checks /r/test, which web serves; export and tracking need wfserver for their workflows.
-# A stopped module is also flagged by watchdog (monitor -missing lists it).
+# fault -> (the module it breaks, the modules the sweep must flag as a problem). mta checks the stat server
+# it asks; trackinglogd checks /r/test, which web serves; export and tracking need wfserver for their
+# workflows. A stopped module is also flagged by watchdog (monitor -missing lists it).
 STOPPED = {"watchdog"}
 FAULTS = {
     "syslogd_down": ("syslogd", {"syslogd"} | STOPPED),
-    "mta_down": ("mta", {"mta", "stat"} | STOPPED),
+    "mta_down": ("mta", {"mta"} | STOPPED),
     "stat_down": ("stat", {"stat", "mta"} | STOPPED),
     "inmail_stopped": ("inMail", {"inMail"} | STOPPED),
     "trackinglogd_down": ("trackinglogd", {"trackinglogd"} | STOPPED),
     "tracking_failed": ("tracking", {"tracking"}),
     "redir_corrupt": ("tracking", {"tracking"}),
     "web_down": ("web", {"web", "trackinglogd"} | STOPPED),
-    "web_xtk_errors": ("web", {"web"}),
     "import_duplicates": ("import", {"import"}),
     "export_failed": ("export", {"export"}),
     "wfserver_down": ("wfserver", {"wfserver", "export", "tracking"} | STOPPED),
@@ -49,6 +48,21 @@ def test_sweep_names_the_broken_module(lab, remediate, host, fault):
     assert problems == flagged, report["found"]
     assert any(f.startswith(f"{broken}: ") for f in report["found"])
     assert pids(lab.status(HOST)) == pids(before)  # read-only
+
+
+def test_sweep_cannot_decide_when_the_instance_database_is_unreachable(lab, remediate, host):
+    """web's data source pointing at a wrong port: every check that reads the database through the
+    instance says it cannot decide (never a problem, so nothing would be restarted), naming the error."""
+    lab.break_(host, "web_xtk_errors")
+    before = lab.status(HOST)
+    code, doc = remediate.json("check", "all", "--host", HOST)
+    report = doc["hosts"][HOST]
+    assert code == 1, report
+    states = report["modules"]
+    assert "problem" not in states.values(), report["found"]
+    assert {m for m, state in states.items() if state == "error"} >= {"export", "import", "tracking"}
+    assert any("PostgreSQL error" in f for f in report["found"])
+    assert pids(lab.status(HOST)) == pids(before)
 
 
 def test_sweep_text_output_is_a_table(lab, remediate, host):
