@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.playbook_helpers import HOST, pids
+from tests.support.labfix import pid_of
+from tests.support.wait import wait_until
 
 # fault -> (the module it breaks, the modules the sweep must flag as a problem). mta checks the stat server
 # it asks; trackinglogd checks /r/test, which web serves; export and tracking need wfserver for their
@@ -21,6 +23,9 @@ FAULTS = {
     "web_down": ("web", {"web", "trackinglogd"} | STOPPED),
     "import_duplicates": ("import", {"import"}),
     "export_failed": ("export", {"export"}),
+    "export_paused": ("export", {"export"}),
+    "pop3_down": ("inMail", {"inMail"}),
+    "tracking_stale": ("tracking", {"tracking"}),
     "wfserver_down": ("wfserver", {"wfserver", "export", "tracking"} | STOPPED),
 }
 
@@ -38,6 +43,8 @@ def test_healthy_host_sweep_is_all_healthy(lab, remediate, host):
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_sweep_names_the_broken_module(lab, remediate, host, fault):
     lab.break_(host, fault)
+    if fault == "pop3_down":  # the fault restarts inMail with a short polling period: wait until it runs again
+        wait_until(lambda: pid_of(lab, HOST, "inMail@prod"), 30, "inMail@prod running again after pop3_down")
     before = lab.status(HOST)
     code, doc = remediate.json("check", "all", "--host", HOST)
     report = doc["hosts"][HOST]
