@@ -654,7 +654,9 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         "(env script sourced in each), `gather_facts: false`, `pipelining = True`, default ssh_args "
         "(ControlMaster/ControlPersist, closed after each run so every run starts cold).",
         "",
-        "Runs are interleaved (a, b, c, a, b, c, ...); each row gives its own run counts.",
+        "Runs are interleaved (a, b, c, a, b, c, ...); each row gives its own run counts. Fleet sizes measured: "
+        + ", ".join(f"{p} N={n}" for p, n in sorted({(f["set"], f["n"]) for f in results["fleet"]}))
+        + "; the targets name N=1, 10 and 50 (a target of a size not measured reads 'not measured').",
         "",
         "## How each figure is counted",
         "",
