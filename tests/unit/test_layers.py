@@ -1,0 +1,88 @@
+"""runner/ imports in one direction, and each third-party library stays behind one module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2] / "runner"
+# library -> the only runner modules allowed to import it (at run time)
+LIBRARIES = {
+    "fabric": {"runner.transport"},
+    "paramiko": {"runner.transport"},
+    "invoke": {"runner.transport"},
+    "tenacity": {"runner.retry"},
+    "structlog": {"runner.audit"},
+    "yaml": {"runner.yamlfile"},
+}
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, known: set[str]) -> set[str]:
+    """Modules imported at run time (``if TYPE_CHECKING:`` blocks left out); ``from pkg import sub`` is ``pkg.sub``."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for n in ast.walk(node)
+    }
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            subs = {f"{node.module}.{a.name}" for a in node.names} & known
+            out |= subs or {node.module}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_name(p): p for p in ROOT.rglob("*.py")}
+    known = set(files)
+    return {m: _imports(p, known) for m, p in files.items()}
+
+
+def test_runner_has_no_import_cycle() -> None:
+    graph = _graph()
+    inner = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for d in sorted(inner[m]):
+            assert state.get(d) != 1, "import cycle: " + " -> ".join([*path[path.index(d) :], d])
+            if d not in state:
+                visit(d)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(inner):
+        if m not in state:
+            visit(m)
+
+
+def test_each_library_behind_one_module() -> None:
+    for module, deps in _graph().items():
+        for lib, allowed in LIBRARIES.items():
+            if any(d == lib or d.startswith(lib + ".") for d in deps):
+                assert module in allowed, f"{module} imports {lib}; only {sorted(allowed)} may"
+
+
+def test_only_the_cli_and_the_console_print() -> None:
+    for path in ROOT.rglob("*.py"):
+        name = _name(path)
+        if name.startswith("runner.cli") or name in ("runner.console", "runner.schema"):
+            continue  # runner.schema is the developer's generator (python -m runner.schema)
+        tree = ast.parse(path.read_text())
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
+        assert not calls, f"{name} prints"
+        assert "click" not in _imports(path, set()), f"{name} imports click"
