@@ -14,8 +14,7 @@ from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, pids, r
 from tests.support.cli import read_events
 from tests.support.labfix import pid_of
 
-PASSWORD = "m0nitoring-Pw-7f3a"
-R_TEST_FAULT = "web_r_test_failing"  # web@default alive in pdump, /r/test not OK (not in the lab yet)
+R_TEST_FAULT = "web_r_test_failing"  # web@default alive in pdump, /r/test not OK
 
 
 def sent_commands(audit_log: Path) -> list[str]:
@@ -31,12 +30,14 @@ def opt_in_inventory(lab: Any, tmp_path: Path) -> Path:
     return path
 
 
-def run_opted_in(lab: Any, remediate: Any, host: str, tmp_path: Path) -> tuple[int, dict[str, Any]]:
-    """``remediate web --yes`` with the opt-in inventory and the operator's password in the environment."""
+def run_opted_in(
+    lab: Any, remediate: Any, host: str, tmp_path: Path, password: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """``remediate web --yes`` with the opt-in inventory and the operator's password in the environment
+    (the lab's monitoring operator's, unless a wrong one is given)."""
     inventory = opt_in_inventory(lab, tmp_path)
-    return remediate.json(
-        "web", "--host", host, "--yes", inventory=inventory, env={"REMEDIATE_SOAP_PASSWORD": PASSWORD}
-    )
+    secret = password if password is not None else lab.monitoring_password()
+    return remediate.json("web", "--host", host, "--yes", inventory=inventory, env={"REMEDIATE_SOAP_PASSWORD": secret})
 
 
 def test_web_healthy_host_is_left_alone_and_sends_no_logon(lab, remediate, host, audit_log):
@@ -76,7 +77,19 @@ def test_web_opt_in_logon_passes_and_its_password_is_never_written(lab, remediat
     assert pids(lab.status(host)) == pids(before)
     audit = audit_log.read_text()
     assert "strPassword" in audit and "soaprouter" in audit  # the probe was sent ...
-    assert PASSWORD not in audit and PASSWORD not in str(doc)  # ... and its password never written
+    password = lab.monitoring_password()
+    assert password not in audit and password not in str(doc)  # ... and its password never written
+
+
+def test_web_refused_logon_is_an_authentication_finding_not_a_restart(lab, remediate, host, tmp_path):
+    before = lab.status(host)
+    code, doc = run_opted_in(lab, remediate, host, tmp_path, password="not-the-password")
+    report = doc["hosts"][host]
+    assert code == 1 and report["status"] == "failed", report
+    assert step(report, "soap_logon")["outcome"] == "failed"
+    assert "Invalid login or password" in step(report, "soap_logon")["message"]
+    assert not [s for s in report["steps"] if s["phase"] == "remediation"]  # no restart proposed
+    assert pids(lab.status(host)) == pids(before)
 
 
 def test_web_soap_fault_is_reported_not_restarted(lab, remediate, host, tmp_path):
