@@ -332,9 +332,15 @@ def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
 def config_path(host: Host, override: Path | None) -> Path:
     """The config a host is resolved with: --ssh-config, else its ``ssh_config`` var, else ~/.ssh/config."""
     if override is not None:
-        return override
-    value = host.var("ssh_config")
-    return Path(str(value)).expanduser() if value else Path("~/.ssh/config").expanduser()
+        chosen, where = override, "--ssh-config"
+    elif host.var("ssh_config"):
+        chosen, where = Path(str(host.var("ssh_config"))).expanduser(), f"{host.name}: ssh_config"
+    else:
+        return Path("~/.ssh/config").expanduser()  # absent: read as empty, as ssh does
+    if not chosen.is_file():
+        # ssh -F refuses a config that is not there: so do we, rather than connect with none
+        raise InputError(f"no OpenSSH config at {chosen}", where=where, hint="check the path; nothing was run")
+    return chosen
 
 
 def check(hosts: list[Host], override: Path | None) -> None:

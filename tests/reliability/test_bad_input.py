@@ -285,7 +285,6 @@ def test_bad_file_exit_2_names_file_and_line(
     _assert_nothing_touched(lab, remediate)
 
 
-@pytest.mark.xfail(strict=True, reason="an --ssh-config file that does not exist is read as empty (ssh -F refuses it)")
 def test_missing_ssh_config_file_is_refused(lab: Lab, wf_down: str, remediate: Runner, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-config"
     res = remediate("wfserver", "--host", "lab1", "--yes", "--ssh-config", str(missing))
