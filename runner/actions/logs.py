@@ -21,15 +21,26 @@ from runner.campaign import ParseError
 WINDOWS = ("fixed", "popMailPeriodSec")
 
 
+def rotated(path: str) -> str | None:
+    """Where Adobe's rotation moves a log (``<module>.log`` -> ``<module>_2.log``, log-files.md)."""
+    return path[: -len(".log")] + "_2.log" if path.endswith(".log") else None
+
+
 def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """The host's clock, the config when the window comes from it, then the last lines of the log — the
+    rotated file's first, so a window that spans a rotation still sees every line in it."""
     path = render(str(args["file"]), ctx, quote=False)
+    older = rotated(path)
+    files = [f for f in (older, path) if f]
     lines = int(args.get("lines", 2000))
     unreadable = shlex.quote(f"cannot read {path}")  # the path is a host var: never raw in the command
-    parts = [f"[ -r {shlex.quote(path)} ] || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s"]
+    readable = " || ".join(f"[ -r {shlex.quote(f)} ]" for f in files)
+    parts = [f"{{ {readable}; }} || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s"]
     if str(args.get("window_from", "fixed")) != "fixed":
         config = f"{ctx.var('nl6_root')}/conf/config-{ctx.var('instance')}.xml"
         parts += ["echo @@config", f"cat {shlex.quote(config)} 2>/dev/null"]
-    parts += ["echo @@log", f"tail -n {lines} {shlex.quote(path)}"]
+    tails = "; ".join(f"tail -n {lines} {shlex.quote(f)} 2>/dev/null" for f in files)
+    parts += ["echo @@log", f"{{ {tails}; }} | tail -n {lines}"]
     return "; ".join(parts)
 
 

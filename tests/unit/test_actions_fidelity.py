@@ -64,3 +64,24 @@ def test_path_present_is_a_gate() -> None:
     absent = _judge("path_present", args, "absent\n")
     assert absent.not_applicable and "not a redirection server" in absent.message
     assert _judge("path_present", args, "", rc=1).undetermined
+
+
+def test_log_errors_reads_across_adobes_rotation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After a rotation (<module>.log -> <module>_2.log) the current file may not exist yet: the rotated
+    file is still read, so a recent error is not lost; with neither file, the check cannot decide."""
+    import subprocess
+
+    host = Host("p", (), {"instance": "prod", "nl6_root": str(tmp_path)}, "t:1")
+    ctx = Context(host)
+    args = {"file": "{nl6_root}/inMail.log", "window": 600}
+    import time
+
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    (tmp_path / "inMail_2.log").write_text(f"{stamp}.1Z\t1\t1\t1\terror\tinMail\tINM-090024 cannot connect (iRc=-55)\n")
+    command = ACTIONS["log_errors"].build(args, ctx)
+    res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    verdict = ACTIONS["log_errors"].judge(args, ctx, res.stdout, res.stderr, res.returncode)
+    assert verdict.failed and "INM-090024" in verdict.message
+    (tmp_path / "inMail_2.log").unlink()
+    res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert ACTIONS["log_errors"].judge(args, ctx, res.stdout, res.stderr, res.returncode).undetermined
