@@ -361,6 +361,9 @@ def _heal_files(lab: LabContext, host: str, was: list[str]) -> None:
             lab.nlserver(host, "restart", "web@default")
     if "pop3_down" in was:
         _rotate_log(lab, host, "inMail")
+        # back to the polling period of config-<instance>.xml (300 s): inMail reads it when it starts
+        if read_pidfile(lab.hdir(host) / "run" / "procs" / f"inMail@{INSTANCE}.pid"):
+            lab.nlserver(host, "restart", f"inMail@{INSTANCE}")
     for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB):
         lines = [ln for ln in p.read_bytes().split(b"\n") if ln]
         good = [ln for ln in lines if is_redir_line(ln)]

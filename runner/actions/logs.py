@@ -76,6 +76,10 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
                 return Verdict.unsure(f"cannot read the instance config for the polling period: {exc}")
         window = period * float(args.get("periods", 1))
         source = f"{window:g}s ({args.get('periods', 1)} x popMailPeriodSec {period}s)"
+    cap = args.get("_cap")  # set by log_errors_since_start: the module's own uptime
+    if cap is not None and float(cap) < window:
+        started = args.get("_cap_of", "the module")
+        window, source = float(cap), f"{float(cap):g}s (since {started} started; the window is {source})"
     errors: list[str] = []
     read = unreadable = 0
     for line in log.splitlines():

@@ -264,13 +264,11 @@ def _judge_since_start(args: Mapping[str, Any], ctx: Context, out: str, err: str
     log_out, mark, uptime = out.rpartition(f"{UPTIME}\n")
     if not mark:
         return _log_errors().judge(_log_args(args), ctx, out, err, rc or 2)
-    window = int(render(str(args.get("window", 3600)), ctx, quote=False))
     up = uptime.strip()
-    if not up.isdigit() or int(up) >= window:
+    if not up.isdigit():  # the module is not running: every error in the window counts
         return _log_errors().judge(_log_args(args), ctx, log_out, err, rc)
-    verdict = _log_errors().judge({**_log_args(args), "window": max(1, int(up))}, ctx, log_out, err, rc)
-    note = f" (since {ctx.process(str(args['module']))} started)"
-    return Verdict(verdict.passed, verdict.message + note, verdict.data, verdict.undetermined)
+    capped = {**_log_args(args), "_cap": max(1, int(up)), "_cap_of": ctx.process(str(args["module"]))}
+    return _log_errors().judge(capped, ctx, log_out, err, rc)
 
 
 action(
@@ -285,6 +283,16 @@ action(
         ArgSpec("module", "enum", "the module whose start bounds the window", required=True, choices=MODULE.choices),
         ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/default/log/trackinglogd.log", required=True),
         ArgSpec("window", "int", "seconds back from now, at most", default=3600, template=True, minimum=1),
+        ArgSpec(
+            "window_from",
+            "enum",
+            "fixed: the window arg; popMailPeriodSec: periods x inMail/@popMailPeriodSec of config-<instance>.xml",
+            default="fixed",
+            choices=("fixed", "popMailPeriodSec"),
+        ),
+        ArgSpec(
+            "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
+        ),
         ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
     ],
 )
