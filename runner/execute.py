@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runner import plan, retry
-from runner.actions import Context, Effect
+from runner.actions import Context, Effect, Verdict
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
 from runner.inventory import Host
@@ -249,6 +249,10 @@ class Engine:
                 read = reads.get(step.id)
                 if read is None:  # skipped
                     continue
+                if read.verdict.not_applicable:
+                    # After a fix, "not there" is not a pass: a module just started may not show yet.
+                    absent = Verdict(False, f"not back yet: {read.verdict.message}", read.verdict.data)
+                    read = replace(read, verdict=absent)
                 final[step.id] = read
                 if not read.verdict.passed and step.poll is not None and elapsed < step.poll.timeout:
                     still.append(step)

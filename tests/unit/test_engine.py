@@ -87,10 +87,12 @@ class Campaign:
     """What the fake host's nlserver answers: pdump of the running modules, monitor -missing of the enabled
     ones that do not run; start/restart change what runs."""
 
-    def __init__(self, running: set[str], enabled: set[str] | None = None) -> None:
+    def __init__(self, running: set[str], enabled: set[str] | None = None, starting_for: int = 0) -> None:
         self.running = set(running)
         self.enabled = set(enabled if enabled is not None else {"wfserver@prod", "syslogd@default"})
         self.probes = 0
+        self.starting_for = starting_for  # after a start, answers in which the module shows nowhere yet
+        self.starting: set[str] = set()
 
     def pdump(self) -> str:
         lines = [f"{name} ({1000 + i}) - 9.2 MB" for i, name in enumerate(sorted(self.running))]
@@ -100,11 +102,17 @@ class Campaign:
         if command.endswith("nlserver pdump"):
             return self.pdump(), "", 0
         if command.endswith("nlserver monitor -missing"):
+            if self.starting and self.starting_for > 0:  # started, not yet in pdump nor in monitor -missing
+                self.starting_for -= 1
+                hidden = self.running - self.starting
+                lines = [f"{n} ({1000 + i}) - 9.2 MB" for i, n in enumerate(sorted(hidden))] or ["No tasks"]
+                return "\n".join([BANNER, *lines]) + f"\n@@missing 0\n{BANNER}\n", "", 0
             missing = "".join(f"{m}\n" for m in sorted(self.enabled - self.running))
             return f"{self.pdump()}@@missing 0\n{BANNER}\n{missing}", "", 0
         started = re.search(r"nlserver (start|restart) '?([\w@]+)'?", command)
         if started:
             self.running.add(started.group(2))
+            self.starting.add(started.group(2))
             return f"Running task '{started.group(2)}' in a new process\nServer started", "", 0
         if "remediate-syslog-probe" in command:
             self.probes += 1
@@ -162,6 +170,21 @@ def test_missing_module_is_started_once_then_verified(tmp_path: Path) -> None:
     assert fake.changes() == ["nlserver start wfserver@prod"]
     assert "wfserver@prod" in campaign.running
     assert fake.released == 1  # the lock was taken through its own stream and released cleanly
+
+
+def test_a_module_not_shown_yet_after_its_start_is_polled_not_passed(tmp_path: Path) -> None:
+    """Right after a start, a module may show neither in pdump nor in monitor -missing: after a fix that is
+    "not back yet", so the verification polls on (it is not "not enabled here")."""
+    campaign = Campaign({"watchdog"}, starting_for=2)
+    fake = FakeHost(campaign)
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.REMEDIATED
+    assert campaign.starting_for == 0  # both hidden answers were seen, then the module showed
+    (back,) = [e for e in events if e.get("step") == "wfserver_back" and e["event"] == "step.finished"]
+    assert back["outcome"] == "passed"
+    stuck = FakeHost(Campaign({"watchdog"}, starting_for=10_000))
+    outcomes, _events = _run(tmp_path / "stuck", WFSERVER.replace("timeout: 5,", "timeout: 0.3,"), stuck)
+    assert outcomes[0].status is HostStatus.FAILED and "not back yet" in outcomes[0].message
 
 
 def test_every_phase_records_the_command_that_was_sent(tmp_path: Path) -> None:
