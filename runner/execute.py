@@ -249,8 +249,10 @@ class Engine:
                 read = reads.get(step.id)
                 if read is None:  # skipped
                     continue
-                if read.verdict.not_applicable:
-                    # After a fix, "not there" is not a pass: a module just started may not show yet.
+                if read.verdict.not_applicable and step.action == "module_running":
+                    # After a fix, a module that shows nowhere is not "not enabled here": it was just
+                    # started and does not show yet. (Other not-applicable readings, e.g. no init script
+                    # on this host, stay what they are.)
                     absent = Verdict(False, f"not back yet: {read.verdict.message}", read.verdict.data)
                     read = replace(read, verdict=absent)
                 final[step.id] = read
