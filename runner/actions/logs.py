@@ -44,7 +44,7 @@ def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     return "; ".join(parts)
 
 
-_STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?")
 
 
 def _epoch(timestamp: str) -> float:
@@ -52,8 +52,9 @@ def _epoch(timestamp: str) -> float:
     match = _STAMP.match(timestamp)
     if match is None:
         raise ParseError(f"not a log timestamp: {timestamp!r}")
-    year, month, day, hour, minute, second = (int(g) for g in match.groups())
-    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = float(f"0.{match.group(7)}") if match.group(7) else 0.0
+    return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) + fraction
 
 
 def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -76,10 +77,11 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
                 return Verdict.unsure(f"cannot read the instance config for the polling period: {exc}")
         window = period * float(args.get("periods", 1))
         source = f"{window:g}s ({args.get('periods', 1)} x popMailPeriodSec {period}s)"
-    cap = args.get("_cap")  # set by log_errors_since_start: the module's own uptime
-    if cap is not None and float(cap) < window:
-        started = args.get("_cap_of", "the module")
-        window, source = float(cap), f"{float(cap):g}s (since {started} started; the window is {source})"
+    since = now - window
+    started_at = args.get("_since")  # set by log_errors_since_start: when the module's process started
+    if started_at is not None and float(started_at) > since:
+        since = float(started_at)
+        source = f"{now - since:.0f}s (since {args.get('_since_of', 'the module')} started; the window is {source})"
     errors: list[str] = []
     read = unreadable = 0
     for line in log.splitlines():
@@ -91,7 +93,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             unreadable += 1
             continue
         read += 1
-        if entry.level == "error" and _epoch(entry.timestamp) >= now - window:
+        if entry.level == "error" and _epoch(entry.timestamp) >= since:
             errors.append(f"{entry.timestamp} {entry.message}"[:200])
     data = {"errors": errors[-20:], "window": window, "lines_read": read, "lines_unreadable": unreadable}
     if unreadable and not read:

@@ -251,24 +251,31 @@ def _log_args(args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """The log_errors command, then when the module's process started, to the millisecond (from /proc:
+    its start in clock ticks after boot, plus the boot time), so the window starts exactly there."""
     process = ctx.process(str(args["module"]))
     pid = shlex.quote(rf"s/^{re.escape(process)} (\([0-9]*\)).*/\1/p")
+    started = (
+        "b=$(awk '/^btime/{print $2}' /proc/stat); t=$(getconf CLK_TCK); "
+        'sed \'s/^.*) //\' "/proc/$p/stat" | awk -v b="$b" -v t="$t" \'{printf "%.3f\\n", b + $20 / t}\''
+    )
     return (
         f"{_log_errors().build(_log_args(args), ctx)}; echo {UPTIME}; "
         f"p=$({ctx.nlserver} pdump | sed -n {pid} | head -n 1); "
-        '[ -n "$p" ] && ps -o etimes= -p "$p"; exit 0'
+        f'[ -n "$p" ] && {{ {started}; }}; exit 0'
     )
 
 
 def _judge_since_start(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    log_out, mark, uptime = out.rpartition(f"{UPTIME}\n")
+    log_out, mark, started = out.rpartition(f"{UPTIME}\n")
     if not mark:
         return _log_errors().judge(_log_args(args), ctx, out, err, rc or 2)
-    up = uptime.strip()
-    if not up.isdigit():  # the module is not running: every error in the window counts
+    try:
+        since = float(started.strip())
+    except ValueError:  # the module is not running: every error in the window counts
         return _log_errors().judge(_log_args(args), ctx, log_out, err, rc)
-    capped = {**_log_args(args), "_cap": max(1, int(up)), "_cap_of": ctx.process(str(args["module"]))}
-    return _log_errors().judge(capped, ctx, log_out, err, rc)
+    bounded = {**_log_args(args), "_since": since, "_since_of": ctx.process(str(args["module"]))}
+    return _log_errors().judge(bounded, ctx, log_out, err, rc)
 
 
 action(

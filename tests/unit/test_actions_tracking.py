@@ -177,7 +177,7 @@ def test_log_errors_count_only_since_the_module_started(tmp_path: Path) -> None:
     args = {"module": "trackinglogd", "file": "{nl6_root}/var/default/log/trackinglogd.log", "window": 3600}
     act, ctx = ACTIONS["log_errors_since_start"], _ctx(tmp_path)
     cmd = act.build(args, ctx)
-    assert "trackinglogd.log" in cmd and "ps -o etimes=" in cmd and "trackinglogd@default" in cmd
+    assert "trackinglogd.log" in cmd and "/proc/stat" in cmd and "trackinglogd@default" in cmd
     now = 1710512400  # 2024-03-15T14:20:00Z
     log = "\n".join(
         [
@@ -186,9 +186,9 @@ def test_log_errors_count_only_since_the_module_started(tmp_path: Path) -> None:
         ]
     )
     out = f"{now}\n@@log\n{log}\n@@uptime\n"
-    before = act.judge(args, ctx, out + "  3000\n", "", 0)  # started 50 min ago: the error is after it
+    before = act.judge(args, ctx, out + f"{now - 3000}.250\n", "", 0)  # started 50 min ago: the error is after it
     assert before.failed and "BAS-010007" in before.message
-    after = act.judge(args, ctx, out + "  300\n", "", 0)  # restarted 5 min ago: the error is older
+    after = act.judge(args, ctx, out + f"{now - 300}.250\n", "", 0)  # restarted 5 min ago: the error is older
     assert after.passed and "since trackinglogd@default started" in after.message
     not_running = act.judge(args, ctx, out, "", 0)
     assert not_running.failed
