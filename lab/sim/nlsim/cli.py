@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from . import commands as c
 from .common import error, full_name, inst, known, load_host, set_instance
-from .foreign import proxy, squat
 from .formats import MONO, MULTI
-from .modules import module_process
-from .pop3 import pop3_server
-from .watchdog import watchdog_main
+
+# The long-lived processes (modules, watchdog, POP3 server, fault helpers) import their bodies when
+# they start: a one-shot command such as `pdump` loads only what it runs.
 
 USAGE = """Usage: nlserver <command> [options]
   pdump [-who] | monitor -missing | start|stop|restart <module>[@instance] [-immediate] [-verbose] [-noconsole]
@@ -53,11 +52,15 @@ def _foreground(cmd: str, opts: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "_squat":
-        squat(*argv[1:4])
-    if argv and argv[0] == "_proxy":
+    if argv and argv[0] in ("_squat", "_proxy"):
+        from .foreign import proxy, squat
+
+        if argv[0] == "_squat":
+            squat(*argv[1:4])
         proxy(*argv[1:5])
     if argv and argv[0] == "_pop3":
+        from .pop3 import pop3_server
+
         pop3_server(*argv[1:4])
     load_host()
     if not argv:
@@ -71,8 +74,12 @@ def main(argv: list[str]) -> int:
         error(f"XSV-350004 Unknown instance '{chosen[0]}' (no conf/config-{chosen[0]}.xml)")
         return 1
     if cmd == "_watchdog":
+        from .watchdog import watchdog_main
+
         watchdog_main()
     if cmd == "_module":
+        from .modules import module_process
+
         module_process(args[0])
     if cmd == "pdump":
         return c.cmd_pdump("-who" in opts)

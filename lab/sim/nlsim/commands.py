@@ -34,12 +34,10 @@ from .common import (
     running,
     touch,
 )
-from .db import PG, DBError, dbcnx
-from .javascript import run_file
-from .modules import module_process
 from .pids import kill_verified, read_pidfile, rss_mb, write_pidfile
-from .tracking import TrackingError, redir_dir, tracking_run
-from .watchdog import spawn
+
+# The database client, the JS engine, the module bodies and the watchdog are imported by the commands
+# that use them: `pdump` and `monitor -missing` run on every check and should start as fast as they can.
 
 
 def kill_module(name: str, immediate: bool = False, timeout: float = 8.0) -> int | None:
@@ -87,6 +85,8 @@ def cmd_start(name: str) -> int:
         return 0
     console(f"Running task '{name}' ('{module_cmdline(name)}') in a new process")
     if not read_pidfile(pidfile("watchdog")):
+        from .watchdog import spawn
+
         spawn(["_module", name])
     console("Server started")
     return 0
@@ -137,6 +137,8 @@ def print_who(web_running: bool, window: float = 1800.0) -> None:
     print("")
     print("Connection pool " + "-" * 50)
     print("Datasource Server Provider Login ")
+    from .db import DBError, dbcnx
+
     for instance in instances():
         try:
             server, _, db_name, login, _ = dbcnx(instance)
@@ -179,6 +181,8 @@ def cmd_watchdog() -> int:
         console("WARNING: watchdog is already running")
         return 0
     console("Running task 'watchdog' ('nlserver watchdog -svc -noconsole') in a new process")
+    from .watchdog import spawn
+
     spawn(["_watchdog"])
     deadline = time.time() + 5
     while time.time() < deadline and not read_pidfile(pidfile("watchdog")):
@@ -215,10 +219,15 @@ def cmd_stat_reload() -> int:
 
 
 def cmd_javascript(path: str) -> int:
+    from .javascript import run_file
+
     return run_file(path)
 
 
 def cmd_tracking() -> int:
+    from .db import PG, DBError
+    from .tracking import TrackingError, redir_dir, tracking_run
+
     try:
         db = PG()
     except (DBError, OSError) as e:
@@ -241,4 +250,6 @@ def cmd_foreground(name: str) -> int:
     if read_pidfile(pidfile(name)):
         error(f"'{name}' is already running; stop it first")
         return 1
+    from .modules import module_process
+
     module_process(name, foreground=True)
