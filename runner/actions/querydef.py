@@ -25,9 +25,8 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action
+from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, xml_attr
 from runner.hostvars import VAR_NAME
 
 SCHEMA = r"[a-z]{2,8}:[A-Za-z][A-Za-z0-9]{0,40}"
@@ -94,18 +93,18 @@ def fragment(args: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     schema = str(args["schema"])
     select = [str(e) for e in args["select"]]
     conditions = [condition(str(c), ctx) for c in args.get("where") or []]
-    parts = [f'<queryDef schema={quoteattr(schema)} operation="select" lineCount="{int(args.get("limit", 200))}">']
-    parts.append("<select>" + "".join(f'<node expr={quoteattr(e)} alias="@c{i}"/>' for i, e in enumerate(select)))
+    parts = [f'<queryDef schema={xml_attr(schema)} operation="select" lineCount="{int(args.get("limit", 200))}">']
+    parts.append("<select>" + "".join(f'<node expr={xml_attr(e)} alias="@c{i}"/>' for i, e in enumerate(select)))
     parts.append("</select>")
     if conditions:
-        parts.append("<where>" + "".join(f"<condition expr={quoteattr(c)}/>" for c in conditions) + "</where>")
+        parts.append("<where>" + "".join(f"<condition expr={xml_attr(c)}/>" for c in conditions) + "</where>")
     for tag, key in (("groupBy", "group_by"), ("orderBy", "order_by")):
         nodes = [str(e) for e in args.get(key) or []]
         if nodes:
-            parts.append(f"<{tag}>" + "".join(f"<node expr={quoteattr(e)}/>" for e in nodes) + f"</{tag}>")
+            parts.append(f"<{tag}>" + "".join(f"<node expr={xml_attr(e)}/>" for e in nodes) + f"</{tag}>")
     having = [condition(str(c), ctx) for c in args.get("having") or []]
     if having:
-        parts.append("<having>" + "".join(f"<condition expr={quoteattr(c)}/>" for c in having) + "</having>")
+        parts.append("<having>" + "".join(f"<condition expr={xml_attr(c)}/>" for c in having) + "</having>")
     parts.append("</queryDef>")
     xml = "".join(parts)
     if "{" in xml or "}" in xml:  # E4X would evaluate them

@@ -21,10 +21,9 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from xml.sax.saxutils import escape
 
 from runner import campaign, redact
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, render
+from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, render, xml_text
 from runner.actions.network import curl_command, split_http
 from runner.campaign import ParseError
 
@@ -195,7 +194,7 @@ def probe_password(ctx: Context) -> str:
 
 def _soap_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     login = probe_login(ctx)
-    body = LOGON_BODY.format(login=escape(login), password=escape(probe_password(ctx)))
+    body = LOGON_BODY.format(login=xml_text(login), password=xml_text(probe_password(ctx)))
     return curl_command(_url(args, ctx, SOAP_URL), int(args.get("timeout", 10)), LOGON_HEADERS, body)
 
 
