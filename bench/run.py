@@ -211,13 +211,14 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
                 key = f"{pb.module}/{step.id}"
                 items.append((key, planned.command, step.timeout))
                 full[key] = plan.full_command(planned, ctx)
-        b, _keys = plan.shared_batch(items, plan.env_prefix(ctx))  # the very script remediate sends
+        # the very script remediate sends
+        b, _keys = plan.shared_batch(items, plan.env_prefix(ctx), plan.parallel_reads(ctx))
         # the batch's distinct commands, each with the env script sourced: what ansible runs, one task each
         distinct = list(dict.fromkeys(plan.env_prefix(ctx) + command for _key, command, _t in items))
         assert len(distinct) == len(b.keys), (len(distinct), len(b.keys))
         out[name] = {
             "batch": b,
-            "remote": transport.remote_command(b.script, b.timeout),
+            "remote": transport.remote_command(b.timeout),
             "distinct": distinct,
             "checks": len(full),
             "modules": [pb.module for pb in books],
@@ -231,9 +232,11 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
 def floor_script(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> Path:
     lines = ["#!/bin/bash"]
     for h in hosts:
-        (tmp / f"{h}.cmd").write_text(pr[h]["remote"])
+        # as remediate does: the remote command line reads the batch script from stdin
+        (tmp / f"{h}.sh").write_text(pr[h]["batch"].script)
         lines.append(
-            f'ssh -F {lab_dir}/ssh_config -o BatchMode=yes {h} "$(<{tmp}/{h}.cmd)" >{tmp}/{h}.out 2>{tmp}/{h}.err &'
+            f"ssh -F {lab_dir}/ssh_config -o BatchMode=yes {h} {shlex.quote(pr[h]['remote'])}"
+            f" <{tmp}/{h}.sh >{tmp}/{h}.out 2>{tmp}/{h}.err &"
         )
     lines.append("wait")
     path = tmp / "floor.sh"
@@ -668,9 +671,9 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} distinct short commands: hostname, "
         "uname, df, ls ...), the transport-bound workload (`$REMEDIATE_PLAYBOOKS=bench/short`).",
         "",
-        "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK SCRIPT`), one connection per "
-        "host, the sweep's batch script (the very script remediate sends) as the remote command, all hosts in "
-        "parallel from one `bash` script;",
+        "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK REMOTE <SCRIPT`), one connection "
+        "per host; SCRIPT is the sweep's batch script and REMOTE the command line that reads it from stdin, the "
+        "very ones remediate sends; all hosts in parallel from one `bash` script;",
         "- **(b) remediate**: `python -m runner check MODULES --host lab1 ... --host labN -i inventory.yml` (the set's "
         "modules; default "
         "`--forks 10`), the runner of the measured commit, a fresh audit log per run;",

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 VarType = Literal[
-    "str", "port", "address", "instance", "seconds", "minutes", "bool", "secret", "list[str]", "names", "ratio"
+    "str", "port", "address", "instance", "seconds", "minutes", "count", "bool", "secret", "list[str]", "names", "ratio"
 ]
 ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -31,6 +31,7 @@ TYPE_TEXT = {
     "instance": "a Campaign instance name",
     "seconds": "a whole number of seconds",
     "minutes": "a whole number of minutes",
+    "count": "a whole number from 1 to 64",
     "bool": "true or false",
     "secret": "a single-line string or number",
     "list[str]": "a list of var names",
@@ -59,6 +60,9 @@ class HostVar:
         elif kind in ("seconds", "minutes"):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
                 return f"{self.name} must be a whole number of {kind}, got {shown}", None
+        elif kind == "count":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+                return f"{self.name} must be a whole number from 1 to 64, got {shown}", None
         elif kind == "bool":
             if not isinstance(value, bool):
                 return f"{self.name} must be true or false, got {shown}", None
@@ -94,6 +98,12 @@ _TABLE = (
     HostVar("ansible_ssh_private_key_file", "str", "SSH private key, tried before the OpenSSH config's"),
     HostVar("ssh_config", "str", "OpenSSH client config for this host (--ssh-config overrides it)", "~/.ssh/config"),
     HostVar("lock_dir", "str", "where run locks live on the host (default <nl6_root>/var/remediate/locks)"),
+    HostVar(
+        "parallel_reads",
+        "count",
+        "read commands of one check batch run at once on the host (1: one after another); changes never overlap",
+        4,
+    ),
     HostVar(
         "anchor_file",
         "str",

@@ -151,37 +151,62 @@ class Batch:
     timeout: float
 
 
-def batch(items: Sequence[tuple[str, str, float]], env: str) -> Batch:
+def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) -> Batch:
     """One ``sh`` script running each (key, command, timeout) under its own host-side timeout.
 
-    Each step's stdout and stderr are framed by lines holding a random marker, so no host output can
-    forge a frame. The env script is sourced once, in the script's shell.
+    Steps run ``parallel`` at a time (in waves: a wave's frames are printed once all of its steps have
+    ended, in order); 1 runs them one after another. Each step's stdout and stderr are framed by lines
+    holding a random marker, so no host output can forge a frame. The env script is sourced once, in
+    the script's shell. No step's text is ever in a command line on the host: each is written to a
+    file of the batch's private directory through a here-document and run from there (and the runner
+    sends the batch itself on stdin), so `ps` never shows a secret a step holds.
     """
+    if parallel < 1:
+        raise ValueError(f"parallel must be 1 or more, got {parallel}")
     marker = "@@rmd" + secrets.token_hex(8)
     lines = ["d=$(mktemp -d) || exit 97", "trap 'rm -rf \"$d\"' EXIT"]
     if env:
         lines.append(env.rstrip("& ").rstrip() + " || exit 98")
+    # st I SECONDS: run step I under the host's timeout, its exit code and milliseconds in $d/rI
+    lines.append(
+        f'st() {{ s=$(date +%s%N); timeout -k {KILL_AFTER} "$2" sh "$d/c$1" >"$d/o$1" 2>"$d/e$1" </dev/null;'
+        ' rc=$?; e=$(date +%s%N); echo "$rc $(((e-s)/1000000))" >"$d/r$1"; }'
+    )
+    # fr I: step I's frames (an exit code of -1 when it left no record: it was stopped mid-way)
+    lines.append(
+        f'fr() {{ printf \'\\n{marker} O %s\\n\' "$1"; head -c {STEP_OUTPUT} "$d/o$1";'
+        f' printf \'\\n{marker} E %s %s\\n\' "$1" "$(cat "$d/r$1" 2>/dev/null || echo \'-1 0\')";'
+        f' head -c {STEP_OUTPUT // 16} "$d/e$1"; printf \'\\n{marker} X %s\\n\' "$1"; }}'
+    )
     total = 0.0
-    for index, (_key, command, timeout) in enumerate(items):
-        seconds = max(1, int(timeout + 0.999))
-        total += timeout
-        lines.append(
-            f"s=$(date +%s%N); timeout -k {KILL_AFTER} {seconds} sh -c"
-            f' {shlex.quote(command)} >"$d/o" 2>"$d/e" </dev/null; rc=$?; e=$(date +%s%N);'
-            f" printf '\\n{marker} O {index}\\n'; head -c {STEP_OUTPUT} \"$d/o\";"
-            f' printf \'\\n{marker} E {index} %s %s\\n\' "$rc" "$(((e-s)/1000000))";'
-            f' head -c {STEP_OUTPUT // 16} "$d/e";'
-            f" printf '\\n{marker} X {index}\\n'"
-        )
+    for first in range(0, len(items), parallel):
+        wave = list(enumerate(items))[first : first + parallel]
+        for index, (_key, command, _timeout) in wave:
+            if marker in command:
+                raise ValueError("a step's command holds the batch marker")
+            lines.append(f"cat >\"$d/c{index}\" <<'{marker}'\n{command}\n{marker}")
+        seconds = [max(1, int(timeout + 0.999)) for _i, (_k, _c, timeout) in wave]
+        if len(wave) == 1:
+            lines.append(f"st {wave[0][0]} {seconds[0]}")
+        else:
+            lines.append(" ".join(f"st {index} {sec} &" for (index, _item), sec in zip(wave, seconds, strict=True)))
+            lines.append("wait")
+        lines.append("; ".join(f"fr {index}" for index, _item in wave))
+        total += max(seconds) + KILL_AFTER
     return Batch(
         script="\n".join(lines),
         marker=marker,
         keys=tuple(k for k, _c, _t in items),
-        timeout=total + KILL_AFTER * len(items),
+        timeout=total,
     )
 
 
-def shared_batch(items: Sequence[tuple[str, str, float]], env: str) -> tuple[Batch, dict[str, str]]:
+def parallel_reads(ctx: Context) -> int:
+    """How many read commands of a batch run at once on this host (the ``parallel_reads`` host var)."""
+    return int(ctx.var("parallel_reads"))
+
+
+def shared_batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) -> tuple[Batch, dict[str, str]]:
     """A batch in which read steps sending the very same command share one execution.
 
     They read the host at the same moment (pdump is asked once for a whole sweep), and each is still
@@ -191,7 +216,7 @@ def shared_batch(items: Sequence[tuple[str, str, float]], env: str) -> tuple[Bat
     for _key, command, timeout in items:
         unique[command] = max(unique.get(command, 0.0), timeout)
     keys = {command: f"c{index}" for index, command in enumerate(unique)}
-    b = batch([(keys[c], c, t) for c, t in unique.items()], env)
+    b = batch([(keys[c], c, t) for c, t in unique.items()], env, parallel)
     return b, {key: keys[command] for key, command, _t in items}
 
 

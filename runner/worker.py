@@ -172,7 +172,9 @@ class Worker:
                     command=command,
                 )
         b, keys = plan.shared_batch(
-            [(f"{m}/{p.key}", command, p.step.timeout) for m, p, command in todo], plan.env_prefix(run.ctx)
+            [(f"{m}/{p.key}", command, p.step.timeout) for m, p, command in todo],
+            plan.env_prefix(run.ctx),
+            plan.parallel_reads(run.ctx),
         )
         results = self._run_batch(run, b)
         for module, p, command in todo:

@@ -9,7 +9,6 @@ Everything it was sent is kept in ``sent`` (batches split into their commands) f
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,7 @@ from runner.transport import Endpoint, Result
 
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 
-_STEP = re.compile(r"timeout -k \d+ \d+ sh -c (?P<cmd>.*?) >\"\$d/o\" 2>\"\$d/e\" </dev/null;")
-_MARKER = re.compile(r"printf '\\n(?P<marker>@@rmd[0-9a-f]+) O (?P<index>\d+)\\n'")
+_STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
 
 
 @dataclass
@@ -95,8 +93,8 @@ class FakeSession:
         return _FakeStream(self.host, self.host.lock_answer)
 
     def run(self, command: str, timeout: float) -> Result:
-        markers = _MARKER.findall(command)
-        if not markers:
+        steps = list(_STEP.finditer(command))
+        if not steps:
             self.host.sent.append(Sent(command, batched=False))
             if self.host.fail_changes is not None:
                 exc, self.host.fail_changes = self.host.fail_changes, None
@@ -108,8 +106,8 @@ class FakeSession:
             out, err, rc = self.host.answer(command)
             return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
         frames = []
-        for match, (marker, index) in zip(_STEP.finditer(command), markers, strict=True):
-            step_command = shlex.split(match.group("cmd"))[0]
+        for match in steps:
+            marker, index, step_command = match.group("m"), match.group("index"), match.group("cmd")
             self.host.sent.append(Sent(step_command, batched=True))
             out, err, rc = self.host.answer(step_command)
             frames.append(f"\n{marker} O {index}\n{out}\n{marker} E {index} {rc} 5\n{err}\n{marker} X {index}\n")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import subprocess
 
-from runner import plan
+from runner import hostvars, plan
 from runner.actions import Context, Verdict
 from runner.inventory import Host
 from runner.playbook import When, parse
@@ -47,12 +47,25 @@ def test_unbatch_of_truncated_output_drops_unfinished_steps() -> None:
     assert list(plan.unbatch(b, cut)) == ["a"]
 
 
-def test_remote_command_quotes_and_bounds() -> None:
-    cmd = remote_command("echo 'a b'; rm -f \"$x\"", 2.5)
+def test_remote_command_runs_the_script_from_stdin_and_bounds_it() -> None:
+    cmd = remote_command(2.5)
     assert cmd.startswith("timeout -k 5 3 sh -c ")
-    assert (
-        subprocess.run(["sh", "-c", remote_command("echo 'a b'", 2)], capture_output=True, text=True).stdout == "a b\n"
-    )
+    script = "echo 'a b'; rm -f \"$x\"; cat; echo rc=$?"
+    assert script not in cmd and "echo" not in cmd  # the script is not on the command line
+    run = subprocess.run(["sh", "-c", cmd], input=script, capture_output=True, text=True)
+    assert (run.stdout, run.returncode) == ("a b\nrc=0\n", 0)  # children see stdin at its end
+    assert subprocess.run(["sh", "-c", remote_command(5)], input="exit 7", text=True).returncode == 7
+
+
+def test_no_step_text_reaches_a_command_line(tmp_path) -> None:
+    """A secret in a step (the SOAP probe's password) is in no process's argv while the batch runs."""
+    secret = "s3cret-" + "x" * 12
+    step = f"printf '%s' {secret} >/dev/null; {{ cat /proc/[0-9]*/cmdline 2>/dev/null; true; }} > {tmp_path}/argv"
+    b = plan.batch([("a", step, 5.0)], "")
+    run = subprocess.run(["sh", "-c", remote_command(b.timeout)], input=b.script, capture_output=True, text=True)
+    assert plan.unbatch(b, Result(run.stdout, run.stderr, run.returncode))["a"].exit_code == 0
+    seen = (tmp_path / "argv").read_bytes()
+    assert secret.encode() not in seen and f"{tmp_path}/argv".encode() not in seen
 
 
 def _book():
@@ -139,3 +152,44 @@ def test_syslog_test_record_only_where_the_format_is_known() -> None:
     assert planned.command is None and "syslog_probe" in (planned.skip or "")
     lab = Host("h", (), {"instance": "prod", "syslog_probe": True, "address": "127.0.0.9"}, "-")
     assert "/dev/udp/127.0.0.9/6666" in (plan.build(step, Context(lab, {})).command or "")
+
+
+def _run_batch(b: plan.Batch) -> dict[str, Result]:
+    run = subprocess.run(["sh", "-c", remote_command(b.timeout)], input=b.script, capture_output=True, text=True)
+    return plan.unbatch(b, Result(run.stdout, run.stderr, run.returncode))
+
+
+def test_parallel_reads_overlap_and_keep_each_steps_result(tmp_path) -> None:
+    # a and b each wait (bounded) for the other's file: only steps that really run at once both pass
+    meet = (
+        "touch {t}/{me}; i=0; while [ ! -e {t}/{other} ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done;"
+        " test -e {t}/{other}"
+    )
+    items = [
+        ("a", meet.format(t=tmp_path, me="A", other="B") + " && echo a-out", 5.0),
+        ("b", meet.format(t=tmp_path, me="B", other="A") + " && { echo b-err >&2; exit 3; }", 5.0),
+        ("c", "echo c-out", 5.0),
+    ]
+    together = _run_batch(plan.batch(items, "", parallel=2))
+    assert (together["a"].stdout, together["a"].exit_code) == ("a-out", 0)
+    assert (together["b"].stderr, together["b"].exit_code) == ("b-err", 3)
+    assert (together["c"].stdout, together["c"].exit_code) == ("c-out", 0)
+    for f in ("A", "B"):
+        (tmp_path / f).unlink()
+    one_by_one = _run_batch(plan.batch(items, "", parallel=1))
+    assert one_by_one["a"].exit_code == 1  # b had not started: a gave up waiting
+    assert one_by_one["c"].stdout == "c-out"
+
+
+def test_parallel_reads_is_a_bounded_count() -> None:
+    var = hostvars.VARS["parallel_reads"]
+    assert var.default == 4
+    assert var.problem(1) is None and var.problem(64) is None
+    for bad in (0, 65, True, "4", 2.5):
+        assert var.problem(bad) is not None
+    try:
+        plan.batch([("a", "true", 1.0)], "", parallel=0)
+    except ValueError as exc:
+        assert "parallel" in str(exc)
+    else:
+        raise AssertionError("parallel=0 accepted")
