@@ -1,9 +1,10 @@
 """Module log actions: error lines a module wrote recently, read in Adobe's log line layout.
 
 Owns: the ``log_errors`` action — its command (the host's clock, the instance config when the window comes
-from it, and the log's last lines), its judge and its argument spec. Log lines are tab-separated: UTC
-timestamp with ``Z``, pid, thread, ``1``, level, category, message (production/using/log-files.md;
-parsed by :func:`runner.campaign.parse_log_line`). Pure: no I/O.
+from it, and the log's last lines), its judge and its argument spec — and ``log_errors_since_start``, the
+same counted only since the module's process started. Log lines are tab-separated: UTC timestamp with
+``Z``, pid, thread, ``1``, level, category, message (production/using/log-files.md; parsed by
+:func:`runner.campaign.parse_log_line`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,9 +17,27 @@ from typing import Any
 
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
+from runner.actions.modules import MODULE
 from runner.campaign import ParseError
 
 WINDOWS = ("fixed", "popMailPeriodSec")
+
+
+WINDOW_ARGS = (
+    ArgSpec("window", "int", "seconds back from now (window_from: fixed)", default=3600, template=True, minimum=1),
+    ArgSpec(
+        "window_from",
+        "enum",
+        "fixed: the window arg; popMailPeriodSec: periods x inMail/@popMailPeriodSec of config-<instance>.xml "
+        "(300 s when absent)",
+        default="fixed",
+        choices=WINDOWS,
+    ),
+    ArgSpec(
+        "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
+    ),
+    ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
+)
 
 
 def rotated(path: str) -> str | None:
@@ -112,18 +131,59 @@ action(
     read_only=True,
     args=[
         ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/{instance}/log/inMail.log", required=True),
-        ArgSpec("window", "int", "seconds back from now (window_from: fixed)", default=3600, template=True, minimum=1),
-        ArgSpec(
-            "window_from",
-            "enum",
-            "fixed: the window arg; popMailPeriodSec: periods x inMail/@popMailPeriodSec of config-<instance>.xml "
-            "(300 s when absent)",
-            default="fixed",
-            choices=WINDOWS,
-        ),
-        ArgSpec(
-            "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
-        ),
-        ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
+        *WINDOW_ARGS,
+    ],
+)
+
+
+# --- the same, counted only since the module's process started ------------------------------------
+
+UPTIME = "@@uptime"
+
+
+def _log_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k != "module"}
+
+
+def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """The log_errors command, then when the module's process started, to the millisecond (from /proc:
+    its start in clock ticks after boot, plus the boot time), so the window starts exactly there."""
+    process = ctx.process(str(args["module"]))
+    pid = shlex.quote(rf"s/^{re.escape(process)} (\([0-9]*\)).*/\1/p")
+    started = (
+        "b=$(awk '/^btime/{print $2}' /proc/stat); t=$(getconf CLK_TCK); "
+        'sed \'s/^.*) //\' "/proc/$p/stat" | awk -v b="$b" -v t="$t" \'{printf "%.3f\\n", b + $20 / t}\''
+    )
+    return (
+        f"{_log_errors_cmd(_log_args(args), ctx)}; echo {UPTIME}; "
+        f"p=$({ctx.nlserver} pdump | sed -n {pid} | head -n 1); "
+        f'[ -n "$p" ] && {{ {started}; }}; exit 0'
+    )
+
+
+def _judge_since_start(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
+    log_out, mark, started = out.rpartition(f"{UPTIME}\n")
+    if not mark:
+        return _judge_log_errors(_log_args(args), ctx, out, err, rc or 2)
+    try:
+        since = float(started.strip())
+    except ValueError:  # the module is not running: every error in the window counts
+        return _judge_log_errors(_log_args(args), ctx, log_out, err, rc)
+    bounded = {**_log_args(args), "_since": since, "_since_of": ctx.process(str(args["module"]))}
+    return _judge_log_errors(bounded, ctx, log_out, err, rc)
+
+
+action(
+    "log_errors_since_start",
+    "log_errors, counting only error lines written since the module's process started (an error that a "
+    "restart already answered is not a reason to restart again)",
+    Effect.READ,
+    build=_since_start_cmd,
+    judge=_judge_since_start,
+    read_only=True,
+    args=[
+        ArgSpec("module", "enum", "the module whose start bounds the window", required=True, choices=MODULE.choices),
+        ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/default/log/trackinglogd.log", required=True),
+        *WINDOW_ARGS,
     ],
 )

@@ -1,6 +1,5 @@
 """Tracking actions: the tracking logs (``redir/log``) judged by Adobe's expression and corrupted lines set
-aside, the Tracking workflow stopped (and awaited) before that, and a module's error lines counted only
-since the module last started.
+aside, and the Tracking workflow stopped (and awaited) before that.
 
 Adobe (delivery/using/about-message-tracking.md, "The tracking workflow is failing"): a well-formed line
 matches the page's ``sed -nE`` expression (``campaign.REDIR_LINE_ERE``); the procedure is to stop the
@@ -21,9 +20,8 @@ from typing import Any
 
 from runner import campaign
 from runner.actions import querydef
-from runner.actions.base import ACTIONS, IDENT, Action, ArgSpec, Context, Effect, Skip, Verdict, action, render
+from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render
 from runner.actions.files import GLOB, pattern_glob
-from runner.actions.modules import MODULE
 
 REDIR_ARGS = (
     ArgSpec("dir", "template", "the tracking log directory, {nl6_root}/var/{instance}/redir/log", required=True),
@@ -235,71 +233,5 @@ action(
     args=[
         ArgSpec("workflow", "template", "the workflow's internal name, e.g. {tracking_workflow}", required=True),
         ArgSpec("wait", "int", "seconds to wait for @state 20", default=120, minimum=1),
-    ],
-)
-
-
-UPTIME = "@@uptime"
-
-
-def _log_errors() -> Action:
-    return ACTIONS["log_errors"]  # registered by runner.actions.logs, imported before this family
-
-
-def _log_args(args: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in args.items() if k != "module"}
-
-
-def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    """The log_errors command, then when the module's process started, to the millisecond (from /proc:
-    its start in clock ticks after boot, plus the boot time), so the window starts exactly there."""
-    process = ctx.process(str(args["module"]))
-    pid = shlex.quote(rf"s/^{re.escape(process)} (\([0-9]*\)).*/\1/p")
-    started = (
-        "b=$(awk '/^btime/{print $2}' /proc/stat); t=$(getconf CLK_TCK); "
-        'sed \'s/^.*) //\' "/proc/$p/stat" | awk -v b="$b" -v t="$t" \'{printf "%.3f\\n", b + $20 / t}\''
-    )
-    return (
-        f"{_log_errors().build(_log_args(args), ctx)}; echo {UPTIME}; "
-        f"p=$({ctx.nlserver} pdump | sed -n {pid} | head -n 1); "
-        f'[ -n "$p" ] && {{ {started}; }}; exit 0'
-    )
-
-
-def _judge_since_start(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    log_out, mark, started = out.rpartition(f"{UPTIME}\n")
-    if not mark:
-        return _log_errors().judge(_log_args(args), ctx, out, err, rc or 2)
-    try:
-        since = float(started.strip())
-    except ValueError:  # the module is not running: every error in the window counts
-        return _log_errors().judge(_log_args(args), ctx, log_out, err, rc)
-    bounded = {**_log_args(args), "_since": since, "_since_of": ctx.process(str(args["module"]))}
-    return _log_errors().judge(bounded, ctx, log_out, err, rc)
-
-
-action(
-    "log_errors_since_start",
-    "log_errors, counting only error lines written since the module's process started (an error that a "
-    "restart already answered is not a reason to restart again)",
-    Effect.READ,
-    build=_since_start_cmd,
-    judge=_judge_since_start,
-    read_only=True,
-    args=[
-        ArgSpec("module", "enum", "the module whose start bounds the window", required=True, choices=MODULE.choices),
-        ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/default/log/trackinglogd.log", required=True),
-        ArgSpec("window", "int", "seconds back from now, at most", default=3600, template=True, minimum=1),
-        ArgSpec(
-            "window_from",
-            "enum",
-            "fixed: the window arg; popMailPeriodSec: periods x inMail/@popMailPeriodSec of config-<instance>.xml",
-            default="fixed",
-            choices=("fixed", "popMailPeriodSec"),
-        ),
-        ArgSpec(
-            "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
-        ),
-        ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
     ],
 )
