@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner import anchor, campaign, hostvars, plan, retry, transport
 from runner.actions import Context, Verdict
@@ -93,6 +93,13 @@ class Worker:
         self.audit = audit
         self.config = config
 
+    def _give_up(self, run: HostRun, module: str, status: HostStatus, event: str, message: str, **extra: Any) -> bool:
+        """End this host's run before anything was run on it: its outcome and one audit event; False."""
+        run.outcome.status = status
+        run.outcome.message = message
+        self.audit.emit(event, host=run.host.name, module=module, message=message, **extra)
+        return False
+
     def connect(self, run: HostRun, module: str) -> bool:
         try:
             session = new_session(run.host, self.config)
@@ -110,17 +117,11 @@ class Worker:
 
             retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
         except InputError as exc:  # the OpenSSH config changed under the run: refuse this host, touch nothing
-            run.outcome.status = HostStatus.FAILED
-            run.outcome.message = exc.render()
-            self.audit.emit("host.refused", host=run.host.name, module=module, message=exc.render())
-            return False
+            return self._give_up(run, module, HostStatus.FAILED, "host.refused", exc.render())
         except TransportError as exc:
-            run.outcome.status = HostStatus.UNREACHABLE
-            run.outcome.message = exc.render()
-            self.audit.emit(
-                "host.unreachable", host=run.host.name, module=module, message=exc.render(), error=type(exc).__name__
+            return self._give_up(
+                run, module, HostStatus.UNREACHABLE, "host.unreachable", exc.render(), error=type(exc).__name__
             )
-            return False
         run.session = session
         run.outcome.host_key = session.fingerprint
         self.audit.emit(
@@ -307,20 +308,12 @@ class Worker:
         try:
             taken = lock.acquire(self._owner())
         except ConnectionLost as exc:
-            run.outcome.status = HostStatus.UNREACHABLE
-            run.outcome.message = exc.render()
-            self.audit.emit("host.unreachable", host=run.host.name, module=module, message=exc.render())
-            return False
+            return self._give_up(run, module, HostStatus.UNREACHABLE, "host.unreachable", exc.render())
         except PreconditionError as exc:
-            run.outcome.status = HostStatus.FAILED
-            run.outcome.message = exc.render()
-            self.audit.emit("host.precondition_failed", host=run.host.name, module=module, message=exc.render())
-            return False
+            return self._give_up(run, module, HostStatus.FAILED, "host.precondition_failed", exc.render())
         if not taken.acquired:
-            run.outcome.status = HostStatus.LOCKED
-            run.outcome.message = f"{module} on this host is locked by {taken.other}; nothing was run"
-            self.audit.emit("lock.refused", host=run.host.name, module=module, message=run.outcome.message)
-            return False
+            why = f"{module} on this host is locked by {taken.other}; nothing was run"
+            return self._give_up(run, module, HostStatus.LOCKED, "lock.refused", why)
         run.lock = lock
         if taken.other:
             self.audit.emit(
