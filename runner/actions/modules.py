@@ -35,8 +35,14 @@ def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     return f"{ctx.nlserver} pdump"
 
 
-def _pdump_failed(rc: int, err: str) -> Verdict:
-    return Verdict.unsure(f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+def _read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
+    """pdump's answer parsed, or the undetermined verdict saying why it cannot be read."""
+    if rc != 0:
+        return Verdict.unsure(f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+    try:
+        return campaign.parse_pdump(text)
+    except ParseError as exc:
+        return Verdict.unsure(f"cannot parse pdump output: {exc}")
 
 
 MISSING_MARK = "@@missing"
@@ -62,12 +68,9 @@ def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: 
     if mark:
         code, _nl, missing_text = missing_text.partition("\n")
         pdump_rc = int(code) if code.strip().isdigit() else -1
-    if pdump_rc != 0:
-        return _pdump_failed(pdump_rc, err)
-    try:
-        dump = campaign.parse_pdump(pdump_text)
-    except ParseError as exc:
-        return Verdict.unsure(f"cannot parse pdump output: {exc}")
+    dump = _read_pdump(pdump_text, pdump_rc, err)
+    if isinstance(dump, Verdict):
+        return dump
     processes = [p.name for p in dump.processes]
     proc = dump.find(name)
     if proc is not None:
@@ -107,12 +110,9 @@ action(
 
 
 def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    if rc != 0:
-        return _pdump_failed(rc, err)
-    try:
-        dump = campaign.parse_pdump(out)
-    except ParseError as exc:
-        return Verdict.unsure(f"cannot parse pdump output: {exc}")
+    dump = _read_pdump(out, rc, err)
+    if isinstance(dump, Verdict):
+        return dump
     if dump.no_tasks or not dump.processes:
         return Verdict(False, "pdump says No tasks: no Campaign process is running", {"no_tasks": True})
     names = [p.name for p in dump.processes]
