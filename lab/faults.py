@@ -125,21 +125,24 @@ def pop3_down(lab: LabContext, host: str) -> None:
     lab.nlserver(host, "restart", f"inMail@{INSTANCE}")
 
 
+def _set_workflow(lab: LabContext, host: str, internal_name: str, assignments: str) -> None:
+    """Put one workflow of the host's database in a state (``assignments``: the SET list, in SQL)."""
+    lab.psql(f"UPDATE XtkWorkflow SET {assignments} WHERE sInternalName='{internal_name}'", db=_db(host))
+
+
 def tracking_failed(lab: LabContext, host: str) -> None:
-    lab.psql(
-        "UPDATE XtkWorkflow SET iFailed=1, sErrorMessage='WDB-200001 SQL statement ''INSERT INTO "
-        "NmsTrackingLogRcp'' could not be executed. (iRc=-2006)', tsLastRun=now() - interval '40 minutes' "
-        "WHERE sInternalName='tracking'",
-        db=_db(host),
+    _set_workflow(
+        lab,
+        host,
+        "tracking",
+        "iFailed=1, sErrorMessage='WDB-200001 SQL statement ''INSERT INTO NmsTrackingLogRcp'' could not be "
+        "executed. (iRc=-2006)', tsLastRun=now() - interval '40 minutes'",
     )
 
 
 def tracking_stale(lab: LabContext, host: str) -> None:
-    lab.psql(
-        "UPDATE XtkWorkflow SET iState=13, tsLastRun=now() - interval '6 hours', "
-        "tsLastSuccess=now() - interval '6 hours' WHERE sInternalName='tracking'",
-        db=_db(host),
-    )
+    six_hours_ago = "now() - interval '6 hours'"
+    _set_workflow(lab, host, "tracking", f"iState=13, tsLastRun={six_hours_ago}, tsLastSuccess={six_hours_ago}")
 
 
 def redir_corrupt(lab: LabContext, host: str) -> None:
@@ -204,21 +207,19 @@ def import_duplicates(lab: LabContext, host: str) -> None:
 
 
 def export_failed(lab: LabContext, host: str) -> None:
-    lab.psql(
-        "UPDATE XtkWorkflow SET iState=13, iFailed=1, tsLastRun=now(), sErrorMessage='XTK-170041 Unable to "
-        "write the export file ''exportRecipients.csv'': disk quota exceeded (iRc=-54)' "
-        "WHERE sInternalName='exportRecipients'",
-        db=_db(host),
+    _set_workflow(
+        lab,
+        host,
+        "exportRecipients",
+        "iState=13, iFailed=1, tsLastRun=now(), sErrorMessage='XTK-170041 Unable to write the export file "
+        "''exportRecipients.csv'': disk quota exceeded (iRc=-54)'",
     )
     for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/export").glob("*.csv"):
         p.unlink()
 
 
 def export_paused(lab: LabContext, host: str) -> None:
-    lab.psql(
-        "UPDATE XtkWorkflow SET iState=13, iFailed=0, sErrorMessage=NULL WHERE sInternalName='exportRecipients'",
-        db=_db(host),
-    )
+    _set_workflow(lab, host, "exportRecipients", "iState=13, iFailed=0, sErrorMessage=NULL")
 
 
 def sshd_drops(lab: LabContext, host: str) -> None:
