@@ -29,25 +29,41 @@ def _port(args: Mapping[str, Any], ctx: Context) -> int:
     return int(render(str(args["port"]), ctx, quote=False))
 
 
+OWN_UNREADABLE = "unreadable"
+
+
 def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """pdump; the listening sockets on the port (``ss -e``: their inodes); the socket inodes the module's
+    own process holds; and only when a socket is not the module's, who holds it (``ss -p``, which reads
+    every process's descriptors: costly on a busy host, so not on the healthy path)."""
     proto = str(args.get("proto", "tcp"))
     port = _port(args, ctx)
-    flag = "-lunp" if proto == "udp" else "-ltnp"
+    flag = "-lun" if proto == "udp" else "-ltn"
+    owner = ctx.process(str(args["module"]))
     # Only sockets that conflict with the module: on the host's address or on a wildcard address
     # (another address on the same machine, e.g. a second Campaign host, does not take the port).
     address = str(ctx.var("address"))
     if not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
         raise Skip(f"address {address!r} of host {ctx.host.name} is not an IP address")
     where = shlex.quote(f"( sport = :{port} ) and ( src {address} or src 0.0.0.0 or src [::] )")
+    pid = shlex.quote(rf"s/^{re.escape(owner)} (\([0-9]*\)).*/\1/p")
     lines = [
-        f"{ctx.nlserver} pdump",
-        "echo '@@ss'",
-        f"ss -H {flag} {where}",
+        f"d=$({ctx.nlserver} pdump); printf '%s\\n' \"$d\"",
+        f"echo '@@ss'; s=$(ss -H {flag}e {where}); printf '%s\\n' \"$s\"",
+        f"p=$(printf '%s\\n' \"$d\" | sed -n {pid} | head -n 1); own=''",
+        'if [ -n "$p" ] && [ -r "/proc/$p/fd" ]; then'
+        " own=$(ls -l \"/proc/$p/fd\" 2>/dev/null | sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p' | tr '\\n' ' ');"
+        ' echo "@@own $own"; else echo "@@own ' + OWN_UNREADABLE + '"; fi',
+        "f=0; for i in $(printf '%s\\n' \"$s\" | grep -o 'ino:[0-9]*' | cut -d: -f2);"
+        ' do case " $own " in *" $i "*) ;; *) f=1 ;; esac; done',
         "echo '@@ps'",
-        f"for p in $(ss -H {flag} {where} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u);"
-        ' do ps -o pid=,args= -p "$p"; done',
+        f'[ $f = 1 ] && for q in $(ss -H {flag}p {where} | grep -o "pid=[0-9]*" | cut -d= -f2 | sort -u);'
+        ' do ps -o pid=,args= -p "$q"; done; exit 0',
     ]
     return "; ".join(lines)
+
+
+_INODE = re.compile(r"\bino:(\d+)")
 
 
 def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -55,10 +71,11 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     port = _port(args, ctx)
     owner = ctx.process(str(args["module"]))
     label = f"{proto} {port}"
-    if "@@ss" not in out or "@@ps" not in out:
+    if "@@ss" not in out or "@@ps" not in out or "@@own " not in out:
         return Verdict.unsure(f"cannot parse port check output for {label}")
     pdump_text, rest = out.split("@@ss", 1)
-    ss_text, ps_text = rest.split("@@ps", 1)
+    ss_text, rest = rest.split("@@own ", 1)
+    own_text, ps_text = rest.split("@@ps", 1)
     try:
         dump = campaign.parse_pdump(pdump_text)
     except ParseError as exc:
@@ -69,7 +86,8 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
         parts = line.strip().split(None, 1)
         if parts and parts[0].isdigit():
             holders.append({"pid": int(parts[0]), "command": (parts[1] if len(parts) > 1 else "")[:200]})
-    bound = bool(ss_text.strip())
+    sockets = [line for line in ss_text.strip().splitlines() if line.strip()]
+    bound = bool(sockets)
     data: dict[str, Any] = {
         "port": port,
         "proto": proto,
@@ -78,9 +96,20 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
         "module_pid": module.pid if module else None,
     }
     foreign = [h for h in holders if module is None or h["pid"] != module.pid]
+    own = own_text.strip()
+    if module is not None and own != OWN_UNREADABLE:
+        # the module's descriptors were read: a socket that is not among them is someone else's,
+        # named by ss -p when the SSH user may see its process, else reported without a name
+        mine = set(own.split())
+        strangers = [line for line in sockets if (m := _INODE.search(line)) is None or m.group(1) not in mine]
+        if strangers and not foreign:
+            where = [*strangers[0].split(), "", "", "", "?"][3]
+            foreign = [{"pid": None, "command": f"a process the SSH user cannot see, on {where}"}]
+        if not strangers:
+            foreign = []
     data["foreign"] = foreign
     if foreign:
-        desc = ", ".join(f"pid {h['pid']} ({h['command']})" for h in foreign)
+        desc = ", ".join(f"pid {h['pid']} ({h['command']})" if h["pid"] else h["command"] for h in foreign)
         return Verdict(False, f"{label} is held by another process: {desc}", data)
     if not bound:
         return Verdict(False, f"nothing listens on {label}", data)

@@ -15,21 +15,37 @@ PORT = {"module": "syslogd", "port": "{syslogd_port}", "proto": "udp"}
 
 def test_port_command_looks_at_the_host_address_and_wildcards() -> None:
     cmd = ACTIONS["port_listening"].build(PORT, CTX)
-    assert "ss -H -lunp '( sport = :514 ) and ( src 10.0.0.5 or src 0.0.0.0 or src [::] )'" in cmd
+    where = "'( sport = :514 ) and ( src 10.0.0.5 or src 0.0.0.0 or src [::] )'"
+    assert f"ss -H -lune {where}" in cmd
+    # ss -p (every process's descriptors read) only runs when a socket is not the module's own
+    assert f"[ $f = 1 ] && for q in $(ss -H -lunp {where}" in cmd
     bad = Context(Host("h", (), {"address": "db.example"}, "-"))
     with pytest.raises(Skip, match="not an IP address"):
         ACTIONS["port_listening"].build(PORT, bad)
 
 
+SOCKET = "UNCONN 0 0 10.0.0.5:514 0.0.0.0:* uid:1001 ino:4242 sk:1 <->\n"
+WILDCARD = "UNCONN 0 0 0.0.0.0:514 0.0.0.0:* uid:0 ino:777 sk:2 <->\n"
+
+
 def test_port_listening_judges_owner_and_foreign_holders() -> None:
     judge = ACTIONS["port_listening"].judge
-    ok = judge(PORT, CTX, PDUMP + "@@ss\nUNCONN 0 0 10.0.0.5:514\n@@ps\n700 nlserver syslogd\n", "", 0)
-    assert ok.passed
-    foreign = judge(PORT, CTX, PDUMP + "@@ss\nUNCONN 0 0 0.0.0.0:514\n@@ps\n999 nc -lu 514\n", "", 0)
+    ok = judge(PORT, CTX, PDUMP + "@@ss\n" + SOCKET + "@@own 3 4242 \n@@ps\n", "", 0)
+    assert ok.passed and "pid 700" in ok.message
+    # the module's descriptors hold another socket: whoever holds this one is named by ss -p
+    foreign = judge(PORT, CTX, PDUMP + "@@ss\n" + WILDCARD + "@@own 4242\n@@ps\n999 nc -lu 514\n", "", 0)
     assert foreign.failed and foreign.data["foreign"][0]["pid"] == 999
-    assert judge(PORT, CTX, PDUMP + "@@ss\n@@ps\n", "", 0).failed  # nothing listens
+    # ... or, when the SSH user cannot see that process, reported without a name (never a pass)
+    hidden = judge(PORT, CTX, PDUMP + "@@ss\n" + WILDCARD + "@@own 4242\n@@ps\n", "", 0)
+    assert hidden.failed and "cannot see, on 0.0.0.0:514" in hidden.message
+    # the module's descriptors cannot be read (another account): ss -p's holders decide, as they can
+    unreadable = judge(PORT, CTX, PDUMP + "@@ss\n" + SOCKET + "@@own unreadable\n@@ps\n700 nlserver syslogd\n", "", 0)
+    assert unreadable.passed
+    assert judge(PORT, CTX, PDUMP + "@@ss\n@@own \n@@ps\n", "", 0).failed  # nothing listens
+    stopped = judge(PORT, CTX, "No tasks\n@@ss\n" + WILDCARD + "@@own unreadable\n@@ps\n999 nc -lu 514\n", "", 0)
+    assert stopped.failed and stopped.data["foreign"][0]["pid"] == 999
     assert judge(PORT, CTX, "no markers at all", "", 0).undetermined
-    not_foreign = ACTIONS["port_not_foreign"].judge(PORT, CTX, PDUMP + "@@ss\n@@ps\n", "", 0)
+    not_foreign = ACTIONS["port_not_foreign"].judge(PORT, CTX, PDUMP + "@@ss\n@@own \n@@ps\n", "", 0)
     assert not_foreign.passed  # nothing else holds it, even if syslogd does not listen
 
 
