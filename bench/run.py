@@ -202,25 +202,17 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
     for name in hosts:
         host = inv.hosts[name]
         ctx = Context(host, {})
-        items, full = [], {}
-        for pb in books:
-            for step in pb.checks:
-                planned = plan.build(step, ctx)
-                if planned.command is None:
-                    continue
-                key = f"{pb.module}/{step.id}"
-                items.append((key, planned.command, step.timeout))
-                full[key] = plan.full_command(planned, ctx)
-        # the very script remediate sends
-        b, _keys = plan.shared_batch(items, plan.env_prefix(ctx), plan.parallel_reads(ctx))
+        # the very script remediate sends for `check` (queries merged into one nlserver javascript call)
+        rb = plan.read_batch([(pb.module, step) for pb in books for step in pb.checks], ctx)
+        assert rb.batch is not None
         # the batch's distinct commands, each with the env script sourced: what ansible runs, one task each
-        distinct = list(dict.fromkeys(plan.env_prefix(ctx) + command for _key, command, _t in items))
-        assert len(distinct) == len(b.keys), (len(distinct), len(b.keys))
+        distinct = list(dict.fromkeys(plan.full_command(p, ctx) for _m, p in rb.todo))
+        assert len(distinct) == len(rb.batch.keys), (len(distinct), len(rb.batch.keys))
         out[name] = {
-            "batch": b,
-            "remote": transport.remote_command(b.timeout),
+            "batch": rb.batch,
+            "remote": transport.remote_command(rb.batch.timeout),
             "distinct": distinct,
-            "checks": len(full),
+            "checks": len(rb.todo),
             "modules": [pb.module for pb in books],
         }
     return out

@@ -201,6 +201,31 @@ def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) 
     )
 
 
+@dataclass(frozen=True)
+class ReadBatch:
+    """The read steps of one round trip, made concrete for one host."""
+
+    todo: list[tuple[str, Planned]]  # (module, step with its command), in order
+    skipped: list[tuple[str, Planned]]  # (module, step with why it is skipped)
+    batch: Batch | None  # None when nothing is left to send
+    keys: dict[str, str]  # "<module>/<step key>" -> the batch key of its result
+
+
+def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
+    """Every command of these read steps built once (queries merged into one ``nlserver javascript``),
+    and the one script that runs them: exactly what a run sends to this host for them."""
+    built = [(module, build(step, ctx)) for module, step in steps]
+    merged = merge_queries([p for _m, p in built], ctx)
+    todo = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is not None]
+    skipped = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is None]
+    if not todo:
+        return ReadBatch(todo, skipped, None, {})
+    b, keys = shared_batch(
+        [(f"{m}/{p.key}", str(p.command), p.step.timeout) for m, p in todo], env_prefix(ctx), parallel_reads(ctx)
+    )
+    return ReadBatch(todo, skipped, b, keys)
+
+
 def parallel_reads(ctx: Context) -> int:
     """How many read commands of a batch run at once on this host (the ``parallel_reads`` host var)."""
     return int(ctx.var("parallel_reads"))

@@ -150,16 +150,12 @@ class Worker:
         """
         assert run.session is not None
         out: dict[tuple[str, str], Read] = {}
-        built = [(module, plan.build(step, run.ctx)) for module, step in steps]
-        merged = plan.merge_queries([p for _m, p in built], run.ctx)
-        todo: list[tuple[str, plan.Planned, str]] = []
-        for (module, _p), planned in zip(built, merged, strict=True):
-            if planned.command is None:
-                if record:
-                    self.record(run, module, planned.step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
-            else:
-                todo.append((module, planned, planned.command))
-        if not todo:
+        rb = plan.read_batch(steps, run.ctx)
+        if record:
+            for module, planned in rb.skipped:
+                self.record(run, module, planned.step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
+        todo = [(module, planned, str(planned.command)) for module, planned in rb.todo]
+        if rb.batch is None:
             return out
         if record:
             for module, p, command in todo:
@@ -172,11 +168,7 @@ class Worker:
                     effect=str(p.step.effect),
                     command=command,
                 )
-        b, keys = plan.shared_batch(
-            [(f"{m}/{p.key}", command, p.step.timeout) for m, p, command in todo],
-            plan.env_prefix(run.ctx),
-            plan.parallel_reads(run.ctx),
-        )
+        b, keys = rb.batch, rb.keys
         results = self._run_batch(run, b)
         for module, p, command in todo:
             res = results.get(keys[f"{module}/{p.key}"])
