@@ -627,7 +627,32 @@ def analysis(results: dict[str, Any]) -> list[str]:
         f"Targets: {sum(1 for v in results['targets'] if v['met'])} met, {len(missed)} missed, "
         f"{len(unmeasured)} not measured in this run" + (f" ({', '.join(unmeasured)})" if unmeasured else "") + ".",
     ]
+    for v in missed:
+        out += ["", why_missed(v, results)]
     return out
+
+
+def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
+    """Why a target is missed and what would close it, from the row's own figures."""
+    m = re.fullmatch(r"(\w+): c/b at N=(\d+)", v["target"])
+    row = next((f for f in results["fleet"] if m and f["set"] == m.group(1) and f["n"] == int(m.group(2))), None)
+    if m is None or row is None or "a" not in row or "c" not in row:
+        return f"Missed: {v['target']} ({fmt(v['value'])} {v['unit']}, limit {v['op']} {v['limit']:g})."
+    a, b, c = (row[k]["median_s"] for k in "abc")
+    bound = c / a
+    text = (
+        f"Why {v['target']} is missed: ansible-playbook took {fmt(c)} s and the floor {fmt(a)} s for the same "
+        f"commands on the same hosts, so a runner exactly as fast as raw OpenSSH would reach c/b {fmt(bound, 1)}; "
+        f"remediate took {fmt(b)} s ({'under' if b < a else 'over'} the floor by {fmt(abs(b - a))} s)."
+    )
+    if bound < v["limit"]:
+        return text + (
+            " The time is the work on the hosts (the Campaign commands the checks run, on the same cores as the "
+            "lab), which every tool does alike, not the runner's own. What would close "
+            "it: fewer or cheaper host commands per check for every tool (on this set the gap is host work, not "
+            "transport), or a target for this set stated against the floor (b/a, met) rather than against ansible."
+        )
+    return text + " What would close it: a smaller runner overhead over the floor (b - a)."
 
 
 def write_doc(results: dict[str, Any], path: Path) -> None:
