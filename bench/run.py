@@ -646,11 +646,14 @@ def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
         f"remediate took {fmt(b)} s ({'under' if b < a else 'over'} the floor by {fmt(abs(b - a))} s)."
     )
     if bound < v["limit"]:
+        cpu_b, cpu_c = row["b"]["cpu_s"], row["c"]["cpu_s"]
         return text + (
-            " The time is the work on the hosts (the Campaign commands the checks run, on the same cores as the "
-            "lab), which every tool does alike, not the runner's own. What would close "
-            "it: fewer or cheaper host commands per check for every tool (on this set the gap is host work, not "
-            "transport), or a target for this set stated against the floor (b/a, met) rather than against ansible."
+            " The time is the work on the hosts (the Campaign commands the checks run), which every tool does "
+            "alike, not the runner's own: in the lab every host shares this machine's cores, so the hosts' work "
+            f"is queued behind each other's. The runners' own CPU tells them apart: ansible-playbook {fmt(cpu_c)} s, "
+            f"remediate {fmt(cpu_b)} s ({fmt(cpu_c / cpu_b, 1)} times less) for the same run. What would close it: "
+            "hosts with cores of their own (a real fleet: each host does its share at once), fewer or cheaper "
+            "host commands per check for every tool, or a target for this set stated against the floor (b/a, met)."
         )
     return text + " What would close it: a smaller runner overhead over the floor (b - a)."
 
