@@ -681,13 +681,15 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
         f"{results['lab_hosts']}`): every host a real sshd on loopback and simulated Campaign modules. "
         "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
-        "them (one batch script per host, read steps sending the same command sharing one execution), "
+        "them (`plan.read_batch`: one batch script per host, read steps sending the same command sharing one "
+        "execution, every database query in one `nlserver javascript` call, `parallel_reads` steps at a time), "
         "so (a), (b) and (c) run the same distinct commands on each host:",
         "",
         f"- **playbooks**: the read-only checks of every shipped playbook "
         f"({results['probes'].get('playbooks', '-')} distinct commands per host; modules "
         f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
-        "the lab host), `psql` or `ss`: the host-side work dominates, and it runs on the same cores;",
+        "the lab host; `nlserver javascript` reads the lab's PostgreSQL) or `ss`: the host-side work dominates, "
+        "and it runs on the same cores;",
         f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} distinct short commands: hostname, "
         "uname, df, ls ...), the transport-bound workload (`$REMEDIATE_PLAYBOOKS=bench/short`).",
         "",
