@@ -136,3 +136,18 @@ def test_import_healthy_host_is_left_alone(lab, remediate, host):
     before = lab.status(host)
     check_healthy_run(lab, remediate, "import")
     assert pids(lab.status(host)) == pids(before)
+
+
+def test_import_recipients_without_an_email_are_not_duplicates(lab, remediate, host):
+    """Profiles with no email ('' or blanks; NULL on Oracle) are left out by Length(Trim(@email)) > 0."""
+    lab.psql(
+        "INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany) "
+        "SELECT nextval('NmsRecipient_seq'), e, 1, 'No', 'Email', 'none' "
+        "FROM (VALUES (''), (''), ('   '), ('  '), (NULL), (NULL)) AS v(e)",
+        db=_db(host),
+    )
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iRecipientId > 200") == 6
+    code, report = run(remediate, "import", "--yes")
+    assert code == 0, report
+    assert step(report, "no_duplicate_emails")["outcome"] == "passed"
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iRecipientId > 200") == 6

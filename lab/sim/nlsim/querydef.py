@@ -2,7 +2,7 @@
 
 Owns: the schema map (Campaign schema and attribute names -> the lab's tables and columns, links as
 joins), the expression language of select/where/groupBy/having/orderBy nodes (attributes, numbers,
-'strings', = <> != < > <= >= IN (...) IS [NOT] NULL LIKE, AND/OR/NOT, Lower/Upper/Trim/Count/Min/Max,
+'strings', = <> != < > <= >= IN (...) IS [NOT] NULL LIKE, AND/OR/NOT, Lower/Upper/Trim/Length/Count/Min/Max,
 GetDate(), SubDays/SubHours/SubMinutes/SubSeconds(date, n)) and the text Campaign's E4X gives a value. Every literal
 becomes a bound parameter ($1, $2 ...): no value is ever written into the SQL text.
 Must not: import anything outside the standard library.
@@ -109,7 +109,15 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<path>@[A-Za-z]\w*|\[(?:[A-Za-z]\w*/)*@[A-Za-z]\w*\])|(?P<num>-?\d+(?:\.\d+)?)"
     r"|'(?P<str>[^']*)'|(?P<op><=|>=|<>|!=|=|<|>)|(?P<punct>[(),])|(?P<word>[A-Za-z]\w*))"
 )
-_FUNCS_1 = {"Lower": "lower", "Upper": "upper", "Trim": "trim", "Count": "count", "Min": "min", "Max": "max"}
+_FUNCS_1 = {
+    "Lower": "lower",
+    "Upper": "upper",
+    "Trim": "trim",
+    "Length": "length",
+    "Count": "count",
+    "Min": "min",
+    "Max": "max",
+}
 _SUB = {"SubDays": "1 day", "SubHours": "1 hour", "SubMinutes": "1 minute", "SubSeconds": "1 second"}
 _TS = "ts"  # kind of a timestamp value (printed as Campaign prints dates)
 
