@@ -678,8 +678,9 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         "",
         "## What is measured",
         "",
-        f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts "
-        f"{results['lab_hosts']}`): every host a real sshd on loopback and simulated Campaign modules. "
+        f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts N`, grown "
+        "to each fleet size before its rows, so no idle host adds its background work to a smaller fleet's "
+        "figures): every host a real sshd on loopback and simulated Campaign modules. "
         "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
         "them (`plan.read_batch`: one batch script per host, read steps sending the same command sharing one "
         "execution, every database query in one `nlserver javascript` call, `parallel_reads` steps at a time), "
@@ -728,10 +729,15 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
                     f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else '**NO**'} | "
                     f"{f.get('commit', 'not recorded')} |"
                 )
-    L += ["", "| probes | N | b/a | c/b | load before → after | date |", "|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "| probes | N | b/a | c/b | lab hosts up | load before → after | date |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for f in results["fleet"]:
         L.append(
             f"| {f['set']} | {f['n']} | {fmt(f.get('b_over_a'))} | {fmt(f.get('c_over_b'), 1)} | "
+            f"{f.get('lab_hosts', results.get('lab_hosts', '-'))} | "
             f"{f['load_before'][0]} → {f['load_after'][0]} | {f.get('date', 'not recorded')} |"
         )
     cold = results["cold"]
@@ -862,10 +868,12 @@ def main() -> int:
         ).stdout.splitlines()[0]
     work = Path(tempfile.mkdtemp(prefix="remediate-bench-"))
     try:
-        print(f"bench: lab of {max(sizes)} hosts in {lab_dir} ({args.net}.x)", flush=True)
-        if len(lab_hosts(lab_dir, args.net)) < max(sizes):
-            lab(["up", "--hosts", str(max(sizes)), "--no-project-inventory"], args)
-        names = [f"lab{i}" for i in range(1, max(sizes) + 1)]
+        # The lab grows with N (never more hosts up than the rows being measured use): idle extra hosts
+        # would add their background work to a smaller fleet's figures.
+        sizes = sorted(sizes)
+        print(f"bench: lab in {lab_dir} ({args.net}.x), grown to each of N={sizes}", flush=True)
+        if len(lab_hosts(lab_dir, args.net)) < sizes[0]:
+            lab(["up", "--hosts", str(sizes[0]), "--no-project-inventory"], args)
         if not args.skip_cold:
             print("bench: cold start", flush=True)
             results["cold"] = run_cold(args, lab_dir, ansible, work)
@@ -873,14 +881,21 @@ def main() -> int:
                 args.commit,
                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             )
-        for probe_set in sets:
-            pr = probes(lab_dir, names, SETS[probe_set])
-            results.setdefault("probes", {})[probe_set] = len(pr["lab1"]["batch"].keys)
-            if probe_set == "playbooks":
-                results["modules"] = pr["lab1"]["modules"]
-            print(f"bench: probe set {probe_set}: {results['probes'][probe_set]} probes per host", flush=True)
-            for n in sizes:
-                results["fleet"].append(run_fleet(args, lab_dir, pr, n, ansible, work, probe_set))
+        for n in sizes:
+            up = len(lab_hosts(lab_dir, args.net))
+            if up < n:
+                lab(["up", "--hosts", str(n), "--no-project-inventory"], args)
+            print(f"bench: N={n} on a lab of {max(up, n)} hosts", flush=True)
+            for probe_set in sets:
+                pr = probes(lab_dir, [f"lab{i}" for i in range(1, n + 1)], SETS[probe_set])
+                results.setdefault("probes", {})[probe_set] = len(pr["lab1"]["batch"].keys)
+                if probe_set == "playbooks":
+                    results["modules"] = pr["lab1"]["modules"]
+                print(f"bench: probe set {probe_set}: {results['probes'][probe_set]} probes per host", flush=True)
+                row = run_fleet(args, lab_dir, pr, n, ansible, work, probe_set)
+                row["lab_hosts"] = max(up, n)
+                results["fleet"].append(row)
+                results["fleet"].sort(key=lambda f: (f["set"], f["n"]))
                 save(results, args)  # partial results survive an interrupted run
     finally:
         if not args.keep_lab:
