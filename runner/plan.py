@@ -179,8 +179,9 @@ def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) 
         f' head -c {STEP_OUTPUT // 16} "$d/e$1"; printf \'\\n{marker} X %s\\n\' "$1"; }}'
     )
     total = 0.0
-    for first in range(0, len(items), parallel):
-        wave = list(enumerate(items))[first : first + parallel]
+    indexed = list(enumerate(items))
+    for first in range(0, len(indexed), parallel):
+        wave = indexed[first : first + parallel]
         for index, (_key, command, _timeout) in wave:
             if marker in command:
                 raise ValueError("a step's command holds the batch marker")

@@ -17,7 +17,7 @@ from typing import Any
 
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
-from runner.actions.modules import MODULE
+from runner.actions.modules import MODULE, pid_in_pdump
 from runner.campaign import ParseError
 
 WINDOWS = ("fixed", "popMailPeriodSec")
@@ -149,14 +149,13 @@ def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     """The log_errors command, then when the module's process started, to the millisecond (from /proc:
     its start in clock ticks after boot, plus the boot time), so the window starts exactly there."""
     process = ctx.process(str(args["module"]))
-    pid = shlex.quote(rf"s/^{re.escape(process)} (\([0-9]*\)).*/\1/p")
     started = (
         "b=$(awk '/^btime/{print $2}' /proc/stat); t=$(getconf CLK_TCK); "
         'sed \'s/^.*) //\' "/proc/$p/stat" | awk -v b="$b" -v t="$t" \'{printf "%.3f\\n", b + $20 / t}\''
     )
     return (
         f"{_log_errors_cmd(_log_args(args), ctx)}; echo {UPTIME}; "
-        f"p=$({ctx.nlserver} pdump | sed -n {pid} | head -n 1); "
+        f"p=$({ctx.nlserver} pdump | {pid_in_pdump(process)}); "
         f'[ -n "$p" ] && {{ {started}; }}; exit 0'
     )
 

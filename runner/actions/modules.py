@@ -7,6 +7,7 @@ Owns: the commands and judges of these actions and their argument specs. Pure: n
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,7 +36,7 @@ def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     return f"{ctx.nlserver} pdump"
 
 
-def _read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
+def read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
     """pdump's answer parsed, or the undetermined verdict saying why it cannot be read."""
     if rc != 0:
         return Verdict.unsure(f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
@@ -43,6 +44,12 @@ def _read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
         return campaign.parse_pdump(text)
     except ParseError as exc:
         return Verdict.unsure(f"cannot parse pdump output: {exc}")
+
+
+def pid_in_pdump(process: str) -> str:
+    """A shell filter: pdump's output on stdin, the pid of ``process`` (e.g. ``inMail@prod``) on stdout."""
+    expression = rf"s/^{re.escape(process)} (\([0-9]*\)).*/\1/p"
+    return f"sed -n {shlex.quote(expression)} | head -n 1"
 
 
 MISSING_MARK = "@@missing"
@@ -68,7 +75,7 @@ def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: 
     if mark:
         code, _nl, missing_text = missing_text.partition("\n")
         pdump_rc = int(code) if code.strip().isdigit() else -1
-    dump = _read_pdump(pdump_text, pdump_rc, err)
+    dump = read_pdump(pdump_text, pdump_rc, err)
     if isinstance(dump, Verdict):
         return dump
     processes = [p.name for p in dump.processes]
@@ -110,7 +117,7 @@ action(
 
 
 def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    dump = _read_pdump(out, rc, err)
+    dump = read_pdump(out, rc, err)
     if isinstance(dump, Verdict):
         return dump
     if dump.no_tasks or not dump.processes:

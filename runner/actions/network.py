@@ -12,10 +12,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner import campaign
 from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render
-from runner.actions.modules import MODULE
-from runner.campaign import ParseError
+from runner.actions.modules import MODULE, pid_in_pdump, read_pdump
 
 PORT_ARGS = (
     ArgSpec("module", "enum", "the module that should own the port", required=True, choices=MODULE.choices),
@@ -46,11 +44,10 @@ def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     if not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
         raise Skip(f"address {address!r} of host {ctx.host.name} is not an IP address")
     where = shlex.quote(f"( sport = :{port} ) and ( src {address} or src 0.0.0.0 or src [::] )")
-    pid = shlex.quote(rf"s/^{re.escape(owner)} (\([0-9]*\)).*/\1/p")
     lines = [
         f"d=$({ctx.nlserver} pdump); printf '%s\\n' \"$d\"",
         f"echo '@@ss'; s=$(ss -H {flag}e {where}); printf '%s\\n' \"$s\"",
-        f"p=$(printf '%s\\n' \"$d\" | sed -n {pid} | head -n 1); own=''",
+        f"p=$(printf '%s\\n' \"$d\" | {pid_in_pdump(owner)}); own=''",
         'if [ -n "$p" ] && [ -r "/proc/$p/fd" ]; then'
         " own=$(ls -l \"/proc/$p/fd\" 2>/dev/null | sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p' | tr '\\n' ' ');"
         ' echo "@@own $own"; else echo "@@own ' + OWN_UNREADABLE + '"; fi',
@@ -76,10 +73,9 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     pdump_text, rest = out.split("@@ss", 1)
     ss_text, rest = rest.split("@@own ", 1)
     own_text, ps_text = rest.split("@@ps", 1)
-    try:
-        dump = campaign.parse_pdump(pdump_text)
-    except ParseError as exc:
-        return Verdict.unsure(f"cannot parse pdump output: {exc}")
+    dump = read_pdump(pdump_text, 0, err)
+    if isinstance(dump, Verdict):
+        return dump
     module = dump.find(owner)
     holders: list[dict[str, Any]] = []
     for line in ps_text.strip().splitlines():
