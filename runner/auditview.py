@@ -151,7 +151,7 @@ def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:
             entry = {k: e.get(k) for k in ("step", "outcome", "message", "command", "exit_code")}
             if e.get("phase") == "check":
                 host(name)["checks"].append(entry)
-                if e.get("outcome") in ("failed", "error"):
+                if e.get("outcome") in ("failed", "undetermined", "error"):
                     host(name)["failed"].append(entry)
             elif e.get("phase") == "verification":
                 host(name)["verification"].append(entry)

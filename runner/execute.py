@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from runner import plan, retry
-from runner.actions import Context, Effect, Verdict
+from runner.actions import Context, Effect
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
 from runner.inventory import Host
-from runner.outcomes import HostStatus, ModuleVerdict, StepStatus
+from runner.outcomes import HostStatus, ModuleVerdict, Reading, StepStatus, Verdict
 from runner.playbook import Playbook, Step
 from runner.report import HostOutcome
 from runner.transport import Result, Session
@@ -133,9 +133,7 @@ class Engine:
         run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
         if unsure and not failed:
             run.outcome.status = HostStatus.FAILED
-            run.outcome.message = "cannot diagnose: " + "; ".join(
-                f"{sid}: {run.verdicts[sid].message}" for sid in unsure
-            )
+            run.outcome.message = "undetermined: " + "; ".join(f"{sid}: {run.verdicts[sid].message}" for sid in unsure)
             return
         if not failed and not self.config.force and not self._explicit_option(playbook):
             run.outcome.status = HostStatus.HEALTHY
@@ -253,10 +251,10 @@ class Engine:
                     # After a fix, a module that shows nowhere is not "not enabled here": it was just
                     # started and does not show yet. (Other not-applicable readings, e.g. no init script
                     # on this host, stay what they are.)
-                    absent = Verdict(False, f"not back yet: {read.verdict.message}", read.verdict.data)
+                    absent = Verdict(Reading.FAILED, f"not back yet: {read.verdict.message}", read.verdict.data)
                     read = replace(read, verdict=absent)
                 final[step.id] = read
-                if not read.verdict.passed and step.poll is not None and elapsed < step.poll.timeout:
+                if not read.verdict.clear and step.poll is not None and elapsed < step.poll.timeout:
                     still.append(step)
             pending = still
             return still
@@ -271,7 +269,7 @@ class Engine:
             else:
                 skip = plan.build(step, run.ctx).skip or "skipped"
                 self.w.record(run, playbook.module, step, None, StepStatus.SKIPPED, skip, None, None)
-        bad = [f"{sid}: {r.verdict.message}" for sid, r in final.items() if not r.verdict.passed]
+        bad = [f"{sid}: {r.verdict.message}" for sid, r in final.items() if not r.verdict.clear]
         if bad:
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = "verification failed: " + "; ".join(bad)

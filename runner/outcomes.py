@@ -1,7 +1,8 @@
 """The words a run reports, and its exit codes: one definition each. Pure: imports nothing.
 
-Owns: the host statuses, the step outcomes, the module verdicts of the check sweep, the run statuses
-of ``run.finished``, and the exit codes with the rule that picks one for several hosts. Every other
+Owns: what a read step found (:class:`Reading` inside :class:`Verdict`), the host statuses, the step
+outcomes, the module verdicts of the check sweep, the run statuses of ``run.finished``, and the exit
+codes with the rule that picks one for several hosts. Every other
 module (engine, report, CLI colours, JSON output) uses these enums; their values are the public
 strings of the audit log and of ``--output json``.
 Must not: import anything from the rest of the package.
@@ -9,12 +10,65 @@ Must not: import anything from the rest of the package.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Any
+
+UNDETERMINED = "undetermined"  # the one public word for "could not decide", in every output
+
+
+class Reading(StrEnum):
+    """What one step found on one host: exactly one of four readings."""
+
+    PASSED = "passed"  # nothing wrong
+    FAILED = "failed"  # a problem was found
+    UNDETERMINED = UNDETERMINED  # could not decide (timeout, unparsable output, query error): never acted on
+    NOT_APPLICABLE = "not_applicable"  # what the step looks at is not on this host (a module not enabled here)
+
+    @classmethod
+    def of(cls, ok: bool) -> Reading:
+        """PASSED when ``ok``, else FAILED: for judges whose answer is a yes or no."""
+        return cls.PASSED if ok else cls.FAILED
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a step found: its reading, a one-line message, and the data behind it.
+
+    Every reader asks the verdict (``passed``, ``failed``, ``undetermined``, ``not_applicable``,
+    ``clear``), never a flag of its own.
+    """
+
+    reading: Reading
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.reading is Reading.PASSED
+
+    @property
+    def failed(self) -> bool:
+        return self.reading is Reading.FAILED
+
+    @property
+    def undetermined(self) -> bool:
+        return self.reading is Reading.UNDETERMINED
+
+    @property
+    def not_applicable(self) -> bool:
+        return self.reading is Reading.NOT_APPLICABLE
+
+    @property
+    def clear(self) -> bool:
+        """Nothing stands in the way: it passed, or it does not apply to this host."""
+        return self.reading in (Reading.PASSED, Reading.NOT_APPLICABLE)
 
 
 class HostStatus(StrEnum):
-    """Where one host stands at the end of a run."""
+    """Where one host stands at the end of a run (``pending`` until the run has decided)."""
 
+    PENDING = "pending"  # nothing decided yet: the run has not reached a conclusion for this host
     HEALTHY = "healthy"  # every check passed (nothing was changed)
     REMEDIATED = "remediated"  # a fix ran and its verification passed
     WOULD_REMEDIATE = "would_remediate"  # dry-run: a fix would have run
@@ -31,7 +85,7 @@ class StepStatus(StrEnum):
 
     PASSED = "passed"  # a read step whose verdict is good
     FAILED = "failed"  # a read step that found a problem, or a changing step that failed
-    UNDETERMINED = "error"  # a read step that could not decide (timeout, unparsable output, query error)
+    UNDETERMINED = UNDETERMINED  # a read step that could not decide (timeout, unparsable output, query error)
     SKIPPED = "skipped"  # not applicable on this host (a var it needs is missing, not enabled, nothing to act on)
     RAN = "ran"  # a changing step that ran and succeeded
     WOULD_RUN = "would_run"  # dry-run: a changing step that would have run
@@ -45,7 +99,7 @@ class ModuleVerdict(StrEnum):
 
     HEALTHY = "healthy"
     PROBLEM = "problem"  # a check found a problem
-    UNDETERMINED = "error"  # no check found a problem, but at least one could not decide
+    UNDETERMINED = UNDETERMINED  # no check found a problem, but at least one could not decide
     SKIPPED = "skipped"  # every check was skipped, or the module is not on this host
 
 
@@ -70,6 +124,7 @@ class ExitCode(IntEnum):
 
 
 HOST_EXIT: dict[HostStatus, ExitCode] = {
+    HostStatus.PENDING: ExitCode.UNKNOWN,  # a host the run never concluded on is not a success
     HostStatus.HEALTHY: ExitCode.OK,
     HostStatus.REMEDIATED: ExitCode.OK,
     HostStatus.WOULD_REMEDIATE: ExitCode.OK,

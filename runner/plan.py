@@ -15,7 +15,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from runner.actions import ACTIONS, Context, Effect, Skip, Verdict, querydef
+from runner.actions import ACTIONS, Context, Effect, Skip, querydef
+from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
 from runner.transport import KILL_AFTER, Result
 
@@ -109,7 +110,7 @@ def selected(
         if when is not None:
             if when.failed and not any(sid in verdicts and verdicts[sid].failed for sid in when.failed):
                 continue
-            if when.passed and not all(sid in verdicts and verdicts[sid].passed for sid in when.passed):
+            if when.passed and not all(sid in verdicts and verdicts[sid].clear for sid in when.passed):
                 continue
             if any(sid in verdicts and verdicts[sid].failed for sid in when.not_failed):
                 continue

@@ -44,7 +44,7 @@ class StepOutcome:
 @dataclass
 class HostOutcome:
     host: str
-    status: HostStatus = HostStatus.UNKNOWN
+    status: HostStatus = HostStatus.PENDING
     message: str = ""
     steps: list[StepOutcome] = field(default_factory=list)
     host_key: str | None = None

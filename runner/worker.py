@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import anchor, campaign, hostvars, plan, retry, transport
-from runner.actions import Context, Verdict
+from runner.actions import Context
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
 from runner.inventory import Host
 from runner.lock import HostLock
-from runner.outcomes import HostStatus, StepStatus
+from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
 from runner.playbook import Step
 from runner.report import HostOutcome, StepOutcome
 from runner.transport import Result, Session
@@ -174,12 +174,10 @@ class Worker:
             res = results.get(keys[f"{module}/{p.key}"])
             if res is None:
                 verdict = Verdict(
-                    False, "did not run: the connection or the batch stopped before this step", undetermined=True
+                    Reading.UNDETERMINED, "did not run: the connection or the batch stopped before this step"
                 )
             elif res.exit_code == 124:
-                verdict = Verdict(
-                    False, f"timed out after {p.step.timeout:g}s (stopped on the host)", undetermined=True
-                )
+                verdict = Verdict(Reading.UNDETERMINED, f"timed out after {p.step.timeout:g}s (stopped on the host)")
             else:
                 verdict = plan.judge(p.step, run.ctx, res)
             read = Read(p.step, command, verdict, res)
@@ -342,10 +340,10 @@ class Worker:
             self.record(run, module, step, planned.command, outcome, run.outcome.message, None, elapsed)
             return False
         verdict = plan.judge(step, run.ctx, res)
-        status = StepStatus.RAN if verdict.passed else StepStatus.FAILED
+        status = StepStatus.RAN if verdict.clear else StepStatus.FAILED
         self.record(run, module, step, planned.command, status, verdict.message, res.exit_code, res.duration)
         run.outcome.done.append(planned.command)
-        if not verdict.passed:
+        if not verdict.clear:
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = f"{step.id} failed: {verdict.message}"
             return False

@@ -2,29 +2,26 @@
 judges the command's result.
 
 Owns: the catalogue of actions (:data:`ACTIONS`), one module per family, each action registered where it
-is defined with its typed argument spec and the smallest effect it may be declared with (a restart can
-never be declared ``read``), and the reading of host output into a verdict. Every value put into a
-command is shell-quoted. Pure: no I/O, no clock, no randomness; the engine runs the commands.
+is defined with its typed argument spec and the effects it may be declared with (a restart can never be
+declared ``read``), and the reading of host output into a verdict. Every value put into a command is
+shell-quoted. The families are every module of this package but ``base``, found by listing the package,
+so a new family file cannot be left out. Pure: no I/O, no clock, no randomness; the engine runs the
+commands.
 """
 
 from __future__ import annotations
 
-from runner.actions import config, database, files, logs, modules, network, querydef, scripts, service, tracking, web
-from runner.actions.base import (
-    ACTIONS,
-    DEFAULT_VARS,
-    Action,
-    ArgSpec,
-    Context,
-    Effect,
-    Skip,
-    Verdict,
-    action,
-    render,
-    template_fields,
-)
+import importlib
+import pkgutil
+from types import ModuleType
 
-FAMILIES = (modules, network, database, querydef, files, logs, scripts, web, tracking, service, config)
+from runner.actions.base import ACTIONS, DEFAULT_VARS, Action, ArgSpec, Context, Effect, Skip, action, render
+
+FAMILIES: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"{__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+    if info.name != "base"
+)
 
 __all__ = [
     "ACTIONS",
@@ -35,8 +32,6 @@ __all__ = [
     "Context",
     "Effect",
     "Skip",
-    "Verdict",
     "action",
     "render",
-    "template_fields",
 ]

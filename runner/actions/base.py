@@ -17,9 +17,9 @@ from enum import IntEnum
 from typing import Any, Literal
 
 from runner import campaign, hostvars
-from runner.hostvars import VAR_NAME
-from runner.hostvars import template_fields as template_fields  # re-exported: part of this module's API
+from runner.hostvars import VAR_NAME, template_fields
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 
 DEFAULT_VARS: Mapping[str, Any] = hostvars.DEFAULTS  # the table's defaults (runner.hostvars)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # an SQL identifier, workflow name or syslog tag
@@ -42,34 +42,6 @@ class Effect(IntEnum):
 
 class Skip(Exception):
     """The step cannot run on this host (a var it needs is missing); reported as skipped."""
-
-
-@dataclass
-class Verdict:
-    """What a step found. Exactly one reading: passed, failed (a problem), undetermined, or not applicable.
-
-    ``undetermined``: the step could not decide (timeout, unparsable output, query error); no remediation
-    may be based on it. ``not_applicable``: what the step looks at is not on this host (a module that is
-    not enabled, a directory only redirection servers have); the playbook has nothing to do here.
-    """
-
-    passed: bool
-    message: str
-    data: dict[str, Any] = field(default_factory=dict)
-    undetermined: bool = False
-    not_applicable: bool = False
-
-    @classmethod
-    def unsure(cls, message: str, data: dict[str, Any] | None = None) -> Verdict:
-        return cls(False, message, data or {}, undetermined=True)
-
-    @classmethod
-    def absent(cls, message: str, data: dict[str, Any] | None = None) -> Verdict:
-        return cls(True, message, data or {}, not_applicable=True)
-
-    @property
-    def failed(self) -> bool:
-        return not self.passed and not self.undetermined
 
 
 @dataclass
@@ -337,5 +309,5 @@ def exit_ok(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) 
     """The judge of a command whose exit code is its whole result."""
     tail = (err.strip() or out.strip()).splitlines()[-3:]
     if rc == 0:
-        return Verdict(True, "exit 0", {"output": out[-2000:]})
-    return Verdict(False, f"exit {rc}: {' / '.join(tail)[:300]}" if tail else f"exit {rc}", {})
+        return Verdict(Reading.PASSED, "exit 0", {"output": out[-2000:]})
+    return Verdict(Reading.FAILED, f"exit {rc}: {' / '.join(tail)[:300]}" if tail else f"exit {rc}", {})

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Verdict, action
+from runner.actions.base import ArgSpec, Context, Effect, action
 from runner.campaign import InstanceConfig, ParseError
+from runner.outcomes import Reading, Verdict
 
 MARK = "@@statsrv"
 SECTIONS = ("serverconf", "instance", "pdump", "ss", "names")
@@ -153,7 +154,7 @@ def _judge_stat(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     """Where this instance's mta finds stat, and whether that stat is there; see the module docstring."""
     setup = read_setup(out, ctx)
     if isinstance(setup, str):
-        return Verdict.unsure(f"stat server: {setup}")
+        return Verdict(Reading.UNDETERMINED, f"stat server: {setup}")
     own = ctx.process("stat")
     where = f"{setup.address[0]}:{setup.address[1]}" if setup.address else ""
     data: dict[str, Any] = {
@@ -165,48 +166,58 @@ def _judge_stat(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
         "stat_processes": setup.stats,
     }
     if not setup.mta_enabled and not setup.own_enabled:
-        return Verdict.absent("neither mta nor stat is enabled for this instance: no stat server to check", data)
+        return Verdict(
+            Reading.NOT_APPLICABLE, "neither mta nor stat is enabled for this instance: no stat server to check", data
+        )
     if setup.address is None and setup.mta_enabled:
         return Verdict(
-            False,
+            Reading.FAILED,
             "mta/@statServerAddress is empty: mta does not start without it (email-deliverability.md); "
             "set it in config-<instance>.xml",
             data,
         )
     if args.get("aspect", "server") == "address":
-        return Verdict(True, f"mta/@statServerAddress = {where or '(empty; mta not enabled)'}", data)
+        return Verdict(Reading.PASSED, f"mta/@statServerAddress = {where or '(empty; mta not enabled)'}", data)
     if args.get("aspect") == "listening":
         pid = setup.stats.get(own)
         if setup.own_enabled and pid is not None and setup.local and not setup.listening:
-            return Verdict(False, f"{own} (pid {pid}) runs but nothing listens on udp {where}", data)
-        return Verdict(True, f"not the case that {own} runs here without listening on {where or 'its port'}", data)
+            return Verdict(Reading.FAILED, f"{own} (pid {pid}) runs but nothing listens on udp {where}", data)
+        return Verdict(
+            Reading.PASSED, f"not the case that {own} runs here without listening on {where or 'its port'}", data
+        )
     if setup.own_enabled:
         pid = setup.stats.get(own)
         if pid is None:
-            return Verdict(False, f"{own} is enabled (autoStart) and not running; mta asks {where or 'it'}", data)
+            return Verdict(
+                Reading.FAILED, f"{own} is enabled (autoStart) and not running; mta asks {where or 'it'}", data
+            )
         if setup.local and not setup.listening:
-            return Verdict(False, f"{own} (pid {pid}) runs but nothing listens on udp {where}", data)
+            return Verdict(Reading.FAILED, f"{own} (pid {pid}) runs but nothing listens on udp {where}", data)
         tail = f"; mta asks {where}" + (
             "" if setup.local else " (another host: not probed, its protocol is undocumented)"
         )
-        return Verdict(True, f"{own} runs here (pid {pid}){tail}", data)
+        return Verdict(Reading.PASSED, f"{own} runs here (pid {pid}){tail}", data)
     if setup.address is None or not setup.mta_enabled:
-        return Verdict.absent(f"{own} is not enabled for this instance and its mta is not either", data)
+        return Verdict(
+            Reading.NOT_APPLICABLE, f"{own} is not enabled for this instance and its mta is not either", data
+        )
     if not setup.local:
-        return Verdict.absent(
+        return Verdict(
+            Reading.NOT_APPLICABLE,
             f"{own} is not enabled here; mta asks the stat server on another host, {where} (reported, never "
             "started here; not probed: its protocol is undocumented)",
             data,
         )
     if setup.listening:
         shared = ", ".join(f"{n} (pid {p})" for n, p in sorted(setup.stats.items())) or "a process"
-        return Verdict.absent(
+        return Verdict(
+            Reading.NOT_APPLICABLE,
             f"{own} is not enabled for this instance; mta asks {where}, served on this host by {shared}: shared "
             "with another instance (email-deliverability.md), nothing to do here",
             data,
         )
     return Verdict(
-        False,
+        Reading.FAILED,
         f"mta asks {where} on this host but nothing listens there, and {own} is not enabled for this instance: "
         "start the stat of the instance that serves it (not started here)",
         data,

@@ -17,7 +17,9 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render, template_fields
+from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
+from runner.hostvars import template_fields
+from runner.outcomes import Reading, Verdict
 
 DB_VARS = ("db_host", "db_name", "db_user")
 SQL_EXPECT = ("ok", "empty", "nonempty", "zero")
@@ -72,7 +74,7 @@ def _sql_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_sql(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict.unsure(f"query failed (exit {rc}): {err.strip()[:300]}")
+        return Verdict(Reading.UNDETERMINED, f"query failed (exit {rc}): {err.strip()[:300]}")
     rows = [line.split("\t") for line in out.splitlines() if line.strip()]
     data: dict[str, Any] = {"rows": rows[:50], "row_count": len(rows)}
     expect = str(args.get("expect", "ok"))
@@ -80,18 +82,18 @@ def _judge_sql(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: in
     sample = "; ".join(" ".join(r) for r in rows[:5])
     if expect == "empty":
         if rows:
-            return Verdict(False, f"{len(rows)} {describe}: {sample}"[:400], data)
-        return Verdict(True, f"no {describe}", data)
+            return Verdict(Reading.FAILED, f"{len(rows)} {describe}: {sample}"[:400], data)
+        return Verdict(Reading.PASSED, f"no {describe}", data)
     if expect == "nonempty":
         if not rows:
-            return Verdict(False, f"no {describe}", data)
-        return Verdict(True, f"{len(rows)} {describe}: {sample}"[:400], data)
+            return Verdict(Reading.FAILED, f"no {describe}", data)
+        return Verdict(Reading.PASSED, f"{len(rows)} {describe}: {sample}"[:400], data)
     if expect == "zero":
         value = rows[0][0] if rows and rows[0] else ""
         if value.strip() not in ("0", ""):
-            return Verdict(False, f"{value.strip()} {describe}", data)
-        return Verdict(True, f"0 {describe}", data)
-    return Verdict(True, f"query ran: {sample}"[:300] if rows else "query ran", data)
+            return Verdict(Reading.FAILED, f"{value.strip()} {describe}", data)
+        return Verdict(Reading.PASSED, f"0 {describe}", data)
+    return Verdict(Reading.PASSED, f"query ran: {sample}"[:300] if rows else "query ran", data)
 
 
 def _sql_valid(args: Mapping[str, Any]) -> str | None:
@@ -174,7 +176,7 @@ def dedup_scope(args: Mapping[str, Any], ctx: Context) -> tuple[list[int], list[
     dupes_from = args.get("duplicates_from")
     if dupes_from is not None:
         verdict = ctx.earlier.get(str(dupes_from))
-        if verdict is not None and verdict.passed:
+        if verdict is not None and verdict.clear:
             raise Skip(f"no email is duplicated within {', '.join(wanted)}: nothing to delete there")
     return sorted({i for i, name in found if name in wanted}), wanted
 
@@ -288,25 +290,27 @@ def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
             f"{n} {words} ({schema})" for (schema, _t, words), n in zip(REFERENCING, refs.values(), strict=True) if n
         )
         return Verdict(
-            False,
+            Reading.FAILED,
             f"refused: {pointing} still point at the {rows} duplicate recipient(s) to delete in {names}; "
             f"nothing deleted, no table created; {MERGE_HINT}",
             data,
         )
     if found.get("nothing") and rc == 0:
-        return Verdict(True, f"no duplicate recipient to delete in {names}", data)
+        return Verdict(Reading.PASSED, f"no duplicate recipient to delete in {names}", data)
     if rc != 0 or rows is None:
         tail = (err.strip() or out.strip()).splitlines()[-2:]
-        return Verdict.unsure(f"de-duplication did not finish (exit {rc}): {' / '.join(tail)[:300]}", data)
+        return Verdict(
+            Reading.UNDETERMINED, f"de-duplication did not finish (exit {rc}): {' / '.join(tail)[:300]}", data
+        )
     if "backed_up" not in found or "left" not in found:
-        return Verdict.unsure(f"cannot read the de-duplication result: {out.strip()[-200:]!r}", data)
+        return Verdict(Reading.UNDETERMINED, f"cannot read the de-duplication result: {out.strip()[-200:]!r}", data)
     backup = backup_table(str(args.get("backup_prefix", "NmsRecipientDedup")), ctx.run_id)
     saved, left = found["backed_up"], found["left"]
     restore = restore_command(backup, ctx)
     data.update({"backed_up": saved, "deleted": saved - left, "kept": left, "backup_table": backup, "restore": restore})
     kept = f"; {left} row(s) were pointed at meanwhile and are kept" if left else ""
     return Verdict(
-        True,
+        Reading.PASSED,
         f"removed {saved - left} duplicate recipient(s) in {names}, each first copied into table {backup} (kept)"
         f"{kept}; restore with: {restore}",
         data,

@@ -11,7 +11,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
+from runner.actions.base import ArgSpec, Context, Effect, action, render
+from runner.outcomes import Reading, Verdict
 
 GLOB = r"[A-Za-z0-9_.*?-]+"  # a file pattern that may go unquoted into ``ls``
 DIR = ArgSpec("dir", "template", "the directory, e.g. {nl6_root}/var/{instance}/export", required=True)
@@ -37,7 +38,7 @@ def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     max_age = float(args["max_age"])
     lines = out.strip().splitlines()
     if rc != 0 or not lines or not lines[0].strip().isdigit():
-        return Verdict.unsure(f"cannot list {directory}: {err.strip()[:200] or 'no output'}")
+        return Verdict(Reading.UNDETERMINED, f"cannot list {directory}: {err.strip()[:200] or 'no output'}")
     now = int(lines[0])
     newest: tuple[float, str] | None = None
     for line in lines[1:]:
@@ -45,12 +46,12 @@ def _judge_fresh(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
         if len(parts) == 3:
             newest = (float(parts[0]), parts[2])
     if newest is None:
-        return Verdict(False, f"no {args.get('pattern', '*')} file in {directory}", {"newest_age": None})
+        return Verdict(Reading.FAILED, f"no {args.get('pattern', '*')} file in {directory}", {"newest_age": None})
     age = max(0.0, now - newest[0])
     data = {"newest": newest[1], "newest_age": round(age, 1)}
     if age > max_age:
-        return Verdict(False, f"newest file {newest[1]} was written {age:.0f}s ago (limit {max_age:g}s)", data)
-    return Verdict(True, f"{newest[1]} written {age:.0f}s ago", data)
+        return Verdict(Reading.FAILED, f"newest file {newest[1]} was written {age:.0f}s ago (limit {max_age:g}s)", data)
+    return Verdict(Reading.PASSED, f"{newest[1]} written {age:.0f}s ago", data)
 
 
 action(
@@ -78,17 +79,17 @@ def _log_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_log(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict.unsure(f"cannot read {args['file']}: {err.strip()[:200] or f'exit {rc}'}")
+        return Verdict(Reading.UNDETERMINED, f"cannot read {args['file']}: {err.strip()[:200] or f'exit {rc}'}")
     found = [line for line in out.splitlines() if line.strip()]
     want = str(args.get("expect", "present"))
     data = {"matches": found}
     if want == "absent":
         if found:
-            return Verdict(False, f"{len(found)} matching log lines, last: {found[-1][:200]}", data)
-        return Verdict(True, "no matching log line", data)
+            return Verdict(Reading.FAILED, f"{len(found)} matching log lines, last: {found[-1][:200]}", data)
+        return Verdict(Reading.PASSED, "no matching log line", data)
     if not found:
-        return Verdict(False, f"no line matching {args['pattern']!r} in {args['file']}", data)
-    return Verdict(True, f"found: {found[-1][:200]}", data)
+        return Verdict(Reading.FAILED, f"no line matching {args['pattern']!r} in {args['file']}", data)
+    return Verdict(Reading.PASSED, f"found: {found[-1][:200]}", data)
 
 
 action(
@@ -127,7 +128,7 @@ def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
     directory = render(str(args["dir"]), ctx, quote=False)
     lines = out.strip().splitlines()
     if rc != 0 or len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("@@count "):
-        return Verdict.unsure(f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}")
+        return Verdict(Reading.UNDETERMINED, f"cannot list {directory}: {err.strip()[:200] or f'exit {rc}'}")
     now, count = int(lines[0]), int(lines[1].split()[1])
     oldest_age = None
     if len(lines) > 2 and lines[2].split(" ", 1)[0].replace(".", "").isdigit():
@@ -135,17 +136,19 @@ def _judge_backlog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
     data = {"count": count, "oldest_age": round(oldest_age, 1) if oldest_age is not None else None}
     max_count = args.get("max_count")
     if max_count is not None and count > int(max_count):
-        return Verdict(False, f"{count} file(s) waiting in {directory} (at most {int(max_count)} expected)", data)
+        return Verdict(
+            Reading.FAILED, f"{count} file(s) waiting in {directory} (at most {int(max_count)} expected)", data
+        )
     max_age = args.get("max_age")
     if max_age is not None and oldest_age is not None and oldest_age > float(max_age):
         return Verdict(
-            False,
+            Reading.FAILED,
             f"{count} file(s) waiting in {directory}, the oldest for {oldest_age:.0f}s "
             f"(limit {float(max_age):g}s): nothing drains it",
             data,
         )
     return Verdict(
-        True,
+        Reading.PASSED,
         f"{count} file(s) waiting in {directory}"
         + (f", the oldest for {oldest_age:.0f}s" if oldest_age is not None else ""),
         data,
@@ -177,10 +180,12 @@ def _judge_present(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc
     path = render(str(args["path"]), ctx, quote=False)
     answer = out.strip()
     if rc != 0 or answer not in ("present", "absent"):
-        return Verdict.unsure(f"cannot tell whether {path} exists: {err.strip()[:200] or answer[:80]!r}")
+        return Verdict(Reading.UNDETERMINED, f"cannot tell whether {path} exists: {err.strip()[:200] or answer[:80]!r}")
     if answer == "absent":
-        return Verdict.absent(f"{path} does not exist: {args.get('absent_means', 'not applicable here')}")
-    return Verdict(True, f"{path} exists")
+        return Verdict(
+            Reading.NOT_APPLICABLE, f"{path} does not exist: {args.get('absent_means', 'not applicable here')}"
+        )
+    return Verdict(Reading.PASSED, f"{path} exists")
 
 
 action(

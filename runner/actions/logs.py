@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, render
+from runner.actions.base import ArgSpec, Context, Effect, action, render
 from runner.actions.modules import MODULE, pid_in_pdump
 from runner.campaign import ParseError
+from runner.outcomes import Reading, Verdict
 
 WINDOWS = ("fixed", "popMailPeriodSec")
 
@@ -79,11 +80,11 @@ def _epoch(timestamp: str) -> float:
 def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     path = render(str(args["file"]), ctx, quote=False)
     if rc != 0:
-        return Verdict.unsure(f"cannot read {path}: {err.strip()[:200] or f'exit {rc}'}")
+        return Verdict(Reading.UNDETERMINED, f"cannot read {path}: {err.strip()[:200] or f'exit {rc}'}")
     head, _mark, log = out.partition("@@log\n")
     clock, _c, config = head.partition("@@config\n")
     if not clock.strip().isdigit():
-        return Verdict.unsure(f"cannot read the host's clock: {clock.strip()[:80]!r}")
+        return Verdict(Reading.UNDETERMINED, f"cannot read the host's clock: {clock.strip()[:80]!r}")
     now = int(clock.strip())
     window = float(render(str(args.get("window", 3600)), ctx, quote=False))
     source = f"{window:g}s"
@@ -93,7 +94,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             try:
                 period = campaign.parse_instance_config(config).pop_mail_period
             except ParseError as exc:
-                return Verdict.unsure(f"cannot read the instance config for the polling period: {exc}")
+                return Verdict(Reading.UNDETERMINED, f"cannot read the instance config for the polling period: {exc}")
         window = period * float(args.get("periods", 1))
         source = f"{window:g}s ({args.get('periods', 1)} x popMailPeriodSec {period}s)"
     since = now - window
@@ -116,10 +117,14 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             errors.append(f"{entry.timestamp} {entry.message}"[:200])
     data = {"errors": errors[-20:], "window": window, "lines_read": read, "lines_unreadable": unreadable}
     if unreadable and not read:
-        return Verdict.unsure(f"{path}: no line in the documented log layout ({unreadable} unreadable)", data)
+        return Verdict(
+            Reading.UNDETERMINED, f"{path}: no line in the documented log layout ({unreadable} unreadable)", data
+        )
     if errors:
-        return Verdict(False, f"{len(errors)} error line(s) in {path} in the last {source}, last: {errors[-1]}", data)
-    return Verdict(True, f"no error in {path} in the last {source}", data)
+        return Verdict(
+            Reading.FAILED, f"{len(errors)} error line(s) in {path} in the last {source}, last: {errors[-1]}", data
+        )
+    return Verdict(Reading.PASSED, f"no error in {path} in the last {source}", data)
 
 
 action(

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Verdict, action, exit_ok
+from runner.actions.base import ArgSpec, Context, Effect, action, exit_ok
 from runner.campaign import ParseError
+from runner.outcomes import Reading, Verdict
 
 FLAGS = ("-verbose", "-noconsole", "-immediate")
 MODULE = ArgSpec(
@@ -39,11 +40,11 @@ def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 def read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
     """pdump's answer parsed, or the undetermined verdict saying why it cannot be read."""
     if rc != 0:
-        return Verdict.unsure(f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
+        return Verdict(Reading.UNDETERMINED, f"nlserver pdump failed (exit {rc}): {err.strip()[:200]}")
     try:
         return campaign.parse_pdump(text)
     except ParseError as exc:
-        return Verdict.unsure(f"cannot parse pdump output: {exc}")
+        return Verdict(Reading.UNDETERMINED, f"cannot parse pdump output: {exc}")
 
 
 def pid_in_pdump(process: str) -> str:
@@ -82,23 +83,30 @@ def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: 
     proc = dump.find(name)
     if proc is not None:
         return Verdict(
-            True, f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)", {"pid": proc.pid, "processes": processes}
+            Reading.PASSED,
+            f"{name} running (pid {proc.pid}, {proc.memory_mb:g} MB)",
+            {"pid": proc.pid, "processes": processes},
         )
     state = "pdump says No tasks" if dump.no_tasks else f"{name} is not in pdump"
     data = {"no_tasks": dump.no_tasks, "processes": processes}
     if not mark:  # watchdog: always expected where Campaign is installed
-        return Verdict(False, state, data)
+        return Verdict(Reading.FAILED, state, data)
     if rc != 0:
-        return Verdict.unsure(f"{state}, and nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}", data)
+        return Verdict(
+            Reading.UNDETERMINED,
+            f"{state}, and nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}",
+            data,
+        )
     try:
         missing = campaign.parse_missing(missing_text)
     except ParseError as exc:
-        return Verdict.unsure(f"{state}, and monitor -missing cannot be read: {exc}", data)
+        return Verdict(Reading.UNDETERMINED, f"{state}, and monitor -missing cannot be read: {exc}", data)
     if name in missing:
         return Verdict(
-            False, f"{state}; monitor -missing lists it: enabled but not running", {**data, "missing": missing}
+            Reading.FAILED, f"{state}; monitor -missing lists it: enabled but not running", {**data, "missing": missing}
         )
-    return Verdict.absent(
+    return Verdict(
+        Reading.NOT_APPLICABLE,
         f"{name} is not enabled on this host: neither pdump nor monitor -missing lists it (not started)",
         {**data, "missing": missing},
     )
@@ -121,9 +129,9 @@ def _judge_has_tasks(args: Mapping[str, Any], ctx: Context, out: str, err: str, 
     if isinstance(dump, Verdict):
         return dump
     if dump.no_tasks or not dump.processes:
-        return Verdict(False, "pdump says No tasks: no Campaign process is running", {"no_tasks": True})
+        return Verdict(Reading.FAILED, "pdump says No tasks: no Campaign process is running", {"no_tasks": True})
     names = [p.name for p in dump.processes]
-    return Verdict(True, f"{len(names)} processes running", {"no_tasks": False, "processes": names})
+    return Verdict(Reading.PASSED, f"{len(names)} processes running", {"no_tasks": False, "processes": names})
 
 
 action(
@@ -142,14 +150,14 @@ def _missing_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 def _judge_missing(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     if rc != 0:
-        return Verdict.unsure(f"nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}")
+        return Verdict(Reading.UNDETERMINED, f"nlserver monitor -missing failed (exit {rc}): {err.strip()[:200]}")
     try:
         missing = campaign.parse_missing(out)
     except ParseError as exc:
-        return Verdict.unsure(f"cannot parse monitor output: {exc}", {"missing": []})
+        return Verdict(Reading.UNDETERMINED, f"cannot parse monitor output: {exc}", {"missing": []})
     if missing:
-        return Verdict(False, f"enabled but not running: {', '.join(missing)}", {"missing": missing})
-    return Verdict(True, "every enabled module is running", {"missing": []})
+        return Verdict(Reading.FAILED, f"enabled but not running: {', '.join(missing)}", {"missing": missing})
+    return Verdict(Reading.PASSED, "every enabled module is running", {"missing": []})
 
 
 action(
@@ -172,17 +180,17 @@ def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: in
     A layout this parser does not know is undetermined, never "0 sessions".
     """
     if rc != 0:
-        return Verdict.unsure(f"nlserver pdump -who failed (exit {rc}): {err.strip()[:200]}")
+        return Verdict(Reading.UNDETERMINED, f"nlserver pdump -who failed (exit {rc}): {err.strip()[:200]}")
     try:
         who = campaign.parse_who(out)
     except ParseError as exc:
-        return Verdict.unsure(f"cannot read pdump -who (not Adobe's layout): {exc}")
+        return Verdict(Reading.UNDETERMINED, f"cannot read pdump -who (not Adobe's layout): {exc}")
     sessions = [f"{c.login} from {c.ip} ({c.instance}, last access {c.last_access})" for c in who.connections]
     pool = [f"{p.datasource} as {p.login}" for p in who.pool]
     data = {"sessions": sessions, "pool": pool}
     desc = "; ".join(sessions) if sessions else "no connection in progress"
     tail = f" | DB pool: {', '.join(pool)}" if pool else ""
-    return Verdict(True, f"{len(sessions)} connection(s) a web restart would cut: {desc}{tail}", data)
+    return Verdict(Reading.PASSED, f"{len(sessions)} connection(s) a web restart would cut: {desc}{tail}", data)
 
 
 action(

@@ -12,8 +12,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render
+from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
 from runner.actions.modules import MODULE, pid_in_pdump, read_pdump
+from runner.outcomes import Reading, Verdict
 
 PORT_ARGS = (
     ArgSpec("module", "enum", "the module that should own the port", required=True, choices=MODULE.choices),
@@ -69,7 +70,7 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     owner = ctx.process(str(args["module"]))
     label = f"{proto} {port}"
     if "@@ss" not in out or "@@ps" not in out or "@@own " not in out:
-        return Verdict.unsure(f"cannot parse port check output for {label}")
+        return Verdict(Reading.UNDETERMINED, f"cannot parse port check output for {label}")
     pdump_text, rest = out.split("@@ss", 1)
     ss_text, rest = rest.split("@@own ", 1)
     own_text, ps_text = rest.split("@@ps", 1)
@@ -106,12 +107,12 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     data["foreign"] = foreign
     if foreign:
         desc = ", ".join(f"pid {h['pid']} ({h['command']})" if h["pid"] else h["command"] for h in foreign)
-        return Verdict(False, f"{label} is held by another process: {desc}", data)
+        return Verdict(Reading.FAILED, f"{label} is held by another process: {desc}", data)
     if not bound:
-        return Verdict(False, f"nothing listens on {label}", data)
+        return Verdict(Reading.FAILED, f"nothing listens on {label}", data)
     if module is None:
-        return Verdict(False, f"{label} is bound but {owner} is not in pdump", data)
-    return Verdict(True, f"{owner} (pid {module.pid}) listens on {label}", data)
+        return Verdict(Reading.FAILED, f"{label} is bound but {owner} is not in pdump", data)
+    return Verdict(Reading.PASSED, f"{owner} (pid {module.pid}) listens on {label}", data)
 
 
 action(
@@ -131,7 +132,9 @@ def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err
         return verdict
     if verdict.undetermined:
         return verdict
-    return Verdict(True, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data)
+    return Verdict(
+        Reading.PASSED, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data
+    )
 
 
 action(
@@ -181,19 +184,19 @@ def _judge_http(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     body, status = split_http(out)
     data = {"url": url, "http_status": status, "body": body[:500]}
     if rc != 0 or status == 0:
-        return Verdict(False, f"GET {url} failed: {err.strip()[:200] or f'curl exit {rc}'}", data)
+        return Verdict(Reading.FAILED, f"GET {url} failed: {err.strip()[:200] or f'curl exit {rc}'}", data)
     want_status = int(args.get("status", 200))
     if status != want_status:
-        return Verdict(False, f"{url} answered HTTP {status} (expected {want_status})", data)
+        return Verdict(Reading.FAILED, f"{url} answered HTTP {status} (expected {want_status})", data)
     expect = args.get("expect")
     if expect and not re.search(str(expect), body):
-        return Verdict(False, f"{url} answered HTTP {status} without {expect!r}: {body.strip()[:160]!r}", data)
+        return Verdict(Reading.FAILED, f"{url} answered HTTP {status} without {expect!r}: {body.strip()[:160]!r}", data)
     refuse = args.get("refuse")
     if refuse and re.search(str(refuse), body):
         match = re.search(str(refuse), body)
         found = match.group(0) if match else refuse
-        return Verdict(False, f"{url} answered with {found!r}: {body.strip()[:200]!r}", data)
-    return Verdict(True, f"{url} OK (HTTP {status})", data)
+        return Verdict(Reading.FAILED, f"{url} answered with {found!r}: {body.strip()[:200]!r}", data)
+    return Verdict(Reading.PASSED, f"{url} OK (HTTP {status})", data)
 
 
 action(
@@ -254,12 +257,16 @@ def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc:
     token = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("@@token ")), "")
     data = {"port": port, "file": path, "token": token}
     if rc == 3:
-        return Verdict(False, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data)
+        return Verdict(
+            Reading.FAILED, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data
+        )
     if rc != 0:
         return Verdict(
-            False, f"a test record sent to udp {port} did not reach {path} within {int(args.get('wait', 5))}s", data
+            Reading.FAILED,
+            f"a test record sent to udp {port} did not reach {path} within {int(args.get('wait', 5))}s",
+            data,
         )
-    return Verdict(True, f"a test record sent to udp {port} reached {path}", data)
+    return Verdict(Reading.PASSED, f"a test record sent to udp {port} reached {path}", data)
 
 
 action(
@@ -309,11 +316,11 @@ def _judge_banner(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc:
     data = {"server": where, "banner": banner[:200]}
     if rc == 3 or (rc != 0 and not banner):
         why = err.strip().splitlines()[-1][:200] if err.strip() else f"exit {rc}"
-        return Verdict(False, f"cannot reach {where} from the host: {why}", data)
+        return Verdict(Reading.FAILED, f"cannot reach {where} from the host: {why}", data)
     expect = str(args.get("expect", ""))
     if expect and not re.search(expect, banner):
-        return Verdict(False, f"{where} answered {banner[:120]!r}, not {expect!r}", data)
-    return Verdict(True, f"{where} answers from the host: {banner[:120]}", data)
+        return Verdict(Reading.FAILED, f"{where} answered {banner[:120]!r}, not {expect!r}", data)
+    return Verdict(Reading.PASSED, f"{where} answers from the host: {banner[:120]}", data)
 
 
 action(

@@ -26,8 +26,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, xml_attr
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, xml_attr
 from runner.hostvars import VAR_NAME
+from runner.outcomes import Reading, Verdict
 
 SCHEMA = r"[a-z]{2,8}:[A-Za-z][A-Za-z0-9]{0,40}"
 _NAME = r"[A-Za-z][A-Za-z0-9]*"
@@ -173,18 +174,18 @@ def _judge_query(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     if rows is None:
         tail = (err.strip() or out.strip()).splitlines()[-2:]
         detail = f" (exit {rc}: {' / '.join(tail)[:200]})" if rc != 0 or tail else ""
-        return Verdict.unsure(f"query on {args['schema']} failed: {problem}{detail}")
+        return Verdict(Reading.UNDETERMINED, f"query on {args['schema']} failed: {problem}{detail}")
     data: dict[str, Any] = {"rows": rows[:50], "row_count": len(rows)}
     expect = str(args.get("expect", "ok"))
     describe = str(args.get("describe", "rows"))
     sample = "; ".join(" ".join(r) for r in rows[:5])
     if expect == "empty" and rows:
-        return Verdict(False, f"{len(rows)} {describe}: {sample}"[:400], data)
+        return Verdict(Reading.FAILED, f"{len(rows)} {describe}: {sample}"[:400], data)
     if expect == "empty":
-        return Verdict(True, f"no {describe}", data)
+        return Verdict(Reading.PASSED, f"no {describe}", data)
     if expect == "nonempty" and not rows:
-        return Verdict(False, f"no {describe}", data)
-    return Verdict(True, f"{len(rows)} {describe}: {sample}"[:400] if rows else f"no {describe}", data)
+        return Verdict(Reading.FAILED, f"no {describe}", data)
+    return Verdict(Reading.PASSED, f"{len(rows)} {describe}: {sample}"[:400] if rows else f"no {describe}", data)
 
 
 def _valid(args: Mapping[str, Any]) -> str | None:

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, exit_ok
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
+from runner.outcomes import Reading, Verdict
 
 INIT_SCRIPT = "/etc/init.d/nlserver6"
 SERVICE_START = {"systemd": "systemctl start nlserver", "init": f"{INIT_SCRIPT} start"}
@@ -121,17 +122,17 @@ def _judge_status(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc:
     """Adobe's exit codes of ``/etc/init.d/nlserver6 status`` (administration.md)."""
     lines = [line for line in out.splitlines() if line.startswith(f"{STATUS_MARK} ")]
     if rc != 0 or len(lines) != 1:
-        return Verdict.unsure(f"{INIT_SCRIPT} status could not be read (exit {rc}): {err.strip()[:200]}")
+        return Verdict(Reading.UNDETERMINED, f"{INIT_SCRIPT} status could not be read (exit {rc}): {err.strip()[:200]}")
     value = lines[0].split(" ", 1)[1].strip()
     if value == "absent":
-        return Verdict.absent(f"no {INIT_SCRIPT} on this host: its status is not a check here")
+        return Verdict(Reading.NOT_APPLICABLE, f"no {INIT_SCRIPT} on this host: its status is not a check here")
     code = int(value) if value.isdigit() else -1
     data = {"status_exit": code}
     if code == 0:
-        return Verdict(True, f"{INIT_SCRIPT} status: exit 0, {STATUS_MEANING[0]}", data)
+        return Verdict(Reading.PASSED, f"{INIT_SCRIPT} status: exit 0, {STATUS_MEANING[0]}", data)
     if code in STATUS_MEANING:
-        return Verdict(False, f"{INIT_SCRIPT} status: exit {code}, {STATUS_MEANING[code]}", data)
-    return Verdict.unsure(f"{INIT_SCRIPT} status: exit {value}, an error (administration.md)", data)
+        return Verdict(Reading.FAILED, f"{INIT_SCRIPT} status: exit {code}, {STATUS_MEANING[code]}", data)
+    return Verdict(Reading.UNDETERMINED, f"{INIT_SCRIPT} status: exit {value}, an error (administration.md)", data)
 
 
 action(

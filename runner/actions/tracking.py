@@ -20,8 +20,9 @@ from typing import Any
 
 from runner import campaign
 from runner.actions import querydef
-from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, Verdict, action, render
+from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
 from runner.actions.files import GLOB, pattern_glob
+from runner.outcomes import Reading, Verdict
 
 REDIR_ARGS = (
     ArgSpec("dir", "template", "the tracking log directory, {nl6_root}/var/{instance}/redir/log", required=True),
@@ -88,11 +89,12 @@ def _files(out: str) -> list[tuple[str, int, int]]:
 def _judge_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     directory = render(str(args["dir"]), ctx, quote=False)
     if rc != 0:
-        return Verdict.unsure(f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}")
+        return Verdict(Reading.UNDETERMINED, f"cannot read {directory}: {err.strip()[:200] or f'exit {rc}'}")
     if out.strip() == "@@absent":
-        return Verdict.absent(
+        return Verdict(
+            Reading.NOT_APPLICABLE,
             f"{directory} does not exist: not a redirection server (log-files.md: the redir directory only "
-            "exists on redirection servers), no tracking log to read here"
+            "exists on redirection servers), no tracking log to read here",
         )
     files = _files(out)
     bad = [ln.strip() for ln in out.splitlines() if re.match(r"^/.+:\d+$", ln.strip())]
@@ -101,7 +103,8 @@ def _judge_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     too_many = [(path, total, n) for path, total, n in files if refused(n, total, ppm)]
     if too_many:
         shown = ", ".join(f"{path}: {n} of {total} lines" for path, total, n in too_many[:5])
-        return Verdict.unsure(
+        return Verdict(
+            Reading.UNDETERMINED,
             f"{shown} do not match Adobe's expression: more than quarantine_max_share ({ppm / PPM:.2%}, at least "
             "one line) or every line of a file, so the expression or the file is wrong, not a line; nothing will "
             "be set aside",
@@ -110,10 +113,12 @@ def _judge_scan(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     if bad:
         count = sum(n for _p, _t, n in files)
         listed = ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
-        return Verdict(False, f"{count} corrupted tracking log line(s): {listed}", data)
+        return Verdict(Reading.FAILED, f"{count} corrupted tracking log line(s): {listed}", data)
     total = sum(t for _p, t, _n in files)
     return Verdict(
-        True, f"all {total} line(s) of {len(files)} tracking log file(s) in {directory} match Adobe's expression", data
+        Reading.PASSED,
+        f"all {total} line(s) of {len(files)} tracking log file(s) in {directory} match Adobe's expression",
+        data,
     )
 
 
@@ -158,19 +163,19 @@ def _judge_quarantine(args: Mapping[str, Any], ctx: Context, out: str, err: str,
     if rc == 4 and refusals:
         shown = ", ".join(f"{r[0]}: {r[1]} of {r[2]} lines" for r in refusals if len(r) == 3)
         return Verdict(
-            False,
+            Reading.FAILED,
             f"refused, nothing was moved: {shown} do not match Adobe's expression (more than quarantine_max_share "
             f"{share_ppm(ctx) / PPM:.2%}, at least one line, or every line): the expression or the file is wrong, "
             "not a line",
             {"refused": refusals},
         )
     if rc != 0:
-        return Verdict(False, f"exit {rc}: {err.strip()[:300]}")
+        return Verdict(Reading.FAILED, f"exit {rc}: {err.strip()[:300]}")
     moved = [ln.split(" ", 2)[1:] for ln in out.splitlines() if ln.startswith("@@moved ")]
     if not moved:
-        return Verdict(True, "no corrupted line left to set aside", {"moved": []})
+        return Verdict(Reading.PASSED, "no corrupted line left to set aside", {"moved": []})
     text = "; ".join(f"corrupted lines of {m[0]} set aside in {m[1]}" for m in moved if len(m) == 2)
-    return Verdict(True, text, {"moved": moved})
+    return Verdict(Reading.PASSED, text, {"moved": moved})
 
 
 action(
@@ -214,13 +219,14 @@ def _stop_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 def _judge_stop(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     name = _workflow(args, ctx)
     if rc == 0 and "@@stopped" in out:
-        return Verdict(True, f"workflow {name} stopped (@state 20)")
+        return Verdict(Reading.PASSED, f"workflow {name} stopped (@state 20)")
     if rc == 4:
         return Verdict(
-            False, f"workflow {name} was asked to stop and did not reach @state 20 within {args.get('wait', 120)}s"
+            Reading.FAILED,
+            f"workflow {name} was asked to stop and did not reach @state 20 within {args.get('wait', 120)}s",
         )
     tail = (err.strip() or out.strip()).splitlines()[-2:]
-    return Verdict(False, f"xtk.workflow.Stop({name!r}) failed: exit {rc}: {' / '.join(tail)[:200]}")
+    return Verdict(Reading.FAILED, f"xtk.workflow.Stop({name!r}) failed: exit {rc}: {' / '.join(tail)[:200]}")
 
 
 action(

@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from runner import campaign, redact
-from runner.actions.base import ArgSpec, Context, Effect, Skip, Verdict, action, render, xml_text
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, render, xml_text
 from runner.actions.network import curl_command, split_http
 from runner.campaign import ParseError
+from runner.outcomes import Reading, Verdict
 
 R_TEST_URL = "http://{address}:{web_port}/r/test"
 LOGON_URL = "http://{address}:{web_port}/nl/jsp/logon.jsp"
@@ -56,11 +57,11 @@ def _read(
     body, status = split_http(out)
     data["http_status"] = status
     if rc != 0 or status == 0:
-        return Verdict(False, _no_answer(url, err, rc), data)
+        return Verdict(Reading.FAILED, _no_answer(url, err, rc), data)
     try:
         return body, parse(body)
     except ParseError as exc:
-        return Verdict.unsure(f"{url} answered HTTP {status}, not {shape}: {exc}", data)
+        return Verdict(Reading.UNDETERMINED, f"{url} answered HTTP {status}, not {shape}: {exc}", data)
 
 
 # --- /r/test --------------------------------------------------------------------------------------
@@ -79,8 +80,8 @@ def _judge_r_test(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc:
     answer = read[1]
     data.update(status=answer.status, build=answer.build, local_host=answer.local_host)
     if not answer.ok:
-        return Verdict(False, f"{url} answered status={answer.status!r} (expected 'OK')", data)
-    return Verdict(True, f"{url} answered status='OK' (build {answer.build}, {answer.local_host})", data)
+        return Verdict(Reading.FAILED, f"{url} answered status={answer.status!r} (expected 'OK')", data)
+    return Verdict(Reading.PASSED, f"{url} answered status='OK' (build {answer.build}, {answer.local_host})", data)
 
 
 action(
@@ -123,20 +124,20 @@ def _judge_logon(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
     data = {"url": url, "http_status": status, "answer": seen, "body": body.strip()[:300]}
     if str(args["finding"]) == "blank":
         if seen == "no_answer":
-            return Verdict(False, f"{_no_answer(url, err, rc)} (the web module is not serving)", data)
+            return Verdict(Reading.FAILED, f"{_no_answer(url, err, rc)} (the web module is not serving)", data)
         if seen == "blank":
-            return Verdict(False, f"{url} answered a blank page (HTTP {status}): the web module is down", data)
-        return Verdict(True, f"{url} answered a page (HTTP {status})", data)
+            return Verdict(Reading.FAILED, f"{url} answered a blank page (HTTP {status}): the web module is down", data)
+        return Verdict(Reading.PASSED, f"{url} answered a page (HTTP {status})", data)
     if seen == "no_answer":
-        return Verdict.unsure(f"{url} does not answer: the Java integration cannot be judged", data)
+        return Verdict(Reading.UNDETERMINED, f"{url} does not answer: the Java integration cannot be judged", data)
     if seen == "java_error":
         return Verdict(
-            False,
+            Reading.FAILED,
             f"{url} answered a Tomcat/Java error (HTTP {status}): check the Java integration in "
             f"nl6/customer.sh; restarting web does not fix it: {body.strip()[:160]!r}",
             data,
         )
-    return Verdict(True, f"{url} answered without a Tomcat/Java error (HTTP {status})", data)
+    return Verdict(Reading.PASSED, f"{url} answered without a Tomcat/Java error (HTTP {status})", data)
 
 
 action(
@@ -208,18 +209,24 @@ def _judge_soap(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     body, fault = read
     if fault is None:
         if TOKEN.search(body):
-            return Verdict(True, f"operator {login} logged on (xtk:session#Logon returned a session token)", data)
-        return Verdict.unsure(f"xtk:session#Logon for {login} returned neither a fault nor a session token", data)
+            return Verdict(
+                Reading.PASSED, f"operator {login} logged on (xtk:session#Logon returned a session token)", data
+            )
+        return Verdict(
+            Reading.UNDETERMINED, f"xtk:session#Logon for {login} returned neither a fault nor a session token", data
+        )
     data.update(fault=fault.kind, faultstring=fault.string[:200], detail=fault.detail[:200])
     if fault.auth_refused:
         data["finding"] = "authentication"
         return Verdict(
-            False,
+            Reading.FAILED,
             f"the server refused operator {login}'s logon ({fault.detail[:120]}): an authentication finding "
             "(check the operator, its password and its security zone); restarting web does not fix it",
             data,
         )
-    return Verdict(False, f"xtk:session#Logon for {login} faulted ({fault.kind}): {fault.string} {fault.detail}", data)
+    return Verdict(
+        Reading.FAILED, f"xtk:session#Logon for {login} faulted ({fault.kind}): {fault.string} {fault.detail}", data
+    )
 
 
 action(

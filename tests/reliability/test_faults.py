@@ -181,7 +181,7 @@ def test_hanging_command_is_stopped_on_the_host_and_the_other_hosts_go_on(
         assert code == 1, doc
         statuses = {h: doc["hosts"][h]["status"] for h in ("lab1", "lab2", "lab3")}
         assert statuses == {"lab1": "failed", "lab2": "healthy", "lab3": "healthy"}, doc
-        assert "cannot diagnose" in doc["hosts"]["lab1"]["message"], doc["hosts"]["lab1"]
+        assert "undetermined: " in doc["hosts"]["lab1"]["message"], doc["hosts"]["lab1"]
         assert not [e for e in _changes(events) if e.get("host") == "lab1"], "remediated a host it could not diagnose"
         assert elapsed < 45
         # the hung processes were stopped on the host at the timeout, not left running

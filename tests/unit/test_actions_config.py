@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.actions import ACTIONS, Context, Verdict
+from runner.actions import ACTIONS, Context
 from runner.inventory import Host
+from runner.outcomes import Verdict
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adobe"
 CONFIGS = yaml.safe_load((FIXTURES / "config.yml").read_text())["samples"]

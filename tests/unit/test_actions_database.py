@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 
 DB = {"db_host": "127.0.0.30", "db_name": "campaign", "db_user": "ro", "db_password": "pw 1", "grace": 120}
 HOST = Host("prod1", (), DB, "-")
@@ -41,7 +42,7 @@ def test_sql_judges() -> None:
 
 
 DEDUP_ARGS = {"folders_from": "folders"}
-FOLDERS = Verdict(True, "", {"rows": [["2", "prospects"]]})
+FOLDERS = Verdict(Reading.PASSED, "", {"rows": [["2", "prospects"]]})
 
 
 def _dedup_ctx() -> Context:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Verdict
 
 HOST = Host("prod1", (), {"instance": "prod", "nl6_root": "/nl6", "pop3_server": "127.0.0.9:1110"}, "inv.yml:3")
 CTX = Context(HOST)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 
 HOST = Host("prod1", (), {"instance": "prod", "nlserver": "/opt/nl6/bin/nlserver"}, "inv.yml:3")
 CTX = Context(HOST)
@@ -36,7 +37,7 @@ def test_module_running_running_missing_or_not_enabled() -> None:
     assert listed.failed and "enabled but not running" in listed.message
     # Neither pdump nor monitor -missing: not enabled here (e.g. mta on a mid-sourced instance).
     absent = _judge("module_running", {"module": "mta"}, _running(PDUMP))
-    assert absent.passed and absent.not_applicable and "not enabled" in absent.message
+    assert absent.clear and absent.not_applicable and "not enabled" in absent.message
 
 
 def test_module_running_cannot_decide() -> None:
@@ -94,13 +95,13 @@ def test_control_builds_the_documented_command(name: str, verb: str) -> None:
 
 
 def test_start_listed_uses_the_missing_check() -> None:
-    earlier = {"missing": Verdict(False, "", {"missing": ["mta@prod", "web@default"]})}
+    earlier = {"missing": Verdict(Reading.FAILED, "", {"missing": ["mta@prod", "web@default"]})}
     ctx = Context(HOST, earlier=earlier)
     cmd = ACTIONS["start_listed"].build({"from": "missing"}, ctx)
     assert cmd == "/opt/nl6/bin/nlserver start mta@prod && /opt/nl6/bin/nlserver start web@default"
     with pytest.raises(Skip, match="no result"):
         ACTIONS["start_listed"].build({"from": "other"}, ctx)
-    forged = Context(HOST, earlier={"missing": Verdict(False, "", {"missing": ["mta; reboot"]})})
+    forged = Context(HOST, earlier={"missing": Verdict(Reading.FAILED, "", {"missing": ["mta; reboot"]})})
     with pytest.raises(Skip, match="refusing"):
         ACTIONS["start_listed"].build({"from": "missing"}, forged)
 

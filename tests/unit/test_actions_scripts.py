@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 
 CTX = Context(Host("prod1", (), {"instance": "prod", "nlserver": "nlserver", "nl6_root": "/a b"}, "-"))
 
@@ -18,16 +19,16 @@ def test_javascript_runs_a_temporary_file_for_the_instance() -> None:
 
 
 def test_workflow_relaunch_takes_names_from_the_check() -> None:
-    rows = Verdict(False, "", {"rows": [["exportDaily", "20"], ["exportDaily", "20"], ["exportWeekly", "3"]]})
+    rows = Verdict(Reading.FAILED, "", {"rows": [["exportDaily", "20"], ["exportDaily", "20"], ["exportWeekly", "3"]]})
     ctx = Context(CTX.host, earlier={"stuck": rows})
     cmd = ACTIONS["workflow_relaunch"].build({"from": "stuck", "verb": "Restart"}, ctx)
     assert cmd.count("xtk.workflow.Restart") == 2 and "exportWeekly" in cmd
-    forged = Context(CTX.host, earlier={"stuck": Verdict(False, "", {"rows": [['x"); evil("']]})})
+    forged = Context(CTX.host, earlier={"stuck": Verdict(Reading.FAILED, "", {"rows": [['x"); evil("']]})})
     with pytest.raises(Skip, match="refusing"):
         ACTIONS["workflow_relaunch"].build({"from": "stuck", "verb": "Start"}, forged)
     with pytest.raises(Skip, match="lists no workflow"):
         ACTIONS["workflow_relaunch"].build(
-            {"from": "stuck", "verb": "Start"}, Context(CTX.host, earlier={"stuck": Verdict(True, "")})
+            {"from": "stuck", "verb": "Start"}, Context(CTX.host, earlier={"stuck": Verdict(Reading.PASSED, "")})
         )
 
 

@@ -6,8 +6,9 @@ import shlex
 
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 
 NLSERVER = "/usr/local/neolane/nl6/bin/nlserver"
 ENV = "/usr/local/neolane/nl6/env.sh"
@@ -63,7 +64,7 @@ def test_unknown_manager_or_become_is_skipped_not_guessed() -> None:
 
 
 def _missing(*names: str) -> dict[str, Verdict]:
-    return {"missing": Verdict(False, "enabled but not running", {"missing": list(names)})}
+    return {"missing": Verdict(Reading.FAILED, "enabled but not running", {"missing": list(names)})}
 
 
 def test_start_listed_starts_each_in_the_campaign_account() -> None:
@@ -105,5 +106,5 @@ def test_init_status_exit_codes_as_adobe_documents_them() -> None:
     assert two.failed and "no process is running" in two.message
     assert _status("@@initstatus 3\n").undetermined
     absent = _status("@@initstatus absent\n")
-    assert absent.not_applicable and absent.passed
+    assert absent.not_applicable and absent.clear and not absent.passed
     assert _status("", rc=124).undetermined

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.actions import ACTIONS, Context, Verdict
+from runner.actions import ACTIONS, Context
 from runner.actions.tracking import allowed, refused
 from runner.inventory import Host
+from runner.outcomes import Verdict
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "adobe" / "redir-log-lines.yml"
 SAMPLES = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))["samples"]
@@ -77,7 +78,7 @@ def test_each_corrupted_sample_is_found_as_file_line(tmp_path: Path, bad: str) -
 
 def test_no_redir_directory_is_not_applicable(tmp_path: Path) -> None:
     verdict, _ = _run("redir_scan", tmp_path)
-    assert verdict.not_applicable and verdict.passed
+    assert verdict.not_applicable and verdict.clear and not verdict.passed
     assert "not a redirection server" in verdict.message
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.actions import ACTIONS, Context, Skip, Verdict
+from runner.actions import ACTIONS, Context, Skip
 from runner.inventory import Host
+from runner.outcomes import Verdict
 from runner.plan import build
 from runner.playbook import load_module
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import subprocess
 
 from runner import hostvars, plan
-from runner.actions import Context, Verdict
+from runner.actions import Context
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 from runner.playbook import When, parse
 from runner.transport import Result, remote_command
 
@@ -108,8 +109,8 @@ def _book():
 
 def test_when_rules_pick_steps() -> None:
     book = _book()
-    down = {"c1": Verdict(False, ""), "c2": Verdict(True, "")}
-    up = {"c1": Verdict(True, ""), "c2": Verdict(True, "")}
+    down = {"c1": Verdict(Reading.FAILED, ""), "c2": Verdict(Reading.PASSED, "")}
+    up = {"c1": Verdict(Reading.PASSED, ""), "c2": Verdict(Reading.PASSED, "")}
     assert [s.id for s in plan.selected(book, down, {"level": "a"})] == ["r1", "r3"]
     assert [s.id for s in plan.selected(book, up, {"level": "a"})] == ["r3"]
     assert [s.id for s in plan.selected(book, up, {"level": "b"})] == ["r2", "r3"]
@@ -119,10 +120,10 @@ def test_when_rules_pick_steps() -> None:
 def test_start_listed_uses_check_data_and_quotes() -> None:
     book = _book()
     host = Host("h", (), {"instance": "prod", "nlserver": "/opt/nl 6/bin/nlserver"}, "-")
-    ctx = Context(host, {}, {"c2": Verdict(False, "", {"missing": ["mta@prod", "web@default"]})})
+    ctx = Context(host, {}, {"c2": Verdict(Reading.FAILED, "", {"missing": ["mta@prod", "web@default"]})})
     planned = plan.build(book.remediation[2], ctx)
     assert planned.command == "'/opt/nl 6/bin/nlserver' start mta@prod && '/opt/nl 6/bin/nlserver' start web@default"
-    ctx = Context(host, {}, {"c2": Verdict(False, "", {"missing": ["x; reboot"]})})
+    ctx = Context(host, {}, {"c2": Verdict(Reading.FAILED, "", {"missing": ["x; reboot"]})})
     assert plan.build(book.remediation[2], ctx).command is None
 
 

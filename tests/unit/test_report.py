@@ -47,5 +47,5 @@ def test_json_document_uses_the_public_words() -> None:
     doc = json.loads(json.dumps(document("r1", "web", False, [host], exit_code([host]))))
     assert doc["exit_code"] == 1
     assert doc["hosts"]["h1"]["status"] == "failed"
-    assert doc["hosts"]["h1"]["steps"][0]["outcome"] == "error"
+    assert doc["hosts"]["h1"]["steps"][0]["outcome"] == "undetermined"
     assert doc["hosts"]["h1"]["modules"] == {"web": "problem"}

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from runner import plan
-from runner.actions import ACTIONS, Context, Skip, Verdict, querydef
+from runner.actions import ACTIONS, Context, Skip, querydef
 from runner.actions.database import backup_table, dedup_scripts
 from runner.inventory import Host
+from runner.outcomes import Reading, Verdict
 from runner.playbook import load_module
 
 VARS = {"instance": "prod", "nlserver": "nlserver", "export_workflows": ["exportRecipients"]}
@@ -35,11 +36,17 @@ def _ids(steps) -> list[str]:
 
 def test_wfserver_stuck_requests_alone_never_restart() -> None:
     pb = load_module("wfserver")
-    stuck = {"wfserver_running": Verdict(True, "up"), "no_stuck_workflows": Verdict(False, "1 waiting")}
+    stuck = {
+        "wfserver_running": Verdict(Reading.PASSED, "up"),
+        "no_stuck_workflows": Verdict(Reading.FAILED, "1 waiting"),
+    }
     assert plan.selected(pb, stuck, {"log_precision": "default"}) == []
     assert _ids(plan.selected(pb, stuck, {"log_precision": "default"}, force=True)) == ["restart_wfserver"]
     assert _ids(plan.selected(pb, stuck, {"log_precision": "verbose"})) == ["restart_verbose"]
-    down = {"wfserver_running": Verdict(False, "down"), "no_stuck_workflows": Verdict(False, "1 waiting")}
+    down = {
+        "wfserver_running": Verdict(Reading.FAILED, "down"),
+        "no_stuck_workflows": Verdict(Reading.FAILED, "1 waiting"),
+    }
     assert _ids(plan.selected(pb, down, {"log_precision": "default"}, force=True)) == ["start_wfserver"]
     assert pb.checks[0].gate and pb.checks[0].action == "module_running"
 
@@ -71,19 +78,19 @@ def test_export_reads_named_workflows_failed_or_paused_only() -> None:
 
 def test_export_modes_pick_exactly_their_step() -> None:
     pb = load_module("export")
-    failed = {"export_workflows_ok": Verdict(False, "1"), "wfserver_running": Verdict(True, "up")}
+    failed = {"export_workflows_ok": Verdict(Reading.FAILED, "1"), "wfserver_running": Verdict(Reading.PASSED, "up")}
     assert _ids(plan.selected(pb, failed, {"mode": "delta"})) == ["relaunch_delta"]
     assert _ids(plan.selected(pb, failed, {"mode": "restart"})) == ["relaunch_restart"]
-    healthy = {"export_workflows_ok": Verdict(True, ""), "wfserver_running": Verdict(True, "up")}
+    healthy = {"export_workflows_ok": Verdict(Reading.PASSED, ""), "wfserver_running": Verdict(Reading.PASSED, "up")}
     assert _ids(plan.selected(pb, healthy, {"mode": "full"})) == ["run_full_export"]
-    down = {"export_workflows_ok": Verdict(False, "1"), "wfserver_running": Verdict(False, "down")}
+    down = {"export_workflows_ok": Verdict(Reading.FAILED, "1"), "wfserver_running": Verdict(Reading.FAILED, "down")}
     assert _ids(plan.selected(pb, down, {"mode": "delta"})) == ["start_wfserver", "relaunch_delta"]
 
 
 def test_export_relaunch_takes_names_from_the_query_rows() -> None:
     pb = load_module("export")
     step = next(s for s in pb.remediation if s.id == "relaunch_delta")
-    rows = Verdict(False, "", {"rows": [["exportRecipients", "13", "1", "Export recipients"]]})
+    rows = Verdict(Reading.FAILED, "", {"rows": [["exportRecipients", "13", "1", "Export recipients"]]})
     cmd = plan.build(step, _ctx(earlier={"export_workflows_ok": rows})).command or ""
     assert 'xtk.workflow.Start("exportRecipients");' in cmd and "javascript -instance:prod" in cmd
     restart = next(s for s in pb.remediation if s.id == "relaunch_restart")
@@ -116,15 +123,18 @@ def test_workflow_relaunch_takes_from_or_workflow_var_not_both() -> None:
 
 def test_import_reports_by_default_and_deletes_only_with_the_option() -> None:
     pb = load_module("import")
-    dupes = {"no_duplicate_emails": Verdict(False, "20"), "no_duplicates_in_dedup_folders": Verdict(False, "12")}
+    dupes = {
+        "no_duplicate_emails": Verdict(Reading.FAILED, "20"),
+        "no_duplicates_in_dedup_folders": Verdict(Reading.FAILED, "12"),
+    }
     assert plan.selected(pb, dupes, {"dedup": "report"}) == []
     assert _ids(plan.selected(pb, dupes, {"dedup": "delete"})) == ["deduplicate"]
     check = querydef.fragment(pb.checks[0].args, _ctx())[1]
     assert 'schema="nms:recipient"' in check and "Lower(Trim(@email))" in check and "Count(@id) &gt; 1" in check
 
 
-FOLDERS = Verdict(True, "", {"rows": [["1", "nmsRootRecipient"], ["2", "prospects"]]})
-DUPES = Verdict(False, "12 duplicated")
+FOLDERS = Verdict(Reading.PASSED, "", {"rows": [["1", "nmsRootRecipient"], ["2", "prospects"]]})
+DUPES = Verdict(Reading.FAILED, "12 duplicated")
 
 
 def test_dedup_is_refused_without_dedup_folders_or_with_an_unknown_folder() -> None:
@@ -134,7 +144,7 @@ def test_dedup_is_refused_without_dedup_folders_or_with_an_unknown_folder() -> N
         ACTIONS["recipient_dedup"].build(args, _ctx(earlier=earlier))
     with pytest.raises(Skip, match="nosuch, not a folder"):
         ACTIONS["recipient_dedup"].build(args, _ctx(earlier=earlier, dedup_folders=["nosuch"]))
-    clean = {**earlier, "no_duplicates_in_dedup_folders": Verdict(True, "none")}
+    clean = {**earlier, "no_duplicates_in_dedup_folders": Verdict(Reading.PASSED, "none")}
     with pytest.raises(Skip, match="nothing to delete"):
         ACTIONS["recipient_dedup"].build(args, _ctx(earlier=clean, dedup_folders=["prospects"]))
 
