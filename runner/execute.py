@@ -247,7 +247,7 @@ class Engine:
                 read = reads.get(step.id)
                 if read is None:  # skipped
                     continue
-                if read.verdict.not_applicable and step.action == "module_running":
+                if read.verdict.not_applicable and plan.settles(step):
                     # After a fix, a module that shows nowhere is not "not enabled here": it was just
                     # started and does not show yet. (Other not-applicable readings, e.g. no init script
                     # on this host, stay what they are.)

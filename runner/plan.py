@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from runner.actions import ACTIONS, Context, Effect, Skip, querydef
+from runner.actions import ACTIONS, Context, Skip
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
 from runner.transport import KILL_AFTER, Result
@@ -36,29 +36,35 @@ class Planned:
 
 def build(step: Step, ctx: Context) -> Planned:
     action = ACTIONS[step.action]
-    args = dict(step.args)
-    if step.action == "sql":
-        args["_read_only"] = step.effect is Effect.READ
     try:
-        return Planned(step, action.build(args, ctx))
+        return Planned(step, action.build(step.args, replace(ctx, effect=step.effect)))
     except Skip as exc:
         return Planned(step, None, str(exc))
     except ValueError as exc:  # a host value the action cannot put into a command safely
         return Planned(step, None, f"cannot build the command for host {ctx.host.name}: {exc}")
 
 
-def merge_queries(planned: Sequence[Planned], ctx: Context) -> list[Planned]:
-    """Every ``query`` step of one batch sends the same single ``nlserver javascript`` call.
+def merge_calls(planned: Sequence[Planned], ctx: Context) -> list[Planned]:
+    """The steps of one batch whose action merges (e.g. every ``query``: one ``nlserver javascript``
+    call) send that action's single merged command; other steps are returned unchanged."""
+    groups: dict[str, list[int]] = {}
+    for index, p in enumerate(planned):
+        if p.command is not None and ACTIONS[p.step.action].merge is not None:
+            groups.setdefault(p.step.action, []).append(index)
+    out = list(planned)
+    for name, members in groups.items():
+        merge = ACTIONS[name].merge
+        if len(members) < 2 or merge is None:
+            continue
+        command = merge([planned[i].step.args for i in members], ctx)
+        for i in members:
+            out[i] = Planned(planned[i].step, command)
+    return out
 
-    A JavaScript engine start costs seconds on a real server: the fragments run one after the other in
-    one call, and each step reads its own rows back by its key. Other steps are returned unchanged.
-    """
-    queries = [p for p in planned if p.command is not None and p.step.action == querydef.QUERY.name]
-    if len(queries) < 2:
-        return list(planned)
-    fragments = list(dict.fromkeys(querydef.fragment(p.step.args, ctx)[1] for p in queries))
-    command = querydef.combined_command(fragments, ctx)
-    return [Planned(p.step, command) if p in queries else p for p in planned]
+
+def settles(step: Step) -> bool:
+    """What the step reads shows only some time after a change (see :class:`runner.actions.Action`)."""
+    return ACTIONS[step.action].settles
 
 
 def judge(step: Step, ctx: Context, result: Result) -> Verdict:
@@ -217,7 +223,7 @@ def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
     """Every command of these read steps built once (queries merged into one ``nlserver javascript``),
     and the one script that runs them: exactly what a run sends to this host for them."""
     built = [(module, build(step, ctx)) for module, step in steps]
-    merged = merge_queries([p for _m, p in built], ctx)
+    merged = merge_calls([p for _m, p in built], ctx)
     todo = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is not None]
     skipped = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is None]
     if not todo:

@@ -50,6 +50,8 @@ class Context:
 
     ``run_id`` and ``attempt`` (the engine fills them) are what makes a command that must be unique per
     run (a probe token, a backup table) unique, so the same run builds the same text every time.
+    ``effect`` is the declared effect of the step being built (the planner sets it): an action that can
+    both read and change builds the read-only form for a read step.
     """
 
     host: Host
@@ -57,6 +59,7 @@ class Context:
     earlier: Mapping[str, Verdict] = field(default_factory=dict)  # verdicts of steps already run
     run_id: str = ""
     attempt: int = 0
+    effect: Effect = Effect.READ
 
     def has(self, name: str) -> bool:
         return name in self.options or self.host.var(name) is not None or hostvars.default(name) is not None
@@ -225,11 +228,18 @@ class ArgProblem:
 Build = Callable[[Mapping[str, Any], Context], str]
 Judge = Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
 Validator = Callable[[Mapping[str, Any]], str | None]
+Merge = Callable[[Sequence[Mapping[str, Any]], Context], str]
 
 
 @dataclass(frozen=True)
 class Action:
-    """One kind of step: its arguments, the least effect it may be declared with, and its logic."""
+    """One kind of step: its arguments, the effects it may be declared with, and its logic.
+
+    What the engine needs to know about an action is a property of it, never its name: ``merge``
+    (the steps of this action in one batch share one command, built from all their args), ``settles``
+    (what it reads shows only some time after a change, so in verification "not applicable" reads
+    "not back yet"), and :attr:`effects`.
+    """
 
     name: str
     summary: str
@@ -240,6 +250,15 @@ class Action:
     read_only: bool = False  # True: may never be declared change/disrupt (it changes nothing)
     validate: Validator | None = None  # a rule across several args; returns what is wrong, or None
     family: str = ""
+    merge: Merge | None = None
+    settles: bool = False
+
+    @property
+    def effects(self) -> frozenset[Effect]:
+        """The effects a step of this action may be declared with."""
+        if self.read_only:
+            return frozenset({Effect.READ})
+        return frozenset(e for e in Effect if e >= self.min_effect)
 
     @property
     def spec(self) -> dict[str, ArgSpec]:
@@ -295,12 +314,14 @@ def action(
     args: Sequence[ArgSpec] = (),
     read_only: bool = False,
     validate: Validator | None = None,
+    merge: Merge | None = None,
+    settles: bool = False,
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
         raise ValueError(f"action {name!r} is registered twice")
     family = getattr(build, "__module__", "").rsplit(".", 1)[-1]
-    made = Action(name, summary, min_effect, build, judge, tuple(args), read_only, validate, family)
+    made = Action(name, summary, min_effect, build, judge, tuple(args), read_only, validate, family, merge, settles)
     ACTIONS[name] = made
     return made
 

@@ -61,7 +61,7 @@ def psql(ctx: Context, *, read_only: bool) -> str:
 
 
 def _sql_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    read_only = bool(args.get("_read_only", True))  # set by the planner from the step's declared effect
+    read_only = ctx.effect is Effect.READ  # a read step's statement runs in a read-only transaction
     query = str(args["query"])
     if args.get("template"):
         # Only numbers may be put into SQL text; anything else would be an injection vector.

@@ -121,6 +121,7 @@ action(
     judge=_judge_module_running,
     args=[MODULE],
     read_only=True,
+    settles=True,  # a module just started may not show in pdump yet
 )
 
 

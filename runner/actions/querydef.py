@@ -143,6 +143,15 @@ def _query_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     return script_command(fragment(args, ctx)[1], ctx)
 
 
+def _merged_cmd(every: Sequence[Mapping[str, Any]], ctx: Context) -> str:
+    """The one ``nlserver javascript`` call of several queries: each fragment once, in order.
+
+    A JavaScript engine start costs seconds on a real server; each step reads its own rows back by
+    its key.
+    """
+    return combined_command(list(dict.fromkeys(fragment(args, ctx)[1] for args in every)), ctx)
+
+
 _CONSOLE = re.compile(r"^\d{2}:\d{2}:\d{2} >\s*")
 
 
@@ -205,6 +214,7 @@ QUERY = action(
     judge=_judge_query,
     read_only=True,
     validate=_valid,
+    merge=_merged_cmd,
     args=[
         ArgSpec("schema", "str", "the schema, e.g. xtk:workflow", required=True, pattern=SCHEMA),
         ArgSpec("select", "list[str]", "the expressions to read, e.g. [@internalName, @state]", required=True),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from runner.actions import ACTIONS, Context, Skip
+from runner.actions import ACTIONS, Context, Effect, Skip
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
 
@@ -17,7 +19,7 @@ def test_sql_read_step_runs_read_only_with_the_password_in_the_environment() -> 
     cmd = ACTIONS["sql"].build({"query": "SELECT 1"}, CTX)
     assert cmd.startswith("PGCONNECT_TIMEOUT=5 PGOPTIONS='-c default_transaction_read_only=on' PGPASSWORD='pw 1' psql")
     assert "-h 127.0.0.30 -p 5432 -U ro -d campaign -c 'SELECT 1'" in cmd
-    change = ACTIONS["sql"].build({"query": "SELECT 1", "_read_only": False}, CTX)
+    change = ACTIONS["sql"].build({"query": "SELECT 1"}, replace(CTX, effect=Effect.CHANGE))
     assert "default_transaction_read_only" not in change
 
 

@@ -86,3 +86,45 @@ def test_only_the_cli_and_the_console_print() -> None:
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
         assert not calls, f"{name} prints"
         assert "click" not in _imports(path, set()), f"{name} imports click"
+
+
+def _action_names_compared(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
+    """String constants naming an action that take part in a comparison (``==``, ``in``, ``match``)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        operands: list[ast.AST] = []
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for op in node.comparators:
+                if isinstance(op, ast.Tuple | ast.List | ast.Set):
+                    operands.extend(op.elts)
+        elif isinstance(node, ast.MatchValue):
+            operands = [node.value]
+        found += [
+            (n.lineno, n.value)
+            for n in operands
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in names
+        ]
+    return found
+
+
+def test_the_engine_tests_no_action_by_name() -> None:
+    """Only runner/actions knows actions by name: the engine asks an action's properties (merge,
+    settles, effects), so a new action never needs a change outside its family file."""
+    from runner.actions import ACTIONS
+
+    names = set(ACTIONS)
+    offenders = [
+        f"{_name(path)}:{line}: {value!r}"
+        for path in ROOT.rglob("*.py")
+        if not _name(path).startswith("runner.actions")
+        for line, value in _action_names_compared(ast.parse(path.read_text()), names)
+    ]
+    assert not offenders, "action names tested outside runner/actions: " + ", ".join(offenders)
+
+
+def test_the_action_name_probe_finds_a_comparison() -> None:
+    """The probe above sees each shape of test it forbids (so it cannot pass blind)."""
+    source = 'a == "sql"\nb in ("x", "query")\nmatch c:\n    case "module_running":\n        pass\n'
+    found = _action_names_compared(ast.parse(source), {"sql", "query", "module_running"})
+    assert [v for _l, v in found] == ["sql", "query", "module_running"]

@@ -83,7 +83,7 @@ def test_every_query_of_a_batch_shares_one_nlserver_javascript_call() -> None:
     ctx = _ctx()
     other = {"schema": "nms:delivery", "select": ["@id", "@state"], "where": ["@state = 51"]}
     planned = [plan.build(_step("a", ARGS), ctx), plan.build(_step("b", other), ctx)]
-    merged = plan.merge_queries(planned, ctx)
+    merged = plan.merge_calls(planned, ctx)
     assert merged[0].command == merged[1].command
     assert merged[0].command is not None and merged[0].command.count("nlserver javascript") == 1
     script = shlex.split(merged[0].command.split("printf '%s\\n' ", 1)[1])[0]
