@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from runner import inventory, plan, playbook, transport  # noqa: E402
 from runner.actions import Context  # noqa: E402
+from runner.wire import Result, sourced  # noqa: E402
 
 # the runner of this checkout (not whatever an editable install points at): ``python -m runner`` with
 # PYTHONPATH set to this checkout (base_env)
@@ -206,7 +207,7 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
         rb = plan.read_batch([(pb.module, step) for pb in books for step in pb.checks], ctx)
         assert rb.batch is not None
         # the batch's distinct commands, each with the env script sourced: what ansible runs, one task each
-        distinct = list(dict.fromkeys(plan.full_command(p, ctx) for _m, p in rb.todo))
+        distinct = list(dict.fromkeys(sourced(str(p.command), ctx.host.var("nlserver_env")) for _m, p in rb.todo))
         assert len(distinct) == len(rb.batch.keys), (len(distinct), len(rb.batch.keys))
         out[name] = {
             "batch": rb.batch,
@@ -239,7 +240,7 @@ def floor_script(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[
 def floor_ok(tmp: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> bool:
     for h in hosts:
         b = pr[h]["batch"]
-        got = plan.unbatch(b, transport.Result((tmp / f"{h}.out").read_text(errors="replace"), "", 0))
+        got = plan.unbatch(b, Result((tmp / f"{h}.out").read_text(errors="replace"), "", 0))
         if len(got) != len(b.keys):
             return False
     return True

@@ -25,7 +25,8 @@ from runner.inventory import Host
 from runner.outcomes import HostStatus, ModuleVerdict, Reading, StepStatus, Verdict
 from runner.playbook import Playbook, Step
 from runner.report import HostOutcome
-from runner.transport import Result, Session
+from runner.transport import Session
+from runner.wire import Result
 from runner.worker import HostRun, Read, Worker, new_session
 
 
@@ -159,7 +160,7 @@ class Engine:
             return
         ran_any = False
         for step in steps:
-            planned = plan.build(step, run.ctx)
+            planned = plan.build_alone(step, run.ctx)
             if planned.command is None:
                 self.w.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
                 continue

@@ -11,14 +11,13 @@ Must not: connect, run, log or prompt.
 from __future__ import annotations
 
 import secrets
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from runner.actions import ACTIONS, Context, Skip
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
-from runner.transport import KILL_AFTER, Result
+from runner.wire import KILL_AFTER, Result, env_line, sourced
 
 
 @dataclass
@@ -71,15 +70,14 @@ def judge(step: Step, ctx: Context, result: Result) -> Verdict:
     return ACTIONS[step.action].judge(step.args, ctx, result.stdout, result.stderr, result.exit_code)
 
 
-def env_prefix(ctx: Context) -> str:
-    """Source the host's Campaign environment first (non-interactive SSH does not)."""
-    env = ctx.host.var("nlserver_env")
-    return f". {shlex.quote(str(env))} && " if env else ""
-
-
-def full_command(planned: Planned, ctx: Context) -> str:
-    assert planned.command is not None
-    return env_prefix(ctx) + planned.command
+def build_alone(step: Step, ctx: Context) -> Planned:
+    """A step sent on its own (a change): its command as the host receives it, the Campaign
+    environment sourced first. Dry-run, the confirmation prompt, the audit and the run all show this
+    very text."""
+    planned = build(step, ctx)
+    if planned.command is None:
+        return planned
+    return Planned(step, sourced(planned.command, ctx.host.var("nlserver_env")))
 
 
 def absent_gate(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> str | None:
@@ -173,7 +171,7 @@ def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) 
     marker = "@@rmd" + secrets.token_hex(8)
     lines = ["d=$(mktemp -d) || exit 97", "trap 'rm -rf \"$d\"' EXIT"]
     if env:
-        lines.append(env.rstrip("& ").rstrip() + " || exit 98")
+        lines.append(f"{env} || exit 98")
     # st I SECONDS: run step I under the host's timeout, its exit code and milliseconds in $d/rI
     lines.append(
         f'st() {{ s=$(date +%s%N); timeout -k {KILL_AFTER} "$2" sh "$d/c$1" >"$d/o$1" 2>"$d/e$1" </dev/null;'
@@ -229,7 +227,9 @@ def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
     if not todo:
         return ReadBatch(todo, skipped, None, {})
     b, keys = shared_batch(
-        [(f"{m}/{p.key}", str(p.command), p.step.timeout) for m, p in todo], env_prefix(ctx), parallel_reads(ctx)
+        [(f"{m}/{p.key}", str(p.command), p.step.timeout) for m, p in todo],
+        env_line(ctx.host.var("nlserver_env")),
+        parallel_reads(ctx),
     )
     return ReadBatch(todo, skipped, b, keys)
 

@@ -37,10 +37,9 @@ from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
 from runner.inventory import Host
 from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
+from runner.wire import KILL_AFTER, Result
 
-__all__ = ["CONNECT_TIMEOUT", "KILL_AFTER", "Endpoint", "Result", "Session", "remote_command", "resolve"]
-
-KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
+__all__ = ["CONNECT_TIMEOUT", "Endpoint", "Session", "remote_command", "resolve"]
 
 
 class NoBanner(TransportError):
@@ -51,16 +50,6 @@ class NameNotResolved(TransportError):
     """The host name has no address; trying again within seconds will not change that."""
 
     retryable = False
-
-
-@dataclass
-class Result:
-    """What one command did on the host."""
-
-    stdout: str
-    stderr: str
-    exit_code: int
-    duration: float = 0.0
 
 
 def resolve(host: Host, ssh_config: Path | None) -> Endpoint:

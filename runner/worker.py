@@ -25,7 +25,8 @@ from runner.lock import HostLock
 from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
 from runner.playbook import Step
 from runner.report import HostOutcome, StepOutcome
-from runner.transport import Result, Session
+from runner.transport import Session
+from runner.wire import Result
 
 if TYPE_CHECKING:
     from runner.execute import RunConfig
@@ -330,7 +331,7 @@ class Worker:
         )
         start = time.monotonic()
         try:
-            res = run.session.run(plan.full_command(planned, run.ctx), step.timeout)
+            res = run.session.run(planned.command, step.timeout)
         except (CommandTimeout, ConnectionLost) as exc:
             # It may have half-run: report the outcome as unknown and never send it again.
             run.outcome.status = HostStatus.UNKNOWN

@@ -20,6 +20,7 @@ from typing import Any
 from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
 from runner.hostvars import template_fields
 from runner.outcomes import Reading, Verdict
+from runner.wire import sourced
 
 DB_VARS = ("db_host", "db_name", "db_user")
 SQL_EXPECT = ("ok", "empty", "nonempty", "zero")
@@ -232,11 +233,10 @@ def restore_command(backup: str, ctx: Context) -> str:
         "(SELECT 1 FROM NmsRecipient n WHERE n.iRecipientId = b.iRecipientId)"
     )
     script = f'sqlExec("{sql}"); logInfo("{DEDUP} restored " + sqlGetInt("SELECT COUNT(*) FROM {backup}"));'
-    env = ctx.host.var("nlserver_env")
-    prefix = f". {shlex.quote(str(env))} && " if env else ""
-    return (
-        f"{prefix}f=$(mktemp) && printf '%s\\n' {shlex.quote(script)} > \"$f\" && "
-        f'{ctx.nlserver} javascript -instance:{shlex.quote(str(ctx.var("instance")))} -file "$f"; rm -f "$f"'
+    return sourced(
+        f"f=$(mktemp) && printf '%s\\n' {shlex.quote(script)} > \"$f\" && "
+        f'{ctx.nlserver} javascript -instance:{shlex.quote(str(ctx.var("instance")))} -file "$f"; rm -f "$f"',
+        ctx.host.var("nlserver_env"),
     )
 
 

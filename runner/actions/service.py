@@ -28,6 +28,7 @@ from typing import Any
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
 from runner.outcomes import Reading, Verdict
+from runner.wire import sourced
 
 INIT_SCRIPT = "/etc/init.d/nlserver6"
 SERVICE_START = {"systemd": "systemctl start nlserver", "init": f"{INIT_SCRIPT} start"}
@@ -51,7 +52,7 @@ def as_campaign(command: str, ctx: Context) -> str:
     user = shlex.quote(str(ctx.var("campaign_user")))
     env = ctx.host.var("nlserver_env")
     if env:
-        return f"sudo -n -u {user} -- sh -c {shlex.quote(f'. {shlex.quote(str(env))} && {command}')}"
+        return f"sudo -n -u {user} -- sh -c {shlex.quote(sourced(command, env))}"
     return f"sudo -n -u {user} -- {command}"
 
 

@@ -146,7 +146,9 @@ def test_two_missing_modules_only_those_started(lab: Lab, host: str, remediate: 
     assert code == 0, doc
     ran = _ran(doc)
     assert [s["id"] for s in ran] == ["start_missing"]
-    assert sorted(ran[0]["command"].split(" && ")) == sorted(
+    sourcing, *starts = ran[0]["command"].split(" && ")  # the host's env script, then one start each
+    assert sourcing == f". {lab.hdir(host) / 'nl6/env.sh'}"
+    assert sorted(starts) == sorted(
         f"{lab.hdir(host) / 'nl6/bin/nlserver'} start {m}" for m in ("mta@prod", "trackinglogd@default")
     )
     after = {k: v["pid"] for k, v in lab.status(host)["processes"].items() if v["alive"]}

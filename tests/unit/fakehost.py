@@ -16,7 +16,8 @@ from typing import Any
 
 from runner.errors import CommandTimeout, ConnectionLost
 from runner.inventory import Host
-from runner.transport import Endpoint, Result
+from runner.transport import Endpoint
+from runner.wire import Result
 
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 

@@ -280,3 +280,26 @@ def test_lock_directory_not_writable_is_its_own_error(tmp_path: Path) -> None:
     assert "Permission denied" in outcomes[0].message and "lock_dir" in outcomes[0].message
     assert fake.sent == []
     assert any(e["event"] == "host.precondition_failed" for e in events)
+
+
+def test_every_recorded_command_is_the_text_the_host_received(tmp_path: Path) -> None:
+    """The plan builds, the worker sends, the audit records one text: a change is recorded with the
+    Campaign environment sourced exactly as it went over the wire, and each read as its batch step."""
+    fake = FakeHost(Campaign({"watchdog"}))
+    log = AuditLog(tmp_path / "audit.jsonl")
+    host = Host(
+        "prod1", ("all",), {"instance": "prod", "nlserver": "nlserver", "nlserver_env": "/opt/nl 6/env.sh"}, "t"
+    )
+    outcomes = Engine([host], log, RunConfig(session_factory=fake.factory)).run(_book(tmp_path, WFSERVER))
+    log.close()
+    assert outcomes[0].status is HostStatus.REMEDIATED
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    recorded = [(e["event"], e["phase"], e["command"]) for e in events if e.get("command")]
+    alone = [s.command for s in fake.sent if not s.batched]
+    batched = [s.command for s in fake.sent if s.batched]
+    for event, phase, command in recorded:
+        received = alone if phase == "remediation" else batched
+        assert command in received, f"{event} ({phase}) recorded {command!r}, which the host never received"
+    change = [c for _e, phase, c in recorded if phase == "remediation"]
+    assert change and change[0] == ". '/opt/nl 6/env.sh' && nlserver start wfserver@prod"
+    assert fake.changes() == [change[0]]  # sent once, byte for byte what was recorded

@@ -7,7 +7,8 @@ from runner.actions import Context
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
 from runner.playbook import When, parse
-from runner.transport import Result, remote_command
+from runner.transport import remote_command
+from runner.wire import Result
 
 
 def _sh(script: str) -> Result:
@@ -34,9 +35,9 @@ def test_batch_round_trip_keeps_each_step_apart() -> None:
 def test_batch_sources_env_once_and_fails_cleanly(tmp_path) -> None:
     env = tmp_path / "env.sh"
     env.write_text("export CAMPAIGN_X=42\n")
-    b = plan.batch([("a", "echo $CAMPAIGN_X", 5.0)], f". {env} && ")
+    b = plan.batch([("a", "echo $CAMPAIGN_X", 5.0)], f". {env}")
     assert plan.unbatch(b, _sh(b.script))["a"].stdout == "42"
-    b = plan.batch([("a", "echo hi", 5.0)], f". {tmp_path}/missing.sh && ")
+    b = plan.batch([("a", "echo hi", 5.0)], f". {tmp_path}/missing.sh")
     res = _sh(b.script)
     assert res.exit_code != 0 and plan.unbatch(b, res) == {}
 
