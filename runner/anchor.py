@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner import hostvars
+from runner.events import Event
 
 ANCHOR_KEYS = ("run_id", "ts", "operator", "module", "outcome", "head")
 
@@ -82,7 +83,9 @@ class Comparison:
 
 def hosts_to_check(events: Iterable[Mapping[str, Any]]) -> list[str]:
     """The hosts a log says were anchored, in order of first appearance."""
-    return list(dict.fromkeys(str(e["host"]) for e in events if e.get("event") == "anchor.written" and e.get("host")))
+    return list(
+        dict.fromkeys(str(e["host"]) for e in events if e.get("event") == Event.ANCHOR_WRITTEN and e.get("host"))
+    )
 
 
 def compare(
@@ -93,7 +96,7 @@ def compare(
     hashes_of: dict[str, set[str]] = {}
     for e in events:
         hashes_of.setdefault(str(e.get("run_id")), set()).add(str(e.get("hash")))
-    claimed = {(str(e["host"]), str(e["run_id"])) for e in events if e.get("event") == "anchor.written"}
+    claimed = {(str(e["host"]), str(e["run_id"])) for e in events if e.get("event") == Event.ANCHOR_WRITTEN}
     for host, found in anchors.items():
         seen: set[str] = set()
         for a in found:

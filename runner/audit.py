@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 
 from runner.errors import AuditError
+from runner.events import Event
 from runner.redact import Redactor
 
 GENESIS = "0" * 64
@@ -105,7 +106,8 @@ class _FileSink:
     def unlock(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def msg(self, message: str) -> None:
+    def msg(self, message: str) -> str:
+        """Append ``message`` as one line, fsynced; return it (the record the caller reads back)."""
         data = (message + "\n").encode("utf-8")
         size = None
         try:
@@ -123,6 +125,7 @@ class _FileSink:
             raise AuditError(
                 f"cannot write audit log: {exc.strerror}", where=str(self.path), hint="nothing more will run"
             ) from None
+        return message
 
     info = msg  # structlog's bound logger calls the level-named method
 
@@ -131,8 +134,44 @@ class _FileSink:
             os.close(self._fd)
 
 
+def _build(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Stamp the time and drop empty fields (``None`` is never written)."""
+    event_dict["ts"] = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return {k: v for k, v in event_dict.items() if v is not None}
+
+
+def _redacting(redact: Redactor) -> Callable[[Any, str, MutableMapping[str, Any]], Any]:
+    """Replace every known secret by ``***`` before anything is hashed or written (``prev``, a hash of
+    the chain, is left as it is: a short secret must never alter the link to the line before)."""
+
+    def processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
+        fields = dict(event_dict)
+        prev = fields.pop("prev", None)
+        out = redact(fields)
+        if prev is not None:
+            out["prev"] = prev
+        return out
+
+    return processor
+
+
+def _chain(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Seal the record: ``hash`` over its canonical content, ``prev`` (given by the caller) included."""
+    event_dict["hash"] = line_hash(dict(event_dict))
+    return event_dict
+
+
+def _render(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
+    return canonical(dict(event_dict))
+
+
 class AuditLog:
-    """One run's view of the audit log: every ``emit`` is on disk when it returns."""
+    """One run's view of the audit log: every ``emit`` is on disk when it returns.
+
+    The record is built by a structlog pipeline of stateless processors (build, redact, chain,
+    render) on a logger bound to the run; the chain's previous hash is passed in with each event, and
+    the sink returns the line it wrote, from which the record is read back for the listeners.
+    """
 
     def __init__(self, path: Path, *, run_id: str | None = None, secrets: Iterable[str] = ()) -> None:
         self.path = path
@@ -147,9 +186,9 @@ class AuditLog:
         self._end = -1  # file size after our last write; -1: read the chain's end from the file
         self._log = structlog.wrap_logger(
             self._sink,
-            processors=[self._stamp, self._chain, self._render],
+            processors=[_build, _redacting(self.redact), _chain, _render],
             cache_logger_on_first_use=False,
-        )
+        ).bind(run_id=self.run_id, operator=self._operator)
 
     @property
     def operator_name(self) -> str:
@@ -164,29 +203,7 @@ class AuditLog:
     def add_secrets(self, secrets: Iterable[str]) -> None:
         self.redact.add(secrets)
 
-    # structlog processors ---------------------------------------------------------------------
-    def _stamp(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
-        event = event_dict.pop("event")
-        ordered = {
-            "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "run_id": self.run_id,
-            "event": event,
-            "operator": self._operator,
-        }
-        ordered.update({k: v for k, v in event_dict.items() if v is not None})
-        return self.redact(ordered)  # type: ignore[no-any-return]
-
-    def _chain(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        event_dict["prev"] = self._prev
-        event_dict["hash"] = line_hash(dict(event_dict))
-        return event_dict
-
-    def _render(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
-        self._last_event = dict(event_dict)
-        return canonical(self._last_event)
-
-    # public -------------------------------------------------------------------------------------
-    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
+    def emit(self, event: Event, **fields: Any) -> dict[str, Any]:
         """Write one event durably, then tell the listeners; raise AuditError if it cannot be written."""
         with self._lock:
             # Several runs may share one log: hold the file lock while extending the chain.
@@ -197,10 +214,10 @@ class AuditLog:
             except OSError as exc:
                 raise AuditError(f"cannot lock audit log: {exc.strerror}", where=str(self.path)) from None
             try:
-                self._log.msg(event, **fields)
+                line: str = self._log.msg(str(event), **fields, prev=self._prev)
             finally:
                 self._sink.unlock()
-            record = self._last_event
+            record: dict[str, Any] = json.loads(line)
             self._prev = record["hash"]
             self._end = self._sink.written_to
             self.count += 1

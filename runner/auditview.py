@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
+from runner.events import Event
 
 _SINCE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -92,7 +93,7 @@ def runs(events: Iterable[Mapping[str, Any]]) -> list[Run]:
     out: dict[str, Run] = {}
     for e in events:
         rid = str(e.get("run_id"))
-        if e.get("event") == "run.started":
+        if e.get("event") == Event.RUN_STARTED:
             out[rid] = Run(
                 rid,
                 str(e.get("ts")),
@@ -102,7 +103,7 @@ def runs(events: Iterable[Mapping[str, Any]]) -> list[Run]:
                 bool(e.get("dry_run")),
                 [str(h) for h in e.get("hosts") or []],
             )
-        elif e.get("event") == "run.finished" and rid in out:
+        elif e.get("event") == Event.RUN_FINISHED and rid in out:
             out[rid].outcome = {str(k): str(v) for k, v in (e.get("hosts") or {}).items()}
             out[rid].exit_code = e.get("exit_code")
             out[rid].status = str(e.get("status"))
@@ -147,7 +148,7 @@ def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:
         name, kind = str(e.get("host") or ""), e.get("event")
         if not name:
             continue
-        if kind in ("step.finished", "step.skipped", "step.planned"):
+        if kind in (Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED):
             entry = {k: e.get(k) for k in ("step", "outcome", "message", "command", "exit_code")}
             if e.get("phase") == "check":
                 host(name)["checks"].append(entry)
@@ -161,14 +162,14 @@ def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:
             how = str(kind).split(".", 1)[1]
             who = _who(e.get("operator"))
             host(name)["confirmations"].append({"step": e.get("step"), "how": how, "via": e.get("via"), "by": who})
-        elif kind == "host.finished":
+        elif kind == Event.HOST_FINISHED:
             host(name)["end"] = {"outcome": e.get("outcome"), "message": e.get("message")}
         elif kind in (
-            "host.unreachable",
-            "lock.refused",
-            "anchor.written",
-            "anchor.failed",
-            "host.precondition_failed",
+            Event.HOST_UNREACHABLE,
+            Event.LOCK_REFUSED,
+            Event.ANCHOR_WRITTEN,
+            Event.ANCHOR_FAILED,
+            Event.HOST_PRECONDITION_FAILED,
         ):
             host(name).setdefault("events", []).append(
                 {"event": kind, "message": e.get("message"), "file": e.get("file")}

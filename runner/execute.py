@@ -21,6 +21,7 @@ from runner import plan, retry
 from runner.actions import Context, Effect
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
+from runner.events import Event
 from runner.inventory import Host
 from runner.outcomes import HostStatus, ModuleVerdict, Reading, StepStatus, Verdict
 from runner.playbook import Playbook, Step
@@ -87,7 +88,9 @@ class Engine:
                 if stop_reason is not None:
                     r.outcome.status = HostStatus.FAILED
                     r.outcome.message = f"not attempted: {stop_reason}"
-                    self.audit.emit("host.skipped", host=r.host.name, module=playbook.module, message=r.outcome.message)
+                    self.audit.emit(
+                        Event.HOST_SKIPPED, host=r.host.name, module=playbook.module, message=r.outcome.message
+                    )
                     continue
                 self._remediate_host(r, playbook)
                 if r.outcome.status is HostStatus.FAILED and r.disrupted:
@@ -99,7 +102,7 @@ class Engine:
             self.w.close(runs)
         for r in runs:
             self.audit.emit(
-                "host.finished",
+                Event.HOST_FINISHED,
                 host=r.host.name,
                 module=playbook.module,
                 outcome=r.outcome.status,
@@ -202,7 +205,7 @@ class Engine:
             "context": list(context) or None,
         }
         if self.config.yes:
-            self.audit.emit("confirmation.given", via="--yes", **fields)
+            self.audit.emit(Event.CONFIRMATION_GIVEN, via="--yes", **fields)
             return True
         request = ConfirmRequest(
             host=run.host.name,
@@ -216,15 +219,15 @@ class Engine:
         )
         answer = self.config.confirm(request)
         if answer is True:
-            self.audit.emit("confirmation.given", via="prompt", **fields)
+            self.audit.emit(Event.CONFIRMATION_GIVEN, via="prompt", **fields)
             return True
         run.outcome.status = HostStatus.NOT_CONFIRMED
         if answer is None:
             run.outcome.message = f"{step.id} is disruptive and there is no terminal to confirm it (use --yes)"
-            self.audit.emit("confirmation.refused", message=run.outcome.message, **fields)
+            self.audit.emit(Event.CONFIRMATION_REFUSED, message=run.outcome.message, **fields)
         else:
             run.outcome.message = f"{step.id} declined by the operator"
-            self.audit.emit("confirmation.declined", **fields)
+            self.audit.emit(Event.CONFIRMATION_DECLINED, **fields)
         self.w.record(run, playbook.module, step, command, StepStatus.DECLINED, run.outcome.message, None, None)
         return False
 
@@ -320,7 +323,7 @@ class Engine:
             self.w.close(runs)
         for r in runs:
             self.audit.emit(
-                "host.finished", host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
+                Event.HOST_FINISHED, host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
             )
         return [r.outcome for r in runs]
 

@@ -20,6 +20,7 @@ from runner import anchor, campaign, hostvars, plan, retry, transport
 from runner.actions import Context
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
+from runner.events import Event, step_record
 from runner.inventory import Host
 from runner.lock import HostLock
 from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
@@ -94,7 +95,7 @@ class Worker:
         self.audit = audit
         self.config = config
 
-    def _give_up(self, run: HostRun, module: str, status: HostStatus, event: str, message: str, **extra: Any) -> bool:
+    def _give_up(self, run: HostRun, module: str, status: HostStatus, event: Event, message: str, **extra: Any) -> bool:
         """End this host's run before anything was run on it: its outcome and one audit event; False."""
         run.outcome.status = status
         run.outcome.message = message
@@ -108,7 +109,7 @@ class Worker:
 
             def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
                 self.audit.emit(
-                    "host.retrying",
+                    Event.HOST_RETRYING,
                     host=run.host.name,
                     module=module,
                     attempt=attempt,
@@ -118,15 +119,15 @@ class Worker:
 
             retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)
         except InputError as exc:  # the OpenSSH config changed under the run: refuse this host, touch nothing
-            return self._give_up(run, module, HostStatus.FAILED, "host.refused", exc.render())
+            return self._give_up(run, module, HostStatus.FAILED, Event.HOST_REFUSED, exc.render())
         except TransportError as exc:
             return self._give_up(
-                run, module, HostStatus.UNREACHABLE, "host.unreachable", exc.render(), error=type(exc).__name__
+                run, module, HostStatus.UNREACHABLE, Event.HOST_UNREACHABLE, exc.render(), error=type(exc).__name__
             )
         run.session = session
         run.outcome.host_key = session.fingerprint
         self.audit.emit(
-            "host.connected",
+            Event.HOST_CONNECTED,
             host=run.host.name,
             module=module,
             host_key=session.fingerprint,
@@ -160,15 +161,7 @@ class Worker:
             return out
         if record:
             for module, p, command in todo:
-                self.audit.emit(
-                    "step.started",
-                    host=run.host.name,
-                    module=module,
-                    step=p.key,
-                    phase=p.step.phase,
-                    effect=str(p.step.effect),
-                    command=command,
-                )
+                self.step_event(Event.STEP_STARTED, run, module, p.step, command=command)
         b, keys = rb.batch, rb.keys
         results = self._run_batch(run, b)
         for module, p, command in todo:
@@ -206,7 +199,7 @@ class Worker:
         except (ConnectionLost, CommandTimeout) as exc:
             # Read steps are safe to run again: reconnect once and repeat the batch (with the lock
             # taken again first when the run held one: it died with the old connection).
-            self.audit.emit("host.retrying", host=run.host.name, message=f"read batch: {exc.render()}")
+            self.audit.emit(Event.HOST_RETRYING, host=run.host.name, message=f"read batch: {exc.render()}")
             run.session.close()
             try:
                 retry.connect(run.session.open, self.config.connect_policy)
@@ -228,7 +221,7 @@ class Worker:
         exit_code: int | None,
         duration: float | None,
     ) -> StepOutcome:
-        so = StepOutcome(
+        step_outcome = StepOutcome(
             id=step.id,
             phase=step.phase,
             effect=str(step.effect),
@@ -240,15 +233,12 @@ class Worker:
             duration=duration,
             module=module,
         )
-        run.outcome.steps.append(so)
-        event = {StepStatus.SKIPPED: "step.skipped", StepStatus.WOULD_RUN: "step.planned"}.get(outcome, "step.finished")
-        self.audit.emit(
-            event,
-            host=run.host.name,
-            module=module,
-            step=step.id,
-            phase=step.phase,
-            effect=str(step.effect),
+        run.outcome.steps.append(step_outcome)
+        self.step_event(
+            step_record(outcome),
+            run,
+            module,
+            step,
             command=command,
             exit_code=exit_code,
             duration=round(duration, 3) if duration is not None else None,
@@ -256,7 +246,19 @@ class Worker:
             message=message,
             dry_run=self.config.dry_run or None,
         )
-        return so
+        return step_outcome
+
+    def step_event(self, event: Event, run: HostRun, module: str, step: Step, **fields: Any) -> None:
+        """One audit record about one step on one host: the step's own fields, then ``fields``."""
+        self.audit.emit(
+            event,
+            host=run.host.name,
+            module=module,
+            step=step.id,
+            phase=step.phase,
+            effect=str(step.effect),
+            **fields,
+        )
 
     @staticmethod
     def close(runs: Sequence[HostRun]) -> None:
@@ -280,13 +282,13 @@ class Worker:
         try:
             res = run.session.run(anchor.append_command(path, line), 30)
         except (CommandTimeout, ConnectionLost) as exc:
-            self.audit.emit("anchor.failed", host=run.host.name, module=module, file=path, message=exc.render())
+            self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=exc.render())
             return
         if res.exit_code != 0:
             why = (res.stderr.strip() or f"exit {res.exit_code}")[:200]
-            self.audit.emit("anchor.failed", host=run.host.name, module=module, file=path, message=why)
+            self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=why)
             return
-        self.audit.emit("anchor.written", host=run.host.name, module=module, file=path, head=head)
+        self.audit.emit(Event.ANCHOR_WRITTEN, host=run.host.name, module=module, file=path, head=head)
 
     def _owner(self) -> str:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -299,36 +301,27 @@ class Worker:
         try:
             taken = lock.acquire(self._owner())
         except ConnectionLost as exc:
-            return self._give_up(run, module, HostStatus.UNREACHABLE, "host.unreachable", exc.render())
+            return self._give_up(run, module, HostStatus.UNREACHABLE, Event.HOST_UNREACHABLE, exc.render())
         except PreconditionError as exc:
-            return self._give_up(run, module, HostStatus.FAILED, "host.precondition_failed", exc.render())
+            return self._give_up(run, module, HostStatus.FAILED, Event.HOST_PRECONDITION_FAILED, exc.render())
         if not taken.acquired:
             why = f"{module} on this host is locked by {taken.other}; nothing was run"
-            return self._give_up(run, module, HostStatus.LOCKED, "lock.refused", why)
+            return self._give_up(run, module, HostStatus.LOCKED, Event.LOCK_REFUSED, why)
         run.lock = lock
         if taken.other:
             self.audit.emit(
-                "lock.stale",
+                Event.LOCK_STALE,
                 host=run.host.name,
                 module=module,
                 message=f"took over a lock left by a run that ended without releasing it: {taken.other}",
             )
-        self.audit.emit("lock.acquired", host=run.host.name, module=module)
+        self.audit.emit(Event.LOCK_ACQUIRED, host=run.host.name, module=module)
         return True
 
     def change(self, run: HostRun, module: str, step: Step, planned: plan.Planned) -> bool:
         """Run one changing command exactly once; its started record is on disk before it runs."""
         assert run.session is not None and planned.command is not None
-        self.audit.emit(
-            "step.started",
-            host=run.host.name,
-            module=module,
-            step=step.id,
-            phase=step.phase,
-            effect=str(step.effect),
-            command=planned.command,
-            reason=self.config.reason,
-        )
+        self.step_event(Event.STEP_STARTED, run, module, step, command=planned.command, reason=self.config.reason)
         start = time.monotonic()
         try:
             res = run.session.run(planned.command, step.timeout)

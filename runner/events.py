@@ -1,0 +1,51 @@
+"""The audit log's vocabulary: every event a run records, named once. Pure: imports only outcomes.
+
+Owns: :class:`Event` (``noun.past_participle``, a public schema that people ``jq``) and the rule that
+names the event of a step record. Every emitter, the console and the audit views use these members,
+never a string literal.
+Must not: write anything (that is :mod:`runner.audit`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from runner.outcomes import StepStatus
+
+
+class Event(StrEnum):
+    """One kind of audit record."""
+
+    RUN_STARTED = "run.started"
+    RUN_FINISHED = "run.finished"
+    HOST_CONNECTED = "host.connected"
+    HOST_UNREACHABLE = "host.unreachable"
+    HOST_REFUSED = "host.refused"  # the OpenSSH config changed under the run: nothing touched
+    HOST_PRECONDITION_FAILED = "host.precondition_failed"  # reached, but the run lock cannot be held
+    HOST_RETRYING = "host.retrying"
+    HOST_SKIPPED = "host.skipped"  # not attempted (rolling remediation stopped before it)
+    HOST_FINISHED = "host.finished"
+    LOCK_ACQUIRED = "lock.acquired"
+    LOCK_REFUSED = "lock.refused"
+    LOCK_STALE = "lock.stale"
+    STEP_STARTED = "step.started"
+    STEP_FINISHED = "step.finished"
+    STEP_SKIPPED = "step.skipped"
+    STEP_PLANNED = "step.planned"  # dry-run: what would have run
+    CONFIRMATION_GIVEN = "confirmation.given"
+    CONFIRMATION_DECLINED = "confirmation.declined"
+    CONFIRMATION_REFUSED = "confirmation.refused"  # disruptive, and no terminal to ask on
+    ANCHOR_WRITTEN = "anchor.written"
+    ANCHOR_FAILED = "anchor.failed"
+
+
+STEP_RECORDS = frozenset({Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED})  # one per step and host
+
+
+def step_record(outcome: StepStatus) -> Event:
+    """The event that records a step's outcome: skipped, planned (dry-run), or finished."""
+    if outcome is StepStatus.SKIPPED:
+        return Event.STEP_SKIPPED
+    if outcome is StepStatus.WOULD_RUN:
+        return Event.STEP_PLANNED
+    return Event.STEP_FINISHED
