@@ -6,7 +6,7 @@ name of a module on a host (``web@default``, ``wfserver@prod``, ``watchdog``), a
 in the layout Adobe's pages show (samples in ``tests/fixtures/adobe/``). A line the parser does not
 recognise is a :class:`ParseError`, never silently ignored. Pure: no I/O. The formats Campaign writes
 elsewhere (``/r/test``, SOAP faults, tracking lines, states, config files, log lines) live in
-:mod:`runner.campaign_formats` and are re-exported here.
+:mod:`runner.campaign_formats`, which is imported for them directly.
 """
 
 from __future__ import annotations
@@ -14,75 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from runner.campaign_formats import (
-    ACTIVE_DELIVERY_STATES,
-    AUTH_REFUSED,
-    EXPORT_DIRECTORY_DEFAULT,
-    LOG_LEVELS,
-    POP_MAIL_PERIOD_DEFAULT,
-    REDIR_LINE_ERE,
-    REDIR_LINE_GREP,
-    REDIR_LINE_RE,
-    STAT_SERVER_PORT_DEFAULT,
-    WORKFLOW_FAILED,
-    DeliveryLogStatus,
-    DeliveryState,
-    InstanceConfig,
-    LogLine,
-    ParseError,
-    RTest,
-    SoapFault,
-    WorkflowState,
-    _excerpt,
-    is_redir_line,
-    parse_instance_config,
-    parse_log_line,
-    parse_r_test,
-    parse_soap_fault,
-)
-
-__all__ = [
-    "ACTIVE_DELIVERY_STATES",
-    "AUTH_REFUSED",
-    "DAEMONS",
-    "EXPORT_DIRECTORY_DEFAULT",
-    "LOG_LEVELS",
-    "MODULES",
-    "MONO_INSTANCE",
-    "MULTI_INSTANCE",
-    "POP_MAIL_PERIOD_DEFAULT",
-    "PROCESS_NAME",
-    "REDIR_LINE_ERE",
-    "REDIR_LINE_GREP",
-    "REDIR_LINE_RE",
-    "STAT_SERVER_PORT_DEFAULT",
-    "UTILITIES",
-    "WORKFLOW_FAILED",
-    "Connection",
-    "Console",
-    "DeliveryLogStatus",
-    "DeliveryState",
-    "InstanceConfig",
-    "LogLine",
-    "ParseError",
-    "Pdump",
-    "PoolEntry",
-    "Process",
-    "RTest",
-    "SoapFault",
-    "Who",
-    "WorkflowState",
-    "is_redir_line",
-    "parse_console",
-    "parse_instance_config",
-    "parse_log_line",
-    "parse_missing",
-    "parse_pdump",
-    "parse_r_test",
-    "parse_soap_fault",
-    "parse_who",
-    "process_name",
-]
+from runner.campaign_formats import ParseError, _excerpt
 
 MULTI_INSTANCE = frozenset({"web", "syslogd", "trackinglogd"})
 MONO_INSTANCE = frozenset({"wfserver", "mta", "stat", "inMail", "sms", "interactiond", "pipelined"})

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner import campaign
+from runner import campaign, campaign_formats
 from runner.actions.base import ArgSpec, Context, Effect, action
-from runner.campaign import InstanceConfig, ParseError
+from runner.campaign_formats import InstanceConfig, ParseError
 from runner.outcomes import Reading, Verdict
 
 MARK = "@@statsrv"
@@ -118,9 +118,9 @@ def read_setup(out: str, ctx: Context) -> StatSetup | str:
     if rc != 0:
         return f"config-{instance}.xml cannot be read (exit {rc}): {text.strip()[:200]}"
     try:
-        own = campaign.parse_instance_config(text)
+        own = campaign_formats.parse_instance_config(text)
         server_text, server_rc = sections["serverconf"]
-        server = campaign.parse_instance_config(server_text) if server_rc == 0 else None
+        server = campaign_formats.parse_instance_config(server_text) if server_rc == 0 else None
         address = own.stat_server
         if address is None and server is not None and server.stat_server is not None:
             address = server.stat_server

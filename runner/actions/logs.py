@@ -4,7 +4,7 @@ Owns: the ``log_errors`` action — its command (the host's clock, the instance 
 from it, and the log's last lines), its judge and its argument spec — and ``log_errors_since_start``, the
 same counted only since the module's process started. Log lines are tab-separated: UTC timestamp with
 ``Z``, pid, thread, ``1``, level, category, message (production/using/log-files.md; parsed by
-:func:`runner.campaign.parse_log_line`). Pure: no I/O.
+:func:`runner.campaign_formats.parse_log_line`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner import campaign
+from runner import campaign_formats
 from runner.actions.base import ArgSpec, Context, Effect, action, render
 from runner.actions.modules import MODULE, pid_in_pdump
-from runner.campaign import ParseError
+from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 WINDOWS = ("fixed", "popMailPeriodSec")
@@ -89,10 +89,10 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
     window = float(render(str(args.get("window", 3600)), ctx, quote=False))
     source = f"{window:g}s"
     if str(args.get("window_from", "fixed")) == "popMailPeriodSec":
-        period = campaign.POP_MAIL_PERIOD_DEFAULT
+        period = campaign_formats.POP_MAIL_PERIOD_DEFAULT
         if config.strip():
             try:
-                period = campaign.parse_instance_config(config).pop_mail_period
+                period = campaign_formats.parse_instance_config(config).pop_mail_period
             except ParseError as exc:
                 return Verdict(Reading.UNDETERMINED, f"cannot read the instance config for the polling period: {exc}")
         window = period * float(args.get("periods", 1))
@@ -108,7 +108,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
         if not line.strip():
             continue
         try:
-            entry = campaign.parse_log_line(line)
+            entry = campaign_formats.parse_log_line(line)
         except ParseError:
             unreadable += 1
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, action, exit_ok
-from runner.campaign import ParseError
+from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 FLAGS = ("-verbose", "-noconsole", "-immediate")

@@ -2,7 +2,7 @@
 aside, and the Tracking workflow stopped (and awaited) before that.
 
 Adobe (delivery/using/about-message-tracking.md, "The tracking workflow is failing"): a well-formed line
-matches the page's ``sed -nE`` expression (``campaign.REDIR_LINE_ERE``); the procedure is to stop the
+matches the page's ``sed -nE`` expression (``campaign_formats.REDIR_LINE_ERE``); the procedure is to stop the
 Tracking workflow, delete the corrupted line(s) and restart the workflow. The runner keeps the lines in
 ``<file>.rejected`` (numbered) instead of deleting them, and refuses to move anything when more than the
 ``quarantine_max_share`` of a file's lines (at least one line per file), or every line of a file, would go:
@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner import campaign
+from runner import campaign_formats
 from runner.actions import querydef
 from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
 from runner.actions.files import GLOB, pattern_glob
@@ -33,7 +33,7 @@ PPM = 1_000_000
 
 def _ere() -> str:
     """Adobe's expression for ``grep -E`` (real tabs), with empty lines allowed (they carry nothing)."""
-    return "^$|" + campaign.REDIR_LINE_GREP
+    return "^$|" + campaign_formats.REDIR_LINE_GREP
 
 
 def share_ppm(ctx: Context) -> int:
@@ -207,7 +207,7 @@ def _stop_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     key, fragment = querydef.fragment(_state_query(name), ctx)
     stop = querydef.script_command(f'logInfo("stop {name}"); xtk.workflow.Stop("{name}");', ctx)
     # Stopping is asynchronous (workflow/using/starting-a-workflow.md): wait for @state 20 (stopped).
-    stopped = shlex.quote(f"{querydef.MARK} {key} row\t{int(campaign.WorkflowState.STOPPED)}$")
+    stopped = shlex.quote(f"{querydef.MARK} {key} row\t{int(campaign_formats.WorkflowState.STOPPED)}$")
     poll = querydef.script_command(fragment, ctx)
     return (
         f"( {stop} ) || exit $?; end=$(( $(date +%s) + {wait} )); while :; do "

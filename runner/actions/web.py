@@ -3,7 +3,7 @@ opt-in ``xtk:session#Logon`` on ``/nl/jsp/soaprouter.jsp``.
 
 Owns: the ``r_test``, ``logon_page`` and ``soap_logon`` actions (commands, judges, argument specs).
 - ``/r/test`` answers ``<redir status='OK' .../>`` (production/using/monitoring-processes.md), read with
-  :func:`runner.campaign.parse_r_test`; another shape is undetermined, never a default.
+  :func:`runner.campaign_formats.parse_r_test`; another shape is undetermined, never a default.
 - ``logon.jsp``: "a blank page" means the web module is not started; "a Tomcat Java error" means the Java
   integration (customer.sh) is broken (production/using/failure-to-connect.md). Two different findings:
   only the first is a module problem. What a Tomcat error page looks like is not shown by Adobe
@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from runner import campaign, redact
+from runner import campaign_formats, redact
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, render, xml_text
 from runner.actions.network import curl_command, split_http
-from runner.campaign import ParseError
+from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 R_TEST_URL = "http://{address}:{web_port}/r/test"
@@ -74,7 +74,7 @@ def _r_test_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 def _judge_r_test(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     url = _url(args, ctx, R_TEST_URL)
     data: dict[str, Any] = {"url": url}
-    read = _read(url, "Adobe's <redir> element", campaign.parse_r_test, (out, err, rc), data)
+    read = _read(url, "Adobe's <redir> element", campaign_formats.parse_r_test, (out, err, rc), data)
     if isinstance(read, Verdict):
         return read
     answer = read[1]
@@ -203,7 +203,7 @@ def _judge_soap(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     url = _url(args, ctx, SOAP_URL)
     login = probe_login(ctx)
     data: dict[str, Any] = {"url": url, "login": login}
-    read = _read(url, "a SOAP envelope", campaign.parse_soap_fault, (out, err, rc), data)
+    read = _read(url, "a SOAP envelope", campaign_formats.parse_soap_fault, (out, err, rc), data)
     if isinstance(read, Verdict):
         return read
     body, fault = read

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from runner import campaign
-from runner.campaign import ParseError
+from runner import campaign, campaign_formats
+from runner.campaign_formats import ParseError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adobe"
 ADOBE_DOCS = Path(os.environ.get("ADOBE_DOCS", "/work/adobe-docs"))
@@ -95,32 +95,32 @@ def _judge(fmt: str, text: str, expect: dict[str, Any]) -> None:
     elif fmt == "console":
         _check(campaign.parse_console(text), expect)
     elif fmt == "r_test":
-        _check(campaign.parse_r_test(text), expect)
+        _check(campaign_formats.parse_r_test(text), expect)
     elif fmt == "soap_fault":
-        fault = campaign.parse_soap_fault(text)
+        fault = campaign_formats.parse_soap_fault(text)
         if "fault" in expect:
             assert fault is None and expect["fault"] is None
         else:
             assert fault is not None
             _check(fault, expect)
     elif fmt == "redir_line":
-        assert campaign.is_redir_line(text)
-        assert campaign.is_redir_line(text.encode("utf-8"))
+        assert campaign_formats.is_redir_line(text)
+        assert campaign_formats.is_redir_line(text.encode("utf-8"))
     elif fmt == "states":
         for enum_name, want in expect.items():
             if isinstance(want, int):
-                assert getattr(campaign, enum_name) == want
+                assert getattr(campaign_formats, enum_name) == want
                 continue
-            enum = getattr(campaign, enum_name)
+            enum = getattr(campaign_formats, enum_name)
             assert {value: enum(value).label for value in want} == want
     elif fmt == "config":
-        config = campaign.parse_instance_config(text)
+        config = campaign_formats.parse_instance_config(text)
         export_dir = expect.pop("export_dir", None)
         _check(config, expect)
         if export_dir is not None:
             assert config.export_dir(INSTALL_DIR, INSTANCE) == export_dir
     elif fmt == "log_line":
-        _check(campaign.parse_log_line(text), expect)
+        _check(campaign_formats.parse_log_line(text), expect)
     elif fmt == "request":
         root = ET.fromstring(text)
         assert any(el.tag.endswith("}Logon") for el in root.iter())
@@ -130,17 +130,17 @@ def _judge(fmt: str, text: str, expect: dict[str, Any]) -> None:
 
 def _refused(fmt: str, text: str) -> None:
     if fmt == "redir_line":
-        assert not campaign.is_redir_line(text)
+        assert not campaign_formats.is_redir_line(text)
         return
     parse = {
         "pdump": campaign.parse_pdump,
         "who": campaign.parse_who,
         "missing": campaign.parse_missing,
         "console": campaign.parse_console,
-        "r_test": campaign.parse_r_test,
-        "soap_fault": campaign.parse_soap_fault,
-        "config": campaign.parse_instance_config,
-        "log_line": campaign.parse_log_line,
+        "r_test": campaign_formats.parse_r_test,
+        "soap_fault": campaign_formats.parse_soap_fault,
+        "config": campaign_formats.parse_instance_config,
+        "log_line": campaign_formats.parse_log_line,
     }[fmt]
     with pytest.raises(ParseError):
         parse(text)
@@ -199,7 +199,7 @@ def _grep_matches(lines: list[str], tmp_path: Path) -> set[int]:
     path.write_bytes("\n".join(lines).encode("utf-8") + b"\n")
     env = {**os.environ, "LC_ALL": "C"}
     res = subprocess.run(
-        [grep, "-a", "-n", "-E", campaign.REDIR_LINE_GREP, str(path)], capture_output=True, env=env, check=False
+        [grep, "-a", "-n", "-E", campaign_formats.REDIR_LINE_GREP, str(path)], capture_output=True, env=env, check=False
     )
     assert res.returncode in (0, 1), res.stderr
     return {int(line.split(b":", 1)[0]) - 1 for line in res.stdout.splitlines()}
@@ -213,7 +213,7 @@ def test_redir_fixtures_match_grep_and_python(tmp_path: Path) -> None:
     valid = {i for i, s in enumerate(REDIR) if s.get("valid", True)}
     assert valid and len(valid) < len(lines)
     assert _grep_matches(lines, tmp_path) == valid
-    assert {i for i, line in enumerate(lines) if campaign.is_redir_line(line)} == valid
+    assert {i for i, line in enumerate(lines) if campaign_formats.is_redir_line(line)} == valid
 
 
 def test_redir_regex_agrees_with_grep_on_mutated_lines(tmp_path: Path) -> None:
@@ -233,7 +233,7 @@ def test_redir_regex_agrees_with_grep_on_mutated_lines(tmp_path: Path) -> None:
             elif chars:
                 chars[min(pos, len(chars) - 1)] = rng.choice(alphabet)
         lines.append("".join(chars))
-    by_python = {i for i, line in enumerate(lines) if campaign.is_redir_line(line)}
+    by_python = {i for i, line in enumerate(lines) if campaign_formats.is_redir_line(line)}
     by_grep = _grep_matches(lines, tmp_path)
     assert by_python == by_grep, [lines[i] for i in sorted(by_python ^ by_grep)][:5]
     assert 0 < len(by_grep) < len(lines)  # both outcomes exercised
@@ -244,7 +244,7 @@ def test_redir_expression_is_adobes_verbatim() -> None:
     if not page.is_file():
         pytest.skip("Adobe's markdown is not checked out here")
     found = set(re.findall(r"sed -nE '/(.+?)/!p'", page.read_text(encoding="utf-8")))
-    assert found == {campaign.REDIR_LINE_ERE}
+    assert found == {campaign_formats.REDIR_LINE_ERE}
 
 
 # ---- states: only what Adobe names ----------------------------------------------------------------
@@ -258,15 +258,15 @@ def test_state_enums_hold_only_documented_values() -> None:
                 if isinstance(values, dict):
                     documented.setdefault(enum_name, set()).update(values)
     for enum_name, values in documented.items():
-        assert {int(member) for member in getattr(campaign, enum_name)} == values, enum_name
-    assert {51, 55, 61, 62, 71, 72, 75} == campaign.ACTIVE_DELIVERY_STATES
+        assert {int(member) for member in getattr(campaign_formats, enum_name)} == values, enum_name
+    assert {51, 55, 61, 62, 71, 72, 75} == campaign_formats.ACTIVE_DELIVERY_STATES
 
 
 # ---- config: defaults and refusals ----------------------------------------------------------------
 
 
 def test_config_stat_server_absent_means_mta_cannot_start() -> None:
-    config = campaign.parse_instance_config('<serverconf><mta autoStart="true"/></serverconf>')
+    config = campaign_formats.parse_instance_config('<serverconf><mta autoStart="true"/></serverconf>')
     assert config.stat_server is None and config.auto_start == {"mta"}
 
 
@@ -281,5 +281,5 @@ def test_config_stat_server_absent_means_mta_cannot_start() -> None:
 )
 def test_config_refused(text: str) -> None:
     with pytest.raises(ParseError):
-        config = campaign.parse_instance_config(text)
+        config = campaign_formats.parse_instance_config(text)
         assert config.stat_server is not None  # the property raises for a bad port
