@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
@@ -228,16 +228,28 @@ def lock_dir(host: HasVars) -> str:
     return f"{host.var('nl6_root') or default('nl6_root')}/var/remediate/locks"
 
 
+def parse_template(template: str) -> list[tuple[str, str | None]]:
+    """The one template parser: a ``{var}`` template as (literal text, var name or None) pieces.
+
+    ``{{`` and ``}}`` are literal braces; a field that is anything but a plain var name (a format spec,
+    a conversion, an attribute) is refused with ValueError, as is an unbalanced brace.
+    """
+    pieces: list[tuple[str, str | None]] = []
+    for literal, name, spec, conv in string.Formatter().parse(template):
+        if name is not None and (spec or conv or not VAR_NAME.fullmatch(name)):
+            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
+        pieces.append((literal, name))
+    return pieces
+
+
+def fill(template: str, value: Callable[[str], str]) -> str:
+    """``template`` with each ``{var}`` replaced by ``value(var)`` (which quotes it as its use needs)."""
+    return "".join(literal + (value(name) if name is not None else "") for literal, name in parse_template(template))
+
+
 def template_fields(template: str) -> list[str]:
     """The ``{var}`` names of a template; anything but a plain var name is refused (ValueError)."""
-    names = []
-    for _literal, name, spec, conv in string.Formatter().parse(template):
-        if name is None:
-            continue
-        if spec or conv or not VAR_NAME.fullmatch(name):
-            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
-        names.append(name)
-    return names
+    return [name for _literal, name in parse_template(template) if name is not None]
 
 
 def fields_in(values: Iterable[Any]) -> set[str]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
 from runner import campaign, hostvars
-from runner.hostvars import VAR_NAME, template_fields
+from runner.hostvars import template_fields
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
 
@@ -87,16 +86,12 @@ class Context:
 
 def render(template: str, ctx: Context, *, quote: bool) -> str:
     """Fill ``{var}`` fields from host vars and options; each value shell-quoted when ``quote``."""
-    out: list[str] = []
-    for literal, name, spec, conv in string.Formatter().parse(template):
-        out.append(literal)
-        if name is None:
-            continue
-        if spec or conv or not VAR_NAME.fullmatch(name):
-            raise ValueError(f"unsupported template field {{{name}}}")
-        value = str(ctx.var(name))
-        out.append(shlex.quote(value) if quote else value)
-    return "".join(out)
+
+    def value(name: str) -> str:
+        text = str(ctx.var(name))
+        return shlex.quote(text) if quote else text
+
+    return hostvars.fill(template, value)
 
 
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

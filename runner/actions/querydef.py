@@ -26,8 +26,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner import hostvars
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, xml_attr
-from runner.hostvars import VAR_NAME
 from runner.outcomes import Reading, Verdict
 
 SCHEMA = r"[a-z]{2,8}:[A-Za-z][A-Za-z0-9]{0,40}"
@@ -73,10 +73,7 @@ def _literal(name: str, value: Any) -> str:
 def condition(text: str, ctx: Context) -> str:
     """Fill a condition's ``{var}`` fields as queryDef literals, then accept only the known tokens."""
 
-    def fill(match: re.Match[str]) -> str:
-        return _literal(match.group(1), ctx.var(match.group(1)))
-
-    filled = re.sub(r"\{(" + VAR_NAME.pattern.strip("^$") + r")\}", fill, text)
+    filled = hostvars.fill(text, lambda name: _literal(name, ctx.var(name)))
     position = 0
     while position < len(filled.rstrip()):
         token = _COND_TOKEN.match(filled, position)
