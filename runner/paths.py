@@ -32,11 +32,6 @@ def shipped_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "playbooks"
 
 
-def playbook_dir() -> Path:
-    """The shipped playbook directory (the last place searched); kept for callers that want one folder."""
-    return shipped_dir()
-
-
 @dataclass(frozen=True)
 class Place:
     """One directory of the search path and where it was configured."""

@@ -60,9 +60,6 @@ class Context:
     attempt: int = 0
     effect: Effect = Effect.READ
 
-    def has(self, name: str) -> bool:
-        return name in self.options or self.host.var(name) is not None or hostvars.default(name) is not None
-
     def var(self, name: str) -> Any:
         if name in self.options:
             return self.options[name]
@@ -262,10 +259,6 @@ class Action:
     @property
     def required(self) -> frozenset[str]:
         return frozenset(a.name for a in self.args if a.required)
-
-    @property
-    def optional(self) -> frozenset[str]:
-        return frozenset(a.name for a in self.args if not a.required)
 
     def problems(self, args: Mapping[str, Any]) -> list[ArgProblem]:
         """What is wrong with a step's ``args`` for this action (empty when nothing is)."""

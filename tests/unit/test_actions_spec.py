@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Context, Effect, action
+from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Context, Effect, Skip, action
 from runner.actions.base import ARG_TYPES, exit_ok
 from runner.inventory import Host
 
@@ -95,5 +95,7 @@ def test_spec_accepts_regex_quantifiers_and_numbers() -> None:
 def test_context_falls_back_on_host_var_defaults() -> None:
     ctx = Context(Host("h", (), {"web_port": 9090}, "-"), {"mode": "full"}, run_id="r", attempt=1)
     assert (ctx.var("web_port"), ctx.var("syslogd_port"), ctx.var("mode")) == (9090, 6666, "full")
-    assert ctx.has("nl6_root") and not ctx.has("db_host")
+    assert ctx.var("nl6_root") == "/usr/local/neolane/nl6"
+    with pytest.raises(Skip):
+        ctx.var("db_host")  # no default: a step that needs it is skipped on this host
     assert (ctx.run_id, ctx.attempt) == ("r", 1)
