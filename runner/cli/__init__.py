@@ -1,11 +1,14 @@
 """The command line: ``remediate MODULE --host NAME`` and the built-in commands.
 
 Owns: the click group, one command per playbook on the search path, ``--version`` and ``--playbooks``,
-and the registration of the subcommands, each in its own module: :mod:`runner.cli.run` (a playbook run
-and the ``check`` sweep), :mod:`runner.cli.info` (list, show, validate, triage), :mod:`runner.cli.hosts`,
-:mod:`runner.cli.audit`. The CLI is the only layer that prints (through :mod:`runner.console`), prompts
-and picks exit codes. Heavy imports (fabric, paramiko) happen only when a command needs a connection,
-so ``--help`` and ``list`` stay fast.
+and the registration of the subcommands. Commands: :mod:`runner.cli.run` (a playbook run),
+:mod:`runner.cli.check` (the sweep), :mod:`runner.cli.info` (list, show, validate, triage),
+:mod:`runner.cli.hosts`, :mod:`runner.cli.audit`. What they share, one concern per module:
+:mod:`runner.cli.selection` (playbooks and hosts), :mod:`runner.cli.frame` (the run options and frame),
+:mod:`runner.cli.auditlog`, :mod:`runner.cli.completion`, :mod:`runner.cli.exits`. The CLI is the only
+layer that prints (through :mod:`runner.console`), prompts and picks exit codes. Heavy imports (fabric,
+paramiko) happen only when a command needs a connection, so ``--help`` and ``list`` stay fast.
+Must not: hold a command's body (each lives in its own module).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from runner.cli.common import fail, modules, modules_quietly, playbook_path
+from runner.cli.exits import fail
+from runner.cli.selection import module_names, module_names_quietly, playbook_path
 from runner.console import out
 
 BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
@@ -50,12 +54,12 @@ class RemediateGroup(click.Group):
     """Built-in commands plus one command per playbook: ``remediate wfserver --host prod1``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*BUILTINS, *(m for m in modules_quietly() if m not in BUILTINS)]
+        return [*BUILTINS, *(name for name in module_names_quietly() if name not in BUILTINS)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        if cmd_name in modules_quietly():
+        if cmd_name in module_names_quietly():
             from runner.cli.run import module_command
 
             return module_command(cmd_name)
@@ -76,7 +80,7 @@ class RemediateGroup(click.Group):
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in self.commands:
             try:
-                names = modules()  # a refused search path or no playbook at all: exit 2, naming the places
+                names = module_names()  # a refused search path or no playbook at all: exit 2, naming the places
             except RemediateError as exc:
                 fail(exc)
             if name not in names:
@@ -113,9 +117,9 @@ def main(playbooks: tuple[Path, ...]) -> None:
 
 
 def _register() -> None:
-    from runner.cli import audit, hosts, info, run
+    from runner.cli import audit, check, hosts, info
 
-    for command in (info.list_cmd, info.show_cmd, info.validate_cmd, info.triage_cmd, hosts.hosts_cmd, run.check_cmd):
+    for command in (info.list_cmd, info.show_cmd, info.validate_cmd, info.triage_cmd, hosts.hosts_cmd, check.check_cmd):
         main.add_command(command)
     main.add_command(audit.audit_group)
 

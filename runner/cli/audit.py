@@ -6,6 +6,7 @@ removed or reordered by accident — not that nobody rewrote it (anyone who can 
 recompute every hash). ``verify --anchors`` also compares the log with the chain heads each changing run
 left on the hosts it touched: a rewritten or truncated log is detected unless every host it names was
 rewritten too. Hosts that cannot be read are reported, never counted as a match.
+Must not: write to the log or to a host (``--anchors`` only reads the anchor files).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import click
 
+from runner.cli.exits import fail
 from runner.console import out
 from runner.outcomes import ExitCode
 
@@ -36,11 +38,6 @@ def _path(path: Path | None) -> Path:
     return path or audit.default_path()
 
 
-def _fail(exc: Exception) -> None:
-    out(f"remediate: {exc}", err=True)
-    sys.exit(ExitCode.INPUT)
-
-
 @click.group("audit")
 def audit_group() -> None:
     """Audit log: verify it, list runs, show one run."""
@@ -57,10 +54,10 @@ def audit_verify(path: Path, anchors: bool, inventory: Path | None, ssh_config: 
     from runner import audit
 
     ok, _count, message = audit.verify(path)
-    report: dict[str, Any] = {"chain_intact": ok, "chain": message, "anchored": anchors}
+    verdict: dict[str, Any] = {"chain_intact": ok, "chain": message, "anchored": anchors}
     if not anchors:
         if output == "json":
-            out(json.dumps(report, indent=2))
+            out(json.dumps(verdict, indent=2))
         else:
             out(("chain intact (unanchored): " if ok else "BROKEN: ") + message, err=not ok)
         sys.exit(ExitCode.OK if ok else ExitCode.UNHEALTHY)
@@ -69,9 +66,8 @@ def audit_verify(path: Path, anchors: bool, inventory: Path | None, ssh_config: 
     try:
         found = _compare_anchors(path, inventory, ssh_config)
     except RemediateError as exc:
-        _fail(exc)
-        return
-    report.update(
+        fail(exc)
+    verdict.update(
         matched=[{"host": h, "run_id": r} for h, r in found.matched],
         rewritten=[{"host": h, "run_id": r, "why": w} for h, r, w in found.rewritten],
         missing_from_log=[{"host": h, "run_id": r} for h, r in found.missing_from_log],
@@ -80,7 +76,7 @@ def audit_verify(path: Path, anchors: bool, inventory: Path | None, ssh_config: 
     )
     good = ok and found.intact
     if output == "json":
-        out(json.dumps(report, indent=2))
+        out(json.dumps(verdict, indent=2))
         sys.exit(ExitCode.OK if good else ExitCode.UNHEALTHY)
     out(("chain intact: " if ok else "BROKEN: ") + message, err=not ok)
     for host, run in found.matched:
@@ -108,15 +104,17 @@ def _compare_anchors(path: Path, inventory: Path | None, ssh_config: Path | None
     inv = inv_mod.load(inventory or inv_mod.default_path())
     hosts = [inv.hosts[n] for n in names if n in inv.hosts]
     unreachable = {n: "not in the inventory" for n in names if n not in inv.hosts}
-    results = read_each(hosts, lambda h: anchor.read_command(anchor.anchor_file(h)), RunConfig(ssh_config=ssh_config))
+    results = read_each(
+        hosts, lambda host: anchor.read_command(anchor.anchor_file(host)), RunConfig(ssh_config=ssh_config)
+    )
     found: dict[str, list[dict[str, str]]] = {}
-    for name, res in results.items():
-        if isinstance(res, str):
-            unreachable[name] = res
-        elif res.exit_code != 0:
-            unreachable[name] = f"cannot read the anchor file (exit {res.exit_code}): {res.stderr.strip()[:200]}"
+    for name, result in results.items():
+        if isinstance(result, str):
+            unreachable[name] = result
+        elif result.exit_code != 0:
+            unreachable[name] = f"cannot read the anchor file (exit {result.exit_code}): {result.stderr.strip()[:200]}"
         else:
-            found[name], _bad = anchor.parse(res.stdout)
+            found[name], _bad = anchor.parse(result.stdout)
     if not names:
         raise InputError("the log names no anchored run (no anchor.written event)", where=str(path))
     return anchor.compare(events, found, unreachable)
@@ -140,14 +138,13 @@ def audit_runs(
         events = auditview.load(_path(log_path))
         cutoff = auditview.since_cutoff(since) if since else None
     except RemediateError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     found = auditview.select(auditview.runs(events), host=host, module=module, operator=operator, since=cutoff)
     if output == "json":
-        out(json.dumps([r.as_dict() for r in found], indent=2))
+        out(json.dumps([run.as_dict() for run in found], indent=2))
         return
-    for r in found:
-        out(auditview.run_line(r))
+    for run in found:
+        out(auditview.run_line(run))
     if not found:
         out("no run matches", err=True)
 
@@ -164,8 +161,7 @@ def audit_show(run_id: str, log_path: Path | None, output: str) -> None:
     try:
         told = auditview.story(auditview.load(_path(log_path)), run_id)
     except RemediateError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if output == "json":
         out(json.dumps(told, indent=2, default=str))
         return

@@ -1,6 +1,7 @@
 """``remediate hosts``: the inventory as resolved, or what is discovered on hosts the OpenSSH config knows.
 
-Owns: its flags and output; the warning about vars that nothing reads.
+Owns: its flags and output; the warning about vars that nothing reads. Must not: change a host
+(discovery only reads).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from runner.cli.common import fail, load_all, load_inventory, selected
+from runner.cli.exits import fail
+from runner.cli.selection import hosts_from_flags, load_all_playbooks, load_inventory
 from runner.console import out
 
 
@@ -39,30 +41,40 @@ def hosts_cmd(
 
     try:
         if hosts:
-            chosen = selected(
+            chosen = hosts_from_flags(
                 {"inventory": inventory, "ssh_config": ssh_config, "hosts": hosts, "groups": (), "instance": instance}
             )
         else:
             chosen = list(load_inventory(inventory).hosts.values())
-        used = template_vars(load_all())
+        used = template_vars(load_all_playbooks())
         rows = []
-        for h in chosen:
-            ep = sshconfig.resolve(h, sshconfig.config_path(h, ssh_config))
-            secrets = h.secrets()
-            shown = {k: ("***" if str(v) in secrets else v) for k, v in h.vars.items() if not k.startswith("ansible_")}
-            unused = hostvars.unused(list(h.vars), used)
+        for host in chosen:
+            endpoint = sshconfig.resolve(host, sshconfig.config_path(host, ssh_config))
+            secrets = host.secrets()
+            shown = {
+                name: ("***" if str(value) in secrets else value)
+                for name, value in host.vars.items()
+                if not name.startswith("ansible_")
+            }
+            unused = hostvars.unused(list(host.vars), used)
             rows.append(
-                {"host": h.name, **ep.describe(), "groups": list(h.groups), "vars": shown, "unused_vars": unused}
+                {
+                    "host": host.name,
+                    **endpoint.describe(),
+                    "groups": list(host.groups),
+                    "vars": shown,
+                    "unused_vars": unused,
+                }
             )
     except RemediateError as exc:
         fail(exc)
     if output == "json":
         out(json.dumps(rows, indent=2, default=str))
         return
-    for r in rows:
-        where = f"{r['user']}@{r['address']}:{r['port']}"
-        out(f"{r['host']}: {where}  {r['path']}  groups: {', '.join(r['groups']) or '-'}")
-        for k, v in sorted(r["vars"].items()):
-            out(f"    {k}: {v}")
-        for k in r["unused_vars"]:
-            out(f"remediate: warning: {r['host']}: var {k!r} is not read by the runner or any playbook", err=True)
+    for row in rows:
+        where = f"{row['user']}@{row['address']}:{row['port']}"
+        out(f"{row['host']}: {where}  {row['path']}  groups: {', '.join(row['groups']) or '-'}")
+        for name, value in sorted(row["vars"].items()):
+            out(f"    {name}: {value}")
+        for name in row["unused_vars"]:
+            out(f"remediate: warning: {row['host']}: var {name!r} is not read by the runner or any playbook", err=True)

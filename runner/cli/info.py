@@ -1,6 +1,6 @@
 """Read-only commands about playbooks: ``list``, ``show``, ``validate``, ``triage``.
 
-Owns: their flags, output (through :mod:`runner.console`) and exit codes. Nothing here connects to a host.
+Owns: their flags, output (through :mod:`runner.console`) and exit codes. Must not: connect to a host.
 """
 
 from __future__ import annotations
@@ -13,16 +13,9 @@ from typing import Any
 import click
 
 from runner import console
-from runner.cli.common import (
-    complete_host,
-    complete_module,
-    fail,
-    load_all,
-    load_inventory,
-    modules,
-    playbook_path,
-    select,
-)
+from runner.cli.completion import complete_host, complete_module
+from runner.cli.exits import fail
+from runner.cli.selection import hosts_from_inventory, load_all_playbooks, load_inventory, module_names, playbook_path
 from runner.console import out
 from runner.outcomes import ExitCode
 
@@ -34,31 +27,31 @@ def list_cmd(output: str) -> None:
     from runner.errors import RemediateError
 
     try:
-        books = load_all()
-        origin = {str(f.path): f.place.origin for f in playbook_path().found()}
+        books = load_all_playbooks()
+        origin = {str(found.path): found.place.origin for found in playbook_path().found()}
     except RemediateError as exc:
         fail(exc)
     rows: list[dict[str, Any]] = [
         {
-            "module": b.module,
-            "title": b.title,
-            "scope": b.scope,
-            "symptom": b.symptom,
-            "disruptive": b.disruptive,
-            "checks": [s.id for s in b.checks],
-            "file": b.path,
-            "source": origin.get(b.path, ""),
+            "module": book.module,
+            "title": book.title,
+            "scope": book.scope,
+            "symptom": book.symptom,
+            "disruptive": book.disruptive,
+            "checks": [step.id for step in book.checks],
+            "file": book.path,
+            "source": origin.get(book.path, ""),
         }
-        for b in books
+        for book in books
     ]
     if output == "json":
         out(json.dumps(rows, indent=2))
         return
-    width = max((len(r["module"]) for r in rows), default=6)
-    for r in rows:
-        out(f"{r['module']:<{width}}  {r['scope']}")
-        out(f"{'':<{width}}  symptom: {r['symptom']}")
-        out(f"{'':<{width}}  file: {r['file']} ({r['source']})")
+    width = max((len(row["module"]) for row in rows), default=6)
+    for row in rows:
+        out(f"{row['module']:<{width}}  {row['scope']}")
+        out(f"{'':<{width}}  symptom: {row['symptom']}")
+        out(f"{'':<{width}}  file: {row['file']} ({row['source']})")
 
 
 @click.command("show")
@@ -78,7 +71,7 @@ def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) ->
         where = playbook_path()
         pb = load_module(module, where)
         source = next(f.place.origin for f in where.found() if str(f.path) == pb.path)
-        target = select(load_inventory(inventory), (host,), ())[0] if host else None
+        target = hosts_from_inventory(load_inventory(inventory), (host,), ())[0] if host else None
     except RemediateError as exc:
         fail(exc)
     if target is not None:
@@ -104,23 +97,23 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
     if not paths:
         try:
             found = playbook_path().found()
-            modules()  # no playbook anywhere is an error, naming every place looked in
+            module_names()  # no playbook anywhere is an error, naming every place looked in
         except RemediateError as exc:
             errors += 1
             out(f"error  {exc}", err=True)
             found = []
-        for f in found:
-            if f.shadowed_by is not None:
-                out(f"note  {f.path}: overridden by {f.shadowed_by}")
-        targets = [f.path for f in found]
+        for found_file in found:
+            if found_file.shadowed_by is not None:
+                out(f"note  {found_file.path}: overridden by {found_file.shadowed_by}")
+        targets = [found_file.path for found_file in found]
     for path in targets:
         try:
             if path.is_dir() or _looks_like_inventory(path):
                 inv = inv_mod.load(path)
                 out(f"ok  {path}: inventory, {len(inv.hosts)} hosts, {len(inv.groups)} groups")
             else:
-                pb = playbook.parse(yamlfile.load_file(path), str(path))
-                out(f"ok  {path}: {pb.module}, {len(pb.steps())} steps")
+                book = playbook.parse(yamlfile.load_file(path), str(path))
+                out(f"ok  {path}: {book.module}, {len(book.steps())} steps")
         except RemediateError as exc:
             errors += 1
             out(f"error  {exc}", err=True)
@@ -155,15 +148,16 @@ def triage_cmd(symptom: str, output: str) -> None:
     from runner.errors import RemediateError
 
     try:
-        matches = triage.rank(symptom, load_all())
+        matches = triage.rank(symptom, load_all_playbooks())
     except RemediateError as exc:
         fail(exc)
     if output == "json":
-        out(json.dumps([{"module": m.module, "score": s, "symptom": m.symptom} for m, s in matches], indent=2))
+        ranked = [{"module": book.module, "score": score, "symptom": book.symptom} for book, score in matches]
+        out(json.dumps(ranked, indent=2))
         sys.exit(0 if matches else 1)
     if not matches:
         out("no module matches; try: remediate list")
         sys.exit(1)
-    for pb, _score in matches:
-        out(f"{pb.module:<13} {pb.symptom}")
-        out(f"{'':<13} remediate check {pb.module} --host HOST")
+    for book, _score in matches:
+        out(f"{book.module:<13} {book.symptom}")
+        out(f"{'':<13} remediate check {book.module} --host HOST")
