@@ -3,7 +3,7 @@
 Owns: :func:`run_options` (``--host``, ``--group``, ``-i``, ``--ssh-config``, ``--audit-log``,
 ``--syslog``, ``--instance``, ``--reason``, ``--forks``) and :func:`run_in_frame`: ``run.started``, the
 engine, ``run.finished`` whatever happens, Ctrl-C and SIGTERM, and the run's exit code from its hosts.
-Must not: render the outcome (each command does, in the format asked).
+Must not: render the outcome (:mod:`runner.cli.output` delivers it in the format asked).
 """
 
 from __future__ import annotations

@@ -2,30 +2,35 @@
 
 Owns: the command built for each playbook on the search path, its options (dry-run, confirmation,
 playbook options), the settings handed to the engine (dry-run and confirmation are decided here), and
-the ``run.started`` record of a playbook run, and the outcome as text or JSON. The frame is
-:mod:`runner.cli.frame`'s.
+the ``run.started`` record of a playbook run. The frame is :mod:`runner.cli.frame`'s; the outcome is
+rendered in the ``--output`` format through :mod:`runner.cli.output`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from runner import console
+from runner import console, render
 from runner.cli.auditlog import open_audit_log
 from runner.cli.exits import fail
 from runner.cli.frame import run_in_frame, run_options
+from runner.cli.output import deliver, run_output_help
 from runner.cli.selection import hosts_from_flags, playbook_path
-from runner.console import out
 
 
 def module_command(module: str) -> click.Command:
     @click.command(name=module, help=f"Run the {module} playbook (see: remediate show {module}).")
     @run_options
-    @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+    @click.option(
+        "--output",
+        type=click.Choice(render.format_names(sweep=False)),
+        default="text",
+        show_default=True,
+        help=run_output_help(sweep=False, see="README, Command line"),
+    )
     @click.option("--dry-run", is_flag=True, help="Run the read-only checks; show every change; change nothing.")
     @click.option("-y", "--yes", is_flag=True, help="Confirm disruptive steps (restarts) without a prompt.")
     @click.option("--force", is_flag=True, help="Remediate even when every check passes.")
@@ -53,7 +58,7 @@ def _parse_options(items: tuple[str, ...], mode: str | None) -> dict[str, str]:
 
 
 def _run_playbook(module: str, flags: dict[str, Any]) -> None:
-    from runner import plan, playbook, report, sshconfig
+    from runner import plan, playbook, sshconfig
     from runner.errors import RemediateError
     from runner.execute import Engine, RunConfig
 
@@ -65,8 +70,7 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
     except RemediateError as exc:
         fail(exc)
-    as_json = flags["output"] == "json"
-    log.listeners.append(console.Progress(not as_json))
+    log.listeners.append(console.Progress(render.FORMATS[flags["output"]].progress))
     config = RunConfig(
         dry_run=flags["dry_run"],
         force=flags["force"],
@@ -89,8 +93,5 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
     outcomes, code = run_in_frame(
         log, module, hosts, config.dry_run, started, lambda: Engine(hosts, log, config).run(book)
     )
-    if as_json:
-        out(json.dumps(report.document(log.run_id, module, config.dry_run, outcomes, code), indent=2))
-    else:
-        console.summary(outcomes, code)
-    sys.exit(code)
+    doc = render.RunDocument(log.run_id, module, config.dry_run, outcomes, code)
+    sys.exit(deliver(flags["output"], doc))

@@ -122,3 +122,12 @@ def test_check_output_file_that_cannot_be_written_is_exit_2(site: Path) -> None:
 def test_formats_a_command_does_not_serve_are_refused(site: Path) -> None:
     code, _out, err = _remediate(site, "web", "--output", "nagios")
     assert code == 2 and "--output" in err
+
+
+def test_check_text_to_a_file_is_the_plain_table(site: Path) -> None:
+    target = site / "sweep.txt"
+    code, out, _err = _remediate(
+        site, "check", *run_documents.SWEEP_MODULES, "--output", "text", "--output-file", str(target)
+    )
+    assert (code, out) == (1, "")
+    assert target.read_text() == golden("sweep.txt")

@@ -6,12 +6,11 @@ outcomes; the coloured variants are what a terminal receives.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from runner import console, monitoring, report
+from runner import console, render, report
 from runner.report import HostOutcome
 from tests.unit import run_documents
 
@@ -23,41 +22,29 @@ def golden(name: str) -> str:
     return (GOLDEN / name).read_text(encoding="utf-8")
 
 
-def _printed(monkeypatch: pytest.MonkeyPatch, colour: bool, show: object, *args: object) -> str:
-    lines: list[str] = []
-    monkeypatch.setattr(console, "out", lambda text="", err=False: lines.append(text))
-    monkeypatch.setattr(console, "color_for", lambda _stream: console.Color(colour))
-    show(*args)  # type: ignore[operator]
-    return "".join(line + "\n" for line in lines)
+def _paint(colour: bool) -> render.Paint:
+    return console.Color(True) if colour else render.plain
 
 
-def render_run(monkeypatch: pytest.MonkeyPatch, output: str, hosts: list[HostOutcome], colour: bool = False) -> str:
-    code = report.exit_code(hosts)
-    if output == "json":
-        return json.dumps(report.document(RUN_ID, "web", False, hosts, code), indent=2) + "\n"
-    return _printed(monkeypatch, colour, console.summary, hosts, code)
+def render_run(output: str, hosts: list[HostOutcome], colour: bool = False) -> str:
+    doc = render.RunDocument(RUN_ID, "web", False, hosts, report.exit_code(hosts))
+    rendered = render.render(output, doc, _paint(colour))
+    assert rendered.exit_code == doc.exit_code
+    return rendered.text
 
 
-def render_sweep(
-    monkeypatch: pytest.MonkeyPatch, output: str, hosts: list[HostOutcome], colour: bool = False
-) -> tuple[int, str]:
-    code = report.exit_code(hosts)
-    if output == "json":
-        return code, json.dumps(report.document(RUN_ID, "check", True, hosts, code), indent=2) + "\n"
-    if output == "prometheus":
-        return code, monitoring.prometheus(hosts, run_documents.SWEEP_MODULES)
-    if output == "nagios":
-        plugin_code, line = monitoring.nagios(hosts)
-        return plugin_code, line + "\n"
-    return code, _printed(monkeypatch, colour, console.sweep, hosts)
+def render_sweep(output: str, hosts: list[HostOutcome], colour: bool = False) -> tuple[int, str]:
+    doc = render.RunDocument(RUN_ID, "check", True, hosts, report.exit_code(hosts), checked=run_documents.SWEEP_MODULES)
+    rendered = render.render(output, doc, _paint(colour))
+    return rendered.exit_code, rendered.text
 
 
 @pytest.mark.parametrize(
     ("output", "colour", "expected"),
     [("text", False, "run.txt"), ("text", True, "run.colour.txt"), ("json", False, "run.json")],
 )
-def test_run_formats(monkeypatch: pytest.MonkeyPatch, output: str, colour: bool, expected: str) -> None:
-    assert render_run(monkeypatch, output, run_documents.run_hosts(), colour) == golden(expected)
+def test_run_formats(output: str, colour: bool, expected: str) -> None:
+    assert render_run(output, run_documents.run_hosts(), colour) == golden(expected)
 
 
 @pytest.mark.parametrize(
@@ -69,8 +56,8 @@ def test_run_formats(monkeypatch: pytest.MonkeyPatch, output: str, colour: bool,
         ("prometheus", False, "sweep.prom"),
     ],
 )
-def test_sweep_formats(monkeypatch: pytest.MonkeyPatch, output: str, colour: bool, expected: str) -> None:
-    assert render_sweep(monkeypatch, output, run_documents.sweep_hosts(), colour) == (1, golden(expected))
+def test_sweep_formats(output: str, colour: bool, expected: str) -> None:
+    assert render_sweep(output, run_documents.sweep_hosts(), colour) == (1, golden(expected))
 
 
 SWEEP = run_documents.sweep_hosts()
@@ -112,5 +99,25 @@ PERF = "undetermined={u};;;0 skipped={s};;;0 unreachable={n};;;0 duration={d}s;;
         ),
     ],
 )
-def test_nagios_lines(monkeypatch: pytest.MonkeyPatch, hosts: list[HostOutcome], code: int, line: str) -> None:
-    assert render_sweep(monkeypatch, "nagios", hosts) == (code, line)
+def test_nagios_lines(hosts: list[HostOutcome], code: int, line: str) -> None:
+    assert render_sweep("nagios", hosts) == (code, line)
+
+
+def test_nagios_bad_input_is_one_unknown_line() -> None:
+    refusal = render.nagios_bad_input("inventory.yml:3: bad\nmore")
+    assert (refusal.exit_code, refusal.text) == (3, "REMEDIATE UNKNOWN - inventory.yml:3: bad\n")
+
+
+def test_each_command_offers_its_formats() -> None:
+    assert render.format_names(sweep=False) == ["text", "json"]
+    assert render.format_names(sweep=True) == ["text", "json", "prometheus", "nagios"]
+    assert [name for name, fmt in render.FORMATS.items() if fmt.bad_input] == ["nagios"]
+
+
+def test_a_format_is_one_renderer_and_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    def hosts_only(doc: render.RunDocument, _paint: render.Paint) -> render.Rendered:
+        return render.Rendered("".join(f"{outcome.host}\n" for outcome in doc.hosts), doc.exit_code)
+
+    monkeypatch.setitem(render.FORMATS, "hosts", render.Format(hosts_only, "host names"))
+    assert render.format_names(sweep=False)[-1] == "hosts"
+    assert render_run("hosts", run_documents.run_hosts()) == "prod1\nprod2\nprod3\n"

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from runner.outcomes import ExitCode, HostStatus, ModuleVerdict, StepStatus
-from runner.report import HostOutcome, StepOutcome, document, exit_code
+from runner.render import RunDocument, json_document
+from runner.report import HostOutcome, StepOutcome, exit_code
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,7 @@ def test_json_document_uses_the_public_words() -> None:
     host = HostOutcome("h1", HostStatus.FAILED, "cannot diagnose")
     host.steps.append(StepOutcome("s", "check", "read", "t", "nlserver pdump", StepStatus.UNDETERMINED))
     host.modules["web"] = ModuleVerdict.PROBLEM
-    doc = json.loads(json.dumps(document("r1", "web", False, [host], exit_code([host]))))
+    doc = json.loads(json.dumps(json_document(RunDocument("r1", "web", False, [host], exit_code([host])))))
     assert doc["exit_code"] == 1
     assert doc["hosts"]["h1"]["status"] == "failed"
     assert doc["hosts"]["h1"]["steps"][0]["outcome"] == "undetermined"
