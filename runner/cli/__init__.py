@@ -5,7 +5,7 @@ and the registration of the subcommands. Commands: :mod:`runner.cli.run` (a play
 :mod:`runner.cli.check` (the sweep), :mod:`runner.cli.info` (list, show, validate, triage),
 :mod:`runner.cli.hosts`, :mod:`runner.cli.audit`. What they share, one concern per module:
 :mod:`runner.cli.selection` (playbooks and hosts), :mod:`runner.cli.frame` (the run options and frame),
-:mod:`runner.cli.output` (where a rendered run goes), :mod:`runner.cli.auditlog`,
+:mod:`runner.cli.output` (``--output`` and where a rendered run goes), :mod:`runner.cli.auditlog`,
 :mod:`runner.cli.completion`, :mod:`runner.cli.exits`. The CLI is the only layer that prints (through
 :mod:`runner.console`), prompts and picks exit codes. Heavy imports (fabric, paramiko) happen only when
 a command needs a connection, so ``--help`` and ``list`` stay fast.

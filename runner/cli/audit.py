@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from runner.cli.exits import fail
+from runner.cli.output import output_option
 from runner.console import out
 from runner.outcomes import ExitCode
 
@@ -29,7 +30,7 @@ _LOG = click.option(
     default=None,
     help="Audit log [default: $REMEDIATE_AUDIT_LOG or $XDG_STATE_HOME/remediate/audit.jsonl].",
 )
-_OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+_OUTPUT = output_option(["text", "json"])
 
 
 def _path(path: Path | None) -> Path:

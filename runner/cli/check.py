@@ -18,20 +18,14 @@ from runner import console, render
 from runner.cli.auditlog import open_audit_log
 from runner.cli.exits import fail
 from runner.cli.frame import run_in_frame, run_options
-from runner.cli.output import deliver, run_output_help
+from runner.cli.output import deliver, output_option, run_output_help
 from runner.cli.selection import hosts_from_flags, module_names, playbook_path
 
 
 @click.command("check")
 @click.argument("wanted", nargs=-1, metavar="[MODULE|all]...")
 @run_options
-@click.option(
-    "--output",
-    type=click.Choice(render.format_names(sweep=True)),
-    default="text",
-    show_default=True,
-    help=run_output_help(sweep=True, see="README, Monitoring"),
-)
+@output_option(render.format_names(sweep=True), help_text=run_output_help(sweep=True, see="README, Monitoring"))
 @click.option(
     "--output-file",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from runner.cli.exits import fail
+from runner.cli.output import output_option
 from runner.cli.selection import hosts_from_flags, load_all_playbooks, load_inventory
 from runner.console import out
 
@@ -27,7 +28,7 @@ from runner.console import out
     help="Only these hosts (without an inventory: what is discovered on them through the OpenSSH config).",
 )
 @click.option("--instance", default=None, metavar="NAME", help="The instance, where a host runs several.")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option(["text", "json"])
 def hosts_cmd(
     inventory: Path | None, ssh_config: Path | None, hosts: tuple[str, ...], instance: str | None, output: str
 ) -> None:

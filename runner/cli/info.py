@@ -15,13 +15,14 @@ import click
 from runner import console
 from runner.cli.completion import complete_host, complete_module
 from runner.cli.exits import fail
+from runner.cli.output import output_option
 from runner.cli.selection import hosts_from_inventory, load_all_playbooks, load_inventory, module_names, playbook_path
 from runner.console import out
 from runner.outcomes import ExitCode
 
 
 @click.command("list")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option(["text", "json"])
 def list_cmd(output: str) -> None:
     """Modules, what each runs, and the symptom that points at it."""
     from runner.errors import RemediateError
@@ -56,7 +57,7 @@ def list_cmd(output: str) -> None:
 
 @click.command("show")
 @click.argument("module", shell_complete=complete_module)
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@output_option(["text", "markdown"], dest="fmt", old_names=["--format"])
 @click.option(
     "--host", default=None, shell_complete=complete_host, help="Render commands with this inventory host's vars."
 )
@@ -141,7 +142,7 @@ def _looks_like_inventory(path: Path) -> bool:
 
 @click.command("triage")
 @click.argument("symptom")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option(["text", "json"])
 def triage_cmd(symptom: str, output: str) -> None:
     """Map a symptom in plain words to the modules to check, from the seed table."""
     from runner import triage

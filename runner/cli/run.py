@@ -17,20 +17,14 @@ from runner import console, render
 from runner.cli.auditlog import open_audit_log
 from runner.cli.exits import fail
 from runner.cli.frame import run_in_frame, run_options
-from runner.cli.output import deliver, run_output_help
+from runner.cli.output import deliver, output_option, run_output_help
 from runner.cli.selection import hosts_from_flags, playbook_path
 
 
 def module_command(module: str) -> click.Command:
     @click.command(name=module, help=f"Run the {module} playbook (see: remediate show {module}).")
     @run_options
-    @click.option(
-        "--output",
-        type=click.Choice(render.format_names(sweep=False)),
-        default="text",
-        show_default=True,
-        help=run_output_help(sweep=False, see="README, Command line"),
-    )
+    @output_option(render.format_names(sweep=False), help_text=run_output_help(sweep=False, see="README, Command line"))
     @click.option("--dry-run", is_flag=True, help="Run the read-only checks; show every change; change nothing.")
     @click.option("-y", "--yes", is_flag=True, help="Confirm disruptive steps (restarts) without a prompt.")
     @click.option("--force", is_flag=True, help="Remediate even when every check passes.")

@@ -36,6 +36,24 @@ def test_show_renders_exact_commands_and_disruptive_marks() -> None:
     assert code == 0 and md.startswith("# wfserver") and "```" in md
 
 
+def test_show_output_and_its_deprecated_alias_format() -> None:
+    code, markdown, err = _run("show", "wfserver", "--output", "markdown")
+    assert code == 0 and markdown.startswith("# wfserver") and err == ""
+    code, old, err = _run("show", "wfserver", "--format", "markdown")
+    assert (code, old) == (0, markdown)
+    assert "--format is deprecated; use --output" in err
+    code, text, _err = _run("show", "wfserver", "--format", "markdown", "--output", "text")
+    assert code == 0 and not text.startswith("# wfserver")  # an explicit --output wins
+    code, help_text, _err = _run("show", "--help")
+    assert "--output" in help_text and "--format" not in help_text
+
+
+def test_every_format_flag_is_output() -> None:
+    for command in (["list"], ["triage"], ["hosts"], ["check"], ["wfserver"], ["audit", "runs"], ["audit", "show"]):
+        code, help_text, _err = _run(*command, "--help")
+        assert code == 0 and "--output" in help_text and "--format" not in help_text, command
+
+
 def test_unknown_module_is_exit_2() -> None:
     code, _out, err = _run("show", "nosuch")
     assert code == 2 and "unknown module 'nosuch'" in err
