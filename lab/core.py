@@ -285,6 +285,8 @@ class Lab(LabContext):
             "  vars:",
             f"    ssh_config: {self.dir}/ssh_config",
             f"    instance: {INSTANCE}",
+            "    # the account the lab's Campaign processes run as (and the lab's SSH login)",
+            f"    campaign_user: {self.user}",
             "    # the lab's wfserver picks a requested start up within a second or two",
             "    workflow_start_grace: 5",
             "    # the lab's syslogd record format is known (lab/README.md): test records may be sent",

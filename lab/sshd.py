@@ -62,3 +62,52 @@ def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST
 
 def sshd_stop(lab: LabContext, host: str, port: int) -> None:
     kill_verified([lab.hdir(host) / "run" / f"sshd.{port}.pid"])
+
+
+ROOT_SSHD_CONFIG = """# sshd of lab host {host} for root logins (runs as root, with privilege separation)
+ListenAddress {addr}:{port}
+HostKey {key}
+PidFile none
+AuthorizedKeysFile {h}/ssh/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowUsers root
+PermitRootLogin prohibit-password
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+LogLevel ERROR
+"""
+
+
+def root_sshd_start(lab: LabContext, host: str, port: int) -> str:
+    """A second sshd on the host's address that lets root in with the lab's key (as sites whose
+    operators log in as root). Only a lab run as root can start one (LabError otherwise). Returns its
+    known_hosts line; it is stopped by its pid with the lab (``lab down``) or :func:`sshd_stop`."""
+    if not lab.root:
+        raise LabError("a root-login sshd needs a lab run as root")
+    h = lab.hdir(host)
+    run = h / "run"
+    pf = run / f"sshd.{port}.pid"
+    pub = (h / "ssh" / f"{HOST_KEY}.pub").read_text().split()
+    line = f"[{lab.addr(host)}]:{port} {pub[0]} {pub[1]}"
+    if read_pidfile(pf):
+        return line
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    conf = h / "ssh" / f"sshd_config.{port}"
+    text = ROOT_SSHD_CONFIG.format(host=host, addr=lab.addr(host), port=port, key=h / "ssh" / HOST_KEY, h=h)
+    lab.write(conf, text, 0o644)
+    with (run / f"sshd.{port}.log").open("ab") as log:
+        p = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], stdout=log, stderr=log)
+    write_pidfile(pf, p.pid)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise LabError(f"{host}: root sshd exited with {p.returncode}, see {run}/sshd.{port}.log")
+        if listening(lab.addr(host), port) and held_by(lab.addr(host), port, p.pid):
+            return line
+        time.sleep(0.05)
+    raise LabError(f"{host}: root sshd not listening on {lab.addr(host)}:{port} (see {run}/sshd.{port}.log)")

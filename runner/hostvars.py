@@ -188,12 +188,19 @@ _TABLE = (
     HostVar(
         "become",
         "str",
-        "how service commands run when the SSH user is not the one who may run them: none, sudo (root) or "
-        "sudo_campaign (sudo -u <campaign_user>)",
+        "how the SSH user reaches the Campaign account (nlserver, files under the install) and root (the "
+        "service manager) when it is not that account: none, sudo (sudo -n to either), sudo_campaign (sudo -n "
+        "-u <campaign_user> only) or su (the SSH user is root). With none, a host where Campaign would run "
+        "as another account than campaign_user (as root, say) is refused",
         "none",
-        ("none", "sudo", "sudo_campaign"),
+        ("none", "sudo", "sudo_campaign", "su"),
     ),
-    HostVar("campaign_user", "str", "the Linux account Campaign runs as", "neolane"),
+    HostVar(
+        "campaign_user",
+        "str",
+        "the Linux account Campaign runs as (Adobe: neolane); root only where the site's Campaign really runs as root",
+        "neolane",
+    ),
 )
 VARS: dict[str, HostVar] = {v.name: v for v in _TABLE}
 DEFAULTS: Mapping[str, Any] = MappingProxyType({v.name: v.default for v in _TABLE if v.default is not None})

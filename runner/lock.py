@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from runner.errors import ConnectionLost, PreconditionError
+from runner.wire import DIRECT, Become, exec_as
 
 
 class _Stream(Protocol):
@@ -62,8 +63,9 @@ def script(directory: str, name: str, owner: str) -> str:
 class HostLock:
     """The lock of one module on one host, for as long as the run's connection lives."""
 
-    def __init__(self, session: _Opens, host: str, directory: str, name: str) -> None:
+    def __init__(self, session: _Opens, host: str, directory: str, name: str, become: Become = DIRECT) -> None:
         self.session = session
+        self.become = become  # the lock lives under the install: taken in the Campaign account
         self.host = host
         self.directory = directory
         self.name = name
@@ -71,7 +73,7 @@ class HostLock:
 
     def acquire(self, owner: str) -> Taken:
         """Take the lock or say who holds it; raise PreconditionError when the host cannot hold one."""
-        stream = self.session.stream(f"sh -c {shlex.quote(script(self.directory, self.name, owner))}")
+        stream = self.session.stream(exec_as(script(self.directory, self.name, owner), self.become))
         text = stream.readline().strip()
         if text.startswith("LOCKED"):
             self._held = stream
@@ -84,7 +86,7 @@ class HostLock:
             raise PreconditionError(
                 f"the lock directory {self.directory} cannot be used: {reason}",
                 host=self.host,
-                hint="set the lock_dir host var to a directory the SSH user can write; nothing was run",
+                hint="set the lock_dir host var to a directory the Campaign account can write; nothing was run",
             )
         if text.startswith("NOFLOCK"):
             raise PreconditionError(

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from runner.actions import ACTIONS, Context, Skip
+from runner.actions.base import AccountRefused, become_for
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
-from runner.wire import KILL_AFTER, Result, env_line, sourced
+from runner.wire import KILL_AFTER, Account, Result, env_line, run_as, sourced
 
 
 @dataclass
@@ -71,13 +72,17 @@ def judge(step: Step, ctx: Context, result: Result) -> Verdict:
 
 
 def build_alone(step: Step, ctx: Context) -> Planned:
-    """A step sent on its own (a change): its command as the host receives it, the Campaign
-    environment sourced first. Dry-run, the confirmation prompt, the audit and the run all show this
-    very text."""
+    """A step sent on its own (a change): its command as the host receives it, in the account its
+    action needs (:func:`runner.actions.base.become_for`), the Campaign environment sourced first.
+    Dry-run, the confirmation prompt, the audit and the run all show this very text."""
     planned = build(step, ctx)
     if planned.command is None:
         return planned
-    return Planned(step, sourced(planned.command, ctx.host.var("nlserver_env")))
+    try:
+        become = become_for(ACTIONS[step.action].account(step.args, ctx), ctx)
+    except AccountRefused as exc:
+        return Planned(step, None, str(exc))
+    return Planned(step, run_as(sourced(planned.command, ctx.host.var("nlserver_env")), become))
 
 
 def absent_gate(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> str | None:
@@ -226,12 +231,16 @@ def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
     skipped = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is None]
     if not todo:
         return ReadBatch(todo, skipped, None, {})
+    try:  # reads run in the Campaign account (nlserver, files under the install)
+        become = become_for(Account.CAMPAIGN, ctx)
+    except AccountRefused as exc:
+        return ReadBatch([], skipped + [(m, Planned(p.step, None, str(exc))) for m, p in todo], None, {})
     b, keys = shared_batch(
         [(f"{m}/{p.key}", str(p.command), p.step.timeout) for m, p in todo],
         env_line(ctx.host.var("nlserver_env")),
         parallel_reads(ctx),
     )
-    return ReadBatch(todo, skipped, b, keys)
+    return ReadBatch(todo, skipped, replace(b, script=run_as(b.script, become)), keys)
 
 
 def parallel_reads(ctx: Context) -> int:

@@ -37,7 +37,7 @@ from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
 from runner.inventory import Host
 from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
-from runner.wire import KILL_AFTER, Result
+from runner.wire import KILL_AFTER, STDIN_SCRIPT, Result
 
 __all__ = ["CONNECT_TIMEOUT", "Endpoint", "Session", "remote_command", "resolve"]
 
@@ -99,7 +99,6 @@ _AGENT_LOCK = (
 # the SOAP probe's password) never appears in a command line that `ps` shows to other users of the host.
 # `cat` reads to the end first (the runner closes stdin after the script), then the script runs with
 # stdin at end of file, as a command with no input would.
-STDIN_SCRIPT = 'eval "$(cat)"'
 
 
 def remote_command(timeout: float) -> str:

@@ -1,8 +1,9 @@
 """What a host receives and what it answers: the one place a step's text is wrapped for the host.
 
 Owns: :class:`Result` (what one command did on the host), :data:`KILL_AFTER` (the host-side grace
-between TERM and KILL), and :func:`sourced`, the Campaign environment sourced before a command
-(non-interactive SSH does not source it). The planner wraps every command sent on its own with it,
+between TERM and KILL), :func:`sourced`, the Campaign environment sourced before a command
+(non-interactive SSH does not source it), and :func:`run_as`, the account a command runs in
+(:class:`Account`, reached as :class:`Become` says). The planner wraps every command sent on its own with it,
 and a read batch sources it once for all its steps, so the audit records exactly the text the host
 receives. Pure: imports nothing from the rest of the package.
 Must not: connect or run (that is :mod:`runner.transport`), or choose what to send (:mod:`runner.plan`).
@@ -10,10 +11,14 @@ Must not: connect or run (that is :mod:`runner.transport`), or choose what to se
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
 
 KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
+STDIN_SCRIPT = 'eval "$(cat)"'  # a shell that runs the script it reads on its stdin
 
 
 @dataclass
@@ -35,3 +40,49 @@ def sourced(command: str, env: object) -> str:
     """``command`` run after the host's Campaign environment script ``env`` (as is, without one)."""
     line = env_line(env)
     return f"{line} && {command}" if line else command
+
+
+class Account(StrEnum):
+    """The account a step's command must run in on the host (Adobe: Campaign runs as its own account,
+    production/using/administration.md; only the service as a whole is root's)."""
+
+    CAMPAIGN = "campaign"  # nlserver commands and files under the install: the campaign_user account
+    ROOT = "root"  # the service manager (systemctl, the init script's start)
+
+
+@dataclass(frozen=True)
+class Become:
+    """How the SSH session reaches an account: as it is, or through ``sudo -n -u`` or ``su``."""
+
+    how: Literal["direct", "sudo", "su"]
+    user: str
+
+    def describe(self) -> str:
+        return "directly" if self.how == "direct" else f"through {self.how} to {self.user}"
+
+
+DIRECT = Become("direct", "")
+
+
+def run_as(script: str, become: Become) -> str:
+    """``script`` run in ``become``'s account, as the text a session sends on stdin.
+
+    Through sudo or su, the script goes on the inner shell's stdin as a here-document, never on a
+    command line (``ps`` shows no secret a step holds); its delimiter is derived from the script, so
+    the same script always makes the same text (dry-run, the audit and the run agree).
+    """
+    if become.how == "direct":
+        return script
+    marker = "@@rmdas" + hashlib.sha256(script.encode("utf-8")).hexdigest()[:16]
+    return f"{exec_as(STDIN_SCRIPT, become)} <<'{marker}'\n{script}\n{marker}"
+
+
+def exec_as(script: str, become: Become) -> str:
+    """A command line running ``script`` (no secret in it) under ``sh`` in ``become``'s account."""
+    quoted = shlex.quote(script)
+    if become.how == "direct":
+        return f"sh -c {quoted}"
+    if become.how == "sudo":
+        target = "" if become.user == "root" else f"-u {shlex.quote(become.user)} "
+        return f"sudo -n {target}-- sh -c {quoted}"
+    return f"su -s /bin/sh {shlex.quote(become.user)} -c {quoted}"

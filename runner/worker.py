@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner import anchor, campaign, hostvars, plan, retry, transport
 from runner.actions import Context
+from runner.actions.base import AccountRefused, become_for
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
 from runner.events import Event, step_record
@@ -27,7 +28,7 @@ from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
 from runner.playbook import Step
 from runner.report import HostOutcome, StepOutcome
 from runner.transport import Session
-from runner.wire import Result
+from runner.wire import DIRECT, Account, Become, Result, run_as
 
 if TYPE_CHECKING:
     from runner.execute import RunConfig
@@ -61,6 +62,7 @@ class HostRun:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     needs_remediation: bool = False
     disrupted: bool = False
+    become: Become = DIRECT  # how the session reaches the Campaign account (set once connected)
 
 
 def ssh_config_for(host: Host, config: RunConfig) -> Path | None:
@@ -126,6 +128,7 @@ class Worker:
             )
         run.session = session
         run.outcome.host_key = session.fingerprint
+        run.ctx.ssh_user = endpoint.user
         self.audit.emit(
             Event.HOST_CONNECTED,
             host=run.host.name,
@@ -135,6 +138,10 @@ class Worker:
             port=endpoint.port,
             user=endpoint.user,
         )
+        try:  # every playbook reads Campaign: its account must be reachable before anything is sent
+            run.become = become_for(Account.CAMPAIGN, run.ctx)
+        except AccountRefused as exc:
+            return self._give_up(run, module, HostStatus.FAILED, Event.HOST_REFUSED, f"{exc}; nothing was run")
         return True
 
     # -- read phases ------------------------------------------------------------------------------
@@ -280,7 +287,7 @@ class Worker:
         head = self.audit.head
         line = anchor.record(self.audit.run_id, stamp, self.audit.operator_name, module, run.outcome.status, head)
         try:
-            res = run.session.run(anchor.append_command(path, line), 30)
+            res = run.session.run(run_as(anchor.append_command(path, line), run.become), 30)
         except (CommandTimeout, ConnectionLost) as exc:
             self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=exc.render())
             return
@@ -297,7 +304,9 @@ class Worker:
     def lock(self, run: HostRun, module: str) -> bool:
         """Hold the host-side lock for this module for the whole run (not for dry-runs)."""
         assert run.session is not None
-        lock = HostLock(run.session, run.host.name, hostvars.lock_dir(run.host), lock_name(module, run.host))
+        lock = HostLock(
+            run.session, run.host.name, hostvars.lock_dir(run.host), lock_name(module, run.host), run.become
+        )
         try:
             taken = lock.acquire(self._owner())
         except ConnectionLost as exc:

@@ -2,7 +2,7 @@
 # Install the system packages the Campaign lab needs (Debian 12), idempotently.
 # As root: installs openssh-server, postgresql, curl, iproute2, procps, prometheus-node-exporter (the
 # monitoring test serves remediate check results through it), iptables (the network tests'
-# bastion-only rule) (apt-get update only when a
+# bastion-only rule), sudo (the become: sudo test: root reaching the Campaign account) (apt-get update only when a
 # package is missing), makes sure no Debian-started sshd/postgresql service can collide with the lab
 # (the lab uses its own addresses 127.0.X.K:2222 and 127.0.X.250:5432; Debian's services use :22 and
 # localhost:5432 and are stopped/disabled here if the packages were just installed), and creates the
@@ -10,7 +10,7 @@
 # As a normal user: only checks that the tools exist and lists what is missing.
 set -eu
 
-PKGS="openssh-server openssh-client postgresql curl iproute2 procps python3 iptables prometheus-node-exporter"
+PKGS="openssh-server openssh-client postgresql curl iproute2 procps python3 iptables prometheus-node-exporter sudo"
 TOOLS="/usr/sbin/sshd ssh ssh-keygen psql /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl curl ss ps timeout find stat"
 
 missing_tools() {

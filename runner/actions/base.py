@@ -19,6 +19,7 @@ from runner import campaign, hostvars
 from runner.hostvars import template_fields
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
+from runner.wire import DIRECT, Account, Become
 
 DEFAULT_VARS: Mapping[str, Any] = hostvars.DEFAULTS  # the table's defaults (runner.hostvars)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # an SQL identifier, workflow name or syslog tag
@@ -43,6 +44,11 @@ class Skip(Exception):
     """The step cannot run on this host (a var it needs is missing); reported as skipped."""
 
 
+class AccountRefused(Skip):
+    """The host's settings give no way to run a command in the account it needs (e.g. Campaign would
+    run as root): the message says what to set."""
+
+
 @dataclass
 class Context:
     """What an action may know about the host and the run when building its command.
@@ -59,6 +65,7 @@ class Context:
     run_id: str = ""
     attempt: int = 0
     effect: Effect = Effect.READ
+    ssh_user: str | None = None  # the account the session logs in as (None: not connected, e.g. show)
 
     def var(self, name: str) -> Any:
         if name in self.options:
@@ -79,6 +86,48 @@ class Context:
             return campaign.process_name(module, self.host.instance)
         except ValueError:
             raise Skip(f"{module} runs per Campaign instance and host {self.host.name} has no 'instance' var") from None
+
+
+BECOME = ("none", "sudo", "sudo_campaign", "su")
+
+
+def become_for(account: Account, ctx: Context) -> Become:
+    """How this host's session reaches ``account``, from the SSH user and the ``become`` and
+    ``campaign_user`` vars; :class:`AccountRefused` when it cannot, saying what to set.
+
+    Directly when the SSH user is that account; else ``sudo`` (become: sudo, or sudo_campaign for the
+    Campaign account only) or ``su`` (become: su, from root). Never Campaign as root unless
+    ``campaign_user`` says the site's Campaign account is root.
+    """
+    become = str(ctx.var("become"))
+    if become not in BECOME:
+        raise AccountRefused(f"become {become!r} is not one of {', '.join(BECOME)}")
+    campaign_user = str(ctx.var("campaign_user"))
+    target = campaign_user if account is Account.CAMPAIGN else "root"
+    ssh = ctx.ssh_user
+    if ssh is None or ssh == target:
+        return DIRECT
+    what = "nlserver and the Campaign files" if account is Account.CAMPAIGN else "the service manager"
+    if become == "su":
+        if ssh != "root":
+            raise AccountRefused(f"become is su and the SSH user is {ssh}, not root: su would ask for a password")
+        return Become("su", target)
+    if become == "sudo" or (become == "sudo_campaign" and account is Account.CAMPAIGN):
+        return Become("sudo", target)
+    if become == "sudo_campaign":
+        raise AccountRefused(
+            f"{what} needs root and become is sudo_campaign (sudo to {campaign_user} only): "
+            "set service_manager: nlserver, or become: sudo"
+        )
+    if ssh == "root":
+        raise AccountRefused(
+            f"would run Campaign as root (SSH user root, campaign_user {campaign_user}, become none): set "
+            f"become: su or become: sudo for this host, or campaign_user: root where Campaign really runs as root"
+        )
+    raise AccountRefused(
+        f"{what} must run as {target} and the SSH user is {ssh} with become none: connect as {target} "
+        "(ansible_user), or set become: sudo_campaign, sudo or su"
+    )
 
 
 def render(template: str, ctx: Context, *, quote: bool) -> str:
@@ -221,6 +270,12 @@ Build = Callable[[Mapping[str, Any], Context], str]
 Judge = Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
 Validator = Callable[[Mapping[str, Any]], str | None]
 Merge = Callable[[Sequence[Mapping[str, Any]], Context], str]
+AccountOf = Callable[[Mapping[str, Any], Context], Account]
+
+
+def in_campaign(_args: Mapping[str, Any], _ctx: Context) -> Account:
+    """The account of nearly every action: Campaign's own (nlserver, files under the install)."""
+    return Account.CAMPAIGN
 
 
 @dataclass(frozen=True)
@@ -230,7 +285,8 @@ class Action:
     What the engine needs to know about an action is a property of it, never its name: ``merge``
     (the steps of this action in one batch share one command, built from all their args), ``settles``
     (what it reads shows only some time after a change, so in verification "not applicable" reads
-    "not back yet"), and :attr:`effects`.
+    "not back yet"), ``account`` (the account its command runs in: Campaign's, or root for the service
+    manager; the planner wraps the command for it) and :attr:`effects`.
     """
 
     name: str
@@ -244,6 +300,7 @@ class Action:
     family: str = ""
     merge: Merge | None = None
     settles: bool = False
+    account: AccountOf = in_campaign
 
     @property
     def effects(self) -> frozenset[Effect]:
@@ -304,12 +361,15 @@ def action(
     validate: Validator | None = None,
     merge: Merge | None = None,
     settles: bool = False,
+    account: AccountOf = in_campaign,
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
         raise ValueError(f"action {name!r} is registered twice")
     family = getattr(build, "__module__", "").rsplit(".", 1)[-1]
-    made = Action(name, summary, min_effect, build, judge, tuple(args), read_only, validate, family, merge, settles)
+    made = Action(
+        name, summary, min_effect, build, judge, tuple(args), read_only, validate, family, merge, settles, account
+    )
     ACTIONS[name] = made
     return made
 

@@ -4,19 +4,15 @@ Adobe (production/using/usual-commands.md, "Restart services"; administration.md
 ``/etc/init.d/nlserver6 start``, or from 20.1 ``systemctl start nlserver``; otherwise, in the Adobe
 Campaign account, ``nlserver watchdog -svc -noconsole``. ``/etc/init.d/nlserver6 status`` (run as the
 Campaign account) exits 0 when every process runs, 1 when one is missing, 2 when none runs, another value
-on an error. Host vars: ``service_manager`` (systemd | init | nlserver, the default), ``become`` (none:
-run as the SSH user; sudo: the SSH user may sudo to root; sudo_campaign: it may sudo to the Campaign
-account only) and ``campaign_user``.
+on an error. Host var: ``service_manager`` (systemd | init | nlserver, the default).
 
-Which account runs what: a service manager command (systemctl, the init script's start) needs root, so
-it is prefixed ``sudo -n`` under become=sudo and refused under become=sudo_campaign (that account cannot
-start a system service); an ``nlserver`` command or the init script's status runs in the Campaign
-account, so under either sudo it is ``sudo -n -u <campaign_user>`` (root, too, should not run nlserver
-itself), with the host's ``nlserver_env`` sourced inside (sudo resets the environment). ``-n``: sudo
-never waits for a password.
+Which account runs what: a service manager command (systemctl, the init script's start) is root's
+(:attr:`runner.wire.Account.ROOT`); an ``nlserver`` command or the init script's status runs in the
+Campaign account. Each action says which through its ``account``; the planner reaches that account
+as :func:`runner.actions.base.become_for` says (``become``, ``campaign_user``) and sources the host's
+``nlserver_env`` inside it.
 
-Owns: ``watchdog_start``, ``start_listed`` and ``service_status``, and :func:`as_campaign` /
-:func:`as_root`. Pure: no I/O.
+Owns: ``watchdog_start``, ``start_listed`` and ``service_status``. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ from typing import Any
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
 from runner.outcomes import Reading, Verdict
-from runner.wire import sourced
+from runner.wire import Account
 
 INIT_SCRIPT = "/etc/init.d/nlserver6"
 SERVICE_START = {"systemd": "systemctl start nlserver", "init": f"{INIT_SCRIPT} start"}
@@ -38,42 +34,18 @@ FROM_MISSING = ArgSpec(
 STATUS_MARK = "@@initstatus"
 
 
-def _become(ctx: Context) -> str:
-    become = str(ctx.var("become"))
-    if become not in ("none", "sudo", "sudo_campaign"):
-        raise Skip(f"become {become!r} is not one of none, sudo, sudo_campaign")
-    return become
-
-
-def as_campaign(command: str, ctx: Context) -> str:
-    """``command`` (already quoted) run in the Campaign account, as the host's ``become`` says."""
-    if _become(ctx) == "none":
-        return command
-    user = shlex.quote(str(ctx.var("campaign_user")))
-    env = ctx.host.var("nlserver_env")
-    if env:
-        return f"sudo -n -u {user} -- sh -c {shlex.quote(sourced(command, env))}"
-    return f"sudo -n -u {user} -- {command}"
-
-
-def as_root(command: str, ctx: Context) -> str:
-    """``command`` (already quoted) run as root: plain, ``sudo -n``, or refused under sudo_campaign."""
-    become = _become(ctx)
-    if become == "sudo_campaign":
-        raise Skip(
-            f"{command!r} needs root and become is sudo_campaign (sudo to {ctx.var('campaign_user')} only): "
-            "set service_manager: nlserver, or become: sudo"
-        )
-    return f"sudo -n {command}" if become == "sudo" else command
-
-
 def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     manager = str(ctx.var("service_manager"))
     if manager == "nlserver":
-        return as_campaign(f"{ctx.nlserver} watchdog -svc -noconsole", ctx)
+        return f"{ctx.nlserver} watchdog -svc -noconsole"
     if manager not in SERVICE_START:
         raise Skip(f"service_manager {manager!r} is not one of systemd, init, nlserver")
-    return as_root(SERVICE_START[manager], ctx)
+    return SERVICE_START[manager]
+
+
+def _watchdog_account(args: Mapping[str, Any], ctx: Context) -> Account:
+    """The service as a whole is root's; ``nlserver watchdog`` runs in the Campaign account."""
+    return Account.CAMPAIGN if str(ctx.var("service_manager")) == "nlserver" else Account.ROOT
 
 
 action(
@@ -83,6 +55,7 @@ action(
     Effect.CHANGE,
     build=_watchdog_cmd,
     judge=exit_ok,
+    account=_watchdog_account,
 )
 
 
@@ -97,7 +70,7 @@ def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
             raise Skip(f"refusing to start {name!r}: not a module@instance name")
     if not names:
         raise Skip(f"check {source!r} lists no missing module")
-    return " && ".join(as_campaign(f"{ctx.nlserver} start {shlex.quote(n)}", ctx) for n in names)
+    return " && ".join(f"{ctx.nlserver} start {shlex.quote(n)}" for n in names)
 
 
 action(
@@ -111,8 +84,7 @@ action(
 
 
 def _status_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    status = as_campaign(f"{INIT_SCRIPT} status", ctx)
-    found = f'{status} >/dev/null; echo "{STATUS_MARK} $?"'
+    found = f'{INIT_SCRIPT} status >/dev/null; echo "{STATUS_MARK} $?"'
     return f'if [ -x {INIT_SCRIPT} ]; then {found}; else echo "{STATUS_MARK} absent"; fi'
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
 
+from runner import plan, playbook, wire
 from runner.actions import ACTIONS, Context, Skip
+from runner.actions.base import AccountRefused, become_for
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
 
@@ -20,47 +20,94 @@ def _ctx(earlier: dict[str, Verdict] | None = None, **vars: object) -> Context:
 
 
 WATCHDOG = f"{NLSERVER} watchdog -svc -noconsole"
+BOOK = {m: playbook.load_module(m) for m in ("watchdog",)}
+
+
+def _sent(ctx: Context, step: str = "start_watchdog") -> str | None:
+    """The text a change sends, as the planner wraps it for the host's account (None: refused)."""
+    return plan.build_alone(BOOK["watchdog"].steps_by_id[step], ctx).command
+
+
 # usual-commands.md "Restart services": root -> init script or (20.1+) systemctl; else the Campaign account.
+# (SSH user, manager, become, extra vars) -> how the command is reached: direct, or sudo/su to an account
 CASES = [
-    ("nlserver", "none", {}, WATCHDOG),
-    ("nlserver", "sudo", {}, f"sudo -n -u neolane -- {WATCHDOG}"),
-    ("nlserver", "sudo_campaign", {"campaign_user": "camp"}, f"sudo -n -u camp -- {WATCHDOG}"),
-    (
-        "nlserver",
-        "sudo_campaign",
-        {"nlserver_env": ENV},
-        f"sudo -n -u neolane -- sh -c {shlex.quote(f'. {ENV} && {WATCHDOG}')}",
-    ),
-    ("systemd", "none", {}, "systemctl start nlserver"),
-    ("systemd", "sudo", {}, "sudo -n systemctl start nlserver"),
-    ("init", "none", {}, "/etc/init.d/nlserver6 start"),
-    ("init", "sudo", {"nlserver_env": ENV}, "sudo -n /etc/init.d/nlserver6 start"),
+    ("neolane", "nlserver", "none", {}, ("direct", "")),
+    ("ops", "nlserver", "sudo", {}, ("sudo", "neolane")),
+    ("ops", "nlserver", "sudo_campaign", {"campaign_user": "camp"}, ("sudo", "camp")),
+    ("root", "nlserver", "su", {}, ("su", "neolane")),
+    ("root", "systemd", "none", {}, ("direct", "")),
+    ("ops", "systemd", "sudo", {}, ("sudo", "root")),
+    ("root", "init", "su", {}, ("direct", "")),
+    ("ops", "init", "sudo", {"nlserver_env": ENV}, ("sudo", "root")),
+    ("root", "nlserver", "none", {"campaign_user": "root"}, ("direct", "")),
 ]
 
 
-@pytest.mark.parametrize(("manager", "become", "extra", "expected"), CASES)
+@pytest.mark.parametrize(("ssh", "manager", "become", "extra", "expected"), CASES)
 def test_watchdog_start_per_service_manager_and_become(
-    manager: str, become: str, extra: dict[str, str], expected: str
+    ssh: str, manager: str, become: str, extra: dict[str, str], expected: tuple[str, str]
 ) -> None:
     ctx = _ctx(service_manager=manager, become=become, **extra)
-    assert ACTIONS["watchdog_start"].build({}, ctx) == expected
+    ctx.ssh_user = ssh
+    command = ACTIONS["watchdog_start"].build({}, ctx)
+    account = ACTIONS["watchdog_start"].account({}, ctx)
+    assert (account is wire.Account.ROOT) == (manager != "nlserver")
+    reach = wire.Become(expected[0], expected[1]) if expected[0] != "direct" else wire.DIRECT  # type: ignore[arg-type]
+    assert become_for(account, ctx) == reach
+    env = extra.get("nlserver_env")
+    assert _sent(ctx) == wire.run_as(wire.sourced(command, env), reach)
+
+
+def test_through_sudo_or_su_the_script_is_a_here_document_never_a_command_line() -> None:
+    secret = "PGPASSWORD='s3cret' psql -c 'SELECT 1'"
+    for how in ("sudo", "su"):
+        text = wire.run_as(secret, wire.Become(how, "neolane"))  # type: ignore[arg-type]
+        first, _sep, rest = text.partition("\n")
+        assert secret not in first and rest.startswith(secret + "\n"), text
+    assert wire.exec_as("true", wire.Become("sudo", "neolane")) == "sudo -n -u neolane -- sh -c true"
+    assert wire.exec_as("true", wire.Become("sudo", "root")) == "sudo -n -- sh -c true"
+    assert wire.exec_as("true", wire.Become("su", "neolane")) == "su -s /bin/sh neolane -c true"
+
+
+def test_campaign_is_never_started_as_root_without_being_told() -> None:
+    ctx = _ctx()
+    ctx.ssh_user = "root"
+    with pytest.raises(AccountRefused, match=r"would run Campaign as root.*become: su or become: sudo"):
+        become_for(wire.Account.CAMPAIGN, ctx)
+    assert _sent(ctx) is None  # the step is not built: nothing to send
+
+
+@pytest.mark.parametrize(
+    ("ssh", "become", "match"),
+    [
+        ("ops", "none", "must run as neolane and the SSH user is ops"),
+        ("ops", "su", "su would ask for a password"),
+        ("ops", "doas", "become 'doas'"),
+    ],
+)
+def test_an_account_the_session_cannot_reach_is_refused(ssh: str, become: str, match: str) -> None:
+    ctx = _ctx(become=become)
+    ctx.ssh_user = ssh
+    with pytest.raises(AccountRefused, match=match):
+        become_for(wire.Account.CAMPAIGN, ctx)
 
 
 @pytest.mark.parametrize("manager", ["systemd", "init"])
 def test_a_system_service_is_not_started_through_the_campaign_account(manager: str) -> None:
-    with pytest.raises(Skip, match="needs root and become is sudo_campaign"):
-        ACTIONS["watchdog_start"].build({}, _ctx(service_manager=manager, become="sudo_campaign"))
+    ctx = _ctx(service_manager=manager, become="sudo_campaign")
+    ctx.ssh_user = "ops"
+    with pytest.raises(AccountRefused, match="needs root and become is sudo_campaign"):
+        become_for(ACTIONS["watchdog_start"].account({}, ctx), ctx)
 
 
-def test_default_is_nlserver_watchdog_as_the_ssh_user() -> None:
+def test_default_is_nlserver_watchdog_in_the_campaign_account() -> None:
     assert ACTIONS["watchdog_start"].build({}, _ctx()) == WATCHDOG
+    assert ACTIONS["watchdog_start"].account({}, _ctx()) is wire.Account.CAMPAIGN
 
 
-def test_unknown_manager_or_become_is_skipped_not_guessed() -> None:
+def test_unknown_manager_is_skipped_not_guessed() -> None:
     with pytest.raises(Skip, match="service_manager 'upstart'"):
         ACTIONS["watchdog_start"].build({}, _ctx(service_manager="upstart"))
-    with pytest.raises(Skip, match="become 'doas'"):
-        ACTIONS["watchdog_start"].build({}, _ctx(become="doas"))
 
 
 def _missing(*names: str) -> dict[str, Verdict]:
@@ -71,9 +118,7 @@ def test_start_listed_starts_each_in_the_campaign_account() -> None:
     earlier = _missing("mta@prod", "trackinglogd@default")
     plain = ACTIONS["start_listed"].build({"from": "missing"}, _ctx(earlier))
     assert plain == f"{NLSERVER} start mta@prod && {NLSERVER} start trackinglogd@default"
-    sudo = ACTIONS["start_listed"].build({"from": "missing"}, _ctx(earlier, become="sudo"))
-    sudo_u = "sudo -n -u neolane --"
-    assert sudo == f"{sudo_u} {NLSERVER} start mta@prod && {sudo_u} {NLSERVER} start trackinglogd@default"
+    assert ACTIONS["start_listed"].account({}, _ctx(earlier)) is wire.Account.CAMPAIGN
 
 
 def test_start_listed_refuses_what_is_not_a_module_name() -> None:
@@ -88,9 +133,7 @@ def test_start_listed_refuses_what_is_not_a_module_name() -> None:
 def test_init_status_command_runs_the_script_only_where_it_exists() -> None:
     cmd = ACTIONS["service_status"].build({}, _ctx())
     assert cmd.startswith("if [ -x /etc/init.d/nlserver6 ]; then /etc/init.d/nlserver6 status >/dev/null;")
-    assert "sudo -n -u neolane -- /etc/init.d/nlserver6 status" in ACTIONS["service_status"].build(
-        {}, _ctx(become="sudo")
-    )
+    assert ACTIONS["service_status"].account({}, _ctx()) is wire.Account.CAMPAIGN
 
 
 def _status(out: str, rc: int = 0) -> Verdict:
