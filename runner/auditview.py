@@ -110,7 +110,7 @@ def runs(events: Iterable[Mapping[str, Any]]) -> list[Run]:
     return list(out.values())
 
 
-def select(
+def filter_runs(
     found: list[Run],
     *,
     host: str | None = None,

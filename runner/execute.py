@@ -70,7 +70,7 @@ class Engine:
         self.hosts = list(hosts)
         self.audit = audit
         self.config = config
-        self.w = Worker(audit, config)
+        self.worker = Worker(audit, config)
 
     # -- connection -------------------------------------------------------------------------------
     # -- a playbook run ---------------------------------------------------------------------------
@@ -98,8 +98,8 @@ class Engine:
         finally:
             for r in runs:
                 if r.lock is not None and r.session is not None:
-                    self.w.anchor(r, playbook.module)
-            self.w.close(runs)
+                    self.worker.anchor(r, playbook.module)
+            self.worker.close(runs)
         for r in runs:
             self.audit.emit(
                 Event.HOST_FINISHED,
@@ -120,11 +120,11 @@ class Engine:
                 future.result()
 
     def _check_host(self, run: HostRun, playbook: Playbook) -> None:
-        if not self.w.connect(run, playbook.module):
+        if not self.worker.connect(run, playbook.module):
             return
-        if not self.config.dry_run and not self.w.lock(run, playbook.module):
+        if not self.config.dry_run and not self.worker.lock(run, playbook.module):
             return
-        run.verdicts = {sid: r.verdict for sid, r in self.w.read(run, playbook.module, playbook.checks).items()}
+        run.verdicts = {sid: r.verdict for sid, r in self.worker.read(run, playbook.module, playbook.checks).items()}
         run.ctx.earlier = run.verdicts
         absent = plan.absent_gate(playbook, run.verdicts)
         if absent is not None:
@@ -152,7 +152,7 @@ class Engine:
     def _remediate_host(self, run: HostRun, playbook: Playbook) -> None:
         module = playbook.module
         failed = tuple(plan.failed_checks(plan.judged(playbook, run.verdicts)))
-        steps = plan.selected(playbook, run.verdicts, self.config.options, force=self.config.force)
+        steps = plan.steps_to_run(playbook, run.verdicts, self.config.options, force=self.config.force)
         if not steps:
             if not failed:  # --force or an option asked to act, and no step applies to a healthy host
                 run.outcome.status = HostStatus.HEALTHY
@@ -165,15 +165,16 @@ class Engine:
         for step in steps:
             planned = plan.build_alone(step, run.ctx)
             if planned.command is None:
-                self.w.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
+                self.worker.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
                 continue
             if self.config.dry_run:
-                self.w.record(run, module, step, planned.command, StepStatus.WOULD_RUN, "dry-run: not run", None, None)
+                message = "dry-run: not run"
+                self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
                 continue
             if step.effect is Effect.DISRUPT and not self._confirmed(run, playbook, step, planned.command, failed):
                 return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
-            if not self.w.change(run, module, step, planned):
+            if not self.worker.change(run, module, step, planned):
                 return
             ran_any = True
         if self.config.dry_run:
@@ -181,7 +182,7 @@ class Engine:
             for step in playbook.verification:
                 planned = plan.build(step, run.ctx)
                 message = "dry-run: verification after the fix"
-                self.w.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
+                self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
             run.outcome.status = HostStatus.WOULD_REMEDIATE
             would = [s for s in run.outcome.steps if s.outcome is StepStatus.WOULD_RUN]
             run.outcome.message = f"would run {len(would)} steps"
@@ -228,7 +229,7 @@ class Engine:
         else:
             run.outcome.message = f"{step.id} declined by the operator"
             self.audit.emit(Event.CONFIRMATION_DECLINED, **fields)
-        self.w.record(run, playbook.module, step, command, StepStatus.DECLINED, run.outcome.message, None, None)
+        self.worker.record(run, playbook.module, step, command, StepStatus.DECLINED, run.outcome.message, None, None)
         return False
 
     def _verify(self, run: HostRun, playbook: Playbook) -> None:
@@ -244,7 +245,7 @@ class Engine:
         def probe() -> list[Step]:
             nonlocal pending
             run.ctx.attempt += 1
-            reads = self.w.read(run, playbook.module, pending, record=False)
+            reads = self.worker.read(run, playbook.module, pending, record=False)
             elapsed = time.monotonic() - start
             still: list[Step] = []
             for step in pending:
@@ -269,10 +270,10 @@ class Engine:
         elapsed = time.monotonic() - start
         for step in playbook.verification:
             if step.id in final:
-                self.w.record_read(run, playbook.module, final[step.id], elapsed)
+                self.worker.record_read(run, playbook.module, final[step.id], elapsed)
             else:
                 skip = plan.build(step, run.ctx).skip or "skipped"
-                self.w.record(run, playbook.module, step, None, StepStatus.SKIPPED, skip, None, None)
+                self.worker.record(run, playbook.module, step, None, StepStatus.SKIPPED, skip, None, None)
         bad = [f"{sid}: {r.verdict.message}" for sid, r in final.items() if not r.verdict.clear]
         if bad:
             run.outcome.status = HostStatus.FAILED
@@ -296,9 +297,9 @@ class Engine:
                 run.outcome.checked_at = round(time.time(), 3)
 
         def look(run: HostRun) -> None:
-            if not self.w.connect(run, label):
+            if not self.worker.connect(run, label):
                 return
-            reads = self.w.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
+            reads = self.worker.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
             problems = []
             for pb in playbooks:
                 every = {s.id: reads[(pb.module, s.id)].verdict for s in pb.checks if (pb.module, s.id) in reads}
@@ -320,7 +321,7 @@ class Engine:
         try:
             self._parallel(runs, sweep)
         finally:
-            self.w.close(runs)
+            self.worker.close(runs)
         for r in runs:
             self.audit.emit(
                 Event.HOST_FINISHED, host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message

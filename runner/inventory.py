@@ -59,7 +59,7 @@ class Inventory:
     groups: dict[str, list[str]] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)
 
-    def select(self, names: Iterable[str] = (), groups: Iterable[str] = ()) -> list[Host]:
+    def hosts_named(self, names: Iterable[str] = (), groups: Iterable[str] = ()) -> list[Host]:
         """Hosts named or in the named groups, in inventory order; unknown names are input errors."""
         wanted: list[str] = []
         for name in names:

@@ -109,7 +109,7 @@ def undetermined_checks(verdicts: Mapping[str, Verdict]) -> list[str]:
     return [sid for sid, v in verdicts.items() if v.undetermined]
 
 
-def selected(
+def steps_to_run(
     playbook: Playbook, verdicts: Mapping[str, Verdict], options: Mapping[str, str], *, force: bool = False
 ) -> list[Step]:
     """The remediation steps whose ``when:`` holds for these check verdicts, options and ``--force``."""

@@ -159,18 +159,18 @@ class Worker:
         """
         assert run.session is not None
         out: dict[tuple[str, str], Read] = {}
-        rb = plan.read_batch(steps, run.ctx)
+        reads = plan.read_batch(steps, run.ctx)
         if record:
-            for module, planned in rb.skipped:
+            for module, planned in reads.skipped:
                 self.record(run, module, planned.step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
-        todo = [(module, planned, str(planned.command)) for module, planned in rb.todo]
-        if rb.batch is None:
+        todo = [(module, planned, str(planned.command)) for module, planned in reads.todo]
+        if reads.batch is None:
             return out
         if record:
             for module, p, command in todo:
                 self.step_event(Event.STEP_STARTED, run, module, p.step, command=command)
-        b, keys = rb.batch, rb.keys
-        results = self._run_batch(run, b)
+        results = self._run_batch(run, reads.batch)
+        keys = reads.keys
         for module, p, command in todo:
             res = results.get(keys[f"{module}/{p.key}"])
             if res is None:
@@ -199,10 +199,10 @@ class Worker:
             duration if duration is not None else read.result.duration if read.result else None,
         )
 
-    def _run_batch(self, run: HostRun, b: plan.Batch) -> dict[str, Result]:
+    def _run_batch(self, run: HostRun, batch: plan.Batch) -> dict[str, Result]:
         assert run.session is not None
         try:
-            res = run.session.run(b.script, b.timeout)
+            res = run.session.run(batch.script, batch.timeout)
         except (ConnectionLost, CommandTimeout) as exc:
             # Read steps are safe to run again: reconnect once and repeat the batch (with the lock
             # taken again first when the run held one: it died with the old connection).
@@ -212,10 +212,10 @@ class Worker:
                 retry.connect(run.session.open, self.config.connect_policy)
                 if run.lock is not None and not run.lock.acquire(self._owner()).acquired:
                     return {}
-                res = run.session.run(b.script, b.timeout)
+                res = run.session.run(batch.script, batch.timeout)
             except (TransportError, ConnectionLost, CommandTimeout, PreconditionError):
                 return {}
-        return plan.unbatch(b, res)
+        return plan.unbatch(batch, res)
 
     def record(
         self,

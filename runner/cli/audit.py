@@ -140,7 +140,7 @@ def audit_runs(
         cutoff = auditview.since_cutoff(since) if since else None
     except RemediateError as exc:
         fail(exc)
-    found = auditview.select(auditview.runs(events), host=host, module=module, operator=operator, since=cutoff)
+    found = auditview.filter_runs(auditview.runs(events), host=host, module=module, operator=operator, since=cutoff)
     if output == "json":
         out(json.dumps([run.as_dict() for run in found], indent=2))
         return

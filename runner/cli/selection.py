@@ -77,7 +77,7 @@ def hosts_from_inventory(inv: Inventory, names: tuple[str, ...], groups: tuple[s
 
     if not names and not groups:
         raise InputError("no host selected", where="--host/--group", hint="e.g. --host lab1 or --group all")
-    return inv.select(names, groups)
+    return inv.hosts_named(names, groups)
 
 
 def hosts_from_flags(flags: dict[str, Any]) -> list[Host]:

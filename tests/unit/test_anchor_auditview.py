@@ -85,7 +85,7 @@ def test_runs_and_story(tmp_path: Path) -> None:
     events = auditview.load(path)
     (run,) = auditview.runs(events)
     assert (run.module, run.reason, run.outcome, run.exit_code) == ("web", "INC-7", {"h1": "remediated"}, 0)
-    assert auditview.select([run], host="h2") == [] and auditview.select([run], module="web") == [run]
+    assert auditview.filter_runs([run], host="h2") == [] and auditview.filter_runs([run], module="web") == [run]
     told = auditview.story(events, "r1")["hosts"]["h1"]
     assert told["failed"][0]["step"] == "web_running"
     assert told["confirmations"][0]["via"] == "--yes"

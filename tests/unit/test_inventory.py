@@ -49,13 +49,13 @@ def test_vars_precedence_host_over_deeper_group_over_all(tmp_path: Path) -> None
 
 def test_groups_and_selection(tmp_path: Path) -> None:
     inv = _load(tmp_path, INV)
-    assert [h.name for h in inv.select(groups=["emea"])] == ["mkt1", "prod1", "prod2"]
-    assert [h.name for h in inv.select(["mkt1"], ["emea_prod"])] == ["mkt1", "prod1", "prod2"]
-    assert len(inv.select(groups=["all"])) == 3
+    assert [h.name for h in inv.hosts_named(groups=["emea"])] == ["mkt1", "prod1", "prod2"]
+    assert [h.name for h in inv.hosts_named(["mkt1"], ["emea_prod"])] == ["mkt1", "prod1", "prod2"]
+    assert len(inv.hosts_named(groups=["all"])) == 3
     with pytest.raises(InputError, match="unknown host 'nope'"):
-        inv.select(["nope"])
+        inv.hosts_named(["nope"])
     with pytest.raises(InputError, match="unknown group"):
-        inv.select(groups=["nope"])
+        inv.hosts_named(groups=["nope"])
 
 
 def test_secrets_by_name(tmp_path: Path) -> None:

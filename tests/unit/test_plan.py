@@ -112,9 +112,9 @@ def test_when_rules_pick_steps() -> None:
     book = _book()
     down = {"c1": Verdict(Reading.FAILED, ""), "c2": Verdict(Reading.PASSED, "")}
     up = {"c1": Verdict(Reading.PASSED, ""), "c2": Verdict(Reading.PASSED, "")}
-    assert [s.id for s in plan.selected(book, down, {"level": "a"})] == ["r1", "r3"]
-    assert [s.id for s in plan.selected(book, up, {"level": "a"})] == ["r3"]
-    assert [s.id for s in plan.selected(book, up, {"level": "b"})] == ["r2", "r3"]
+    assert [s.id for s in plan.steps_to_run(book, down, {"level": "a"})] == ["r1", "r3"]
+    assert [s.id for s in plan.steps_to_run(book, up, {"level": "a"})] == ["r3"]
+    assert [s.id for s in plan.steps_to_run(book, up, {"level": "b"})] == ["r2", "r3"]
     assert book.remediation[1].when == When(passed=("c1",), option=(("level", "b"),))
 
 

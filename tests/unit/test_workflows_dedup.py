@@ -40,14 +40,14 @@ def test_wfserver_stuck_requests_alone_never_restart() -> None:
         "wfserver_running": Verdict(Reading.PASSED, "up"),
         "no_stuck_workflows": Verdict(Reading.FAILED, "1 waiting"),
     }
-    assert plan.selected(pb, stuck, {"log_precision": "default"}) == []
-    assert _ids(plan.selected(pb, stuck, {"log_precision": "default"}, force=True)) == ["restart_wfserver"]
-    assert _ids(plan.selected(pb, stuck, {"log_precision": "verbose"})) == ["restart_verbose"]
+    assert plan.steps_to_run(pb, stuck, {"log_precision": "default"}) == []
+    assert _ids(plan.steps_to_run(pb, stuck, {"log_precision": "default"}, force=True)) == ["restart_wfserver"]
+    assert _ids(plan.steps_to_run(pb, stuck, {"log_precision": "verbose"})) == ["restart_verbose"]
     down = {
         "wfserver_running": Verdict(Reading.FAILED, "down"),
         "no_stuck_workflows": Verdict(Reading.FAILED, "1 waiting"),
     }
-    assert _ids(plan.selected(pb, down, {"log_precision": "default"}, force=True)) == ["start_wfserver"]
+    assert _ids(plan.steps_to_run(pb, down, {"log_precision": "default"}, force=True)) == ["start_wfserver"]
     assert pb.checks[0].gate and pb.checks[0].action == "module_running"
 
 
@@ -79,12 +79,12 @@ def test_export_reads_named_workflows_failed_or_paused_only() -> None:
 def test_export_modes_pick_exactly_their_step() -> None:
     pb = load_module("export")
     failed = {"export_workflows_ok": Verdict(Reading.FAILED, "1"), "wfserver_running": Verdict(Reading.PASSED, "up")}
-    assert _ids(plan.selected(pb, failed, {"mode": "delta"})) == ["relaunch_delta"]
-    assert _ids(plan.selected(pb, failed, {"mode": "restart"})) == ["relaunch_restart"]
+    assert _ids(plan.steps_to_run(pb, failed, {"mode": "delta"})) == ["relaunch_delta"]
+    assert _ids(plan.steps_to_run(pb, failed, {"mode": "restart"})) == ["relaunch_restart"]
     healthy = {"export_workflows_ok": Verdict(Reading.PASSED, ""), "wfserver_running": Verdict(Reading.PASSED, "up")}
-    assert _ids(plan.selected(pb, healthy, {"mode": "full"})) == ["run_full_export"]
+    assert _ids(plan.steps_to_run(pb, healthy, {"mode": "full"})) == ["run_full_export"]
     down = {"export_workflows_ok": Verdict(Reading.FAILED, "1"), "wfserver_running": Verdict(Reading.FAILED, "down")}
-    assert _ids(plan.selected(pb, down, {"mode": "delta"})) == ["start_wfserver", "relaunch_delta"]
+    assert _ids(plan.steps_to_run(pb, down, {"mode": "delta"})) == ["start_wfserver", "relaunch_delta"]
 
 
 def test_export_relaunch_takes_names_from_the_query_rows() -> None:
@@ -127,8 +127,8 @@ def test_import_reports_by_default_and_deletes_only_with_the_option() -> None:
         "no_duplicate_emails": Verdict(Reading.FAILED, "20"),
         "no_duplicates_in_dedup_folders": Verdict(Reading.FAILED, "12"),
     }
-    assert plan.selected(pb, dupes, {"dedup": "report"}) == []
-    assert _ids(plan.selected(pb, dupes, {"dedup": "delete"})) == ["deduplicate"]
+    assert plan.steps_to_run(pb, dupes, {"dedup": "report"}) == []
+    assert _ids(plan.steps_to_run(pb, dupes, {"dedup": "delete"})) == ["deduplicate"]
     check = querydef.fragment(pb.checks[0].args, _ctx())[1]
     assert 'schema="nms:recipient"' in check and "Lower(Trim(@email))" in check and "Count(@id) &gt; 1" in check
 
