@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "runner"
@@ -128,3 +129,52 @@ def test_the_action_name_probe_finds_a_comparison() -> None:
     source = 'a == "sql"\nb in ("x", "query")\nmatch c:\n    case "module_running":\n        pass\n'
     found = _action_names_compared(ast.parse(source), {"sql", "query", "module_running"})
     assert [v for _l, v in found] == ["sql", "query", "module_running"]
+
+
+README = ROOT.parent / "README.md"
+ARROW = re.compile(r"imports in one direction \(([^)]*)\)")
+
+
+def _layers() -> list[str]:
+    """The README's layout arrow, e.g. ``cli -> execute -> ...``: each name imports the next."""
+    found = ARROW.search(README.read_text())
+    assert found, "README.md: the Layout section has no 'imports in one direction (a -> b -> ...)' arrow"
+    return [name.strip() for name in found.group(1).split("->")]
+
+
+def _members(layer: str, graph: dict[str, set[str]]) -> set[str]:
+    name = f"runner.{layer}"
+    return {m for m in graph if m == name or m.startswith(name + ".")}
+
+
+def test_the_readme_layout_arrow_matches_the_imports() -> None:
+    """Each layer of the arrow imports the next one, and none imports a layer before it."""
+    graph = _graph()
+    layers = _layers()
+    assert len(layers) >= 5, layers
+    members = [_members(layer, graph) for layer in layers]
+    for layer, found in zip(layers, members, strict=True):
+        assert found, f"README arrow names {layer!r}, which is no module of runner/"
+    for index in range(len(layers) - 1):
+        deps = set().union(*(graph[m] for m in members[index]))
+        assert deps & members[index + 1], f"{layers[index]} does not import {layers[index + 1]}"
+    for index, found in enumerate(members):
+        earlier = set().union(*members[:index]) if index else set()
+        for module in found:
+            back = graph[module] & earlier
+            assert not back, f"{module} imports {sorted(back)}, a layer before it in the README arrow"
+
+
+def test_every_audit_event_is_a_member_of_the_vocabulary() -> None:
+    """``emit`` is called with an ``Event`` member (or a name holding one), never a string literal, so
+    the vocabulary in runner/events.py is the whole list of events."""
+    literal = [
+        f"{_name(path)}:{node.lineno}"
+        for path in ROOT.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "emit"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert not literal, "audit events written as string literals: " + ", ".join(literal)
