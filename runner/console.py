@@ -99,17 +99,23 @@ def confirm_on_terminal(req: ConfirmRequest) -> bool | None:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None
     paint = color_for(sys.stderr)
+    heading = "Starting a stopped module needs confirmation" if req.starts else "Disruptive step needs confirmation"
     lines = [
         "",
-        paint("Disruptive step needs confirmation", fg="yellow", bold=True),
+        paint(heading, fg="yellow", bold=True),
         f"  host:        {req.host}",
         f"  module:      {req.module}",
         f"  step:        {req.step} - {req.title}",
         f"  command:     {req.command}",
         "  because:     " + "\n               ".join(req.failed_checks),
-        f"  interrupts:  {req.interrupts}",
     ]
+    if req.starts:
+        every = "every enabled module" if "*" in req.starts else ", ".join(req.starts)
+        lines.append(f"  starts:      {every} (not running: it may have been stopped on purpose)")
+    else:
+        lines.append(f"  interrupts:  {req.interrupts}")
+    label = "host says:  " if req.starts else "it cuts:    "
     for line in req.context:
-        lines.append(f"  it cuts:     {line}")
+        lines.append(f"  {label} {line}")
     out("\n".join(lines), err=True)
     return click.confirm("Run it?", default=False, err=True)

@@ -37,6 +37,9 @@ class Event(StrEnum):
     CONFIRMATION_REFUSED = "confirmation.refused"  # disruptive, and no terminal to ask on
     ANCHOR_WRITTEN = "anchor.written"
     ANCHOR_FAILED = "anchor.failed"
+    HOLD_PLACED = "hold.placed"  # remediate hold: a module left alone on purpose, who and why
+    HOLD_RELEASED = "hold.released"
+    HOLD_HONOURED = "hold.honoured"  # a run did not touch a held module
 
 
 STEP_RECORDS = frozenset({Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED})  # one per step and host

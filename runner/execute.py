@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner import plan, retry
+from runner import hold, hostvars, plan, retry
 from runner.actions import Context, Effect
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
@@ -27,13 +28,14 @@ from runner.outcomes import HostStatus, ModuleVerdict, Reading, StepStatus, Verd
 from runner.playbook import Playbook, Step
 from runner.report import HostOutcome
 from runner.transport import Session
-from runner.wire import Result
-from runner.worker import HostRun, Read, Worker, new_session
+from runner.wire import Result, run_as
+from runner.worker import HostRun, Read, Worker, lock_name, new_session
 
 
 @dataclass(frozen=True)
 class ConfirmRequest:
-    """Everything an operator needs to decide on one disruptive step."""
+    """Everything an operator needs to decide on one step that needs confirmation: a disruptive one, or
+    one that starts a module the host lists as not running (it may have been stopped on purpose)."""
 
     host: str
     module: str
@@ -43,6 +45,7 @@ class ConfirmRequest:
     failed_checks: tuple[str, ...]
     interrupts: str
     context: tuple[str, ...] = ()  # findings of the checks the step asks to show (e.g. sessions it cuts)
+    starts: tuple[str, ...] = ()  # a start: the stopped modules it would start (``*``: every enabled one)
 
 
 Confirm = Callable[[ConfirmRequest], bool | None]  # True yes, False no, None: cannot ask (no terminal)
@@ -124,6 +127,7 @@ class Engine:
             return
         if not self.config.dry_run and not self.worker.lock(run, playbook.module):
             return
+        self.worker.read_holds(run)
         run.verdicts = {sid: r.verdict for sid, r in self.worker.read(run, playbook.module, playbook.checks).items()}
         run.ctx.earlier = run.verdicts
         absent = plan.absent_gate(playbook, run.verdicts)
@@ -163,6 +167,8 @@ class Engine:
             return
         ran_any = False
         for step in steps:
+            if self._held(run, module, step):
+                return
             planned = plan.build_alone(step, run.ctx)
             if planned.command is None:
                 self.worker.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
@@ -171,7 +177,12 @@ class Engine:
                 message = "dry-run: not run"
                 self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
                 continue
-            if step.effect is Effect.DISRUPT and not self._confirmed(run, playbook, step, planned.command, failed):
+            touched = plan.touched(step, run.ctx)
+            # A disruptive step, or a start of a module that is not running (an admin may have stopped it
+            # on purpose: monitor -missing also lists modules shut down), is confirmed first.
+            if (step.effect is Effect.DISRUPT or touched) and not self._confirmed(
+                run, playbook, step, planned.command, failed, () if step.effect is Effect.DISRUPT else touched
+            ):
                 return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
             if not self.worker.change(run, module, step, planned):
@@ -195,7 +206,35 @@ class Engine:
             return
         self._verify(run, playbook)
 
-    def _confirmed(self, run: HostRun, playbook: Playbook, step: Step, command: str, failed: tuple[str, ...]) -> bool:
+    def _held(self, run: HostRun, module: str, step: Step) -> bool:
+        """Whether an operator's hold stops this step (it would start, stop or restart a held module).
+
+        Nothing of the step is sent, ``--force --yes`` included; the host ends ``held``, naming who, why,
+        since and until, and how to release it.
+        """
+        blocked = hold.blocking(run.holds, plan.touched(step, run.ctx), datetime.now(UTC))
+        if not blocked:
+            return False
+        why = "; ".join(h.describe() for h in blocked)
+        message = f"{step.id} not run: {why} (release with: remediate release {module} --host {run.host.name})"
+        self.worker.record(run, module, step, None, StepStatus.SKIPPED, message, None, None)
+        for blocking in blocked:
+            self.audit.emit(
+                Event.HOLD_HONOURED, host=run.host.name, module=module, step=step.id, hold=blocking.as_dict()
+            )
+        run.outcome.status = HostStatus.HELD
+        run.outcome.message = f"held, nothing changed: {why}"
+        return True
+
+    def _confirmed(
+        self,
+        run: HostRun,
+        playbook: Playbook,
+        step: Step,
+        command: str,
+        failed: tuple[str, ...],
+        starts: tuple[str, ...] = (),
+    ) -> bool:
         context = tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
         fields: dict[str, Any] = {
             "host": run.host.name,
@@ -217,6 +256,7 @@ class Engine:
             failed_checks=tuple(run.outcome.found) or ("none (--force)",),
             interrupts=step.interrupts or "",
             context=context,
+            starts=starts,
         )
         answer = self.config.confirm(request)
         if answer is True:
@@ -224,7 +264,8 @@ class Engine:
             return True
         run.outcome.status = HostStatus.NOT_CONFIRMED
         if answer is None:
-            run.outcome.message = f"{step.id} is disruptive and there is no terminal to confirm it (use --yes)"
+            what = "starts a module that is not running" if starts else "is disruptive"
+            run.outcome.message = f"{step.id} {what} and there is no terminal to confirm it (use --yes)"
             self.audit.emit(Event.CONFIRMATION_REFUSED, message=run.outcome.message, **fields)
         else:
             run.outcome.message = f"{step.id} declined by the operator"
@@ -299,6 +340,7 @@ class Engine:
         def look(run: HostRun) -> None:
             if not self.worker.connect(run, label):
                 return
+            self.worker.read_holds(run)
             reads = self.worker.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
             problems = []
             for pb in playbooks:
@@ -325,6 +367,89 @@ class Engine:
         for r in runs:
             self.audit.emit(
                 Event.HOST_FINISHED, host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
+            )
+        return [r.outcome for r in runs]
+
+
+class Holds:
+    """``remediate hold`` and ``release``: write or remove a module's hold on each host, in the Campaign
+    account, beside its run lock. Hosts in parallel; each its own outcome and audit record."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def place(self, module: str, reason: str, until: datetime | None) -> list[HostOutcome]:
+        now = datetime.now(UTC)
+        audit = self.engine.audit
+
+        def one(run: HostRun) -> None:
+            process = lock_name(module, run.host)
+            line = hold.record(process, audit.operator_name, reason, now, until, audit.run_id)
+            script = hold.place_script(hostvars.lock_dir(run.host), process, line)
+            res = self._send(run, module, script)
+            if res is None:
+                return
+            file = f"{hostvars.lock_dir(run.host)}/{hold.file_name(process)}"
+            until_text = hold.stamp(until) if until is not None else None
+            shown = hold.Hold(process, audit.operator_name, reason, hold.stamp(now), until_text, file)
+            run.outcome.status = HostStatus.HELD
+            run.outcome.message = shown.describe() + (" (replaces the hold before it)" if "PREV" in res.stdout else "")
+            run.outcome.holds = [shown.as_dict()]
+            audit.emit(Event.HOLD_PLACED, host=run.host.name, module=module, hold=shown.as_dict(), reason=reason)
+
+        return self._each(module, one)
+
+    def release(self, module: str, reason: str | None) -> list[HostOutcome]:
+        audit = self.engine.audit
+
+        def one(run: HostRun) -> None:
+            process = lock_name(module, run.host)
+            res = self._send(run, module, hold.release_script(hostvars.lock_dir(run.host), process))
+            if res is None:
+                return
+            run.outcome.status = HostStatus.RELEASED
+            was = hold.released(res.stdout)
+            run.outcome.message = f"{process} released" if was else f"{process} had no hold: nothing to release"
+            audit.emit(
+                Event.HOLD_RELEASED, host=run.host.name, module=module, process=process, existed=was, reason=reason
+            )
+
+        return self._each(module, one)
+
+    def _send(self, run: HostRun, module: str, script: str) -> Result | None:
+        assert run.session is not None
+        try:
+            res = run.session.run(run_as(script, run.become), 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            run.outcome.status = HostStatus.UNKNOWN
+            run.outcome.message = f"{exc.render()}; whether the hold changed is unknown (not retried)"
+            return None
+        if res.exit_code != 0:
+            run.outcome.status = HostStatus.FAILED
+            why = (res.stderr.strip() or res.stdout.strip() or f"exit {res.exit_code}")[:200]
+            run.outcome.message = f"the hold file in {hostvars.lock_dir(run.host)} cannot be written: {why}"
+            return None
+        return res
+
+    def _each(self, module: str, work: Callable[[HostRun], None]) -> list[HostOutcome]:
+        engine = self.engine
+        runs = [HostRun(h, engine._context(h, {}), HostOutcome(h.name)) for h in engine.hosts]
+
+        def step(run: HostRun) -> None:
+            if engine.worker.connect(run, module):
+                work(run)
+
+        try:
+            engine._parallel(runs, step)
+        finally:
+            engine.worker.close(runs)
+        for r in runs:
+            engine.audit.emit(
+                Event.HOST_FINISHED,
+                host=r.host.name,
+                module=module,
+                outcome=r.outcome.status,
+                message=r.outcome.message,
             )
         return [r.outcome for r in runs]
 

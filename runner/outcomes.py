@@ -76,6 +76,8 @@ class HostStatus(StrEnum):
     UNREACHABLE = "unreachable"  # could not connect, authenticate, or verify the host key
     NOT_CONFIRMED = "not_confirmed"  # a disruptive step was declined or could not be confirmed
     LOCKED = "locked"  # another run holds this module's lock on the host
+    HELD = "held"  # an operator's hold on a module the fix would touch: nothing was changed (or: hold placed)
+    RELEASED = "released"  # remediate release: the hold is gone (or there was none)
     UNKNOWN = "unknown"  # a changing command timed out or its connection dropped: not re-run
     NOT_APPLICABLE = "not_applicable"  # the module is not on this host (not enabled, not this server's role)
 
@@ -132,6 +134,8 @@ HOST_EXIT: dict[HostStatus, ExitCode] = {
     HostStatus.UNREACHABLE: ExitCode.UNREACHABLE,
     HostStatus.NOT_CONFIRMED: ExitCode.DECLINED,
     HostStatus.LOCKED: ExitCode.DECLINED,
+    HostStatus.HELD: ExitCode.DECLINED,
+    HostStatus.RELEASED: ExitCode.OK,
     HostStatus.UNKNOWN: ExitCode.UNKNOWN,
     HostStatus.NOT_APPLICABLE: ExitCode.OK,
 }

@@ -62,6 +62,14 @@ def merge_calls(planned: Sequence[Planned], ctx: Context) -> list[Planned]:
     return out
 
 
+def touched(step: Step, ctx: Context) -> tuple[str, ...]:
+    """The Campaign processes the step would start, stop or restart on this host (``*``: every one)."""
+    try:
+        return ACTIONS[step.action].touches(step.args, ctx)
+    except (Skip, ValueError):
+        return ()  # the step cannot be built here either: it will be skipped
+
+
 def settles(step: Step) -> bool:
     """What the step reads shows only some time after a change (see :class:`runner.actions.Action`)."""
     return ACTIONS[step.action].settles

@@ -129,6 +129,7 @@ def _run_summary(doc: RunDocument, paint: Paint) -> str:
         lines.append(f"  {outcome.host}: {status} - {outcome.message}")
         lines += [f"      found: {finding}" for finding in outcome.found]
         lines += [f"      done:  {command}" for command in outcome.done]
+        lines += [f"      held:  {_held(hold)}" for hold in outcome.holds]
     lines.append(f"exit {doc.exit_code}")
     return _lines(lines)
 
@@ -146,7 +147,16 @@ def _sweep_table(doc: RunDocument, paint: Paint) -> str:
             lines.append(
                 f"  {module:<13} {paint(verdict, fg=STATUS_COLOR.get(verdict))}" + (f"  ({detail})" if detail else "")
             )
+        lines += [f"  held: {_held(hold)}" for hold in outcome.holds]
     return _lines(lines)
+
+
+def _held(hold: dict[str, Any]) -> str:
+    """One hold, in words: who, why, since, until (or why its file counts as a hold)."""
+    if hold.get("problem"):
+        return f"{hold['process']}: {hold['file']} {hold['problem']} (counts as a hold)"
+    until = f" until {hold['until']}" if hold.get("until") else ""
+    return f"{hold['process']} by {hold['by']} since {hold['since']}{until}: {hold['reason']}"
 
 
 # --- json -----------------------------------------------------------------------------------------
@@ -179,6 +189,8 @@ def _host_json(outcome: HostOutcome) -> dict[str, Any]:
     }
     if outcome.modules:
         fields["modules"] = {name: str(verdict) for name, verdict in outcome.modules.items()}
+    if outcome.holds:
+        fields["holds"] = outcome.holds
     return fields
 
 
@@ -230,6 +242,13 @@ def as_prometheus(doc: RunDocument, _paint: Paint) -> Rendered:
         ("duration_seconds", "How long remediate check took on the host.", "duration"),
         ("timestamp_seconds", "When remediate check finished on the host (Unix time).", "checked_at"),
     )
+    held = [(outcome.host, str(hold["process"])) for outcome in doc.hosts for hold in outcome.holds]
+    if held:
+        lines += [
+            "# HELP remediate_check_module_held 1 while an operator's hold keeps remediate from touching the module.",
+            "# TYPE remediate_check_module_held gauge",
+            *(f'remediate_check_module_held{{host="{_label(h)}",process="{_label(p)}"}} 1' for h, p in held),
+        ]
     for name, help_text, attr in families:
         lines += [f"# HELP remediate_check_{name} {help_text}", f"# TYPE remediate_check_{name} gauge"]
         for outcome in doc.hosts:
@@ -266,10 +285,12 @@ def as_nagios(doc: RunDocument, _paint: Paint) -> Rendered:
     elif unreachable:
         code, summary = NAGIOS_UNKNOWN, "unreachable: " + ", ".join(unreachable)
     elif unsure:
-        code, summary = NAGIOS_WARNING, "cannot decide: " + ", ".join(unsure)
+        code, summary = NAGIOS_WARNING, "undetermined: " + ", ".join(unsure)
     else:
         code, summary = NAGIOS_OK, f"{counts['healthy']} module checks healthy on {len(doc.hosts)} host(s)"
     extra = [f"unreachable: {', '.join(unreachable)}"] if unreachable and code != NAGIOS_UNKNOWN else []
+    held = [f"{outcome.host} {hold['process']}" for outcome in doc.hosts for hold in outcome.holds]
+    extra += [f"held: {', '.join(held)}"] if held else []
     status_text = "; ".join([summary, *extra])
     duration = max((outcome.duration or 0.0 for outcome in doc.hosts), default=0.0)
     perf = " ".join(f"{state}={count};;;0" for state, count in counts.items())

@@ -39,6 +39,7 @@ class HostOutcome:
     modules: dict[str, ModuleVerdict] = field(default_factory=dict)  # check sweep: module -> verdict
     duration: float | None = None  # seconds the run spent on this host (check sweep)
     checked_at: float | None = None  # Unix time the host was done (check sweep)
+    holds: list[dict[str, object]] = field(default_factory=list)  # operators' holds read on the host
 
 
 def exit_code(hosts: list[HostOutcome], *, interrupted: bool = False) -> ExitCode:

@@ -86,3 +86,42 @@ def exec_as(script: str, become: Become) -> str:
         target = "" if become.user == "root" else f"-u {shlex.quote(become.user)} "
         return f"sudo -n {target}-- sh -c {quoted}"
     return f"su -s /bin/sh {shlex.quote(become.user)} -c {quoted}"
+
+
+BECOME = ("none", "sudo", "sudo_campaign", "su")
+
+
+def reach(account: Account, *, ssh_user: str | None, become: str, campaign_user: str) -> Become:
+    """How a session logged in as ``ssh_user`` reaches ``account``; ValueError saying what to set when it
+    cannot.
+
+    Directly when the SSH user is that account (or unknown: not connected); else ``sudo`` (become: sudo,
+    or sudo_campaign for the Campaign account only) or ``su`` (become: su, from root). Never Campaign as
+    root unless ``campaign_user`` says the site's Campaign account is root.
+    """
+    if become not in BECOME:
+        raise ValueError(f"become {become!r} is not one of {', '.join(BECOME)}")
+    target = campaign_user if account is Account.CAMPAIGN else "root"
+    if ssh_user is None or ssh_user == target:
+        return DIRECT
+    what = "nlserver and the Campaign files" if account is Account.CAMPAIGN else "the service manager"
+    if become == "su":
+        if ssh_user != "root":
+            raise ValueError(f"become is su and the SSH user is {ssh_user}, not root: su would ask for a password")
+        return Become("su", target)
+    if become == "sudo" or (become == "sudo_campaign" and account is Account.CAMPAIGN):
+        return Become("sudo", target)
+    if become == "sudo_campaign":
+        raise ValueError(
+            f"{what} needs root and become is sudo_campaign (sudo to {campaign_user} only): "
+            "set service_manager: nlserver, or become: sudo"
+        )
+    if ssh_user == "root":
+        raise ValueError(
+            f"would run Campaign as root (SSH user root, campaign_user {campaign_user}, become none): set "
+            "become: su or become: sudo for this host, or campaign_user: root where Campaign really runs as root"
+        )
+    raise ValueError(
+        f"{what} must run as {target} and the SSH user is {ssh_user} with become none: connect as {target} "
+        "(ansible_user), or set become: sudo_campaign, sudo or su"
+    )

@@ -13,15 +13,17 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import anchor, campaign, hostvars, plan, retry, transport
+from runner import anchor, campaign, hold, hostvars, plan, retry, transport
 from runner.actions import Context
 from runner.actions.base import AccountRefused, become_for
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
 from runner.events import Event, step_record
+from runner.hold import Hold
 from runner.inventory import Host
 from runner.lock import HostLock
 from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
@@ -63,6 +65,7 @@ class HostRun:
     needs_remediation: bool = False
     disrupted: bool = False
     become: Become = DIRECT  # how the session reaches the Campaign account (set once connected)
+    holds: list[Hold] = field(default_factory=list)  # operators' holds read on the host
 
 
 def ssh_config_for(host: Host, config: RunConfig) -> Path | None:
@@ -296,6 +299,23 @@ class Worker:
             self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=why)
             return
         self.audit.emit(Event.ANCHOR_WRITTEN, host=run.host.name, module=module, file=path, head=head)
+
+    def read_holds(self, run: HostRun) -> list[Hold]:
+        """The operators' holds on this host (beside its run locks), read in the Campaign account.
+
+        Fail safe: a listing that fails, times out or is cut off is one hold on every module.
+        """
+        assert run.session is not None
+        directory = hostvars.lock_dir(run.host)
+        try:
+            res = run.session.run(run_as(hold.list_script(directory), run.become), 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            return [hold.Hold(hold.EVERY, "", "", "", None, directory, problem=f"cannot be listed: {exc.render()}")]
+        holds = hold.parse_list(directory, res.stdout, res.exit_code)
+        run.holds = holds
+        now = datetime.now(UTC)
+        run.outcome.holds = [h.as_dict() for h in holds if not h.expired(now)]
+        return holds
 
     def _owner(self) -> str:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -19,7 +19,7 @@ from runner import campaign, hostvars
 from runner.hostvars import template_fields
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
-from runner.wire import DIRECT, Account, Become
+from runner.wire import Account, Become, reach
 
 DEFAULT_VARS: Mapping[str, Any] = hostvars.DEFAULTS  # the table's defaults (runner.hostvars)
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # an SQL identifier, workflow name or syslog tag
@@ -88,46 +88,15 @@ class Context:
             raise Skip(f"{module} runs per Campaign instance and host {self.host.name} has no 'instance' var") from None
 
 
-BECOME = ("none", "sudo", "sudo_campaign", "su")
-
-
 def become_for(account: Account, ctx: Context) -> Become:
-    """How this host's session reaches ``account``, from the SSH user and the ``become`` and
-    ``campaign_user`` vars; :class:`AccountRefused` when it cannot, saying what to set.
-
-    Directly when the SSH user is that account; else ``sudo`` (become: sudo, or sudo_campaign for the
-    Campaign account only) or ``su`` (become: su, from root). Never Campaign as root unless
-    ``campaign_user`` says the site's Campaign account is root.
-    """
-    become = str(ctx.var("become"))
-    if become not in BECOME:
-        raise AccountRefused(f"become {become!r} is not one of {', '.join(BECOME)}")
-    campaign_user = str(ctx.var("campaign_user"))
-    target = campaign_user if account is Account.CAMPAIGN else "root"
-    ssh = ctx.ssh_user
-    if ssh is None or ssh == target:
-        return DIRECT
-    what = "nlserver and the Campaign files" if account is Account.CAMPAIGN else "the service manager"
-    if become == "su":
-        if ssh != "root":
-            raise AccountRefused(f"become is su and the SSH user is {ssh}, not root: su would ask for a password")
-        return Become("su", target)
-    if become == "sudo" or (become == "sudo_campaign" and account is Account.CAMPAIGN):
-        return Become("sudo", target)
-    if become == "sudo_campaign":
-        raise AccountRefused(
-            f"{what} needs root and become is sudo_campaign (sudo to {campaign_user} only): "
-            "set service_manager: nlserver, or become: sudo"
+    """How this host's session reaches ``account`` (:func:`runner.wire.reach`, from the SSH user and the
+    ``become`` and ``campaign_user`` vars); :class:`AccountRefused` when it cannot, saying what to set."""
+    try:
+        return reach(
+            account, ssh_user=ctx.ssh_user, become=str(ctx.var("become")), campaign_user=str(ctx.var("campaign_user"))
         )
-    if ssh == "root":
-        raise AccountRefused(
-            f"would run Campaign as root (SSH user root, campaign_user {campaign_user}, become none): set "
-            f"become: su or become: sudo for this host, or campaign_user: root where Campaign really runs as root"
-        )
-    raise AccountRefused(
-        f"{what} must run as {target} and the SSH user is {ssh} with become none: connect as {target} "
-        "(ansible_user), or set become: sudo_campaign, sudo or su"
-    )
+    except ValueError as exc:
+        raise AccountRefused(str(exc)) from None
 
 
 def render(template: str, ctx: Context, *, quote: bool) -> str:
@@ -271,6 +240,12 @@ Judge = Callable[[Mapping[str, Any], Context, str, str, int], Verdict]
 Validator = Callable[[Mapping[str, Any]], str | None]
 Merge = Callable[[Sequence[Mapping[str, Any]], Context], str]
 AccountOf = Callable[[Mapping[str, Any], Context], Account]
+Touches = Callable[[Mapping[str, Any], Context], tuple[str, ...]]
+
+
+def touches_nothing(_args: Mapping[str, Any], _ctx: Context) -> tuple[str, ...]:
+    """The Campaign processes a step starts, stops or restarts: none for most actions."""
+    return ()
 
 
 def in_campaign(_args: Mapping[str, Any], _ctx: Context) -> Account:
@@ -286,7 +261,8 @@ class Action:
     (the steps of this action in one batch share one command, built from all their args), ``settles``
     (what it reads shows only some time after a change, so in verification "not applicable" reads
     "not back yet"), ``account`` (the account its command runs in: Campaign's, or root for the service
-    manager; the planner wraps the command for it) and :attr:`effects`.
+    manager; the planner wraps the command for it), ``touches`` (the Campaign processes it starts, stops or
+    restarts, ``*`` for every one: a hold on one of them stops the step) and :attr:`effects`.
     """
 
     name: str
@@ -301,6 +277,7 @@ class Action:
     merge: Merge | None = None
     settles: bool = False
     account: AccountOf = in_campaign
+    touches: Touches = touches_nothing
 
     @property
     def effects(self) -> frozenset[Effect]:
@@ -362,13 +339,26 @@ def action(
     merge: Merge | None = None,
     settles: bool = False,
     account: AccountOf = in_campaign,
+    touches: Touches = touches_nothing,
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
         raise ValueError(f"action {name!r} is registered twice")
     family = getattr(build, "__module__", "").rsplit(".", 1)[-1]
     made = Action(
-        name, summary, min_effect, build, judge, tuple(args), read_only, validate, family, merge, settles, account
+        name,
+        summary,
+        min_effect,
+        build,
+        judge,
+        tuple(args),
+        read_only,
+        validate,
+        family,
+        merge,
+        settles,
+        account,
+        touches,
     )
     ACTIONS[name] = made
     return made

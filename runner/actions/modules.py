@@ -221,6 +221,10 @@ def _control(verb: str) -> Callable[[Mapping[str, Any], Context], str]:
     return build
 
 
+def _controlled(args: Mapping[str, Any], ctx: Context) -> tuple[str, ...]:
+    return (ctx.process(str(args["module"])),)
+
+
 for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("restart", Effect.DISRUPT)):
     action(
         f"{_verb}_module",
@@ -229,6 +233,7 @@ for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("res
         build=_control(_verb),
         judge=exit_ok,
         args=[MODULE, FLAG_ARG],
+        touches=_controlled,
     )
 
 

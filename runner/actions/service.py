@@ -23,6 +23,7 @@ from typing import Any
 
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
+from runner.hold import EVERY
 from runner.outcomes import Reading, Verdict
 from runner.wire import Account
 
@@ -56,10 +57,11 @@ action(
     build=_watchdog_cmd,
     judge=exit_ok,
     account=_watchdog_account,
+    touches=lambda _args, _ctx: (EVERY,),  # the watchdog starts every enabled module
 )
 
 
-def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+def _listed(args: Mapping[str, Any], ctx: Context) -> list[str]:
     source = str(args["from"])
     verdict = ctx.earlier.get(source)
     if verdict is None:
@@ -70,7 +72,11 @@ def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
             raise Skip(f"refusing to start {name!r}: not a module@instance name")
     if not names:
         raise Skip(f"check {source!r} lists no missing module")
-    return " && ".join(f"{ctx.nlserver} start {shlex.quote(n)}" for n in names)
+    return names
+
+
+def _start_listed_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return " && ".join(f"{ctx.nlserver} start {shlex.quote(n)}" for n in _listed(args, ctx))
 
 
 action(
@@ -79,6 +85,7 @@ action(
     Effect.CHANGE,
     build=_start_listed_cmd,
     judge=exit_ok,
+    touches=lambda args, ctx: tuple(_listed(args, ctx)),
     args=[FROM_MISSING],
 )
 

@@ -3,7 +3,8 @@
 Owns: the click group, one command per playbook on the search path, ``--version`` and ``--playbooks``,
 and the registration of the subcommands. Commands: :mod:`runner.cli.run` (a playbook run),
 :mod:`runner.cli.check` (the sweep), :mod:`runner.cli.info` (list, show, validate, triage),
-:mod:`runner.cli.hosts`, :mod:`runner.cli.audit`. What they share, one concern per module:
+:mod:`runner.cli.hosts`, :mod:`runner.cli.audit`,
+:mod:`runner.cli.hold` (hold, release). What they share, one concern per module:
 :mod:`runner.cli.selection` (playbooks and hosts), :mod:`runner.cli.frame` (the run options and frame),
 :mod:`runner.cli.output` (``--output`` and where a rendered run goes), :mod:`runner.cli.auditlog`,
 :mod:`runner.cli.completion`, :mod:`runner.cli.exits`. The CLI is the only layer that prints (through
@@ -22,7 +23,7 @@ from runner.cli.exits import fail
 from runner.cli.selection import module_names, module_names_quietly, playbook_path
 from runner.console import out
 
-BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage")
+BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage", "hold", "release")
 
 
 def _version_text() -> str:
@@ -118,9 +119,18 @@ def main(playbooks: tuple[Path, ...]) -> None:
 
 
 def _register() -> None:
-    from runner.cli import audit, check, hosts, info
+    from runner.cli import audit, check, hold, hosts, info
 
-    for command in (info.list_cmd, info.show_cmd, info.validate_cmd, info.triage_cmd, hosts.hosts_cmd, check.check_cmd):
+    for command in (
+        info.list_cmd,
+        info.show_cmd,
+        info.validate_cmd,
+        info.triage_cmd,
+        hosts.hosts_cmd,
+        check.check_cmd,
+        hold.hold_cmd,
+        hold.release_cmd,
+    ):
         main.add_command(command)
     main.add_command(audit.audit_group)
 

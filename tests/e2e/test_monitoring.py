@@ -112,7 +112,7 @@ def test_nagios_exit_codes_in_every_state(lab: Lab, host: str, remediate: Runner
     lab.heal(host)
     lab.break_(host, "command_hangs")  # pdump never answers: the check cannot decide
     code, line = nagios()
-    assert code == 1 and line.startswith(f"REMEDIATE WARNING - cannot decide: {host} wfserver"), line
+    assert code == 1 and line.startswith(f"REMEDIATE WARNING - undetermined: {host} wfserver"), line
     lab.heal(host)
 
     inventory = yaml.safe_load(remediate.inventory.read_text())

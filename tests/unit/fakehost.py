@@ -19,6 +19,7 @@ from runner.inventory import Host
 from runner.transport import Endpoint
 from runner.wire import Result
 
+HOLD_MARK = "@@rmdhold"  # runner.hold's frame marker
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 
 _STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
@@ -40,13 +41,18 @@ class FakeHost:
     sent: list[Sent] = field(default_factory=list)
     streams: list[str] = field(default_factory=list)
     released: int = 0
+    holds: dict[str, str] = field(default_factory=dict)  # hold file name -> its content, in the lock dir
 
     def factory(self, host: Host, _ssh_config: Path | None) -> FakeSession:
         return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
 
     def changes(self) -> list[str]:
-        """Changing commands sent to the host, the run's audit anchor excepted (see :meth:`anchors`)."""
-        return [s.command for s in self.sent if not s.batched and "audit-anchors.jsonl" not in s.command]
+        """Changing commands sent to the host, the run's audit anchor and hold listing excepted."""
+        return [
+            s.command
+            for s in self.sent
+            if not s.batched and "audit-anchors.jsonl" not in s.command and HOLD_MARK not in s.command
+        ]
 
     def anchors(self) -> list[str]:
         return [s.command for s in self.sent if not s.batched and "audit-anchors.jsonl" in s.command]
@@ -97,6 +103,11 @@ class FakeSession:
         steps = list(_STEP.finditer(command))
         if not steps:
             self.host.sent.append(Sent(command, batched=False))
+            if HOLD_MARK in command:  # the run reads the operators' holds beside the lock
+                listing = "".join(
+                    f"{HOLD_MARK} F /locks/{name}\n{text}\n{HOLD_MARK} E 0\n" for name, text in self.host.holds.items()
+                )
+                return Result(stdout=listing, stderr="", exit_code=0, duration=0.01)
             if self.host.fail_changes is not None:
                 exc, self.host.fail_changes = self.host.fail_changes, None
                 if exc is CommandTimeout:
@@ -104,6 +115,7 @@ class FakeSession:
                 raise ConnectionLost("connection lost during command", host=self.endpoint.name)
             if "audit-anchors.jsonl" in command:  # the run's chain head, appended to the host's anchor file
                 return Result(stdout="", stderr="", exit_code=0, duration=0.01)
+
             out, err, rc = self.host.answer(command)
             return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
         frames = []

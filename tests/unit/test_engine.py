@@ -165,7 +165,7 @@ def test_healthy_host_is_left_alone(tmp_path: Path) -> None:
 def test_missing_module_is_started_once_then_verified(tmp_path: Path) -> None:
     campaign = Campaign({"watchdog"})
     fake = FakeHost(campaign)
-    outcomes, _events = _run(tmp_path, WFSERVER, fake)
+    outcomes, _events = _run(tmp_path, WFSERVER, fake, yes=True)
     assert outcomes[0].status is HostStatus.REMEDIATED
     assert fake.changes() == ["nlserver start wfserver@prod"]
     assert "wfserver@prod" in campaign.running
@@ -177,19 +177,19 @@ def test_a_module_not_shown_yet_after_its_start_is_polled_not_passed(tmp_path: P
     "not back yet", so the verification polls on (it is not "not enabled here")."""
     campaign = Campaign({"watchdog"}, starting_for=2)
     fake = FakeHost(campaign)
-    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    outcomes, events = _run(tmp_path, WFSERVER, fake, yes=True)
     assert outcomes[0].status is HostStatus.REMEDIATED
     assert campaign.starting_for == 0  # both hidden answers were seen, then the module showed
     (back,) = [e for e in events if e.get("step") == "wfserver_back" and e["event"] == "step.finished"]
     assert back["outcome"] == "passed"
     stuck = FakeHost(Campaign({"watchdog"}, starting_for=10_000))
-    outcomes, _events = _run(tmp_path / "stuck", WFSERVER.replace("timeout: 5,", "timeout: 0.3,"), stuck)
+    outcomes, _events = _run(tmp_path / "stuck", WFSERVER.replace("timeout: 5,", "timeout: 0.3,"), stuck, yes=True)
     assert outcomes[0].status is HostStatus.FAILED and "not back yet" in outcomes[0].message
 
 
 def test_every_phase_records_the_command_that_was_sent(tmp_path: Path) -> None:
     fake = FakeHost(Campaign({"watchdog"}))
-    _outcomes, events = _run(tmp_path, WFSERVER, fake)
+    _outcomes, events = _run(tmp_path, WFSERVER, fake, yes=True)
     recorded = _recorded_commands(events)
     assert {phase for phase, _ in recorded} == {"check", "remediation", "verification"}
     for phase, command in recorded:
@@ -200,7 +200,7 @@ def test_every_phase_records_the_command_that_was_sent(tmp_path: Path) -> None:
 def test_verification_records_the_probe_it_sent_last(tmp_path: Path) -> None:
     campaign = Campaign({"watchdog"})
     fake = FakeHost(campaign)
-    outcomes, events = _run(tmp_path, SYSLOGD, fake)
+    outcomes, events = _run(tmp_path, SYSLOGD, fake, yes=True)
     assert outcomes[0].status is HostStatus.REMEDIATED
     probes = [c for c in fake.reads() if "remediate-syslog-probe" in c]
     assert len(probes) == 2 and probes[0] != probes[1]  # each probe sends a fresh record
@@ -230,7 +230,7 @@ def test_change_that_may_have_half_run_is_not_retried(tmp_path: Path, exc: type[
     from runner.errors import ConnectionLost
 
     fake = FakeHost(Campaign({"watchdog"}), fail_changes=exc if exc is CommandTimeout else ConnectionLost)
-    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    outcomes, events = _run(tmp_path, WFSERVER, fake, yes=True)
     assert outcomes[0].status is HostStatus.UNKNOWN
     assert fake.changes() == ["nlserver start wfserver@prod"]
     finished = [e for e in events if e["event"] == "step.finished" and e["phase"] == "remediation"]
@@ -240,7 +240,7 @@ def test_change_that_may_have_half_run_is_not_retried(tmp_path: Path, exc: type[
 
 def test_a_changing_run_anchors_its_chain_head_on_the_host(tmp_path: Path) -> None:
     fake = FakeHost(Campaign({"watchdog"}))
-    _outcomes, events = _run(tmp_path, WFSERVER, fake)
+    _outcomes, events = _run(tmp_path, WFSERVER, fake, yes=True)
     (written,) = [e for e in events if e["event"] == "anchor.written"]
     (command,) = fake.anchors()
     assert written["head"] in command and '"outcome":"remediated"' in command
@@ -290,11 +290,11 @@ def test_every_recorded_command_is_the_text_the_host_received(tmp_path: Path) ->
     host = Host(
         "prod1", ("all",), {"instance": "prod", "nlserver": "nlserver", "nlserver_env": "/opt/nl 6/env.sh"}, "t"
     )
-    outcomes = Engine([host], log, RunConfig(session_factory=fake.factory)).run(_book(tmp_path, WFSERVER))
+    outcomes = Engine([host], log, RunConfig(session_factory=fake.factory, yes=True)).run(_book(tmp_path, WFSERVER))
     log.close()
     assert outcomes[0].status is HostStatus.REMEDIATED
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    recorded = [(e["event"], e["phase"], e["command"]) for e in events if e.get("command")]
+    recorded = [(e["event"], e.get("phase", "remediation"), e["command"]) for e in events if e.get("command")]
     alone = [s.command for s in fake.sent if not s.batched]
     batched = [s.command for s in fake.sent if s.batched]
     for event, phase, command in recorded:
@@ -303,3 +303,28 @@ def test_every_recorded_command_is_the_text_the_host_received(tmp_path: Path) ->
     change = [c for _e, phase, c in recorded if phase == "remediation"]
     assert change and change[0] == ". '/opt/nl 6/env.sh' && nlserver start wfserver@prod"
     assert fake.changes() == [change[0]]  # sent once, byte for byte what was recorded
+
+
+def test_a_stopped_module_is_not_started_without_confirmation(tmp_path: Path) -> None:
+    """monitor -missing also lists modules shut down on purpose (usual-commands.md): a start is asked
+    for like a disruptive step, and with no terminal it is refused, nothing sent."""
+    fake = FakeHost(Campaign({"watchdog"}))
+    outcomes, events = _run(tmp_path, WFSERVER, fake)
+    assert outcomes[0].status is HostStatus.NOT_CONFIRMED
+    assert "starts a module that is not running" in outcomes[0].message
+    assert fake.changes() == []
+    refused = [e for e in events if e["event"] == "confirmation.refused"]
+    assert refused and refused[0]["step"] == "start_wfserver"
+
+
+def test_the_operator_sees_what_a_start_would_start_and_may_decline(tmp_path: Path) -> None:
+    asked: list[Any] = []
+
+    def decline(request: Any) -> bool:
+        asked.append(request)
+        return False
+
+    fake = FakeHost(Campaign({"watchdog"}))
+    outcomes, _events = _run(tmp_path, WFSERVER, fake, confirm=decline)
+    assert outcomes[0].status is HostStatus.NOT_CONFIRMED and fake.changes() == []
+    assert asked and asked[0].starts == ("wfserver@prod",) and asked[0].command == "nlserver start wfserver@prod"

@@ -82,7 +82,7 @@ PERF = "undetermined={u};;;0 skipped={s};;;0 unreachable={n};;;0 duration={d}s;;
         (
             [SWEEP[2]],
             1,
-            "REMEDIATE WARNING - cannot decide: prod3 web | healthy=2;;;0 problem=0;;;0 "
+            "REMEDIATE WARNING - undetermined: prod3 web | healthy=2;;;0 problem=0;;;0 "
             + PERF.format(u=1, s=0, n=0, d="1.000"),
         ),
         (
