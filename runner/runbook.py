@@ -1,8 +1,8 @@
 """Render a playbook as a runbook a person can follow or paste into an incident ticket. Pure.
 
-Owns: the text and Markdown views of ``remediate show``. Commands are built by the same code as a
-run (:func:`runner.plan.build`), for a real inventory host or for a placeholder host whose vars are
-written in capitals (INSTANCE, DB_HOST ...).
+Owns: the text and Markdown views of ``remediate show``, the playbook's notes included. Commands are
+built by the same code as a run (:func:`runner.plan.build`), for a real inventory host or for a
+placeholder host whose vars are written in capitals (INSTANCE, DB_HOST ...).
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ def _conditions(step: Step) -> str:
     return ", ".join(parts)
 
 
+def notes(pb: Playbook, *, markdown: bool = False) -> list[str]:
+    """The playbook's ``notes:`` (what Adobe documents, and where) as a section; none without notes."""
+    if not pb.notes:
+        return []
+    if markdown:
+        return ["", "## Notes", "", *pb.notes.splitlines()]
+    return ["", "Notes:", *(f"  {line}" if line.strip() else "" for line in pb.notes.splitlines())]
+
+
 def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) -> str:
     target = host or PLACEHOLDER
     lines: list[str] = []
@@ -66,10 +75,9 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
                 for o in pb.options.values()
             )
         )
-    if pb.notes:
-        lines.append(f"Notes: {pb.notes}")
     if host is not None:
         lines.append(f"Host: {host.name}")
+    lines.extend(notes(pb, markdown=markdown))
     for label, steps in (
         ("Checks", pb.checks),
         ("Remediation (only if a check fails, or --force)", pb.remediation),
@@ -89,6 +97,8 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
                 lines.append(f"   interrupts: {step.interrupts}")
             if step.show:
                 lines.append(f"   the confirmation shows: {', '.join(step.show)}")
+            if step.repeats:
+                lines.append(f"   repeats the check {step.repeats}")
             if step.poll:
                 lines.append(f"   polls up to {step.poll.timeout:g}s every {step.poll.interval:g}s")
             if step.why:

@@ -1,8 +1,10 @@
-"""Generate ``playbooks/schema.json`` and the README's action and host var lists from their one source:
-the actions' argument specs (:mod:`runner.actions`) and the host var table (:mod:`runner.hostvars`).
+"""Generate ``playbooks/schema.json`` and the README's step field, action and host var lists from their
+one source: the step field table (:data:`runner.playbook.STEP_FIELDS`), the actions' argument specs
+(:mod:`runner.actions`) and the host var table (:mod:`runner.hostvars`).
 
 Owns: those generated texts and ``python -m runner.schema --write | --check``. The README is rewritten
-only between its marker comments. Must not: validate playbooks (:mod:`runner.playbook` is the authority).
+only between its marker comments. Must not: validate playbooks (:mod:`runner.playbook` is the authority),
+or declare a step field (each is declared once, in the table).
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner import hostvars
+from runner import hostvars, playbook
 from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Effect
 from runner.campaign import MODULES
-from runner.playbook import COMMAND_WORDS, MAX_TIMEOUT, SITE_MODULE, STEP_ID
+from runner.playbook import BLANK_IS_DEFAULT, COMMAND_WORDS, MAX_TIMEOUT, READ_PHASES, SITE_MODULE, STEP_ID, StepField
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "playbooks" / "schema.json"
 README_PATH = ROOT / "README.md"
 COMMAND = "python -m runner.schema --write"
-SECTIONS = ("actions", "hostvars")
+SECTIONS = ("stepfields", "actions", "hostvars")
+DEFS = {"check": "checkStep", "remediation": "remediationStep", "verification": "verificationStep"}
 
 
 def _arg_schema(arg: ArgSpec) -> dict[str, Any]:
@@ -71,46 +74,77 @@ def _action_rule(act: Action) -> dict[str, Any]:
     if required:
         args["required"] = required
         then["required"] = ["args"]
+    else:  # args written empty count as none, as the loader reads them
+        then["properties"]["args"] = {"anyOf": [args, {"type": "null"}]}
     if act.min_effect is not Effect.READ or act.read_only:
         then["properties"]["effect"] = _effect_schema(act)
     return {"if": {"properties": {"action": {"const": act.name}}, "required": ["action"]}, "then": then}
+
+
+def _field_schema(f: StepField, phase: str) -> dict[str, Any]:
+    """One step field's JSON Schema, from its type in the table (and the effect rule of read phases)."""
+    by_type: dict[str, dict[str, Any]] = {
+        "id": {"$ref": "#/$defs/id"},
+        "check": {"$ref": "#/$defs/id"},
+        "text": {"type": "string"},
+        "effect": {"enum": [str(e) for e in Effect]},
+        "action": {"enum": sorted(ACTIONS)},
+        "args": {"type": "object"},
+        "when": {"$ref": "#/$defs/when"},
+        "poll": {"$ref": "#/$defs/poll"},
+        "seconds": {"$ref": "#/$defs/seconds"},
+        "ids": {"type": "array", "items": {"$ref": "#/$defs/id"}},
+        "bool": {"type": "boolean"},
+    }
+    out: dict[str, Any] = {"description": f.meaning, **by_type[f.type]}
+    if f.type == "effect" and phase in READ_PHASES:
+        out.pop("enum")
+        out["const"] = str(Effect.READ)
+    if f.type in BLANK_IS_DEFAULT:  # written empty, it counts as not written
+        out = {"description": f.meaning, "anyOf": [by_type[f.type], {"type": "null"}]}
+    if f.default is not None and phase not in f.required:
+        out["default"] = f.default
+    return out
+
+
+def _step_schema(phase: str) -> dict[str, Any]:
+    """The schema of one phase's steps: the table's fields that phase accepts, with their types."""
+    fields = [f for f in playbook.STEP_FIELDS if phase in f.phases]
+    required = [f.name for f in fields if phase in f.required]
+    out: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {f.name: _field_schema(f, phase) for f in fields},
+    }
+    rules: list[dict[str, Any]] = [{"$ref": "#/$defs/actionRules"}]
+    if any(f.name == "check" for f in fields):  # a check: step gets these from the check it repeats
+        supplied = [f.name for f in fields if f.from_check and f.name in required]
+        only = [f.name for f in fields if f.from_check == "only"]
+        required = [n for n in required if n not in supplied]
+        rules.append(
+            {
+                "if": {"required": ["check"]},
+                "then": {"not": {"anyOf": [{"required": [n]} for n in only]}},
+                "else": {"required": supplied},
+            }
+        )
+    if phase not in READ_PHASES:
+        rules.append(
+            {
+                "if": {"properties": {"effect": {"const": "disrupt"}}, "required": ["effect"]},
+                "then": {"required": ["interrupts"], "properties": {"interrupts": {"$ref": "#/$defs/text"}}},
+            }
+        )
+    if required:
+        out["required"] = required
+    out["allOf"] = rules
+    return out
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of a playbook, for editors."""
     ids = {"oneOf": [{"$ref": "#/$defs/id"}, {"type": "array", "items": {"$ref": "#/$defs/id"}}]}
     seconds = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT}
-    step_props: dict[str, Any] = {
-        "id": {"$ref": "#/$defs/id"},
-        "title": {"type": "string"},
-        "effect": {"enum": [str(e) for e in Effect]},
-        "action": {"enum": sorted(ACTIONS)},
-        "args": {"type": "object"},
-        "when": {"$ref": "#/$defs/when"},
-        "poll": {"$ref": "#/$defs/poll"},
-        "timeout": {"$ref": "#/$defs/seconds"},
-        "interrupts": {"type": "string"},
-        "show": {
-            "description": "check ids whose findings the confirmation prompt shows (e.g. the sessions a restart cuts)",
-            "type": "array",
-            "items": {"$ref": "#/$defs/id"},
-        },
-        "why": {"type": "string"},
-        "inform": {
-            "description": "a check that only informs (shown, e.g. in the confirmation prompt): never a reason "
-            "to act or to fail",
-            "type": "boolean",
-        },
-        "gate": {
-            "description": "a check whose 'not applicable' (e.g. the module is not enabled on this host) means "
-            "the whole playbook does not apply to the host",
-            "type": "boolean",
-        },
-    }
-    disrupt_rule = {
-        "if": {"properties": {"effect": {"const": "disrupt"}}, "required": ["effect"]},
-        "then": {"required": ["interrupts"], "properties": {"interrupts": {"$ref": "#/$defs/text"}}},
-    }
     option = {
         "type": "object",
         "additionalProperties": False,
@@ -126,8 +160,8 @@ def schema() -> dict[str, Any]:
         "$id": "https://example.invalid/remediate/playbook.schema.json",
         "title": "remediate playbook",
         "description": "One Campaign v7 module: checks -> remediation -> verification. Generated from the "
-        f"actions' argument specs by `{COMMAND}`; runner/playbook.py stays the authority (it also checks "
-        "cross-references such as when/from ids).",
+        f"step field table and the actions' argument specs by `{COMMAND}`; runner/playbook.py stays the "
+        "authority (it also checks cross-references such as when/show/check ids).",
         "type": "object",
         "additionalProperties": False,
         "required": ["module", "title", "scope", "symptom", "checks"],
@@ -145,15 +179,19 @@ def schema() -> dict[str, Any]:
             "symptom": {"$ref": "#/$defs/text"},
             "keywords": {"type": "array", "items": {"type": "string"}},
             "interrupts": {"type": "string"},
-            "notes": {"type": "string"},
+            "notes": {
+                "description": "what Adobe documents about this module and which pages say it; remediate show "
+                "prints it",
+                "$ref": "#/$defs/text",
+            },
             "options": {
                 "type": "object",
                 "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$", "not": {"enum": sorted(hostvars.VARS)}},
                 "additionalProperties": option,
             },
-            "checks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/readStep"}},
-            "remediation": {"type": "array", "items": {"$ref": "#/$defs/remediationStep"}},
-            "verification": {"type": "array", "items": {"$ref": "#/$defs/readStep"}},
+            "checks": {"type": "array", "minItems": 1, "items": {"$ref": f"#/$defs/{DEFS['check']}"}},
+            "remediation": {"type": "array", "items": {"$ref": f"#/$defs/{DEFS['remediation']}"}},
+            "verification": {"type": "array", "items": {"$ref": f"#/$defs/{DEFS['verification']}"}},
         },
         "dependentRequired": {"remediation": ["verification"]},
         "$defs": {
@@ -178,15 +216,8 @@ def schema() -> dict[str, Any]:
                 "required": ["timeout"],
                 "properties": {"timeout": {"$ref": "#/$defs/seconds"}, "interval": {"$ref": "#/$defs/seconds"}},
             },
-            "step": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["id", "effect", "action"],
-                "properties": step_props,
-                "allOf": [*(_action_rule(ACTIONS[name]) for name in sorted(ACTIONS)), disrupt_rule],
-            },
-            "readStep": {"$ref": "#/$defs/step", "properties": {"effect": {"const": "read"}}},
-            "remediationStep": {"$ref": "#/$defs/step", "not": {"required": ["poll"]}},
+            "actionRules": {"allOf": [_action_rule(ACTIONS[name]) for name in sorted(ACTIONS)]},
+            **{DEFS[phase]: _step_schema(phase) for phase in playbook.STEP_PHASES},
         },
     }
 
@@ -226,6 +257,25 @@ def actions_section() -> str:
     return "\n".join(lines)
 
 
+def _default_text(f: StepField) -> str:
+    if f.required and set(f.required) == set(f.phases):
+        return "required" + (f" ({f.default_text})" if f.default_text else "")
+    if f.default_text:
+        return f.default_text
+    if f.default is None:
+        return ""
+    return f"`{str(f.default).lower() if isinstance(f.default, bool) else f.default}`"
+
+
+def stepfields_section() -> str:
+    lines = ["| field | type | default | in | meaning |", "|---|---|---|---|---|"]
+    for f in playbook.STEP_FIELDS:
+        where = "every phase" if set(f.phases) == set(playbook.STEP_PHASES) else playbook.phase_words(f.phases)
+        cells = (f"`{f.name}`", playbook.TYPE_TEXT[f.type], _default_text(f), where, f.meaning)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def hostvars_section() -> str:
     lines = ["| var | type | default | meaning |", "|---|---|---|---|"]
     for var in hostvars.VARS.values():
@@ -248,7 +298,7 @@ def readme_text(current: str) -> str:
         start, stop = out.find(begin), out.find(end)
         if start < 0 or stop < start:
             raise ValueError(f"README.md has no {begin} ... {end} section")
-        body = actions_section() if name == "actions" else hostvars_section()
+        body = {"stepfields": stepfields_section, "actions": actions_section, "hostvars": hostvars_section}[name]()
         out = out[: start + len(begin)] + "\n" + body + "\n" + out[stop:]
     return out
 

@@ -1,6 +1,6 @@
 """playbooks/schema.json (for editors) accepts every shipped playbook and rejects broken ones; it and the
-README's action and host var lists are generated from the specs and never stale; the loader reports a bad
-arg at its file:line."""
+README's step field, action and host var lists are generated from the specs and never stale; the loader
+reports a bad arg at its file:line."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 from runner import schema
 from runner.actions import ACTIONS
 from runner.errors import InputError
-from runner.playbook import load
+from runner.playbook import STEP_FIELDS, TYPE_TEXT, load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "playbooks" / "schema.json").read_text())
@@ -38,7 +38,8 @@ def test_schema_is_a_valid_2020_12_schema() -> None:
 
 
 def test_schema_knows_every_action() -> None:
-    assert sorted(SCHEMA["$defs"]["step"]["properties"]["action"]["enum"]) == sorted(ACTIONS)
+    for name in ("checkStep", "remediationStep", "verificationStep"):
+        assert sorted(SCHEMA["$defs"][name]["properties"]["action"]["enum"]) == sorted(ACTIONS)
 
 
 @pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
@@ -58,7 +59,8 @@ def _mutated(doc: dict[str, Any], change: Any) -> dict[str, Any]:
 
 
 BAD = {
-    "missing effect": lambda d: d["checks"][0].pop("effect"),
+    "remediation without effect": lambda d: d["remediation"][0].pop("effect"),
+    "check without action": lambda d: d["checks"][0].pop("action"),
     "unknown action": lambda d: d["checks"][0].update(action="reboot_host"),
     "unknown top-level key": lambda d: d.update(owner="ops"),
     "unknown step key": lambda d: d["checks"][0].update(sudo=True),
@@ -76,7 +78,26 @@ BAD = {
     "arg of the wrong type": lambda d: d["checks"][0]["args"].update(module=3),
     "arg outside its choices": lambda d: d["checks"][0]["args"].update(module="sms_gateway"),
     "option that shadows a host var": lambda d: d.update(options={"instance": {"choices": ["a"]}}),
+    "check: step with action": lambda d: d["verification"].append({"check": "syslogd_running", "action": "shell"}),
+    "check: step with args": lambda d: d["verification"].append({"check": "syslogd_running", "args": {}}),
+    "check: on a check": lambda d: d["checks"].append({"id": "again", "check": "syslogd_running"}),
+    "verification without action or check": lambda d: d["verification"].append({"id": "nothing"}),
+    "when on a verification": lambda d: d["verification"][0].update(when={"failed": "syslogd_running"}),
 }
+
+GOOD = {
+    "check without effect": lambda d: d["checks"][0].pop("effect", None),
+    "check with effect read": lambda d: d["checks"][0].update(effect="read"),
+    "check: step": lambda d: d["verification"].append({"check": "syslogd_running", "poll": {"timeout": 5}}),
+    "check: step with its own id, title, timeout": lambda d: d["verification"].append(
+        {"check": "port_free", "id": "port_still_free", "title": "t", "timeout": 5}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_schema_accepts(good: dict[str, Any], name: str) -> None:
+    assert _errors(_mutated(good, GOOD[name])) == []
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
@@ -90,15 +111,17 @@ def test_generated_files_are_current() -> None:
     assert behind == [], f"{', '.join(behind)} stale: regenerate with `{schema.COMMAND}` and commit"
 
 
-def test_readme_lists_every_action_and_host_var() -> None:
+def test_readme_lists_every_step_field_action_and_host_var() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in ACTIONS:
         assert f"| `{name}` |" in readme
+    for f in STEP_FIELDS:
+        assert f"| `{f.name}` | {TYPE_TEXT[f.type]} |" in readme
     assert "| `syslog_probe` | true or false | `false` |" in readme
 
 
 def test_readme_without_markers_is_refused() -> None:
-    with pytest.raises(ValueError, match="actions:begin"):
+    with pytest.raises(ValueError, match="stepfields:begin"):
         schema.readme_text("no markers here")
 
 
