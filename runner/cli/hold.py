@@ -56,7 +56,7 @@ def _run(module: str, flags: dict[str, Any], done: HostStatus, action: str) -> N
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
     except RemediateError as exc:
         fail(exc)
-    log.listeners.append(console.Progress(True))
+    log.listeners.append(console.Progress(render.FORMATS[flags["output"]].progress))
     config = RunConfig(forks=flags["forks"], reason=flags["reason"], ssh_config=flags["ssh_config"])
     started = {"action": action, "reason": flags["reason"], "until": until.isoformat() if until else None}
 

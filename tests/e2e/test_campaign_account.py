@@ -56,7 +56,7 @@ def test_root_with_become_starts_campaign_as_the_campaign_account(
 ) -> None:
     lab.break_(host, "wfserver_down")
     inventory = _as_root(lab, remediate, tmp_path, host, become=become)
-    code, doc = remediate.json("wfserver", "--host", host, inventory=inventory)
+    code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
     assert code == 0, doc
     pid = pid_of(lab, host, WF)
     assert pid is not None

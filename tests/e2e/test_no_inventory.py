@@ -27,7 +27,7 @@ def _bare(remediate: Runner, lab: Lab, tmp_path: Path, *args: str) -> tuple[int,
 
 def test_wfserver_on_a_host_only_the_ssh_config_knows(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
     lab.break_(host, "wfserver_down")
-    code, out, err = _bare(remediate, lab, tmp_path, "wfserver", "--host", host, "--output", "json")
+    code, out, err = _bare(remediate, lab, tmp_path, "wfserver", "--host", host, "--yes", "--output", "json")
     assert code == 0, out + err
     doc = json.loads(out)
     assert doc["hosts"][host]["status"] == "remediated"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.playbook_helpers import check_dry_run, pids, run, step, steps
+from tests.e2e.playbook_helpers import check_dry_run, db_view, pids, run, step, steps
 from tests.support.wait import wait_until
 
 
@@ -34,7 +34,7 @@ def test_export_healthy_started_recurring_export_is_left_alone(lab, remediate, h
     assert code == 0 and report["status"] == "healthy", report
     assert not steps(report, "remediation") and report["done"] == []
     assert pids(after) == pids(before)
-    assert after["db"]["workflows"] == before["db"]["workflows"]
+    assert db_view(after)["workflows"] == db_view(before)["workflows"]
     assert after["files"]["export_files"] == before["files"]["export_files"]
 
 
@@ -87,7 +87,7 @@ def test_export_mode_full_without_full_workflow_is_refused(lab, remediate, host,
     assert full["outcome"] == "skipped" and "export_full_workflow" in full["message"]
     assert "incremental history" in report["message"]
     assert report["done"] == []
-    assert after["db"]["workflows"] == before["db"]["workflows"] and pids(after) == pids(before)
+    assert db_view(after)["workflows"] == db_view(before)["workflows"] and pids(after) == pids(before)
 
 
 def test_export_dry_run_changes_nothing(lab, remediate, host):

@@ -34,7 +34,7 @@ def _ran(doc: dict, host: str = "lab1") -> list[dict]:
 def test_wfserver_down_is_started_and_verified(lab: Lab, host: str, remediate: Runner) -> None:
     lab.break_(host, "wfserver_down")
     assert pid_of(lab, host, WF) is None
-    code, doc = remediate.json("wfserver", "--host", host, "--reason", "INC-1")
+    code, doc = remediate.json("wfserver", "--host", host, "--yes", "--reason", "INC-1")
     assert code == 0, doc
     assert doc["hosts"][host]["status"] == "remediated"
     assert [s["id"] for s in _ran(doc)] == ["start_wfserver"]
@@ -128,7 +128,7 @@ def test_changed_host_key_refused_nothing_run(lab: Lab, host: str, remediate: Ru
 def test_watchdog_no_tasks_brings_everything_back(lab: Lab, host: str, remediate: Runner) -> None:
     lab.break_(host, "watchdog_down")
     assert all(not p["alive"] for p in lab.status(host)["processes"].values())
-    code, doc = remediate.json("watchdog", "--host", host)
+    code, doc = remediate.json("watchdog", "--host", host, "--yes")
     assert code == 0, doc
     assert [s["id"] for s in _ran(doc)] == ["start_watchdog"]
     assert "No tasks" in " ".join(doc["hosts"][host]["found"])
@@ -142,7 +142,7 @@ def test_two_missing_modules_only_those_started(lab: Lab, host: str, remediate: 
     lab.break_(host, "modules_missing")
     before = {k: v["pid"] for k, v in lab.status(host)["processes"].items() if v["alive"]}
     assert set(lab.status(host)["missing"]) == {"mta@prod", "trackinglogd@default"}
-    code, doc = remediate.json("watchdog", "--host", host)
+    code, doc = remediate.json("watchdog", "--host", host, "--yes")
     assert code == 0, doc
     ran = _ran(doc)
     assert [s["id"] for s in ran] == ["start_missing"]

@@ -132,7 +132,7 @@ def test_several_hosts_in_parallel(lab: Lab, remediate: Runner) -> None:
     try:
         lab.break_("lab1", "wfserver_down")
         lab.break_("lab3", "wfserver_down")
-        code, doc = remediate.json("wfserver", "--group", "lab", "--forks", "3")
+        code, doc = remediate.json("wfserver", "--group", "lab", "--forks", "3", "--yes")
         assert code == 0, doc
         assert {h: doc["hosts"][h]["status"] for h in ("lab1", "lab2", "lab3")} == {
             "lab1": "remediated",
