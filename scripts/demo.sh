@@ -17,8 +17,10 @@ $PY -m lab break lab1 wfserver_down
 $PY -m lab status lab1 | sed -n '1,20p'
 say "Diagnose without changing anything: remediate wfserver --host lab1 --dry-run"
 $R wfserver --host lab1 --dry-run --reason "demo: workflows not running"
-say "Repair: remediate wfserver --host lab1"
-$R wfserver --host lab1 --reason "demo: workflows not running"
+say "Without a terminal to confirm on, the start is refused: wfserver may have been stopped on purpose (exit 4)"
+$R wfserver --host lab1 --reason "demo: workflows not running" </dev/null || echo "(exit $?: nothing was started)"
+say "Repair, confirmed: remediate wfserver --host lab1 --yes"
+$R wfserver --host lab1 --yes --reason "demo: workflows not running"
 say "What the lab itself says now"
 $PY -m lab status lab1 | sed -n '1,20p'
 say "The audit log of these runs ($REMEDIATE_AUDIT_LOG) is intact"

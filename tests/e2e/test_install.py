@@ -160,7 +160,7 @@ def test_installed_cli_repairs_a_lab_host(installed: Installed, lab: Lab, host: 
     doc: dict[str, Any] = json.loads(res.stdout)
     assert res.returncode == 1, res.stderr
     assert doc["hosts"][host]["status"] != "healthy"
-    res = installed("wfserver", "--host", host, "-i", inventory, "--output", "json")
+    res = installed("wfserver", "--host", host, "-i", inventory, "--yes", "--output", "json")
     doc = json.loads(res.stdout)
     assert res.returncode == 0, res.stderr
     assert doc["hosts"][host]["status"] == "remediated"
