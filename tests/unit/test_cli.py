@@ -67,10 +67,11 @@ def test_validate_ok_and_bad_playbook_with_line(tmp_path: Path) -> None:
     bad = tmp_path / "wfserver.yml"
     bad.write_text(
         "module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n  - id: a\n    action: module_running\n"
-        "    args: {module: wfserver}\n"
+        "    args: {module: wfserver}\nremediation:\n  - id: r\n    action: start_module\n"
+        "    args: {module: wfserver}\nverification:\n  - check: a\n"
     )
     code, _out, err = _run("validate", str(bad))
-    assert code == 2 and f"{bad}:6" in err and "missing 'effect'" in err
+    assert code == 2 and f"{bad}:10" in err and "missing 'effect'" in err  # a remediation step must say it
 
 
 @pytest.mark.parametrize(
