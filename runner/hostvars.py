@@ -10,39 +10,24 @@ nothing from the rest of the package, so the inventory, the actions and the engi
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
+from runner import kinds
+from runner.templates import template_fields
+
+# a host var's type: a kind of runner.kinds (``str`` here is a single-line string, kinds' ``line``)
 VarType = Literal[
     "str", "port", "address", "instance", "seconds", "minutes", "count", "bool", "secret", "list[str]", "names", "ratio"
 ]
-ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
-INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-INTERNAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a workflow's or folder's internal name
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
-VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-TYPE_TEXT = {
-    "str": "a single-line string",
-    "port": "a port number (1-65535)",
-    "address": "a host name or IP address",
-    "instance": "a Campaign instance name",
-    "seconds": "a whole number of seconds",
-    "minutes": "a whole number of minutes",
-    "count": "a whole number from 1 to 64",
-    "bool": "true or false",
-    "secret": "a single-line string or number",
-    "list[str]": "a list of var names",
-    "names": "a list of Campaign internal names (letters, digits, _)",
-    "ratio": "a number between 0 and 1",
-}
 
 
 @dataclass(frozen=True)
 class HostVar:
-    """One host var: its name, type, default (None: none) and what it means."""
+    """One host var: its name, type (a kind of :mod:`runner.kinds`), default (None: none) and meaning."""
 
     name: str
     type: VarType
@@ -50,44 +35,18 @@ class HostVar:
     default: Any = None
     choices: tuple[str, ...] = ()  # for a str var: the only values it may take
 
+    @property
+    def kind(self) -> str:
+        return "line" if self.type == "str" else self.type
+
     def problem(self, value: Any) -> tuple[str, str | None] | None:
         """(what is wrong, hint) when ``value`` does not fit, else None. Never shows a secret value."""
-        kind = self.type
-        shown = "a secret value (not shown)" if kind == "secret" or SECRET_NAME.search(self.name) else repr(value)[:80]
-        if kind == "port":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-                return f"{self.name} must be a port number (1-65535), got {shown}", None
-        elif kind in ("seconds", "minutes"):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
-                return f"{self.name} must be a whole number of {kind}, got {shown}", None
-        elif kind == "count":
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
-                return f"{self.name} must be a whole number from 1 to 64, got {shown}", None
-        elif kind == "bool":
-            if not isinstance(value, bool):
-                return f"{self.name} must be true or false, got {shown}", None
-        elif kind == "names":
-            if not (isinstance(value, list) and all(isinstance(v, str) and INTERNAL_NAME.match(v) for v in value)):
-                return f"{self.name} must be a list of internal names (letters, digits, _), got {shown}", None
-        elif kind == "ratio":
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                return f"{self.name} must be a number between 0 and 1, got {shown}", None
-        elif kind == "list[str]":
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                return f"{self.name} must be a list of var names", None
-        elif kind == "secret":
-            if isinstance(value, bool) or not isinstance(value, str | int) or "\n" in str(value):
-                return f"{self.name} must be a single-line string, got {shown}", None
-        else:
-            if not isinstance(value, str) or "\n" in value or "\x00" in value:
-                return f"{self.name} must be a single-line string, got {shown}", None
-            if kind == "address" and not ADDRESS.match(value):
-                return f"{self.name} must be a host name or IP address, got {shown}", None
-            if kind == "instance" and not INSTANCE_NAME.match(value):
-                return f"invalid Campaign instance name {value!r}", "letters, digits, '_' and '-'"
-            if self.choices and value not in self.choices:
-                return f"{self.name} must be one of {', '.join(self.choices)}, got {shown}", None
-        return None
+        secret = self.type == "secret" or bool(SECRET_NAME.search(self.name))
+        trouble = kinds.problem(self.kind, value, choices=self.choices, secret=secret)
+        if trouble is None:
+            return None
+        hint = "letters, digits, '_' and '-'" if self.type == "instance" else None
+        return f"{self.name} {trouble}", hint
 
 
 _TABLE = (
@@ -235,30 +194,6 @@ def lock_dir(host: HasVars) -> str:
     return f"{host.var('nl6_root') or default('nl6_root')}/var/remediate/locks"
 
 
-def parse_template(template: str) -> list[tuple[str, str | None]]:
-    """The one template parser: a ``{var}`` template as (literal text, var name or None) pieces.
-
-    ``{{`` and ``}}`` are literal braces; a field that is anything but a plain var name (a format spec,
-    a conversion, an attribute) is refused with ValueError, as is an unbalanced brace.
-    """
-    pieces: list[tuple[str, str | None]] = []
-    for literal, name, spec, conv in string.Formatter().parse(template):
-        if name is not None and (spec or conv or not VAR_NAME.fullmatch(name)):
-            raise ValueError(f"unsupported template field {{{name}}}: only {{var_name}} is allowed")
-        pieces.append((literal, name))
-    return pieces
-
-
-def fill(template: str, value: Callable[[str], str]) -> str:
-    """``template`` with each ``{var}`` replaced by ``value(var)`` (which quotes it as its use needs)."""
-    return "".join(literal + (value(name) if name is not None else "") for literal, name in parse_template(template))
-
-
-def template_fields(template: str) -> list[str]:
-    """The ``{var}`` names of a template; anything but a plain var name is refused (ValueError)."""
-    return [name for _literal, name in parse_template(template) if name is not None]
-
-
 def fields_in(values: Iterable[Any]) -> set[str]:
     """Every ``{var}`` named by these values (strings, or lists of them); malformed templates name none."""
     out: set[str] = set()
@@ -281,4 +216,4 @@ def unused(names: Iterable[str], used: Iterable[str] = ()) -> list[str]:
 
 def describe(var: HostVar) -> str:
     """The type in words, for the README."""
-    return TYPE_TEXT[var.type]
+    return kinds.words(var.kind)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
-from runner import campaign, hostvars
-from runner.hostvars import template_fields
+from runner import campaign, hostvars, kinds
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
+from runner.templates import fill
 from runner.wire import Account, Become, reach
 
 DEFAULT_VARS: Mapping[str, Any] = hostvars.DEFAULTS  # the table's defaults (runner.hostvars)
@@ -106,7 +106,7 @@ def render(template: str, ctx: Context, *, quote: bool) -> str:
         text = str(ctx.var(name))
         return shlex.quote(text) if quote else text
 
-    return hostvars.fill(template, value)
+    return fill(template, value)
 
 
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -131,6 +131,7 @@ def xml_attr(value: str) -> str:
 
 # --- argument specs -----------------------------------------------------------------------------
 
+# an argument's type: a kind of runner.kinds (the same table host vars use)
 ArgType = Literal["str", "int", "float", "bool", "list[str]", "enum", "template", "check"]
 ARG_TYPES: tuple[str, ...] = ("str", "int", "float", "bool", "list[str]", "enum", "template", "check")
 
@@ -157,70 +158,14 @@ class ArgSpec:
     minimum: float | None = None
 
     def problem(self, value: Any) -> str | None:
-        """Why ``value`` is not acceptable for this argument, or None."""
-        kind = self.type
-        if kind in ("str", "template", "check", "enum"):
-            if not isinstance(value, str):
-                return f"must be {self.kind_text()}, got {_shown(value)}"
-            if kind == "enum" and value not in self.choices:
-                return f"must be one of {', '.join(self.choices)}, got {value!r}"
-            if kind == "str" and self.pattern is not None and not re.fullmatch(self.pattern, value):
-                return f"{value!r} does not match {self.pattern}"
-            if kind == "str" and not self.template and re.search(r"\{[A-Za-z_][A-Za-z0-9_]*\}", value):
-                return f"is not a template: {value!r} would be sent as written"
-            return _template_problem(value) if kind == "template" else None
-        if kind == "bool":
-            return None if isinstance(value, bool) else f"must be true or false, got {_shown(value)}"
-        if kind in ("int", "float"):
-            if isinstance(value, str) and self.template:
-                return _template_problem(value) or (
-                    None if template_fields(value) else f"must be {self.kind_text()}, got {value!r}"
-                )
-            if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float):
-                return f"must be {self.kind_text()}, got {_shown(value)}"
-            if self.minimum is not None and float(value) < self.minimum:
-                return f"must be at least {self.minimum:g}, got {value!r}"
-            return None
-        # list[str]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"must be a list of strings, got {_shown(value)}"
-        for item in value:
-            if self.choices and item not in self.choices:
-                return f"may hold {', '.join(self.choices)}, got {item!r}"
-            if self.template and (trouble := _template_problem(item)):
-                return trouble
-        return None
+        """Why ``value`` is not acceptable for this argument, or None (:func:`runner.kinds.problem`)."""
+        return kinds.problem(
+            self.type, value, choices=self.choices, pattern=self.pattern, minimum=self.minimum, template=self.template
+        )
 
     def kind_text(self) -> str:
         """The type in words, for messages and the README."""
-        words = {
-            "str": "a string",
-            "template": "a {var} template",
-            "check": "a check id",
-            "enum": "one of " + "|".join(self.choices),
-            "bool": "true or false",
-            "int": "a whole number",
-            "float": "a number",
-            "list[str]": "a list of strings",
-        }
-        text = words[self.type]
-        if self.type in ("int", "float") and self.template:
-            text += " or a {var} template"
-        if self.type == "list[str]" and self.choices:
-            text = "a list of " + "|".join(self.choices)
-        return text
-
-
-def _template_problem(text: str) -> str | None:
-    try:
-        template_fields(text)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def _shown(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"[:80]
+        return kinds.words(self.type, choices=self.choices, template=self.template)
 
 
 # --- actions and their registry -------------------------------------------------------------------

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
-from runner.hostvars import template_fields
 from runner.outcomes import Reading, Verdict
+from runner.templates import template_fields
 from runner.wire import sourced
 
 DB_VARS = ("db_host", "db_name", "db_user")

@@ -26,9 +26,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner import hostvars
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, xml_attr
 from runner.outcomes import Reading, Verdict
+from runner.templates import fill
 
 SCHEMA = r"[a-z]{2,8}:[A-Za-z][A-Za-z0-9]{0,40}"
 _NAME = r"[A-Za-z][A-Za-z0-9]*"
@@ -73,7 +73,7 @@ def _literal(name: str, value: Any) -> str:
 def condition(text: str, ctx: Context) -> str:
     """Fill a condition's ``{var}`` fields as queryDef literals, then accept only the known tokens."""
 
-    filled = hostvars.fill(text, lambda name: _literal(name, ctx.var(name)))
+    filled = fill(text, lambda name: _literal(name, ctx.var(name)))
     position = 0
     while position < len(filled.rstrip()):
         token = _COND_TOKEN.match(filled, position)

@@ -45,10 +45,10 @@ def test_defaults_and_their_view() -> None:
         ({"ansible_port": True}, "ansible_port must be a port number"),
         ({"workflow_start_grace": "5"}, "whole number of seconds"),
         ({"syslog_probe": "yes"}, "syslog_probe must be true or false"),
-        ({"instance": "x$(reboot)"}, "invalid Campaign instance name"),
+        ({"instance": "x$(reboot)"}, "instance must be a Campaign instance name"),
         ({"db_host": "a b"}, "host name or IP address"),
         ({"nlserver": "a\nb"}, "single-line"),
-        ({"secret_vars": "api_key"}, "list of var names"),
+        ({"secret_vars": "api_key"}, "must be a list of strings"),
     ],
 )
 def test_problems(values: dict[str, object], fragment: str) -> None:

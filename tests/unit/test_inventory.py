@@ -68,7 +68,7 @@ def test_secrets_by_name(tmp_path: Path) -> None:
     [
         ("all:\n  hosts:\n    a: {ansible_port: 99999}\n", "ansible_port must be a port", None),
         ("all:\n  hosts:\n    'a;rm -rf /': {}\n", "invalid host name", 3),
-        ("all:\n  hosts:\n    a: {instance: 'x$(reboot)'}\n", "invalid Campaign instance name", None),
+        ("all:\n  hosts:\n    a: {instance: 'x$(reboot)'}\n", "instance must be a Campaign instance name", None),
         ("all:\n  hots:\n    a: {}\n", "unknown key 'hots'", 2),
         ("all:\n  hosts:\n    a: {}\n    a: {}\n", "duplicate key 'a'", 4),
         ("all:\n  vars: &x {a: 1}\n  hosts:\n    h: *x\n", "anchors and aliases", 4),
