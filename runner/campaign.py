@@ -20,19 +20,6 @@ MULTI_INSTANCE = frozenset({"web", "syslogd", "trackinglogd"})
 MONO_INSTANCE = frozenset({"wfserver", "mta", "stat", "inMail", "sms", "interactiond", "pipelined"})
 UTILITIES = frozenset({"export", "import", "tracking", "javascript", "sql", "cleanup", "config", "runwf"})
 DAEMONS = MULTI_INSTANCE | MONO_INSTANCE | {"watchdog"}
-MODULES = (
-    "export",
-    "import",
-    "inMail",
-    "mta",
-    "stat",
-    "syslogd",
-    "tracking",
-    "trackinglogd",
-    "watchdog",
-    "web",
-    "wfserver",
-)
 
 PROCESS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(@[A-Za-z0-9][A-Za-z0-9_-]*)?$")
 _CONSOLE = re.compile(r"^\d{2}:\d{2}:\d{2} >\s*")

@@ -32,6 +32,11 @@ def shipped_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "playbooks"
 
 
+def shipped_modules() -> tuple[str, ...]:
+    """The modules remediate ships a playbook for: the names of the shipped playbook files (one place)."""
+    return tuple(sorted(path.stem for path in shipped_dir().glob("*.yml")))
+
+
 @dataclass(frozen=True)
 class Place:
     """One directory of the search path and where it was configured."""

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 from runner import hostvars, paths, yamlfile
 from runner.actions import ACTIONS, Effect
-from runner.campaign import MODULES
 from runner.errors import InputError
 
 PHASES = ("checks", "remediation", "verification")
@@ -31,7 +30,7 @@ STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # a site playbook may add a module beyond the shipped ones (webmdl, interactiond ...): its name becomes a
 # command and the name of its run lock file, so it is a plain word that no built-in command already uses
 SITE_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-COMMAND_WORDS = frozenset({"all", "audit", "check", "hosts", "list", "show", "triage", "validate"})
+COMMAND_WORDS = frozenset({"all", "audit", "check", "hold", "hosts", "list", "release", "show", "triage", "validate"})
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
 WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option", "force"})
 MAX_TIMEOUT = 3600.0
@@ -353,12 +352,13 @@ def parse(data: Any, path: str, sha256: str = "") -> Playbook:
                 f"expected one of {', '.join(sorted(TOP_KEYS))}",
             )
     module = _text(data, "module", path)
-    if module not in MODULES and (not SITE_MODULE.fullmatch(module) or module in COMMAND_WORDS):
+    shipped = paths.shipped_modules()
+    if module not in shipped and (not SITE_MODULE.fullmatch(module) or module in COMMAND_WORDS):
         raise _err(
             f"bad module name {module!r}",
             path,
             yamlfile.line_of(data, "module"),
-            f"a shipped module ({', '.join(MODULES)}) or a site module: a letter, then letters, digits or _,"
+            f"a shipped module ({', '.join(shipped)}) or a site module: a letter, then letters, digits or _,"
             f" not a command ({', '.join(sorted(COMMAND_WORDS))})",
         )
     if Path(path).suffix in (".yml", ".yaml") and Path(path).stem != module:

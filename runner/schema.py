@@ -15,9 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner import hostvars, playbook
+from runner import hostvars, paths, playbook
 from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Effect
-from runner.campaign import MODULES
 from runner.playbook import BLANK_IS_DEFAULT, COMMAND_WORDS, MAX_TIMEOUT, READ_PHASES, SITE_MODULE, STEP_ID, StepField
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +169,7 @@ def schema() -> dict[str, Any]:
                 "description": "one of the shipped modules, or a site module's name (a letter, then letters, "
                 "digits or _; not a command word)",
                 "anyOf": [
-                    {"enum": list(MODULES)},
+                    {"enum": list(paths.shipped_modules())},
                     {"type": "string", "pattern": SITE_MODULE.pattern, "not": {"enum": sorted(COMMAND_WORDS)}},
                 ],
             },

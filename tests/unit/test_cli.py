@@ -145,3 +145,18 @@ def test_help_is_fast_to_import() -> None:
     )
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
     assert "paramiko" not in imported and "fabric" not in imported and "structlog" not in imported
+
+
+def test_every_builtin_command_is_a_word_no_site_module_may_take() -> None:
+    """A site playbook named like a command would shadow it: the loader refuses every built-in name."""
+    from runner.cli import BUILTINS, main
+    from runner.playbook import COMMAND_WORDS
+
+    assert set(main.commands) <= COMMAND_WORDS and set(BUILTINS) <= COMMAND_WORDS
+
+
+def test_the_shipped_modules_are_the_shipped_playbooks() -> None:
+    from runner import paths
+
+    assert paths.shipped_modules() == tuple(sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml")))
+    assert "wfserver" in paths.shipped_modules() and "schema" not in paths.shipped_modules()
