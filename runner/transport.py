@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from runner import sshconfig
-from runner.channels import MAX_OUTPUT as MAX_OUTPUT
 from runner.channels import Capture, Keepalive, Stream
 from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
