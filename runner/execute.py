@@ -173,15 +173,20 @@ class Engine:
             if planned.command is None:
                 self.worker.record(run, module, step, None, StepStatus.SKIPPED, planned.skip or "", None, None)
                 continue
+            touched = plan.touched(step, run.ctx)
+            starts = () if step.effect is Effect.DISRUPT else touched
+            # A start of a module that is not running (an admin may have stopped it on purpose: monitor
+            # -missing also lists modules shut down) is confirmed like a disruptive step, with what the host
+            # says about how it stopped (its last log lines, the watchdog's state).
+            story = self._stop_story(run, step) if starts else ()
             if self.config.dry_run:
                 message = "dry-run: not run"
+                if starts:
+                    message += f"; would ask to confirm starting {', '.join(starts)}: " + " | ".join(story)
                 self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
                 continue
-            touched = plan.touched(step, run.ctx)
-            # A disruptive step, or a start of a module that is not running (an admin may have stopped it
-            # on purpose: monitor -missing also lists modules shut down), is confirmed first.
-            if (step.effect is Effect.DISRUPT or touched) and not self._confirmed(
-                run, playbook, step, planned.command, failed, () if step.effect is Effect.DISRUPT else touched
+            if (step.effect is Effect.DISRUPT or starts) and not self._confirmed(
+                run, playbook, step, planned.command, failed, starts, story
             ):
                 return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
@@ -205,6 +210,11 @@ class Engine:
             )
             return
         self._verify(run, playbook)
+
+    def _stop_story(self, run: HostRun, step: Step) -> tuple[str, ...]:
+        """What the host says about how the modules a start would start came to stop (read-only)."""
+        command = plan.evidence(step, run.ctx)
+        return self.worker.read_lines(run, command) if command is not None else ()
 
     def _held(self, run: HostRun, module: str, step: Step) -> bool:
         """Whether an operator's hold stops this step (it would start, stop or restart a held module).
@@ -234,8 +244,9 @@ class Engine:
         command: str,
         failed: tuple[str, ...],
         starts: tuple[str, ...] = (),
+        story: tuple[str, ...] = (),
     ) -> bool:
-        context = tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
+        context = story + tuple(f"{sid}: {run.verdicts[sid].message}" for sid in step.show if sid in run.verdicts)
         fields: dict[str, Any] = {
             "host": run.host.name,
             "module": playbook.module,

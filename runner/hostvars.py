@@ -74,6 +74,12 @@ _TABLE = (
     HostVar("nlserver", "str", "the nlserver command", "nlserver"),
     HostVar("nlserver_env", "str", "a script sourced before each command (non-interactive SSH does not)"),
     HostVar("nl6_root", "str", "the Campaign install directory", "/usr/local/neolane/nl6"),
+    HostVar(
+        "var_dir",
+        "str",
+        "the Campaign var/ tree: logs, redir, exports (Adobe's XTK_VAR_DIR, installation/using/"
+        "configuring-campaign-server.md); default <nl6_root>/var",
+    ),
     HostVar("address", "address", "where web, syslogd and stat listen", "127.0.0.1"),
     HostVar("syslogd_port", "port", "syslogd's udp port (Adobe's list of open ports says 6666/udp)", 6666),
     HostVar("web_port", "port", "the web module's HTTP port (Tomcat)", 8080),

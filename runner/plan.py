@@ -70,6 +70,17 @@ def touched(step: Step, ctx: Context) -> tuple[str, ...]:
         return ()  # the step cannot be built here either: it will be skipped
 
 
+def evidence(step: Step, ctx: Context) -> str | None:
+    """The read command whose output says how what the step starts came to stop (None: none)."""
+    source = ACTIONS[step.action].evidence
+    if source is None:
+        return None
+    try:
+        return source(step.args, ctx)
+    except (Skip, ValueError):
+        return None
+
+
 def settles(step: Step) -> bool:
     """What the step reads shows only some time after a change (see :class:`runner.actions.Action`)."""
     return ACTIONS[step.action].settles

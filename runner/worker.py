@@ -30,7 +30,7 @@ from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
 from runner.playbook import Step
 from runner.report import HostOutcome, StepOutcome
 from runner.transport import Session
-from runner.wire import DIRECT, Account, Become, Result, run_as
+from runner.wire import DIRECT, Account, Become, Result, run_as, sourced
 
 if TYPE_CHECKING:
     from runner.execute import RunConfig
@@ -299,6 +299,17 @@ class Worker:
             self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=why)
             return
         self.audit.emit(Event.ANCHOR_WRITTEN, host=run.host.name, module=module, file=path, head=head)
+
+    def read_lines(self, run: HostRun, command: str, *, limit: int = 20) -> tuple[str, ...]:
+        """A read-only command's output lines, in the Campaign account, for a person to read (at most
+        ``limit`` lines of 200 characters); why it could not be read otherwise. Never raises."""
+        assert run.session is not None
+        try:
+            res = run.session.run(run_as(sourced(command, run.host.var("nlserver_env")), run.become), 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            return (f"could not be read: {exc.render()}",)
+        lines = [line.rstrip()[:200] for line in res.stdout.splitlines() if line.strip()]
+        return tuple(lines[-limit:]) or (f"nothing to read (exit {res.exit_code})",)
 
     def read_holds(self, run: HostRun) -> list[Hold]:
         """The operators' holds on this host (beside its run locks), read in the Campaign account.

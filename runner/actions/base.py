@@ -188,6 +188,9 @@ AccountOf = Callable[[Mapping[str, Any], Context], Account]
 Touches = Callable[[Mapping[str, Any], Context], tuple[str, ...]]
 
 
+Evidence = Callable[[Mapping[str, Any], Context], str]
+
+
 def touches_nothing(_args: Mapping[str, Any], _ctx: Context) -> tuple[str, ...]:
     """The Campaign processes a step starts, stops or restarts: none for most actions."""
     return ()
@@ -207,7 +210,9 @@ class Action:
     (what it reads shows only some time after a change, so in verification "not applicable" reads
     "not back yet"), ``account`` (the account its command runs in: Campaign's, or root for the service
     manager; the planner wraps the command for it), ``touches`` (the Campaign processes it starts, stops or
-    restarts, ``*`` for every one: a hold on one of them stops the step) and :attr:`effects`.
+    restarts, ``*`` for every one: a hold on one of them stops the step), ``evidence`` (a read command
+    whose output says how what it starts came to stop: shown before the operator confirms) and
+    :attr:`effects`.
     """
 
     name: str
@@ -223,6 +228,7 @@ class Action:
     settles: bool = False
     account: AccountOf = in_campaign
     touches: Touches = touches_nothing
+    evidence: Evidence | None = None
 
     @property
     def effects(self) -> frozenset[Effect]:
@@ -285,6 +291,7 @@ def action(
     settles: bool = False,
     account: AccountOf = in_campaign,
     touches: Touches = touches_nothing,
+    evidence: Evidence | None = None,
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
@@ -296,14 +303,15 @@ def action(
         min_effect,
         build,
         judge,
-        tuple(args),
-        read_only,
-        validate,
-        family,
-        merge,
-        settles,
-        account,
-        touches,
+        args=tuple(args),
+        read_only=read_only,
+        validate=validate,
+        family=family,
+        merge=merge,
+        settles=settles,
+        account=account,
+        touches=touches,
+        evidence=evidence,
     )
     ACTIONS[name] = made
     return made

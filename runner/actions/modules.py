@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, action, exit_ok
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
 from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
@@ -225,6 +225,40 @@ def _controlled(args: Mapping[str, Any], ctx: Context) -> tuple[str, ...]:
     return (ctx.process(str(args["module"])),)
 
 
+EVIDENCE_LINES = 5
+
+
+def stop_evidence(processes: Sequence[str], ctx: Context) -> str:
+    """What the host says about how these modules came to stop: each one's last log lines (with their
+    time: Campaign's log lines start with it) and whether the watchdog runs. Read-only.
+
+    Logs: ``<var>/<instance>/log/<module>.log``, ``var/default/log/`` for the multi-instance modules
+    (production/using/log-files.md); ``<var>`` is the ``var_dir`` host var where the inventory or the
+    host sets one, else ``<nl6_root>/var``.
+    """
+    var = _var_dir(ctx)
+    lines = []
+    for process in processes:
+        module, _sep, instance = process.partition("@")
+        log = shlex.quote(f"{var}/{instance or 'default'}/log/{module}.log")
+        lines.append(
+            f"if [ -r {log} ]; then echo {shlex.quote(f'{process}: last lines of')} {log};"
+            f" tail -n {EVIDENCE_LINES} {log}; else echo {shlex.quote(f'{process}: no log at')} {log}; fi"
+        )
+    lines.append(
+        f"{ctx.nlserver} pdump 2>/dev/null | grep -E '^watchdog ' | sed 's/^/watchdog running: /'"
+        " || echo 'watchdog: not in pdump'"
+    )
+    return "\n".join(lines)
+
+
+def _var_dir(ctx: Context) -> str:
+    try:
+        return str(ctx.var("var_dir"))
+    except Skip:
+        return f"{ctx.var('nl6_root')}/var"
+
+
 for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("restart", Effect.DISRUPT)):
     action(
         f"{_verb}_module",
@@ -234,6 +268,7 @@ for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("res
         judge=exit_ok,
         args=[MODULE, FLAG_ARG],
         touches=_controlled,
+        evidence=(lambda args, ctx: stop_evidence(_controlled(args, ctx), ctx)) if _verb == "start" else None,
     )
 
 

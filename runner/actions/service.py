@@ -23,6 +23,7 @@ from typing import Any
 
 from runner import campaign
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
+from runner.actions.modules import stop_evidence
 from runner.hold import EVERY
 from runner.outcomes import Reading, Verdict
 from runner.wire import Account
@@ -58,6 +59,7 @@ action(
     judge=exit_ok,
     account=_watchdog_account,
     touches=lambda _args, _ctx: (EVERY,),  # the watchdog starts every enabled module
+    evidence=lambda _args, ctx: stop_evidence((), ctx),
 )
 
 
@@ -86,6 +88,7 @@ action(
     build=_start_listed_cmd,
     judge=exit_ok,
     touches=lambda args, ctx: tuple(_listed(args, ctx)),
+    evidence=lambda args, ctx: stop_evidence(_listed(args, ctx), ctx),
     args=[FROM_MISSING],
 )
 

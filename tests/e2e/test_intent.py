@@ -33,6 +33,9 @@ def test_an_admin_stopped_mta_is_not_started_without_confirmation(lab: Lab, host
     assert changes == []
     refused = [e for e in remediate.events() if e["event"] == "confirmation.refused"]
     assert refused and "start" in refused[0]["command"]
+    story = refused[0]["context"]  # what the host says about how mta stopped, read before asking
+    assert any("mta@prod: last lines of" in line or "mta@prod: no log at" in line for line in story), story
+    assert any(line.startswith("watchdog running: watchdog (") for line in story), story
 
 
 def test_a_held_module_is_left_alone_even_with_force_and_yes_until_released(

@@ -20,6 +20,7 @@ from runner.transport import Endpoint
 from runner.wire import Result
 
 HOLD_MARK = "@@rmdhold"  # runner.hold's frame marker
+EVIDENCE_MARK = "watchdog: not in pdump"  # in the read of how a stopped module stopped (modules.stop_evidence)
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 
 _STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
@@ -47,11 +48,15 @@ class FakeHost:
         return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
 
     def changes(self) -> list[str]:
-        """Changing commands sent to the host, the run's audit anchor and hold listing excepted."""
+        """Changing commands sent to the host, the run's own reads sent alone excepted (its audit anchor,
+        the hold listing, the read of how a stopped module stopped)."""
         return [
             s.command
             for s in self.sent
-            if not s.batched and "audit-anchors.jsonl" not in s.command and HOLD_MARK not in s.command
+            if not s.batched
+            and "audit-anchors.jsonl" not in s.command
+            and HOLD_MARK not in s.command
+            and EVIDENCE_MARK not in s.command
         ]
 
     def anchors(self) -> list[str]:
@@ -108,7 +113,7 @@ class FakeSession:
                     f"{HOLD_MARK} F /locks/{name}\n{text}\n{HOLD_MARK} E 0\n" for name, text in self.host.holds.items()
                 )
                 return Result(stdout=listing, stderr="", exit_code=0, duration=0.01)
-            if self.host.fail_changes is not None:
+            if self.host.fail_changes is not None and EVIDENCE_MARK not in command:
                 exc, self.host.fail_changes = self.host.fail_changes, None
                 if exc is CommandTimeout:
                     raise CommandTimeout("command timed out", host=self.endpoint.name, timeout=timeout)

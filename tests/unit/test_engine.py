@@ -109,6 +109,9 @@ class Campaign:
                 return "\n".join([BANNER, *lines]) + f"\n@@missing 0\n{BANNER}\n", "", 0
             missing = "".join(f"{m}\n" for m in sorted(self.enabled - self.running))
             return f"{self.pdump()}@@missing 0\n{BANNER}\n{missing}", "", 0
+        if "last lines of" in command:  # how a stopped module stopped: its log tail and the watchdog
+            log = "wfserver@prod: last lines of /x/wfserver.log\n2026-12-02T20:00:00.000Z\t1\tStop requested by admin"
+            return f"{log}\nwatchdog running: watchdog (1000) - 9.2 MB\n", "", 0
         started = re.search(r"nlserver (start|restart) '?([\w@]+)'?", command)
         if started:
             self.running.add(started.group(2))
@@ -328,3 +331,14 @@ def test_the_operator_sees_what_a_start_would_start_and_may_decline(tmp_path: Pa
     outcomes, _events = _run(tmp_path, WFSERVER, fake, confirm=decline)
     assert outcomes[0].status is HostStatus.NOT_CONFIRMED and fake.changes() == []
     assert asked and asked[0].starts == ("wfserver@prod",) and asked[0].command == "nlserver start wfserver@prod"
+    # what the host says about how it stopped: its last log line with its time, and the watchdog's state
+    assert any("Stop requested by admin" in line and "2026-12-02T20:00" in line for line in asked[0].context)
+    assert any(line.startswith("watchdog running") for line in asked[0].context)
+
+
+def test_a_dry_run_reports_the_start_it_would_ask_for(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"watchdog"}))
+    _outcomes, events = _run(tmp_path, WFSERVER, fake, dry_run=True)
+    planned = [e for e in events if e["event"] == "step.planned" and e["step"] == "start_wfserver"]
+    assert planned and "would ask to confirm starting wfserver@prod" in planned[0]["message"]
+    assert "Stop requested by admin" in planned[0]["message"] and fake.changes() == []
