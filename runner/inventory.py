@@ -43,7 +43,8 @@ class Host:
 
     def secrets(self) -> set[str]:
         """Values of this host that must never be written anywhere (redacted by value)."""
-        names = set(self.vars.get("secret_vars") or ())
+        listed = self.vars.get("secret_vars")  # may be malformed: this runs while reporting that, too
+        names = {n for n in listed if isinstance(n, str)} if isinstance(listed, list) else set()
         out: set[str] = set()
         for key, value in self.vars.items():
             if (key in names or SECRET_NAME.search(key)) and isinstance(value, str | int) and str(value):

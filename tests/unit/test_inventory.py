@@ -113,3 +113,11 @@ def test_huge_file_refused(tmp_path: Path) -> None:
     p.write_text("all:\n  vars:\n    x: '" + "a" * (2 * 1024 * 1024) + "'\n")
     with pytest.raises(InputError, match="larger than"):
         inventory.load(p)
+
+
+def test_a_malformed_secret_vars_is_reported_not_a_crash(tmp_path: Path) -> None:
+    """Found by the reliability suite's generated inventories: secret_vars holding a list."""
+    path = tmp_path / "inv.yml"
+    path.write_text("all:\n  hosts:\n    a:\n      secret_vars:\n        - []\n")
+    with pytest.raises(InputError, match="secret_vars must be a list of strings"):
+        inventory.load(path)
