@@ -65,6 +65,7 @@ class Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.paint = color_for(sys.stdout)
+        self.retried: set[str] = set()  # hosts whose first retry was shown (later ones are in the audit)
 
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
@@ -87,7 +88,11 @@ class Progress:
         elif name == Event.HOST_UNREACHABLE:
             out(f"{host:>10}  {paint('unreachable', fg='red')}  {event.get('message')}")
         elif name == Event.HOST_RETRYING:
-            out(f"{host:>10}  retrying     {event.get('message')}")
+            if host in self.retried:
+                return
+            self.retried.add(host)
+            policy = f" (retrying: {event['policy']})" if event.get("policy") else " (retrying)"
+            out(f"{host:>10}  {paint('no answer', fg='yellow')}    {event.get('message')}{policy}")
         elif name == Event.CONFIRMATION_GIVEN:
             out(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
         elif name == Event.STEP_STARTED and event.get("effect") != "read":

@@ -62,6 +62,11 @@ class TransportError(RemediateError):
         super().__init__(message, where=host, hint=hint)
 
 
+class ConnectionRefused(TransportError):
+    """Nothing listens on the SSH port (TCP refused at once): worth one short retry (sshd restarting),
+    not the whole connect budget."""
+
+
 class HostKeyError(TransportError):
     """The host key is unknown or changed; the host is refused."""
 

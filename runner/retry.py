@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import tenacity
 
-from runner.errors import TransportError
+from runner.errors import ConnectionRefused, TransportError
 
 T = TypeVar("T")
 
@@ -28,6 +28,11 @@ class ConnectPolicy:
     budget: float = 30.0  # seconds, across all attempts
     initial: float = 0.3
     max_wait: float = 4.0
+    refused_attempts: int = 2  # a refused TCP connection: one short retry (an sshd restarting), no more
+
+    def describe(self) -> str:
+        """The policy in words, for the one line an operator reads when a host does not answer at once."""
+        return f"up to {self.attempts} attempts within {self.budget:g}s ({self.refused_attempts} when refused)"
 
 
 def connect(
@@ -46,9 +51,18 @@ def connect(
             if exc is not None:
                 on_retry(state.attempt_number, exc, wait)
 
+    class refused_enough(tenacity.stop.stop_base):  # noqa: N801 (tenacity's naming of stop conditions)
+        """Stop once a refused connection has been tried ``policy.refused_attempts`` times."""
+
+        def __call__(self, state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            return isinstance(exc, ConnectionRefused) and state.attempt_number >= policy.refused_attempts
+
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, TransportError) and e.retryable),
-        stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.budget),
+        stop=tenacity.stop_any(
+            tenacity.stop_after_attempt(policy.attempts), tenacity.stop_after_delay(policy.budget), refused_enough()
+        ),
         wait=tenacity.wait_exponential_jitter(multiplier=policy.initial, max=policy.max_wait, jitter=policy.initial),
         before_sleep=before_sleep,
         sleep=sleep,

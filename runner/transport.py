@@ -33,7 +33,7 @@ from typing import Any
 from runner import sshconfig
 from runner.channels import Capture, Keepalive, Stream
 from runner.channels import why as _why
-from runner.errors import AuthError, CommandTimeout, ConnectionLost, HostKeyError, TransportError
+from runner.errors import AuthError, CommandTimeout, ConnectionLost, ConnectionRefused, HostKeyError, TransportError
 from runner.inventory import Host
 from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
 from runner.wire import KILL_AFTER, STDIN_SCRIPT, Result
@@ -378,7 +378,7 @@ def _connect_error(conn: Any, ep: Endpoint, label: str, exc: Exception, elapsed:
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
         inner = list(exc.errors.values()) or inner
     if all(isinstance(e, ConnectionRefusedError) for e in inner):
-        return TransportError(f"{label}connection refused by {where}", host=host, hint="is sshd listening there?")
+        return ConnectionRefused(f"{label}connection refused by {where}", host=host, hint="is sshd listening there?")
     if any(isinstance(e, socket.timeout | TimeoutError) for e in inner) and conn.client.get_transport() is None:
         return TransportError(f"{label}no answer from {where} within {t} (TCP connect timed out)", host=host)
     transport = conn.client.get_transport()

@@ -120,6 +120,7 @@ class Worker:
                     attempt=attempt,
                     message=str(exc),
                     wait=round(wait, 2),
+                    policy=self.config.connect_policy.describe(),
                 )
 
             retry.connect(session.open, self.config.connect_policy, on_retry=on_retry)

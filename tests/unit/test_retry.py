@@ -59,3 +59,23 @@ def test_poll_gives_up_returning_last() -> None:
     calls = []
     out = retry.poll(lambda: calls.append(1) or len(calls), lambda v: False, timeout=0.05, interval=0.01)
     assert out == len(calls) >= 1
+
+
+def test_a_refused_connection_gets_one_short_retry() -> None:
+    from runner.errors import ConnectionRefused
+
+    fn = Flaky([ConnectionRefused("connection refused by 10.0.0.1:22", host="h") for _ in range(10)])
+    with pytest.raises(ConnectionRefused):
+        retry.connect(fn, retry.ConnectPolicy(attempts=5), sleep=lambda s: None)
+    assert fn.calls == 2  # not the five a slow network gets
+    assert "2 when refused" in retry.ConnectPolicy().describe()
+
+
+def test_the_console_shows_one_line_per_host_that_does_not_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.console import Progress
+
+    show = Progress(True)
+    for attempt in (1, 2, 3):
+        show({"event": "host.retrying", "host": "prod1", "attempt": attempt, "message": "refused", "policy": "p"})
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "prod1" in lines[0] and "retrying: p" in lines[0]
