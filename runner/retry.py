@@ -51,7 +51,7 @@ def connect(
             if exc is not None:
                 on_retry(state.attempt_number, exc, wait)
 
-    class refused_enough(tenacity.stop.stop_base):  # noqa: N801 (tenacity's naming of stop conditions)
+    class refused_enough(tenacity.stop.stop_base):
         """Stop once a refused connection has been tried ``policy.refused_attempts`` times."""
 
         def __call__(self, state: tenacity.RetryCallState) -> bool:
