@@ -177,18 +177,24 @@ def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:
     return {"run": head.as_dict() if head else {"run_id": run_id}, "hosts": hosts}
 
 
+def local_time(ts: Any) -> str:
+    """An audit time (UTC, microseconds) as an operator reads it: local time to the second, with its zone."""
+    when = _when(ts)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if when is not None else str(ts)
+
+
 def run_line(r: Run) -> str:
     hosts = ", ".join(f"{h}={r.outcome.get(h, '?')}" for h in r.hosts) or "-"
     end = f"exit {r.exit_code}" if r.exit_code is not None else "no end recorded"
     dry = " (dry-run)" if r.dry_run else ""
     why = f' "{r.reason}"' if r.reason else ""
-    return f"{r.started}  {r.run_id}  {r.operator}  {r.module}{dry}  {hosts}  {end}{why}"
+    return f"{local_time(r.started)}  {r.run_id}  {r.operator}  {r.module}{dry}  {hosts}  {end}{why}"
 
 
 def story_lines(told: Mapping[str, Any]) -> list[str]:
     r = told["run"]
     lines = [
-        f"run {r.get('run_id')}: {r.get('module')} by {r.get('operator')} at {r.get('started')}"
+        f"run {r.get('run_id')}: {r.get('module')} by {r.get('operator')} at {local_time(r.get('started'))}"
         + (" (dry-run)" if r.get("dry_run") else ""),
         f"  reason: {r.get('reason') or '-'}",
         f"  ended: {r.get('status') or 'no end recorded'}, exit {r.get('exit_code')}",

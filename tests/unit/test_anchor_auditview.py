@@ -108,3 +108,15 @@ def test_since() -> None:
     assert auditview.since_cutoff("2026-01-01T12:00:00", now).hour == 12
     with pytest.raises(InputError):
         auditview.since_cutoff("yesterday", now)
+
+
+def test_audit_times_are_shown_in_local_time_to_the_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        assert auditview.local_time("2026-12-02T21:05:09.123456Z") == "2026-12-02 22:05:09 CET"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
