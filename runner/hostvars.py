@@ -74,17 +74,41 @@ _TABLE = (
     HostVar("nlserver", "str", "the nlserver command", "nlserver"),
     HostVar("nlserver_env", "str", "a script sourced before each command (non-interactive SSH does not)"),
     HostVar("nl6_root", "str", "the Campaign install directory", "/usr/local/neolane/nl6"),
+    # A default may name other vars ({nl6_root}/var). The vars below it marked "the host's" are read from
+    # the host once per run (runner.hostfacts): an inventory value overrides the host's, and is reported
+    # when the two differ.
     HostVar(
         "var_dir",
         "str",
-        "the Campaign var/ tree: logs, redir, exports (Adobe's XTK_VAR_DIR, installation/using/"
-        "configuring-campaign-server.md); default <nl6_root>/var",
+        "the Campaign var/ tree: logs, redir, exports; the host's XTK_VAR_DIR (customer.sh, installation/using/"
+        "configuring-campaign-server.md) where it sets one",
+        "{nl6_root}/var",
     ),
-    HostVar("address", "address", "where web, syslogd and stat listen", "127.0.0.1"),
-    HostVar("syslogd_port", "port", "syslogd's udp port (Adobe's list of open ports says 6666/udp)", 6666),
-    HostVar("web_port", "port", "the web module's HTTP port (Tomcat)", 8080),
-    HostVar("web_control_port", "port", "the web module's Tomcat control port", 8005),
-    HostVar("stat_port", "port", "the stat module's port", 7777),
+    HostVar("address", "address", "where web and stat listen (syslogd: syslogd_address)", "127.0.0.1"),
+    HostVar(
+        "syslogd_address",
+        "address",
+        "where syslogd listens and the modules send their log records: the host's TRACE_ADDR (customer.sh, "
+        "production/using/configuration.md) where it sets one, else local (the list of open ports: 6666/udp (local))",
+        "localhost",
+    ),
+    HostVar(
+        "syslogd_port",
+        "port",
+        "syslogd's udp port: the host's TRACE_ADDR where it sets one, else 6666 (the list of open ports; "
+        "configuration.md says 666: Adobe's pages disagree)",
+        6666,
+    ),
+    HostVar("web_port", "port", "the web module's HTTP port (Tomcat): the host's web/@httpPort", 8080),
+    HostVar("web_control_port", "port", "the web module's Tomcat control port: the host's web/@controlPort", 8005),
+    HostVar("stat_port", "port", "the stat module's udp port: the host's stat/@port (email-deliverability.md)", 7777),
+    HostVar(
+        "export_dir",
+        "str",
+        "where exports are written: the host's dataStore/@exportDirectory (the-server-configuration-file.md; "
+        "Adobe's default $(XTK_INSTALL_DIR)/var/$(INSTANCE_NAME)/export/, under var_dir here)",
+        "{var_dir}/{instance}/export",
+    ),
     HostVar(
         "syslog_probe",
         "bool",
@@ -145,8 +169,9 @@ _TABLE = (
     HostVar(
         "service_manager",
         "str",
-        "how the watchdog is started: systemd (systemctl start nlserver, Adobe's advice from 20.1), init "
-        "(/etc/init.d/nlserver6 start) or nlserver (nlserver watchdog -svc -noconsole)",
+        "how the watchdog is started: systemd (systemctl start nlserver, Adobe's advice from 20.1; the host's "
+        "when its systemd has a unit nlserver), init (/etc/init.d/nlserver6 start) or nlserver (nlserver "
+        "watchdog -svc -noconsole)",
         "nlserver",
         ("systemd", "init", "nlserver"),
     ),

@@ -66,13 +66,20 @@ class Context:
     attempt: int = 0
     effect: Effect = Effect.READ
     ssh_user: str | None = None  # the account the session logs in as (None: not connected, e.g. show)
+    facts: Mapping[str, Any] = field(default_factory=dict)  # the host's own settings (runner.hostfacts)
 
     def var(self, name: str) -> Any:
+        """A playbook option, else the inventory's value, else the host's own setting (:attr:`facts`: its
+        TRACE_ADDR, serverConf.xml ...), else the table's default (which may name other vars)."""
         if name in self.options:
             return self.options[name]
         value = self.host.var(name)
         if value is None:
+            value = self.facts.get(name)
+        if value is None:
             value = hostvars.default(name)
+            if isinstance(value, str) and "{" in value:
+                value = fill(value, lambda field: str(self.var(field)))
         if value is None:
             raise Skip(f"the inventory gives no {name!r} for host {self.host.name}")
         return value
