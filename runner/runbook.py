@@ -1,11 +1,14 @@
 """Render a playbook as a runbook a person can follow or paste into an incident ticket. Pure.
 
-Owns: the text and Markdown views of ``remediate show``, the playbook's notes included. Commands are
-built by the same code as a run (:func:`runner.plan.build`), for a real inventory host or for a
+Owns: the text and Markdown views of ``remediate show``, the playbook's notes included: per step its
+action, key args and the Adobe pages it names, and with ``--commands`` the exact command, built by the
+same code as a run (:func:`runner.plan.build`), for a real inventory host or for a
 placeholder host whose vars are written in capitals (INSTANCE, DB_HOST ...).
 """
 
 from __future__ import annotations
+
+import re
 
 from runner import plan
 from runner.actions import Context, Effect
@@ -50,6 +53,27 @@ def _conditions(step: Step) -> str:
     return ", ".join(parts)
 
 
+_PAGE = re.compile(r"\b(?:[a-z-]+/using/)?[a-z0-9-]+\.md\b")
+_KEY_ARGS = ("module", "schema", "where", "dir", "file", "workflow", "url", "port", "script", "command", "query")
+
+
+def pages(step: Step) -> list[str]:
+    """The Adobe pages a step names (in its title or why), in order."""
+    return list(dict.fromkeys(_PAGE.findall(f"{step.title} {step.why or ''}")))
+
+
+def key_args(step: Step) -> str:
+    """The action and the arguments that say what it looks at, on one short line."""
+    shown = []
+    for name in _KEY_ARGS:
+        if name in step.args:
+            value = step.args[name]
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            text = " ".join(text.split())
+            shown.append(f"{name}={text[:60]}{'...' if len(text) > 60 else ''}")
+    return f"{step.action}" + (f" ({'; '.join(shown)})" if shown else "")
+
+
 def notes(pb: Playbook, *, markdown: bool = False) -> list[str]:
     """The playbook's ``notes:`` (what Adobe documents, and where) as a section; none without notes."""
     if not pb.notes:
@@ -59,7 +83,9 @@ def notes(pb: Playbook, *, markdown: bool = False) -> list[str]:
     return ["", "Notes:", *(f"  {line}" if line.strip() else "" for line in pb.notes.splitlines())]
 
 
-def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) -> str:
+def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False, commands: bool = False) -> str:
+    """The runbook: per step its action and key args and the Adobe pages it names; the exact command
+    each sends with ``commands`` (built as a run builds it)."""
     target = host or PLACEHOLDER
     lines: list[str] = []
     h1, h2 = ("# ", "## ") if markdown else ("", "")
@@ -77,6 +103,9 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
         )
     if host is not None:
         lines.append(f"Host: {host.name}")
+    cited = list(dict.fromkeys(_PAGE.findall(pb.notes)))
+    if cited:
+        lines.append(f"Adobe pages: {', '.join(cited)}")
     lines.extend(notes(pb, markdown=markdown))
     for label, steps in (
         ("Checks", pb.checks),
@@ -89,10 +118,18 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False) ->
         lines.append(f"{h2}{label}")
         for number, step in enumerate(steps, 1):
             cond = _conditions(step)
-            head = f"{number}. {step.title} [{step.id}; {EFFECT_LABEL[step.effect]}]" + (f" - {cond}" if cond else "")
+            effect = EFFECT_LABEL[step.effect]
+            if step.effect is Effect.CHANGE and plan.touched(step, Context(target, {})):
+                effect = "CHANGE (asks confirmation: starts a module that is not running)"
+            head = f"{number}. {step.title} [{step.id}; {effect}]" + (f" - {cond}" if cond else "")
             lines.append(head)
-            command = _command(step, target)
-            lines.append(f"   ```\n   {command}\n   ```" if markdown else f"   $ {command}")
+            lines.append(f"   action: {key_args(step)}")
+            named = pages(step)
+            if named:
+                lines.append(f"   Adobe: {', '.join(named)}")
+            if commands:
+                command = _command(step, target)
+                lines.append(f"   ```\n   {command}\n   ```" if markdown else f"   $ {command}")
             if step.interrupts:
                 lines.append(f"   interrupts: {step.interrupts}")
             if step.show:

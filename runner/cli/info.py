@@ -50,7 +50,8 @@ def list_cmd(output: str) -> None:
         return
     width = max((len(row["module"]) for row in rows), default=6)
     for row in rows:
-        out(f"{row['module']:<{width}}  {row['scope']}")
+        mark = "  [disruptive steps: asks before restarting]" if row["disruptive"] else ""
+        out(f"{row['module']:<{width}}  {row['scope']}{mark}")
         out(f"{'':<{width}}  symptom: {row['symptom']}")
         out(f"{'':<{width}}  file: {row['file']} ({row['source']})")
 
@@ -62,8 +63,9 @@ def list_cmd(output: str) -> None:
     "--host", default=None, shell_complete=complete_host, help="Render commands with this inventory host's vars."
 )
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None)
-def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) -> None:
-    """A playbook as a readable runbook: steps, exact commands, which are disruptive."""
+@click.option("--commands", is_flag=True, help="Also print the exact command each step sends.")
+def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None, commands: bool) -> None:
+    """A playbook as a readable runbook: steps, their actions and Adobe pages, which are disruptive."""
     from runner import runbook
     from runner.errors import RemediateError
     from runner.playbook import load_module
@@ -77,7 +79,7 @@ def show_cmd(module: str, fmt: str, host: str | None, inventory: Path | None) ->
         fail(exc)
     if target is not None:
         console.add_secrets(target.secrets())
-    out(runbook.render(pb, target, markdown=fmt == "markdown"))
+    out(runbook.render(pb, target, markdown=fmt == "markdown", commands=commands))
     out(f"\n_Playbook file: `{pb.path}` ({source})_" if fmt == "markdown" else f"\nplaybook file: {pb.path} ({source})")
 
 

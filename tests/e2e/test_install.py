@@ -116,7 +116,7 @@ def test_installed_cli_finds_its_own_playbooks(installed: Installed) -> None:
     res = installed("validate")
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("ok  ") == len(MODULES)
-    res = installed("show", "wfserver")
+    res = installed("show", "wfserver", "--commands")
     assert res.returncode == 0, res.stderr
     assert "$ nlserver" in res.stdout
     assert f"playbook file: {site / 'runner' / '_playbooks' / 'wfserver.yml'} (shipped)" in res.stdout

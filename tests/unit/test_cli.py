@@ -29,10 +29,14 @@ def test_list_json_has_every_shipped_module() -> None:
 
 def test_show_renders_exact_commands_and_disruptive_marks() -> None:
     code, out, _ = _run("show", "wfserver")
+    assert code == 0 and "$ nlserver" not in out  # commands only with --commands
+    assert "action: restart_module (module=wfserver)" in out and "production/using/workflow-execution.md" in out
+    assert "[start_wfserver; CHANGE (asks confirmation: starts a module that is not running)]" in out
+    code, out, _ = _run("show", "wfserver", "--commands")
     assert code == 0
     assert "$ nlserver restart wfserver@INSTANCE" in out
     assert "DISRUPT (asks confirmation)" in out and "interrupts:" in out
-    code, md, _ = _run("show", "wfserver", "--format", "markdown")
+    code, md, _ = _run("show", "wfserver", "--format", "markdown", "--commands")
     assert code == 0 and md.startswith("# wfserver") and "```" in md
 
 
