@@ -105,7 +105,7 @@ def inventory_files(path: Path) -> list[Path]:
             raise InputError(
                 "no *.yml inventory file in this directory",
                 path=str(path),
-                hint="start the lab (make lab) or pass -i PATH",
+                hint="put your inventory (YAML) there, or pass -i PATH, or set REMEDIATE_INVENTORY",
             )
         return files
     if not path.exists():
