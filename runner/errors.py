@@ -18,6 +18,9 @@ rest of the package and no third-party library.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class RemediateError(Exception):
     """Root of every error remediate raises on purpose."""
@@ -106,3 +109,12 @@ class PreconditionError(RemediateError):
 
 class AuditError(RemediateError):
     """The audit log cannot be written; the run stops before anything changing runs."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], listing: str) -> str:
+    """A hint: the choices closest to a mistyped ``word`` first ("did you mean ...?"), then ``listing``."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.lower() == word.lower()]
+    guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return guess + listing

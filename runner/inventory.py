@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import hostvars, yamlfile
-from runner.errors import InputError
+from runner.errors import InputError, did_you_mean
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
@@ -66,12 +66,14 @@ class Inventory:
         for name in names:
             if name not in self.hosts:
                 known = ", ".join(sorted(self.hosts)[:8]) or "none"
-                raise InputError(f"unknown host {name!r}", where="--host", hint=f"inventory hosts: {known}")
+                hint = did_you_mean(name, self.hosts, f"inventory hosts: {known}")
+                raise InputError(f"unknown host {name!r}", where="--host", hint=hint)
             wanted.append(name)
         for group in groups:
             if group not in self.groups:
                 known = ", ".join(sorted(self.groups)[:8]) or "none"
-                raise InputError(f"unknown group {group!r}", where="--group", hint=f"groups: {known}")
+                hint = did_you_mean(group, self.groups, f"groups: {known}")
+                raise InputError(f"unknown group {group!r}", where="--group", hint=hint)
             wanted.extend(self.groups[group])
         return [self.hosts[n] for n in dict.fromkeys(wanted)]
 

@@ -151,7 +151,7 @@ def steps_to_run(
 
 
 def resolve_options(playbook: Playbook, given: Mapping[str, str]) -> dict[str, str]:
-    from runner.errors import InputError
+    from runner.errors import InputError, did_you_mean
 
     out = {name: opt.default for name, opt in playbook.options.items()}
     for name, value in given.items():
@@ -159,7 +159,9 @@ def resolve_options(playbook: Playbook, given: Mapping[str, str]) -> dict[str, s
         if opt is None:
             known = ", ".join(playbook.options) or "none"
             raise InputError(
-                f"the {playbook.module} playbook has no option {name!r}", where="--option", hint=f"options: {known}"
+                f"the {playbook.module} playbook has no option {name!r}",
+                where="--option",
+                hint=did_you_mean(name, playbook.options, f"options: {known}"),
             )
         if value not in opt.choices:
             raise InputError(f"option {name} must be one of {', '.join(opt.choices)}, got {value!r}", where="--option")

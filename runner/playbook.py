@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from runner import hostvars, paths, yamlfile
 from runner.actions import ACTIONS, Effect
-from runner.errors import InputError
+from runner.errors import InputError, did_you_mean
 
 PHASES = ("checks", "remediation", "verification")
 PHASE_NAME = {"checks": "check", "remediation": "remediation", "verification": "verification"}
@@ -316,7 +316,8 @@ def load_module(module: str, directory: Where = None) -> Playbook:
             raise InputError(
                 f"unknown module {module!r}", where="MODULE", hint=f"no playbook found; looked in: {where.looked_in()}"
             )
-        raise InputError(f"unknown module {module!r}", where="MODULE", hint=f"modules: {', '.join(sorted(files))}")
+        hint = did_you_mean(module, files, f"modules: {', '.join(sorted(files))}")
+        raise InputError(f"unknown module {module!r}", where="MODULE", hint=hint)
     return load(files[module])
 
 
@@ -563,7 +564,8 @@ def _value(f: StepField, raw: Any, step_id: str, path: str, line: int | None, op
     elif kind == "action":
         if str(raw) in ACTIONS:
             return str(raw)
-        raise _err(f"step {step_id!r}: unknown action {raw!r}", path, line, f"actions: {', '.join(sorted(ACTIONS))}")
+        listing = f"actions: {', '.join(sorted(ACTIONS))}"
+        raise _err(f"step {step_id!r}: unknown action {raw!r}", path, line, did_you_mean(str(raw), ACTIONS, listing))
     elif kind in ("id", "check"):
         if isinstance(raw, str) and STEP_ID.match(raw):
             return raw

@@ -77,7 +77,7 @@ class RemediateGroup(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        from runner.errors import RemediateError
+        from runner.errors import RemediateError, did_you_mean
 
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in self.commands:
@@ -86,7 +86,8 @@ class RemediateGroup(click.Group):
             except RemediateError as exc:
                 fail(exc)
             if name not in names:
-                raise click.UsageError(f"unknown module or command {name!r} (modules: {', '.join(names)})")
+                hint = did_you_mean(name, [*names, *self.commands], f"modules: {', '.join(names)}")
+                raise click.UsageError(f"unknown module or command {name!r} ({hint})")
         return super().resolve_command(ctx, args)
 
 

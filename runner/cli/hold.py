@@ -24,11 +24,13 @@ from runner.outcomes import ExitCode, HostStatus
 
 
 def _module(name: str) -> str:
-    from runner.errors import InputError
+    from runner.errors import InputError, did_you_mean
 
     known = module_names()
     if name not in known:
-        raise InputError(f"unknown module {name!r}", where="MODULE", hint=f"modules: {', '.join(known)}")
+        raise InputError(
+            f"unknown module {name!r}", where="MODULE", hint=did_you_mean(name, known, f"modules: {', '.join(known)}")
+        )
     return name
 
 

@@ -164,3 +164,32 @@ def test_the_shipped_modules_are_the_shipped_playbooks() -> None:
 
     assert paths.shipped_modules() == tuple(sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml")))
     assert "wfserver" in paths.shipped_modules() and "schema" not in paths.shipped_modules()
+
+
+@pytest.mark.parametrize(
+    ("args", "guess"),
+    [
+        (["wfsrever", "--host", "x"], "did you mean 'wfserver'?"),
+        (["wfserver", "--host", "x", "-i", "INV", "--option", "log_precison=verbose"], "did you mean 'log_precision'?"),
+        (["wfserver", "--host", "prod", "-i", "INV"], "did you mean 'prod1'"),
+        (["wfserver", "--group", "emae", "-i", "INV"], "did you mean 'emea'?"),
+        (["hold", "wfserver", "--host", "x", "--reason", "r"], None),
+    ],
+)
+def test_a_typo_gets_a_suggestion(tmp_path: Path, args: list[str], guess: str | None) -> None:
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text("all:\n  children:\n    emea:\n      hosts:\n        prod1: {instance: prod}\n")
+    code, _out, err = _run(*[str(inventory) if a == "INV" else a for a in args])
+    assert code == 2
+    if guess is not None:
+        assert guess in err, err
+
+
+def test_a_typo_in_an_action_gets_a_suggestion(tmp_path: Path) -> None:
+    bad = tmp_path / "wfserver.yml"
+    bad.write_text(
+        "module: wfserver\ntitle: t\nscope: s\nsymptom: y\nchecks:\n  - id: a\n    action: module_runing\n"
+        "    args: {module: wfserver}\n"
+    )
+    code, _out, err = _run("validate", str(bad))
+    assert code == 2 and "did you mean 'module_running'" in err
