@@ -40,6 +40,8 @@ class Event(StrEnum):
     HOLD_PLACED = "hold.placed"  # remediate hold: a module left alone on purpose, who and why
     HOLD_RELEASED = "hold.released"
     HOLD_HONOURED = "hold.honoured"  # a run did not touch a held module
+    SETTINGS_READ = "settings.read"  # the host's own settings (TRACE_ADDR, serverConf.xml ...) and their sources
+    HOST_SETTING_MISMATCH = "host.setting_mismatch"  # an inventory var says otherwise than the host: it is used
 
 
 STEP_RECORDS = frozenset({Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED})  # one per step and host

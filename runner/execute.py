@@ -128,6 +128,8 @@ class Engine:
         if not self.config.dry_run and not self.worker.lock(run, playbook.module):
             return
         self.worker.read_holds(run)
+        if not self.worker.read_facts(run, playbook.module):
+            return
         run.verdicts = {sid: r.verdict for sid, r in self.worker.read(run, playbook.module, playbook.checks).items()}
         run.ctx.earlier = run.verdicts
         absent = plan.absent_gate(playbook, run.verdicts)
@@ -352,6 +354,8 @@ class Engine:
             if not self.worker.connect(run, label):
                 return
             self.worker.read_holds(run)
+            if not self.worker.read_facts(run, label):
+                return
             reads = self.worker.read_many(run, [(pb.module, s) for pb in playbooks for s in pb.checks])
             problems = []
             for pb in playbooks:

@@ -112,7 +112,7 @@ class Mismatch:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"var": self.var, "inventory": self.inventory, "host": self.host, "source": self.source}
+        return {"var": self.var, "inventory_value": self.inventory, "host_value": self.host, "source": self.source}
 
 
 def _sections(out: str) -> dict[str, tuple[str, int]]:

@@ -130,6 +130,7 @@ def _run_summary(doc: RunDocument, paint: Paint) -> str:
         lines += [f"      found: {finding}" for finding in outcome.found]
         lines += [f"      done:  {command}" for command in outcome.done]
         lines += [f"      held:  {_held(hold)}" for hold in outcome.holds]
+        lines += [f"      setting: {note}" for note in outcome.settings]
     lines.append(f"exit {doc.exit_code}")
     return _lines(lines)
 
@@ -148,6 +149,7 @@ def _sweep_table(doc: RunDocument, paint: Paint) -> str:
                 f"  {module:<13} {paint(verdict, fg=STATUS_COLOR.get(verdict))}" + (f"  ({detail})" if detail else "")
             )
         lines += [f"  held: {_held(hold)}" for hold in outcome.holds]
+        lines += [f"  setting: {note}" for note in outcome.settings]
     return _lines(lines)
 
 
@@ -191,6 +193,8 @@ def _host_json(outcome: HostOutcome) -> dict[str, Any]:
         fields["modules"] = {name: str(verdict) for name, verdict in outcome.modules.items()}
     if outcome.holds:
         fields["holds"] = outcome.holds
+    if outcome.settings:
+        fields["settings"] = outcome.settings
     return fields
 
 

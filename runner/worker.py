@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import anchor, campaign, hold, hostvars, plan, retry, transport
+from runner import anchor, campaign, hold, hostfacts, hostvars, plan, retry, transport
 from runner.actions import Context
 from runner.actions.base import AccountRefused, become_for
 from runner.audit import AuditLog
@@ -66,6 +66,7 @@ class HostRun:
     disrupted: bool = False
     become: Become = DIRECT  # how the session reaches the Campaign account (set once connected)
     holds: list[Hold] = field(default_factory=list)  # operators' holds read on the host
+    facts: hostfacts.HostFacts | None = None  # the host's own settings (read once, right after connecting)
 
 
 def ssh_config_for(host: Host, config: RunConfig) -> Path | None:
@@ -311,6 +312,42 @@ class Worker:
             return (f"could not be read: {exc.render()}",)
         lines = [line.rstrip()[:200] for line in res.stdout.splitlines() if line.strip()]
         return tuple(lines[-limit:]) or (f"nothing to read (exit {res.exit_code})",)
+
+    def read_facts(self, run: HostRun, module: str) -> bool:
+        """Read the host's own settings (:mod:`runner.hostfacts`) once, in the Campaign account with its
+        environment: they fill the vars the inventory leaves unset; an inventory var that says otherwise
+        is recorded (``host.setting_mismatch``) and used. A read that fails as a whole ends the host
+        (nothing run): a step must not act on a port or path the host may have moved."""
+        assert run.session is not None
+        root = str(run.ctx.var("nl6_root"))
+        command = run_as(sourced(hostfacts.script(root, run.host.instance), run.host.var("nlserver_env")), run.become)
+        try:
+            res = run.session.run(command, 30)
+        except (CommandTimeout, ConnectionLost) as exc:
+            why = f"the host's settings could not be read ({exc.render()}); nothing was run"
+            return self._give_up(run, module, HostStatus.FAILED, Event.HOST_PRECONDITION_FAILED, why)
+        found = hostfacts.parse(res.stdout, nl6_root=root, instance=run.host.instance)
+        if not any(marker in res.stdout for marker in (f"{hostfacts.MARK} env", f"{hostfacts.MARK} rc")):
+            tail = (res.stderr.strip() or f"exit {res.exit_code}")[-200:]
+            why = f"the host's settings could not be read ({tail}); nothing was run"
+            return self._give_up(run, module, HostStatus.FAILED, Event.HOST_PRECONDITION_FAILED, why)
+        run.facts = found
+        run.ctx.facts = found.values
+        settings = {name: {"value": f.value, "source": f.source} for name, f in found.facts.items()}
+        self.audit.emit(
+            Event.SETTINGS_READ, host=run.host.name, module=module, settings=settings, problems=found.problems or None
+        )
+        run.outcome.settings.extend(f"not read: {problem}" for problem in found.problems)
+        for mismatch in hostfacts.mismatches(run.host.vars, found):
+            run.outcome.settings.append(mismatch.describe())
+            self.audit.emit(
+                Event.HOST_SETTING_MISMATCH,
+                host=run.host.name,
+                module=module,
+                message=mismatch.describe(),
+                **mismatch.as_dict(),
+            )
+        return True
 
     def read_holds(self, run: HostRun) -> list[Hold]:
         """The operators' holds on this host (beside its run locks), read in the Campaign account.

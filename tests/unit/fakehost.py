@@ -21,6 +21,7 @@ from runner.wire import Result
 
 HOLD_MARK = "@@rmdhold"  # runner.hold's frame marker
 EVIDENCE_MARK = "watchdog: not in pdump"  # in the read of how a stopped module stopped (modules.stop_evidence)
+SETTINGS_MARK = "@@hostfact"  # runner.hostfacts' frame marker: the read of the host's own settings
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 
 _STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
@@ -43,6 +44,7 @@ class FakeHost:
     streams: list[str] = field(default_factory=list)
     released: int = 0
     holds: dict[str, str] = field(default_factory=dict)  # hold file name -> its content, in the lock dir
+    settings: dict[str, str] = field(default_factory=dict)  # runner.hostfacts section -> its text (else none)
 
     def factory(self, host: Host, _ssh_config: Path | None) -> FakeSession:
         return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
@@ -57,6 +59,7 @@ class FakeHost:
             and "audit-anchors.jsonl" not in s.command
             and HOLD_MARK not in s.command
             and EVIDENCE_MARK not in s.command
+            and SETTINGS_MARK not in s.command
         ]
 
     def anchors(self) -> list[str]:
@@ -89,6 +92,17 @@ class _FakeStream:
 class FakeSession:
     """Duck-typed :class:`runner.transport.Session`."""
 
+    def _settings(self) -> str:
+        """The answer to runner.hostfacts' read: the test's sections, the others as a host that sets nothing."""
+        absent = ("No such file or directory\n", 1)
+        out = []
+        for section in ("env", "customer", "serverconf", "default", "instance", "systemd"):
+            text, rc = (self.host.settings[section], 0) if section in self.host.settings else ("", 0)
+            if section not in self.host.settings and section in ("customer", "serverconf", "default", "instance"):
+                text, rc = absent
+            out.append(f"{SETTINGS_MARK} {section}\n{text}\n{SETTINGS_MARK} rc {rc}\n")
+        return "".join(out)
+
     def __init__(self, host: FakeHost, endpoint: Endpoint) -> None:
         self.host = host
         self.endpoint = endpoint
@@ -113,6 +127,8 @@ class FakeSession:
                     f"{HOLD_MARK} F /locks/{name}\n{text}\n{HOLD_MARK} E 0\n" for name, text in self.host.holds.items()
                 )
                 return Result(stdout=listing, stderr="", exit_code=0, duration=0.01)
+            if SETTINGS_MARK in command:  # the run reads the host's own settings (none unless the test sets some)
+                return Result(stdout=self._settings(), stderr="", exit_code=0, duration=0.01)
             if self.host.fail_changes is not None and EVIDENCE_MARK not in command:
                 exc, self.host.fail_changes = self.host.fail_changes, None
                 if exc is CommandTimeout:
