@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +79,10 @@ class Progress:
             outcome = str(event.get("outcome", ""))
             phase = event.get("phase", "")
             tag = paint(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
-            out(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {event.get('message', '')}")
+            first, *more = str(event.get("message", "")).split("\n")
+            out(f"{host:>10}  {phase:<12} {tag}  {event.get('step')}: {first}")
+            for line in more:  # -v: what the host answered
+                out(f"{'':>10}  {'':<12} {'':>9}  | {line}")
             if outcome == StepStatus.WOULD_RUN and event.get("command"):
                 out(f"{'':>10}  {'':<12} {'':>9}  $ {event.get('command')}")
         elif name == Event.HOST_CONNECTED:
@@ -97,6 +102,61 @@ class Progress:
             out(f"{host:>10}  confirmed    {'':>9}  {event.get('step')} (via {event.get('via')})")
         elif name == Event.STEP_STARTED and event.get("effect") != "read":
             out(f"{host:>10}  {paint('running', fg='cyan'):<12} {'':>9}  $ {event.get('command')}")
+
+
+class LiveLine:
+    """One line on the terminal (stderr) that says what a host waits for while a long step or a
+    verification poll runs: ``wfserver@prod  waiting  wfserver is listed by pdump again: 14/60 s``,
+    rewritten every second and cleared when the wait ends. Only on a terminal: elsewhere the plain
+    event lines say it all."""
+
+    def __init__(self, stream: Any = None, tick: float = 1.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tick = tick
+        self._lock = threading.Lock()
+        self._waits: dict[str, tuple[str, float, float]] = {}  # host -> (what, limit, started)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def begin(self, host: str, what: str, limit: float) -> None:
+        with self._lock:
+            self._waits[host] = (what, limit, time.monotonic())
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="remediate-live-line", daemon=True)
+                self._thread.start()
+        self._draw()
+
+    def end(self, host: str) -> None:
+        with self._lock:
+            self._waits.pop(host, None)
+            idle = not self._waits
+        if idle:
+            self._stop.set()
+            self._clear()
+        else:
+            self._draw()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            self._draw()
+
+    def _clear(self) -> None:
+        with self._lock:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def _draw(self) -> None:
+        with self._lock:
+            if not self._waits:
+                return
+            now = time.monotonic()
+            parts = [
+                f"{host}  waiting  {what[:70]}: {int(now - since)}/{limit:g} s"
+                for host, (what, limit, since) in self._waits.items()
+            ]
+            self.stream.write("\r\x1b[K" + redact("; ".join(parts)))
+            self.stream.flush()
 
 
 def confirm_on_terminal(req: ConfirmRequest) -> bool | None:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from runner import hold, hostvars, plan, retry
 from runner.actions import Context, Effect
@@ -51,6 +51,27 @@ class ConfirmRequest:
 Confirm = Callable[[ConfirmRequest], bool | None]  # True yes, False no, None: cannot ask (no terminal)
 
 
+class Waiting(Protocol):
+    """Tells the CLI what a host waits for while a long step or a verification poll runs (a live line
+    on a terminal). Not audit events: a tick is no fact worth keeping."""
+
+    def begin(self, host: str, what: str, limit: float) -> None:
+        """``host`` waits for ``what``, at most ``limit`` seconds."""
+
+    def end(self, host: str) -> None:
+        """The wait of ``host`` is over."""
+
+
+class NoOneWatching:
+    """The default :class:`Waiting`: nobody is told (no terminal, JSON output, tests)."""
+
+    def begin(self, host: str, what: str, limit: float) -> None:
+        pass
+
+    def end(self, host: str) -> None:
+        pass
+
+
 @dataclass
 class RunConfig:
     dry_run: bool = False
@@ -62,6 +83,8 @@ class RunConfig:
     ssh_config: Path | None = None
     connect_policy: retry.ConnectPolicy = field(default_factory=retry.ConnectPolicy)
     confirm: Confirm = lambda _req: None
+    waiting: Waiting = field(default_factory=NoOneWatching)
+    verbose: bool = False  # step records carry the first lines of what the host answered
     # How a host's session is made: the real SSH session by default; tests hand in an in-memory one.
     session_factory: Callable[[Host, Path | None], Session] | None = None
 
@@ -320,7 +343,13 @@ class Engine:
 
         longest = max((s.poll.timeout for s in playbook.verification if s.poll), default=0.0)
         interval = min((s.poll.interval for s in playbook.verification if s.poll), default=1.0)
-        retry.poll(probe, lambda still: not still, timeout=longest, interval=interval)
+        first = next((s for s in playbook.verification if s.poll), None)
+        if first is not None:
+            self.config.waiting.begin(run.host.name, f"{first.title}", longest)
+        try:
+            retry.poll(probe, lambda still: not still, timeout=longest, interval=interval)
+        finally:
+            self.config.waiting.end(run.host.name)
         elapsed = time.monotonic() - start
         for step in playbook.verification:
             if step.id in final:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,6 +193,10 @@ class Worker:
         return out
 
     def record_read(self, run: HostRun, module: str, read: Read, duration: float | None = None) -> None:
+        if self.config.verbose and read.result is not None:
+            answer = (read.result.stdout.strip() or read.result.stderr.strip())[:600]
+            message = read.verdict.message + (f"\n{answer}" if answer else "")
+            read = replace(read, verdict=Verdict(read.verdict.reading, message, read.verdict.data))
         self.record(
             run,
             module,
@@ -401,9 +405,11 @@ class Worker:
         assert run.session is not None and planned.command is not None
         self.step_event(Event.STEP_STARTED, run, module, step, command=planned.command, reason=self.config.reason)
         start = time.monotonic()
+        self.config.waiting.begin(run.host.name, step.title, step.timeout)
         try:
             res = run.session.run(planned.command, step.timeout)
         except (CommandTimeout, ConnectionLost) as exc:
+            self.config.waiting.end(run.host.name)
             # It may have half-run: report the outcome as unknown and never send it again.
             run.outcome.status = HostStatus.UNKNOWN
             run.outcome.message = f"{step.id}: {exc.what}; outcome unknown, not retried"
@@ -411,6 +417,7 @@ class Worker:
             elapsed = time.monotonic() - start
             self.record(run, module, step, planned.command, outcome, run.outcome.message, None, elapsed)
             return False
+        self.config.waiting.end(run.host.name)
         verdict = plan.judge(step, run.ctx, res)
         status = StepStatus.RAN if verdict.clear else StepStatus.FAILED
         self.record(run, module, step, planned.command, status, verdict.message, res.exit_code, res.duration)

@@ -32,6 +32,8 @@ from runner.cli.selection import hosts_from_flags, module_names, playbook_path
     default=None,
     help="Write the output to this file atomically (temp file + rename), e.g. node_exporter's textfile directory.",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Also show what the host answered to each check.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the table: no progress lines.")
 def check_cmd(wanted: tuple[str, ...], **flags: Any) -> None:
     """Read-only sweep: the checks of MODULE... (or all) on each host, one connection per host."""
     from runner import sshconfig
@@ -54,7 +56,15 @@ def check_cmd(wanted: tuple[str, ...], **flags: Any) -> None:
         refusal = output_format.bad_input(str(exc))  # a monitoring plugin's bad invocation, on stdout
         console.out(refusal.text, nl=False)
         sys.exit(refusal.exit_code)
-    config = RunConfig(dry_run=True, forks=flags["forks"], reason=flags["reason"], ssh_config=flags["ssh_config"])
+    config = RunConfig(
+        dry_run=True,
+        forks=flags["forks"],
+        reason=flags["reason"],
+        ssh_config=flags["ssh_config"],
+        verbose=flags["verbose"],
+    )
+    if flags["verbose"] and output_format.progress and not flags["quiet"]:
+        log.listeners.append(console.Progress(True))
     started = {
         "modules": names,
         "reason": flags["reason"],

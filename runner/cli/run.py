@@ -30,6 +30,8 @@ def module_command(module: str) -> click.Command:
     @click.option("--force", is_flag=True, help="Remediate even when every check passes.")
     @click.option("-o", "--option", "opts", multiple=True, metavar="NAME=VALUE", help="Playbook option.")
     @click.option("--mode", default=None, help="Shorthand for --option mode=VALUE (export: delta or full).")
+    @click.option("-v", "--verbose", is_flag=True, help="Also show what the host answered to each check.")
+    @click.option("-q", "--quiet", is_flag=True, help="Only the summary: no progress lines.")
     def command(**flags: Any) -> None:
         _run_playbook(module, flags)
 
@@ -64,7 +66,8 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
     except RemediateError as exc:
         fail(exc)
-    log.listeners.append(console.Progress(render.FORMATS[flags["output"]].progress))
+    progress = render.FORMATS[flags["output"]].progress and not flags["quiet"]
+    log.listeners.append(console.Progress(progress))
     config = RunConfig(
         dry_run=flags["dry_run"],
         force=flags["force"],
@@ -74,7 +77,10 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         options=options,
         ssh_config=flags["ssh_config"],
         confirm=console.confirm_on_terminal,
+        verbose=flags["verbose"],
     )
+    if progress and sys.stderr.isatty():  # a live line while a restart runs or verification polls
+        config.waiting = console.LiveLine()
     started = {
         "force": config.force,
         "yes": config.yes,

@@ -76,7 +76,11 @@ def hosts_from_inventory(inv: Inventory, names: tuple[str, ...], groups: tuple[s
     from runner.errors import InputError
 
     if not names and not groups:
-        raise InputError("no host selected", where="--host/--group", hint="e.g. --host prod1 or --group all (remediate hosts lists them)")
+        raise InputError(
+            "no host selected",
+            where="--host/--group",
+            hint="e.g. --host prod1 or --group all (remediate hosts lists them)",
+        )
     return inv.hosts_named(names, groups)
 
 

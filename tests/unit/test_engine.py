@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,25 @@ def test_a_dry_run_reports_the_start_it_would_ask_for(tmp_path: Path) -> None:
     planned = [e for e in events if e["event"] == "step.planned" and e["step"] == "start_wfserver"]
     assert planned and "would ask to confirm starting wfserver@prod" in planned[0]["message"]
     assert "Stop requested by admin" in planned[0]["message"] and fake.changes() == []
+
+
+def test_verbose_records_show_what_the_host_answered(tmp_path: Path) -> None:
+    fake = FakeHost(Campaign({"wfserver@prod", "watchdog"}))
+    _outcomes, events = _run(tmp_path, WFSERVER, fake, verbose=True)
+    check = next(e for e in events if e["event"] == "step.finished" and e["step"] == "wfserver_running")
+    assert "\n" in check["message"] and "wfserver@prod (1" in check["message"]  # pdump's own line
+
+
+def test_the_live_line_says_what_a_host_waits_for_and_clears() -> None:
+    import io
+
+    from runner.console import LiveLine
+
+    screen = io.StringIO()
+    line = LiveLine(screen, tick=0.01)
+    line.begin("prod1", "wfserver is listed by pdump again", 60)
+    time.sleep(0.05)
+    line.end("prod1")
+    text = screen.getvalue()
+    assert "prod1  waiting  wfserver is listed by pdump again: 0/60 s" in text
+    assert text.endswith("\r\x1b[K")  # cleared when the wait ends
