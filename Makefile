@@ -45,8 +45,10 @@ lint: venv
 lab: setup
 	$(LAB) up --hosts $${HOSTS:-3}
 
-lab-down: venv
-	$(LAB) down
+# Stops the lab in $$REMEDIATE_LAB_DIR (default /tmp/remediate-lab) whichever checkout started it, even one
+# since removed. The lab needs only the standard library: no .venv needed (a fresh clone can stop it).
+lab-down:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m lab down
 
 bench: setup
 	$(PY) bench/run.py

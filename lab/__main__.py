@@ -20,9 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--no-project-inventory", action="store_true", help="do not write ./inventory/lab.yml")
     up.add_argument(
-        "--replace", action="store_true", help="stop and remove a lab another checkout started in this directory"
+        "--replace",
+        action="store_true",
+        help="stop and remove a lab another checkout started in this directory "
+        "(one whose checkout no longer exists is replaced without it)",
     )
-    down = sub.add_parser("down", help="stop every process the lab started and remove its files")
+    down = sub.add_parser(
+        "down", help="stop every process the lab started and remove its files (from any checkout: it needs only --dir)"
+    )
     down.add_argument("--keep", action="store_true", help="keep the lab directory (logs) after stopping")
     st = sub.add_parser("status", help="report the real state of the hosts")
     st.add_argument("host", nargs="?")
@@ -38,15 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "up":
             r = lab.up(a.hosts, replace=a.replace)
-            if r["replaced"]:
+            if r["replaced"] and r["replaced_gone"]:
+                print(
+                    f"lab up: replaced the lab started from {r['replaced']}, a checkout that no longer exists "
+                    f"({r['replaced_stopped']} process(es) stopped, its files in {lab.dir} removed)"
+                )
+            elif r["replaced"]:
                 print(f"lab up: replaced the lab started from {r['replaced']} (stopped and removed)")
             print(
                 f"lab up: {r['hosts']} host(s) in {r['seconds']} s; ssh -F {lab.dir}/ssh_config lab1; "
                 f"inventory {lab.dir}/inventory.yml"
             )
         elif a.cmd == "down":
+            gone = lab.origin()["gone"]
             r = lab.down(keep=a.keep)
-            print(f"lab down: {r['stopped']} process(es) stopped")
+            whose = f", started from {r['checkout']}" if r["checkout"] else ""
+            whose += " (a checkout that no longer exists)" if gone else ""
+            print(f"lab down: {r['stopped']} process(es) stopped (the lab in {lab.dir}{whose})")
         elif a.cmd == "faults":
             for name, desc in lab.faults().items():
                 print(f"{name:20} {desc}")
@@ -66,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"lab {lab.dir}: started from {started['checkout'] or 'an unknown checkout'} "
                     f"(version {started['version'] or 'unknown'})"
+                    + (
+                        "; that checkout no longer exists (`up` from any checkout replaces this lab)"
+                        if started["gone"]
+                        else ""
+                    )
                 )
             if a.json:
                 print(json.dumps(res, indent=1, default=str))

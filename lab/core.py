@@ -32,6 +32,7 @@ from . import faults as _faults
 from . import mailbox, postgres
 from .base import (
     DB_PORT,
+    DEFAULT_DIR,
     INSTANCE,
     MARKER,
     MODULES,
@@ -99,6 +100,20 @@ def this_checkout() -> dict[str, str]:
     return {"checkout": str(checkout), "version": version or "unknown"}
 
 
+def checkout_gone(checkout: str) -> bool:
+    """The checkout a lab was started from no longer holds its `lab` package (removed, or moved away).
+    A checkout that cannot be looked into (another user's mode-700 directory) is not gone."""
+    if not checkout:
+        return False
+    try:
+        os.stat(Path(checkout) / "lab" / "__main__.py")
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class Lab(LabContext):
     """A lab of simulated Campaign v7 hosts: `Lab(dir, net).up(3)`, `.status("lab1")`, `.break_(...)`, `.heal(...)`."""
 
@@ -113,23 +128,28 @@ class Lab(LabContext):
 
     def up(self, hosts: int = 3, replace: bool = False) -> dict[str, Any]:
         """Start (or grow) the lab. A lab this directory holds from another checkout is refused, or with
-        `replace` stopped and removed first (`replaced` names it). A failed `up` stops what it started."""
+        `replace` stopped and removed first; one whose checkout no longer exists (its clone was removed)
+        is always stopped and removed first. `replaced` names that checkout, `replaced_gone` says it no
+        longer exists and `replaced_stopped` counts the processes stopped. A failed `up` stops what it
+        started."""
         if not 1 <= hosts <= 200:
             raise LabError(f"--hosts {hosts}: must be between 1 and 200")
         t0 = time.time()
         me = this_checkout()
         st = self.state()
-        replaced = None
+        replaced, gone, stopped = None, False, 0
         if st and st.get("checkout") != me["checkout"]:
-            other = st.get("checkout") or "an unknown checkout (no checkout recorded)"
-            if not replace:
+            other = str(st.get("checkout") or "")
+            gone = checkout_gone(other)
+            if not (replace or gone):
                 raise LabError(
-                    f"{self.dir}: the lab here was started from {other} (version {st.get('version', 'unknown')}), "
-                    f"not from this checkout {me['checkout']}: run `python -m lab down` from there, or "
-                    "`python -m lab up --replace` to stop it and start this checkout's lab"
+                    f"{self.dir}: the lab here was started from {other or 'an unknown checkout'} "
+                    f"(version {st.get('version', 'unknown')}), not from this checkout {me['checkout']}: "
+                    f"stop it with `{self.command('down')}` (from any checkout, or `make lab-down`), or "
+                    f"`{self.command('up --replace')}` to stop it and start this checkout's lab"
                 )
-            self.down()
-            replaced, st = other, {}
+            stopped = self.down()["stopped"]
+            replaced, st = other or "an unknown checkout (no checkout recorded)", {}
         if st and st.get("net") != self.net:
             raise LabError(f"{self.dir}: lab already set up with net {st.get('net')}; run `down` first")
         if st and int(st.get("hosts", 0)) > hosts:
@@ -141,7 +161,14 @@ class Lab(LabContext):
         except BaseException:
             self._stop_started(before, pg_before)
             raise
-        return {"hosts": hosts, "seconds": round(time.time() - t0, 2), "dir": str(self.dir), "replaced": replaced}
+        return {
+            "hosts": hosts,
+            "seconds": round(time.time() - t0, 2),
+            "dir": str(self.dir),
+            "replaced": replaced,
+            "replaced_gone": gone,
+            "replaced_stopped": stopped,
+        }
 
     def _up(self, hosts: int, me: dict[str, str]) -> None:
         self.ensure_user()
@@ -196,10 +223,17 @@ class Lab(LabContext):
         if self.dir.exists():
             (self.dir / "up-failed.json").write_text(json.dumps({"stopped": stopped}, indent=1) + "\n")
 
-    def origin(self) -> dict[str, str]:
-        """The checkout (absolute path) and version that started the running lab, as its state file records."""
+    def origin(self) -> dict[str, Any]:
+        """The checkout (absolute path) and version that started the running lab, as its state file records,
+        and whether that checkout is `gone` (no longer holds its `lab` package)."""
         st = self.state()
-        return {"checkout": str(st.get("checkout", "")), "version": str(st.get("version", ""))}
+        checkout = str(st.get("checkout", ""))
+        return {"checkout": checkout, "version": str(st.get("version", "")), "gone": checkout_gone(checkout)}
+
+    def command(self, args: str) -> str:
+        """The `python -m lab` command line that acts on this lab directory (`--dir` unless the default)."""
+        where = "" if self.dir == Path(DEFAULT_DIR) else f" --dir {self.dir}"
+        return f"python -m lab{where} {args}"
 
     def _install_sim(self) -> None:
         """Copy the simulator package (its .py files) to sim/nlsim/, readable by the login user."""
@@ -326,8 +360,11 @@ class Lab(LabContext):
         return sorted(self.dir.glob("hosts/*/run/**/*.pid")) + sorted(self.dir.glob("pop3/*.pid"))
 
     def down(self, keep: bool = False) -> dict[str, Any]:
+        """Stop every process the lab recorded (watchdogs first) and PostgreSQL, and remove the lab's files
+        (`keep`: keep them). Works from any checkout: all it needs is in the lab directory. `stopped`
+        counts the processes, `checkout` names the one that started the lab ("" if none was recorded)."""
         if not self.dir.exists():
-            return {"stopped": 0}
+            return {"stopped": 0, "checkout": ""}
         st = self.state()
         # watchdogs first so that nothing gets restarted, then everything else that was recorded
         killed = kill_verified([p for p in self.pidfiles() if p.name == "watchdog.pid"])
@@ -336,7 +373,10 @@ class Lab(LabContext):
         if pg:
             killed.append(pg)
         inv = st.get("project_inventory")
-        if inv and Path(inv).exists() and Path(inv).read_text() == self.inventory_text():
+        # the inventory as this lab wrote it: on the net it records, whatever --net this command was given
+        net = st.get("net")
+        same = self if not isinstance(net, str) or net in ("", self.net) else Lab(self.dir, net, False)
+        if inv and Path(inv).exists() and Path(inv).read_text() == same.inventory_text():
             Path(inv).unlink()
         if not keep and (self.dir / MARKER).exists():
             for name in LAB_FILES:
@@ -347,7 +387,7 @@ class Lab(LabContext):
                     p.unlink()
             with contextlib.suppress(OSError):
                 self.dir.rmdir()
-        return {"stopped": len(killed)}
+        return {"stopped": len(killed), "checkout": str(st.get("checkout", ""))}
 
     # ------------------------------------------------------------ status / faults (see status.py, faults.py)
     def processes(self, host: str) -> dict[str, dict[str, Any]]:

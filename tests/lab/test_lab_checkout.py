@@ -1,6 +1,8 @@
 """A lab started from any checkout: one the lab user cannot read (a mode-700 directory under /root), a
-failed `up` that stops what it started, and a lab directory another checkout holds (refused, or
-replaced with --replace). Each test runs its own lab on a spare net (the session lab's, second octet + 1)."""
+failed `up` that stops what it started, a lab directory another checkout holds (refused, or replaced
+with --replace), a lab whose checkout was removed (replaced by the next `up`, saying so) and `make
+lab-down` from another checkout. Each test runs its own lab on a spare net (the session lab's, second
+octet + 1, or env REMEDIATE_LAB_SPARE_NET)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import NET
 from labtools import nl
 
-from lab import Lab, LabError
-from lab.base import proc_state, starttime
+from lab import Lab, LabError, postgres
+from lab.base import proc_state, read_pidfile, starttime
 
 REPO = Path(__file__).resolve().parents[2]
 _octets = NET.split(".")
@@ -76,6 +78,91 @@ def private_checkout() -> Iterator[Path]:
     shutil.copy2(REPO / "pyproject.toml", copy / "pyproject.toml")
     yield copy
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture()
+def clones() -> Iterator[Callable[[], Path]]:
+    """Make copies of the checkout as a new user's clone has them for the lab: lab/, pyproject.toml, the
+    Makefile and an inventory/ directory, but no .venv (each in its own /tmp directory, removed after)."""
+    made: list[Path] = []
+
+    def clone() -> Path:
+        base = Path(tempfile.mkdtemp(prefix="remediate-clone-", dir="/tmp"))
+        made.append(base)
+        os.chmod(base, 0o755)
+        copy = base / "remediate"
+        shutil.copytree(REPO / "lab", copy / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("pyproject.toml", "Makefile"):
+            shutil.copy2(REPO / name, copy / name)
+        (copy / "inventory").mkdir()
+        return copy
+
+    yield clone
+    for base in made:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def recorded(lab: Lab) -> list[tuple[int, int | None]]:
+    """(pid, start time) of every live process the lab recorded, PostgreSQL's postmaster included."""
+    pids = [pid for pid in map(read_pidfile, lab.pidfiles()) if pid]
+    pids += [pid for pid in [postgres.pg_pid(lab)] if pid]
+    return [(pid, starttime(pid)) for pid in pids]
+
+
+def running(processes: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    """Those of `processes` still running: same pid and start time, and not a zombie awaiting its reaper."""
+    return [(pid, t) for pid, t in processes if starttime(pid) == t and proc_state(pid) != "Z"]
+
+
+def test_a_lab_whose_checkout_was_removed_is_replaced_and_any_checkout_stops_it(
+    clones: Callable[[], Path], labdir: Path
+) -> None:
+    # a new user's first `make demo`: the lab is started from a clone (which writes its inventory/lab.yml)
+    first = clones()
+    r = lab_cmd(first, labdir, "up", "--hosts", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lab = Lab(labdir, SPARE_NET, project_inventory=False)
+    assert (first / "inventory" / "lab.yml").exists()
+    old = recorded(lab)
+    assert len(old) >= 4 and running(old) == old, old  # watchdog, modules, sshd, pop3, postmaster
+
+    # ... then `rm -rf` of that clone: the lab still runs, and says its checkout no longer exists
+    shutil.rmtree(first.parent)
+    assert running(old) == old
+    r = lab_cmd(REPO, labdir, "status")
+    assert r.returncode == 0 and f"started from {first} (version 0.1.0); that checkout no longer exists" in r.stdout
+
+    # `make demo` in a fresh clone: its `up` stops that lab by its recorded pids, removes it, starts its own
+    r = lab_cmd(REPO, labdir, "up", "--hosts", "1", "--no-project-inventory")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"replaced the lab started from {first}, a checkout that no longer exists" in r.stdout, r.stdout
+    assert running(old) == [], f"still running: {running(old)}"
+    assert json.loads((labdir / "lab.json").read_text())["checkout"] == str(REPO)
+    st = lab.status("lab1")
+    assert all(st["healthy"].values()), {k: v for k, v in st["healthy"].items() if not v}
+    new = recorded(lab)
+    assert not {pid for pid, _ in old} & {pid for pid, _ in new}
+
+    # `make lab-down` from yet another checkout (a clone with no .venv) stops it, naming whose lab it was
+    other = clones()
+    r = subprocess.run(
+        ["make", "-s", "lab-down", f"PYTHON={sys.executable}"],
+        cwd=other,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MAKEFLAGS")},
+            "REMEDIATE_LAB_DIR": str(labdir),
+            "REMEDIATE_LAB_NET": SPARE_NET,
+        },
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"process(es) stopped (the lab in {labdir}, started from {REPO})" in r.stdout, r.stdout
+    assert not (other / ".venv").exists()
+    assert running(new) == [], f"still running: {running(new)}"
+    assert lab_processes(labdir) == []
+    assert not (labdir / "lab.json").exists()
 
 
 def test_lab_from_a_checkout_the_lab_user_cannot_read(private_checkout: Path, labdir: Path) -> None:
