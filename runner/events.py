@@ -25,6 +25,8 @@ class Event(StrEnum):
     HOST_RETRYING = "host.retrying"
     HOST_SKIPPED = "host.skipped"  # not attempted (rolling remediation stopped before it)
     HOST_FINISHED = "host.finished"
+    BATCH_STARTED = "batch.started"  # a batch of a rolling remediation (the first is the canary)
+    BATCH_FINISHED = "batch.finished"
     LOCK_ACQUIRED = "lock.acquired"
     LOCK_REFUSED = "lock.refused"
     LOCK_STALE = "lock.stale"

@@ -10,6 +10,7 @@ Must not: print or prompt (confirmation is a callback from the CLI).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from runner import hold, hostvars, plan, retry
+from runner import hold, hostvars, plan, retry, rolling
 from runner.actions import Context, Effect
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
@@ -85,6 +86,7 @@ class RunConfig:
     confirm: Confirm = lambda _req: None
     waiting: Waiting = field(default_factory=NoOneWatching)
     verbose: bool = False  # step records carry the first lines of what the host answered
+    rollout: rolling.Rollout = field(default_factory=rolling.Rollout)
     # How a host's session is made: the real SSH session by default; tests hand in an in-memory one.
     session_factory: Callable[[Host, Path | None], Session] | None = None
 
@@ -97,6 +99,7 @@ class Engine:
         self.audit = audit
         self.config = config
         self.worker = Worker(audit, config)
+        self._asking = threading.Lock()
 
     # -- connection -------------------------------------------------------------------------------
     # -- a playbook run ---------------------------------------------------------------------------
@@ -107,20 +110,9 @@ class Engine:
         runs = [HostRun(h, self._context(h, self.config.options), HostOutcome(h.name)) for h in self.hosts]
         try:
             self._parallel(runs, lambda r: self._check_host(r, playbook))
-            stop_reason: str | None = None
-            for r in runs:
-                if r.outcome.status is HostStatus.UNREACHABLE or not r.needs_remediation:
-                    continue
-                if stop_reason is not None:
-                    r.outcome.status = HostStatus.FAILED
-                    r.outcome.message = f"not attempted: {stop_reason}"
-                    self.audit.emit(
-                        Event.HOST_SKIPPED, host=r.host.name, module=playbook.module, message=r.outcome.message
-                    )
-                    continue
-                self._remediate_host(r, playbook)
-                if r.outcome.status is HostStatus.FAILED and r.disrupted:
-                    stop_reason = f"rolling remediation stopped after {r.host.name} failed"
+            todo = [r for r in runs if r.outcome.status is not HostStatus.UNREACHABLE and r.needs_remediation]
+            if todo:
+                self._roll(todo, playbook, selected=len(runs))
         finally:
             for r in runs:
                 if r.lock is not None and r.session is not None:
@@ -133,8 +125,43 @@ class Engine:
                 module=playbook.module,
                 outcome=r.outcome.status,
                 message=r.outcome.message,
+                batch=r.outcome.batch,
             )
         return [r.outcome for r in runs]
+
+    def _roll(self, todo: list[HostRun], playbook: Playbook, *, selected: int) -> None:
+        """Remediate in batches (:mod:`runner.rolling`): the first is the canary, hosts of one batch run in
+        parallel up to ``forks``, and a batch whose failures pass the threshold stops the run."""
+        disruptive = any(
+            s.effect is Effect.DISRUPT
+            for r in todo
+            for s in plan.steps_to_run(playbook, r.verdicts, self.config.options, force=self.config.force)
+        )
+        serial, threshold = rolling.defaults(self.config.rollout, disruptive=disruptive)
+        batches = rolling.plan_batches(todo, serial, selected)
+        module = playbook.module
+        for number, batch in enumerate(batches, 1):
+            names = [r.host.name for r in batch]
+            self.audit.emit(Event.BATCH_STARTED, module=module, batch=number, hosts=names, canary=number == 1 or None)
+            for r in batch:
+                r.outcome.batch = number
+            self._parallel(batch, lambda r: self._remediate_host(r, playbook))
+            failed = [r.host.name for r in batch if r.outcome.status in (HostStatus.FAILED, HostStatus.UNKNOWN)]
+            stop = rolling.stops(len(failed), len(batch), threshold) and number < len(batches)
+            self.audit.emit(Event.BATCH_FINISHED, module=module, batch=number, failed=failed, stopped=stop or None)
+            if not stop:
+                if number < len(batches) and self.config.rollout.pause > 0:
+                    time.sleep(self.config.rollout.pause)
+                continue
+            reason = (
+                f"batch {number} ({', '.join(names)}) had {len(failed)} failed of {len(batch)}, more than "
+                f"the {threshold:g}% allowed"
+            )
+            for later in (r for b in batches[number:] for r in b):
+                later.outcome.status = HostStatus.NOT_STARTED
+                later.outcome.message = f"not started: {reason}"
+                self.audit.emit(Event.HOST_SKIPPED, host=later.host.name, module=module, message=later.outcome.message)
+            return
 
     def _parallel(self, runs: list[HostRun], work: Callable[[HostRun], None]) -> None:
         if len(runs) == 1 or self.config.forks <= 1:
@@ -294,7 +321,8 @@ class Engine:
             context=context,
             starts=starts,
         )
-        answer = self.config.confirm(request)
+        with self._asking:  # hosts of one batch run in parallel: one question at a time
+            answer = self.config.confirm(request)
         if answer is True:
             self.audit.emit(Event.CONFIRMATION_GIVEN, via="prompt", **fields)
             return True

@@ -78,6 +78,7 @@ class HostStatus(StrEnum):
     LOCKED = "locked"  # another run holds this module's lock on the host
     HELD = "held"  # an operator's hold on a module the fix would touch: nothing was changed (or: hold placed)
     RELEASED = "released"  # remediate release: the hold is gone (or there was none)
+    NOT_STARTED = "not_started"  # a rolling run stopped before this host's batch (an earlier batch failed)
     UNKNOWN = "unknown"  # a changing command timed out or its connection dropped: not re-run
     NOT_APPLICABLE = "not_applicable"  # the module is not on this host (not enabled, not this server's role)
 
@@ -136,6 +137,7 @@ HOST_EXIT: dict[HostStatus, ExitCode] = {
     HostStatus.LOCKED: ExitCode.DECLINED,
     HostStatus.HELD: ExitCode.DECLINED,
     HostStatus.RELEASED: ExitCode.OK,
+    HostStatus.NOT_STARTED: ExitCode.UNHEALTHY,
     HostStatus.UNKNOWN: ExitCode.UNKNOWN,
     HostStatus.NOT_APPLICABLE: ExitCode.OK,
 }

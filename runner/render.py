@@ -58,6 +58,7 @@ STATUS_COLOR: dict[str, str] = {
     HostStatus.LOCKED: "yellow",
     HostStatus.UNKNOWN: "magenta",
     HostStatus.NOT_APPLICABLE: "blue",
+    HostStatus.NOT_STARTED: "yellow",
     StepStatus.PASSED: "green",
     StepStatus.FAILED: "red",
     StepStatus.UNDETERMINED: "magenta",
@@ -126,7 +127,8 @@ def _run_summary(doc: RunDocument, paint: Paint) -> str:
     lines = ["", paint("Summary", bold=True)]
     for outcome in doc.hosts:
         status = paint(outcome.status, fg=STATUS_COLOR.get(outcome.status), bold=True)
-        lines.append(f"  {outcome.host}: {status} - {outcome.message}")
+        batch = f" [batch {outcome.batch}{', canary' if outcome.batch == 1 else ''}]" if outcome.batch else ""
+        lines.append(f"  {outcome.host}: {status}{batch} - {outcome.message}")
         lines += [f"      found: {finding}" for finding in outcome.found]
         lines += [f"      done:  {command}" for command in outcome.done]
         lines += [f"      held:  {_held(hold)}" for hold in outcome.holds]

@@ -40,6 +40,7 @@ class HostOutcome:
     duration: float | None = None  # seconds the run spent on this host (check sweep)
     checked_at: float | None = None  # Unix time the host was done (check sweep)
     holds: list[dict[str, object]] = field(default_factory=list)  # operators' holds read on the host
+    batch: int | None = None  # the batch of the rolling remediation this host was in (1: the canary)
     settings: list[str] = field(default_factory=list)  # inventory vars the host says otherwise; settings not read
 
 

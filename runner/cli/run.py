@@ -32,6 +32,21 @@ def module_command(module: str) -> click.Command:
     @click.option("--mode", default=None, help="Shorthand for --option mode=VALUE (export: delta or full).")
     @click.option("-v", "--verbose", is_flag=True, help="Also show what the host answered to each check.")
     @click.option("-q", "--quiet", is_flag=True, help="Only the summary: no progress lines.")
+    @click.option(
+        "--serial",
+        default=None,
+        metavar="SIZES",
+        help="Remediate in batches, e.g. 1,5,25% (the first is the canary; the last size repeats) "
+        "[default: 1 for a playbook that may disrupt, else all at once].",
+    )
+    @click.option(
+        "--max-fail-percentage",
+        type=click.FloatRange(0, 100),
+        default=None,
+        help="Stop before the next batch when more than this share of a batch failed [default: 0 when "
+        "disruptive, else 100].",
+    )
+    @click.option("--pause", type=click.FloatRange(0, 3600), default=0, help="Seconds to wait between batches.")
     def command(**flags: Any) -> None:
         _run_playbook(module, flags)
 
@@ -54,13 +69,18 @@ def _parse_options(items: tuple[str, ...], mode: str | None) -> dict[str, str]:
 
 
 def _run_playbook(module: str, flags: dict[str, Any]) -> None:
-    from runner import plan, playbook, sshconfig
+    from runner import plan, playbook, rolling, sshconfig
     from runner.errors import RemediateError
     from runner.execute import Engine, RunConfig
 
     try:
         book = playbook.load_module(module, playbook_path())
         options = plan.resolve_options(book, _parse_options(flags["opts"], flags["mode"]))
+        rollout = rolling.Rollout(
+            rolling.parse_serial(flags["serial"]) if flags["serial"] else None,
+            flags["max_fail_percentage"],
+            flags["pause"],
+        )
         hosts = hosts_from_flags(flags)
         sshconfig.check(hosts, flags["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
@@ -78,6 +98,7 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         ssh_config=flags["ssh_config"],
         confirm=console.confirm_on_terminal,
         verbose=flags["verbose"],
+        rollout=rollout,
     )
     if progress and sys.stderr.isatty():  # a live line while a restart runs or verification polls
         config.waiting = console.LiveLine()

@@ -177,9 +177,10 @@ def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediat
     )
     code, doc = remediate.json("wfserver", "--group", "lab", "--yes", env={"REMEDIATE_PLAYBOOKS": str(d)})
     assert code == 1
-    assert doc["hosts"]["lab1"]["status"] == "failed"
-    assert "not attempted" in doc["hosts"]["lab2"]["message"]
-    assert "not attempted" in doc["hosts"]["lab3"]["message"]
+    assert doc["hosts"]["lab1"]["status"] == "failed" and doc["hosts"]["lab1"]["batch"] == 1  # the canary
+    for later in ("lab2", "lab3"):
+        assert doc["hosts"][later]["status"] == "not_started", doc["hosts"][later]
+        assert "not started: batch 1 (lab1) had 1 failed of 1" in doc["hosts"][later]["message"]
     try:
         assert marker.read_text().split() == [lab.addr("lab1")]  # only the first host was touched
     finally:
