@@ -1,5 +1,6 @@
-"""Network actions: a module holds its port (``ss`` + ``pdump``), an HTTP endpoint answers (``curl`` on
-the host), and syslogd carries a test record from its udp port to its log file.
+"""Network actions: an HTTP endpoint answers (``curl`` on the host), syslogd carries a test record from its
+udp port to its log file (at TRACE_ADDR's address and port, as the host sets them), and a server the host
+must reach greets it. Whether a module holds its port is :mod:`runner.actions.ports`.
 
 Owns: the commands and judges of these actions and their argument specs. Pure: no I/O; the syslog probe
 token comes from the run id and attempt, so one run builds the same command each time.
@@ -13,139 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner.actions.base import IDENT, ArgSpec, Context, Effect, Skip, action, render
-from runner.actions.modules import MODULE, pid_in_pdump, read_pdump
+from runner.actions.ports import listen_address, port_value
 from runner.outcomes import Reading, Verdict
 
-PORT_ARGS = (
-    ArgSpec("module", "enum", "the module that should own the port", required=True, choices=MODULE.choices),
-    ArgSpec("port", "int", 'the port, e.g. "{syslogd_port}"', required=True, template=True, minimum=1),
-    ArgSpec("proto", "enum", "the transport protocol", default="tcp", choices=("tcp", "udp")),
-)
 RUN_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _port(args: Mapping[str, Any], ctx: Context) -> int:
-    return int(render(str(args["port"]), ctx, quote=False))
-
-
-OWN_UNREADABLE = "unreadable"
-
-
-def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    """pdump; the listening sockets on the port (``ss -e``: their inodes); the socket inodes the module's
-    own process holds; and only when a socket is not the module's, who holds it (``ss -p``, which reads
-    every process's descriptors: costly on a busy host, so not on the healthy path)."""
-    proto = str(args.get("proto", "tcp"))
-    port = _port(args, ctx)
-    flag = "-lun" if proto == "udp" else "-ltn"
-    owner = ctx.process(str(args["module"]))
-    # Only sockets that conflict with the module: on the host's address or on a wildcard address
-    # (another address on the same machine, e.g. a second Campaign host, does not take the port).
-    address = str(ctx.var("address"))
-    if not re.fullmatch(r"[0-9A-Fa-f.:]+", address):
-        raise Skip(f"address {address!r} of host {ctx.host.name} is not an IP address")
-    where = shlex.quote(f"( sport = :{port} ) and ( src {address} or src 0.0.0.0 or src [::] )")
-    lines = [
-        f"d=$({ctx.nlserver} pdump); printf '%s\\n' \"$d\"",
-        f"echo '@@ss'; s=$(ss -H {flag}e {where}); printf '%s\\n' \"$s\"",
-        f"p=$(printf '%s\\n' \"$d\" | {pid_in_pdump(owner)}); own=''",
-        'if [ -n "$p" ] && [ -r "/proc/$p/fd" ]; then'
-        " own=$(ls -l \"/proc/$p/fd\" 2>/dev/null | sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p' | tr '\\n' ' ');"
-        ' echo "@@own $own"; else echo "@@own ' + OWN_UNREADABLE + '"; fi',
-        "f=0; for i in $(printf '%s\\n' \"$s\" | grep -o 'ino:[0-9]*' | cut -d: -f2);"
-        ' do case " $own " in *" $i "*) ;; *) f=1 ;; esac; done',
-        "echo '@@ps'",
-        f'[ $f = 1 ] && for q in $(ss -H {flag}p {where} | grep -o "pid=[0-9]*" | cut -d= -f2 | sort -u);'
-        ' do ps -o pid=,args= -p "$q"; done; exit 0',
-    ]
-    return "; ".join(lines)
-
-
-_INODE = re.compile(r"\bino:(\d+)")
-
-
-def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    proto = str(args.get("proto", "tcp"))
-    port = _port(args, ctx)
-    owner = ctx.process(str(args["module"]))
-    label = f"{proto} {port}"
-    if "@@ss" not in out or "@@ps" not in out or "@@own " not in out:
-        return Verdict(Reading.UNDETERMINED, f"cannot parse port check output for {label}")
-    pdump_text, rest = out.split("@@ss", 1)
-    ss_text, rest = rest.split("@@own ", 1)
-    own_text, ps_text = rest.split("@@ps", 1)
-    dump = read_pdump(pdump_text, 0, err)
-    if isinstance(dump, Verdict):
-        return dump
-    module = dump.find(owner)
-    holders: list[dict[str, Any]] = []
-    for line in ps_text.strip().splitlines():
-        parts = line.strip().split(None, 1)
-        if parts and parts[0].isdigit():
-            holders.append({"pid": int(parts[0]), "command": (parts[1] if len(parts) > 1 else "")[:200]})
-    sockets = [line for line in ss_text.strip().splitlines() if line.strip()]
-    bound = bool(sockets)
-    data: dict[str, Any] = {
-        "port": port,
-        "proto": proto,
-        "bound": bound,
-        "holders": holders,
-        "module_pid": module.pid if module else None,
-    }
-    foreign = [h for h in holders if module is None or h["pid"] != module.pid]
-    own = own_text.strip()
-    if module is not None and own != OWN_UNREADABLE:
-        # the module's descriptors were read: a socket that is not among them is someone else's,
-        # named by ss -p when the SSH user may see its process, else reported without a name
-        mine = set(own.split())
-        strangers = [line for line in sockets if (m := _INODE.search(line)) is None or m.group(1) not in mine]
-        if strangers and not foreign:
-            where = [*strangers[0].split(), "", "", "", "?"][3]
-            foreign = [{"pid": None, "command": f"a process the SSH user cannot see, on {where}"}]
-        if not strangers:
-            foreign = []
-    data["foreign"] = foreign
-    if foreign:
-        desc = ", ".join(f"pid {h['pid']} ({h['command']})" if h["pid"] else h["command"] for h in foreign)
-        return Verdict(Reading.FAILED, f"{label} is held by another process: {desc}", data)
-    if not bound:
-        return Verdict(Reading.FAILED, f"nothing listens on {label}", data)
-    if module is None:
-        return Verdict(Reading.FAILED, f"{label} is bound but {owner} is not in pdump", data)
-    return Verdict(Reading.PASSED, f"{owner} (pid {module.pid}) listens on {label}", data)
-
-
-action(
-    "port_listening",
-    "the module listens on its port (ss), and no other process holds it",
-    Effect.READ,
-    build=_port_cmd,
-    judge=_judge_port,
-    args=PORT_ARGS,
-    read_only=True,
-)
-
-
-def _judge_port_not_foreign(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    verdict = _judge_port(args, ctx, out, err, rc)
-    if verdict.data.get("foreign"):
-        return verdict
-    if verdict.undetermined:
-        return verdict
-    return Verdict(
-        Reading.PASSED, f"no other process holds {args.get('proto', 'tcp')} {verdict.data.get('port')}", verdict.data
-    )
-
-
-action(
-    "port_not_foreign",
-    "no process other than the module holds its port",
-    Effect.READ,
-    build=_port_cmd,
-    judge=_judge_port_not_foreign,
-    args=PORT_ARGS,
-    read_only=True,
-)
 
 
 def curl_command(url: str, timeout: int, headers: Sequence[str] = (), body: str | None = None) -> str:
@@ -233,8 +105,8 @@ def _syslog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
             f"host {ctx.host.name} does not set syslog_probe: true (the syslogd record format must be known "
             "for a test record; the port and process checks still run)"
         )
-    port = _port(args, ctx)
-    address = str(ctx.var("address"))
+    port = port_value(args, ctx)
+    address = listen_address(args, ctx)
     path = render(str(args["file"]), ctx, quote=False)
     tag = str(args.get("tag", "remediate"))
     if not IDENT.match(tag):
@@ -252,13 +124,13 @@ def _syslog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 def _judge_syslog(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    port = _port(args, ctx)
+    port = port_value(args, ctx)
     path = render(str(args["file"]), ctx, quote=False)
     token = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("@@token ")), "")
     data = {"port": port, "file": path, "token": token}
     if rc == 3:
         return Verdict(
-            Reading.FAILED, f"cannot send a record to udp {ctx.var('address')}:{port}: {err.strip()[:200]}", data
+            Reading.FAILED, f"cannot send a record to udp {listen_address(args, ctx)}:{port}: {err.strip()[:200]}", data
         )
     if rc != 0:
         return Verdict(
@@ -278,6 +150,7 @@ action(
     args=[
         ArgSpec("port", "int", 'syslogd\'s udp port, e.g. "{syslogd_port}"', required=True, template=True, minimum=1),
         ArgSpec("file", "template", "the log file the record must reach", required=True),
+        ArgSpec("address", "template", 'where syslogd listens, e.g. "{syslogd_address}"', default="{address}"),
         ArgSpec("tag", "str", "the record's tag", default="remediate", pattern=r"[A-Za-z_][A-Za-z0-9_]{0,62}"),
         ArgSpec("wait", "int", "seconds to wait for the record", default=5, minimum=1),
     ],

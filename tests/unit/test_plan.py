@@ -152,7 +152,7 @@ def test_syslog_test_record_only_where_the_format_is_known() -> None:
     plain = Host("h", (), {"instance": "prod"}, "-")
     planned = plan.build(step, Context(plain, {}))
     assert planned.command is None and "syslog_probe" in (planned.skip or "")
-    lab = Host("h", (), {"instance": "prod", "syslog_probe": True, "address": "127.0.0.9"}, "-")
+    lab = Host("h", (), {"instance": "prod", "syslog_probe": True, "syslogd_address": "127.0.0.9"}, "-")
     assert "/dev/udp/127.0.0.9/6666" in (plan.build(step, Context(lab, {})).command or "")
 
 

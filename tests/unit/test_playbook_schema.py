@@ -129,7 +129,7 @@ def test_readme_without_markers_is_refused() -> None:
     ("extra", "line", "fragment"),
     [
         ("      port: 514\n      proto: sctp\n", 12, "arg 'proto' must be one of tcp, udp"),
-        ("      port: 514\n      colour: red\n", 12, "has no arg 'colour' (args: module, port, proto)"),
+        ("      port: 514\n      colour: red\n", 12, "has no arg 'colour' (args: address, module, port, proto)"),
         ("      port: '514'\n", 11, "arg 'port' must be a whole number or a {var} template"),
         ("", 6, "needs args ['port']"),
     ],
