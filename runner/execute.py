@@ -526,6 +526,23 @@ class Holds:
         return [r.outcome for r in runs]
 
 
+def read_settings(engine: Engine, label: str = "hosts") -> list[HostRun]:
+    """``remediate hosts --host``: connect to each host and read its holds and its own settings, as a run
+    reads them (the same audit records: a mismatch with the inventory included); nothing is changed."""
+
+    def one(run: HostRun) -> None:
+        if engine.worker.connect(run, label):
+            engine.worker.read_holds(run)
+            engine.worker.read_facts(run, label)
+
+    runs = [HostRun(h, engine._context(h, {}), HostOutcome(h.name)) for h in engine.hosts]
+    try:
+        engine._parallel(runs, one)
+    finally:
+        engine.worker.close(runs)
+    return runs
+
+
 def read_each(
     hosts: Sequence[Host],
     command_for: Callable[[Host], str],
