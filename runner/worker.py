@@ -362,9 +362,10 @@ class Worker:
         directory = hostvars.lock_dir(run.host)
         try:
             res = run.session.run(run_as(hold.list_script(directory), run.become), 30)
-        except (CommandTimeout, ConnectionLost) as exc:
-            return [hold.Hold(hold.EVERY, "", "", "", None, directory, problem=f"cannot be listed: {exc.render()}")]
-        holds = hold.parse_list(directory, res.stdout, res.exit_code)
+        except (CommandTimeout, ConnectionLost) as exc:  # kept on the run: the engine reads run.holds
+            holds = [hold.Hold(hold.EVERY, "", "", "", None, directory, problem=f"cannot be listed: {exc.render()}")]
+        else:
+            holds = hold.parse_list(directory, res.stdout, res.exit_code)
         run.holds = holds
         now = datetime.now(UTC)
         run.outcome.holds = [h.as_dict() for h in holds if not h.expired(now)]
