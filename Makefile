@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab
 
-.PHONY: setup system-deps venv demo test test-install test-fast lint typecheck lab lab-down bench reliability-figures clean
+.PHONY: setup system-deps venv demo test test-install test-fast lint typecheck lab lab-down man bench reliability-figures clean
 
 setup: system-deps venv
 
@@ -50,6 +50,11 @@ lab: setup
 lab-down:
 	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m lab down
 
+# The man page remediate(1) of the CLI as it is now, to read with `man -l build/man/remediate.1`. Nothing to
+# commit: a wheel writes its own at build time (setup.py) and installs it as share/man/man1/remediate.1.
+man: venv
+	$(PY) -m runner.cli.manpage --output build/man/remediate.1
+
 bench: setup
 	$(PY) bench/run.py
 
@@ -58,4 +63,4 @@ reliability-figures: setup
 	REMEDIATE_WRITE_FIGURES=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
 clean: lab-down
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-figures
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-figures build

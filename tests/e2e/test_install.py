@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -103,6 +104,16 @@ def test_wheel_and_sdist_carry_the_playbooks(installed: Installed) -> None:
     ours = {p.name for p in (ROOT / "playbooks").glob("*.yml")}
     assert ours <= set(shipped)
     assert not any(n.startswith(("tests/", "playbooks/")) for n in names)
+    # the runner and its playbooks, not the lab simulator (a test and demo tool of the checkout)
+    assert not [n for n in names if n.startswith("lab/") or "/lab/" in n], "the wheel ships the lab"
+    assert {n.split("/")[0] for n in names if not n.startswith("remediate-")} == {"runner"}
+    assert "remediate-0.1.0.data/data/share/man/man1/remediate.1" in names  # written at build time (setup.py)
+    # the sdist is what the wheel is built from: runner, playbooks, setup.py; no lab, tests or build output
+    (sdist,) = installed.wheel.parent.glob("remediate-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        files = [n.split("/", 1)[1] for n in tar.getnames() if "/" in n]
+    assert {"setup.py", "pyproject.toml", "runner/cli/manpage.py", "playbooks/wfserver.yml"} <= set(files)
+    assert not [f for f in files if f.startswith(("lab/", "tests/", "build/"))], files
 
 
 def test_installed_cli_finds_its_own_playbooks(installed: Installed) -> None:
@@ -123,6 +134,22 @@ def test_installed_cli_finds_its_own_playbooks(installed: Installed) -> None:
     res = installed("--version")
     assert res.returncode == 0 and f"{site / 'runner' / '_playbooks'}  (shipped)" in res.stdout
     assert f"inventory: {installed.cwd / 'inventory'}" in res.stdout
+    python = str(installed.venv / "bin" / "python")
+    run = {"cwd": installed.cwd, "env": installed.env(), "capture_output": True, "text": True, "timeout": 60}
+    no_lab = subprocess.run([python, "-c", "import lab"], **run)
+    assert no_lab.returncode == 1 and "No module named 'lab'" in no_lab.stderr, no_lab.stderr
+    # remediate(1): installed beside the command, where man finds it, and the installed CLI's own page
+    page = installed.venv / "share" / "man" / "man1" / "remediate.1"
+    current = subprocess.run([python, "-m", "runner.cli.manpage", "--check", str(page)], **run)
+    assert current.returncode == 0, current.stdout + current.stderr
+    text = page.read_text()
+    assert text.startswith('.\\" remediate(1)') and "\\fB\\-\\-dry\\-run\\fR" in text and "\\fBwfserver\\fR" in text
+    if shutil.which("man"):
+        env = {k: v for k, v in run["env"].items() if k != "MANPATH"}  # man derives its path from PATH
+        found = subprocess.run(["man", "-w", "remediate"], **{**run, "env": env})
+        assert found.returncode == 0 and found.stdout.strip() == str(page), found.stdout + found.stderr
+        shown = subprocess.run(["man", "-l", str(page)], **{**run, "env": {**env, "MANPAGER": "cat"}})
+        assert shown.returncode == 0 and "REMEDIATE(1)" in shown.stdout, shown.stderr
 
 
 def test_installed_cli_takes_site_playbooks_and_completes(installed: Installed) -> None:
