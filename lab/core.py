@@ -328,6 +328,8 @@ class Lab(LabContext):
             f"    pop3_server: {self.pop3_addr}:{POP3_PORT}",
             "    export_workflows: [exportRecipients]",
             "    export_full_workflow: exportRecipientsFull",
+            "    # the folders the lab's recipient imports write into (the duplicate check reads only these)",
+            "    import_folders: [nmsRootRecipient, prospects]",
             "  children:",
             "    lab:",
             "      hosts:",

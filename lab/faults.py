@@ -187,8 +187,11 @@ def web_java_error(lab: LabContext, host: str) -> None:
 
 
 def import_duplicates(lab: LabContext, host: str) -> None:
-    # 12 re-imported into the same folder, 8 into the other folder; the originals keep the lowest ids
+    # a partial import an hour ago created the originals; its re-run now: 12 re-imported into the same
+    # folder, 8 into the other folder; the originals keep the lowest ids
     lab.psql(
+        "UPDATE NmsRecipient SET tsCreated = now() - interval '1 hour' "
+        "WHERE iRecipientId IN (1,2,3,4,5,6,7,8,9,10,11,12,130,131,132,133,134,135,136,137);"
         "INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany) "
         "SELECT nextval('NmsRecipient_seq'), CASE WHEN iRecipientId % 3 = 0 THEN upper(sEmail) ELSE sEmail END, "
         "CASE WHEN iRecipientId <= 12 THEN iFolderId ELSE 3 - iFolderId END, sFirstName, sLastName, sCompany "
@@ -201,7 +204,12 @@ def import_duplicates(lab: LabContext, host: str) -> None:
         "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 3 OFFSET 4;"
         "INSERT INTO NmsTrackingLogRcp (iTrackingLogId, iDeliveryId, iRecipientId, iUrlId, tsLog, sSourceId) "
         "SELECT 9000000 + iRecipientId, 2, iRecipientId, 1, now(), 'import_duplicates' FROM NmsRecipient "
-        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 2 OFFSET 7",
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 2 OFFSET 7;"
+        # and a group membership and a subscription history row (data-model-description.md)
+        "INSERT INTO NmsRcpGrpRel (iRecipientId, iGroupId) SELECT iRecipientId, 1 FROM NmsRecipient "
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 1 OFFSET 9;"
+        "INSERT INTO NmsSubHisto (iRecipientId, iServiceId, iAction) SELECT iRecipientId, 1, 1 FROM NmsRecipient "
+        "WHERE iRecipientId > 200 ORDER BY iRecipientId LIMIT 1 OFFSET 10",
         db=_db(host),
     )
 
@@ -380,6 +388,10 @@ def _heal_database(lab: LabContext, host: str) -> None:
         "DELETE FROM NmsBroadLogRcp WHERE iDeliveryId > 3 OR iRecipientId > 200;"
         "DELETE FROM NmsSubscription WHERE iRecipientId > 200;"
         "DELETE FROM NmsTrackingLogRcp WHERE iRecipientId > 200;"
+        "DELETE FROM NmsRcpGrpRel WHERE iRecipientId > 200;"
+        "DELETE FROM NmsSubHisto WHERE iRecipientId > 200;"
+        "UPDATE NmsRecipient SET tsCreated = now() - (iRecipientId || ' days')::interval "
+        "WHERE tsCreated > now() - (iRecipientId || ' days')::interval;"
         "UPDATE XtkWorkflow SET iState=11, iFailed=0, sErrorMessage=NULL, tsLastRun=now(), tsLastSuccess=now() "
         "WHERE sInternalName='tracking';"
         "UPDATE XtkWorkflow SET iState=20, iFailed=0, sErrorMessage=NULL "

@@ -2,8 +2,8 @@
 
 Owns: grouping events into runs (when, who, why, hosts, module, outcome, exit code), the filters of
 ``remediate audit runs`` (host, module, operator, since), and the story of one run for ``audit show``
-(checks, what failed, what was confirmed and by whom, the exact commands, the verification). Must not:
-read files or print (the CLI does both).
+(checks, what failed, what was confirmed and by whom, the exact commands, the verification), and the
+hosts a run left unhealthy (``--rerun-failed``). Must not: read files or print (the CLI does both).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from typing import Any
 
 from runner.errors import InputError
 from runner.events import Event
+from runner.outcomes import HostStatus
 
 _SINCE = re.compile(r"^(\d+)([smhd])$")
+# how a host may end a run and need nothing more (--rerun-failed leaves it out)
+ENDED_HEALTHY = frozenset({HostStatus.HEALTHY, HostStatus.REMEDIATED, HostStatus.NOT_APPLICABLE, HostStatus.RELEASED})
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -128,6 +131,24 @@ def filter_runs(
         )
 
     return [r for r in found if keep(r)]
+
+
+def hosts_to_rerun(events: Iterable[Mapping[str, Any]], run_id: str, log: str) -> list[str]:
+    """The hosts of run ``run_id`` that did not end healthy (``--rerun-failed``), in the run's order.
+
+    Ended healthy: ``run.finished`` gives the host one of :data:`ENDED_HEALTHY`. Every other status
+    (failed, unreachable, not_confirmed, locked, held, unknown, would_remediate ...), and a host the run
+    never concluded on (interrupted, or no ``run.finished`` at all), is to rerun.
+    """
+    found = [r for r in runs(events) if r.run_id == run_id]
+    if not found:
+        raise InputError(
+            f"no run {run_id!r} in the audit log {log}",
+            where="--rerun-failed",
+            hint="remediate audit runs lists the runs (pass the same --audit-log as that run)",
+        )
+    run = found[-1]
+    return [host for host in run.hosts if run.outcome.get(host) not in ENDED_HEALTHY]
 
 
 def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:

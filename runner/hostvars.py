@@ -147,7 +147,44 @@ _TABLE = (
     HostVar("import_workflows", "names", "internal names of this site's import workflows"),
     HostVar("dedup_folders", "names", "recipient folders (internal names) where de-duplication may delete rows"),
     HostVar(
+        "import_folders",
+        "names",
+        "recipient folders (internal names) the site's imports write into: the duplicate check reads only these "
+        "(unset: not checked; no check groups every recipient)",
+    ),
+    HostVar(
+        "import_window_days",
+        "count",
+        "days back (by @created) a recipient counts as an import's: the duplicate check and the de-duplication "
+        "read only recipients created within them (an import and its re-run are recent)",
+        7,
+    ),
+    HostVar(
+        "delivery_log_window",
+        "seconds",
+        "seconds back (by @lastModified, NmsBroadLogRcp's tsLastModified, database-cleanup-workflow.md) the "
+        'mta check reads delivery logs: never the whole table, "the largest table in the system"',
+        86400,
+    ),
+    HostVar(
         "pop3_server", "str", "the bounce mailbox's POP3 server as host:port (inMail polls it); unset: not checked"
+    ),
+    HostVar(
+        "pop3_encryption",
+        "str",
+        "the Bounce mails account's Encryption (installation/using/external-accounts.md): pop3 (plain), starttls "
+        "(POP3 + STARTTLS: a plain greeting first), pop3s (TLS from the first byte), default (By default); "
+        "unset: pop3s on port 995, pop3 on 110; on another port a plain greeting is tried, and none means the "
+        "probe cannot tell (undetermined, never unreachable)",
+        None,
+        ("default", "pop3", "starttls", "pop3s"),
+    ),
+    HostVar(
+        "pop3_oauth",
+        "bool",
+        "true when the Bounce mails account uses Microsoft OAuth 2.0 (external-accounts.md): the probe cannot "
+        "tell whether inMail gets in, so it says it cannot probe",
+        False,
     ),
     HostVar(
         "quarantine_max_share",

@@ -174,31 +174,85 @@ def _endpoint(args: Mapping[str, Any], ctx: Context) -> tuple[str, int]:
     return match["host"].strip("[]"), int(match["port"])
 
 
+# How the Bounce mails account talks to its server (installation/using/external-accounts.md, "Encryption":
+# By default, POP3 + STARTTLS, POP3, POP3S). POP3 and STARTTLS greet in plain text first (STARTTLS upgrades
+# after the greeting); POP3S speaks TLS from the first byte, so its greeting is read through openssl.
+PLAIN, TLS, UNKNOWN = "plain", "tls", "unknown"
+NO_OPENSSL = 4
+
+
+def _pop3_mode(port: int, ctx: Context) -> str:
+    """plain, tls, or unknown (plain is tried; no greeting then means the probe cannot tell)."""
+    encryption = ctx.host.var("pop3_encryption")
+    if encryption in ("pop3", "starttls"):
+        return PLAIN
+    if encryption == "pop3s" or (encryption is None and port == 995):
+        return TLS
+    return PLAIN if encryption is None and port == 110 else UNKNOWN
+
+
 def _banner_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     host, port = _endpoint(args, ctx)
     wait = int(args.get("timeout", 5))
+    if args.get("protocol") == "pop3" and ctx.host.var("pop3_oauth"):
+        raise Skip(
+            f"cannot probe the POP3 mailbox of host {ctx.host.name}: it uses Microsoft OAuth 2.0 (pop3_oauth), "
+            "and whether inMail gets in cannot be told from the host without its token; not a reason to act"
+        )
     # bash's /dev/tcp, from the Campaign host itself: the path the module takes, not the operator's.
-    script = f'exec 3<>/dev/tcp/{host}/{port} || exit 3; IFS= read -r -t {wait} line <&3; printf "%s\\n" "$line"'
+    connect = f"exec 3<>/dev/tcp/{host}/{port} || exit 3"
+    if args.get("protocol") == "pop3" and _pop3_mode(port, ctx) == TLS:
+        # TCP first (so "unreachable" means it), then the greeting after the TLS handshake; QUIT ends the
+        # session politely. Certificates are not judged here: only that the mailbox answers.
+        sni = "" if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:]+", host) else f" -servername {host}"
+        script = (
+            f"command -v openssl >/dev/null 2>&1 || exit {NO_OPENSSL}; {connect}; exec 3>&-; "
+            f"printf 'QUIT\\r\\n' | openssl s_client -connect {host}:{port}{sni} -quiet 2>/dev/null | head -n 1"
+        )
+    else:
+        script = f'{connect}; IFS= read -r -t {wait} line <&3; printf "%s\\n" "$line"'
     return f"timeout {wait + 1} bash -c {shlex.quote(script)}"
 
 
 def _judge_banner(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     host, port = _endpoint(args, ctx)
     where = f"{host}:{port}"
-    banner = out.strip().splitlines()[0] if out.strip() else ""
-    data = {"server": where, "banner": banner[:200]}
-    if rc == 3 or (rc != 0 and not banner):
+    banner = out.strip().splitlines()[0].strip() if out.strip() else ""
+    pop3 = args.get("protocol") == "pop3"
+    mode = _pop3_mode(port, ctx) if pop3 else PLAIN
+    data = {"server": where, "banner": banner[:200], "tls": mode == TLS}
+    if pop3 and rc == NO_OPENSSL:
+        return Verdict(Reading.UNDETERMINED, f"cannot probe {where} over TLS (POP3S): openssl is not on the host", data)
+    if rc == 3:
+        why = err.strip().splitlines()[-1][:200] if err.strip() else f"exit {rc}"
+        return Verdict(Reading.FAILED, f"cannot reach {where} from the host: {why}", data)
+    over = " over TLS" if mode == TLS else ""
+    if not banner:
+        if pop3 and mode != PLAIN:  # it accepted the connection but said nothing this probe can read
+            hint = "" if mode == TLS else " (if the mailbox uses POP3S, set pop3_encryption: pop3s)"
+            return Verdict(
+                Reading.UNDETERMINED,
+                f"cannot probe {where}: it accepts connections but no POP3 greeting came{over}{hint}",
+                data,
+            )
         why = err.strip().splitlines()[-1][:200] if err.strip() else f"exit {rc}"
         return Verdict(Reading.FAILED, f"cannot reach {where} from the host: {why}", data)
     expect = str(args.get("expect", ""))
     if expect and not re.search(expect, banner):
-        return Verdict(Reading.FAILED, f"{where} answered {banner[:120]!r}, not {expect!r}", data)
-    return Verdict(Reading.PASSED, f"{where} answers from the host: {banner[:120]}", data)
+        if pop3 and mode != TLS and not banner.isprintable():  # TLS bytes where a plain greeting was expected
+            return Verdict(
+                Reading.UNDETERMINED,
+                f"cannot probe {where}: it does not greet in plain text (set pop3_encryption: pop3s if it is POP3S)",
+                data,
+            )
+        return Verdict(Reading.FAILED, f"{where} answered {banner[:120]!r}{over}, not {expect!r}", data)
+    return Verdict(Reading.PASSED, f"{where} answers from the host{over}: {banner[:120]}", data)
 
 
 action(
     "tcp_banner",
-    "a server named by a host var (host:port) is reachable from the host and greets as expected (e.g. POP3 +OK)",
+    "a server named by a host var (host:port) is reachable from the host and greets as expected (e.g. POP3 +OK); "
+    "protocol pop3 speaks TLS where the mailbox does (pop3_encryption, port 995) and cannot probe OAuth",
     Effect.READ,
     build=_banner_cmd,
     judge=_judge_banner,
@@ -207,5 +261,13 @@ action(
         ArgSpec("server_var", "str", "the host var holding host:port, e.g. pop3_server", required=True),
         ArgSpec("expect", "str", r"a regex the greeting line must match, e.g. ^\+OK", default=""),
         ArgSpec("timeout", "int", "seconds to wait for the greeting", default=5, minimum=1),
+        ArgSpec(
+            "protocol",
+            "enum",
+            "pop3: the bounce mailbox (TLS per pop3_encryption or port 995; OAuth: cannot probe); "
+            "tcp: a plain greeting",
+            default="tcp",
+            choices=("tcp", "pop3"),
+        ),
     ],
 )

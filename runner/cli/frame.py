@@ -1,8 +1,9 @@
 """What ``remediate MODULE`` and ``remediate check`` share: their host and audit options, and the run frame.
 
-Owns: :func:`run_options` (``--host``, ``--group``, ``-i``, ``--ssh-config``, ``--audit-log``,
-``--syslog``, ``--instance``, ``--reason``, ``--forks``) and :func:`run_in_frame`: ``run.started``, the
-engine, ``run.finished`` whatever happens, Ctrl-C and SIGTERM, and the run's exit code from its hosts.
+Owns: :func:`run_options` (``--host``, ``--group``, ``--limit``, ``--rerun-failed``, ``-i``,
+``--ssh-config``, ``--audit-log``, ``--syslog``, ``--instance``, ``--reason``, ``--forks``) and
+:func:`run_in_frame`: ``run.started``, the engine, ``run.finished`` whatever happens, Ctrl-C and
+SIGTERM, and the run's exit code from its hosts.
 Must not: render the outcome (:mod:`runner.cli.output` delivers it in the format asked).
 """
 
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
     from runner.report import HostOutcome
 
 
+def complete_limit(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The group or host names for the element being typed after ``:``, ``,``, ``&`` or ``!``."""
+    cut = max(incomplete.rfind(mark) for mark in ":,&!") + 1
+    head, word = incomplete[:cut], incomplete[cut:]
+    return [head + name for name in complete_group(ctx, param, word) + complete_host(ctx, param, word)]
+
+
 def run_options(command: Any) -> Any:
     options = [
         click.option(
@@ -44,6 +52,21 @@ def run_options(command: Any) -> Any:
             metavar="NAME",
             shell_complete=complete_group,
             help="Inventory group (repeatable).",
+        ),
+        click.option(
+            "-l",
+            "--limit",
+            default=None,
+            metavar="PATTERN",
+            shell_complete=complete_limit,
+            help="Narrow the hosts to an Ansible host pattern: 'emea:&prod:!web3', 'web*', '~db\\d+' "
+            "(without --host/--group: the pattern's hosts, as ansible-playbook --limit).",
+        ),
+        click.option(
+            "--rerun-failed",
+            default=None,
+            metavar="RUN_ID",
+            help="Only the hosts that did not end healthy in that run (from the audit log; see remediate audit runs).",
         ),
         click.option(
             "-i",

@@ -31,10 +31,18 @@ from runner.console import out
     metavar="NAME",
     help="Only these hosts (without an inventory: what is discovered on them through the OpenSSH config).",
 )
+@click.option(
+    "-l", "--limit", default=None, metavar="PATTERN", help="Only the hosts of an Ansible host pattern: 'emea:!web3'."
+)
 @click.option("--instance", default=None, metavar="NAME", help="The instance, where a host runs several.")
 @output_option(["text", "json"])
 def hosts_cmd(
-    inventory: Path | None, ssh_config: Path | None, hosts: tuple[str, ...], instance: str | None, output: str
+    inventory: Path | None,
+    ssh_config: Path | None,
+    hosts: tuple[str, ...],
+    limit: str | None,
+    instance: str | None,
+    output: str,
 ) -> None:
     """The inventory as resolved: address, port, user, the path to each host (direct, via bastions), vars.
 
@@ -45,10 +53,9 @@ def hosts_cmd(
     from runner.playbook import template_vars
 
     try:
-        if hosts:
-            chosen = hosts_from_flags(
-                {"inventory": inventory, "ssh_config": ssh_config, "hosts": hosts, "groups": (), "instance": instance}
-            )
+        if hosts or limit:
+            flags = {"inventory": inventory, "ssh_config": ssh_config, "hosts": hosts, "groups": ()}
+            chosen = hosts_from_flags({**flags, "instance": instance, "limit": limit})
         else:
             chosen = list(load_inventory(inventory).hosts.values())
         used = template_vars(load_all_playbooks())
@@ -82,6 +89,8 @@ def hosts_cmd(
         out(f"{row['host']}: {where}  {row['path']}  groups: {', '.join(row['groups']) or '-'}")
         for name, value in sorted(row["vars"].items()):
             out(f"    {name}: {value}")
+        for item in row.get("ignored", []):  # OpenSSH directives set for the host that the runner ignores
+            out(f"    ignored: {item['directive']} {item['value']} ({item['why']})")
         _show_settings(row)
         for name in row["unused_vars"]:
             out(f"remediate: warning: {row['host']}: var {name!r} is not read by the runner or any playbook", err=True)
