@@ -132,18 +132,25 @@ def backup_table(prefix: str, run_id: str) -> str:
 # --- recipient de-duplication through nlserver javascript --------------------------------------
 
 DEDUP = "@@dedup"
-# Tables (schemas) whose rows point at a recipient (configuration/using/data-model-description.md):
-# delivery logs, tracking logs and subscriptions. While one of them points at a row to delete, the
-# deletion is refused: Adobe's tool for merging such profiles is the Deduplication activity's Merge.
+# Tables whose rows point at a recipient by its iRecipientId (configuration/using/data-model-description.md):
+# delivery logs, tracking logs, subscriptions and their history (NmsSubHisto), and static group
+# memberships (NmsRcpGrpRel, the relation table of iRecipientId and iGroupId). While one of them points at
+# a row to delete, the deletion is refused: deleting would leave them pointing at nothing, and Adobe's
+# documented way to fold two profiles into one is the merge (platform/using/updating-data.md).
 REFERENCING = (
     ("nms:broadLogRcp", "NmsBroadLogRcp", "delivery logs"),
     ("nms:trackingLogRcp", "NmsTrackingLogRcp", "tracking logs"),
     ("nms:subscription", "NmsSubscription", "subscriptions"),
+    ("nms:subHisto", "NmsSubHisto", "subscription history rows"),
+    ("NmsRcpGrpRel", "NmsRcpGrpRel", "group memberships"),
 )
 MERGE_HINT = (
-    "merge these profiles with Adobe's Deduplication activity (Merge) in a workflow "
-    "(workflow/using/deduplication-merge.md), then run again"
+    "merge each of these profiles into the one kept with Adobe's merge (select both in the recipient list, "
+    'Merge selected lines..., platform/using/updating-data.md "Merge data"), then run again'
 )
+# how far back a recipient counts as the import's (its @created / tsCreated): ANSI INTERVAL 'n' DAY, which
+# PostgreSQL and Oracle both read; Oracle's default precision holds two digits, so at most 64 days
+WINDOW_VAR = "import_window_days"
 
 
 def _ids(verdict: Verdict | None, source: str) -> list[tuple[int, str]]:
@@ -182,28 +189,35 @@ def dedup_scope(args: Mapping[str, Any], ctx: Context) -> tuple[list[int], list[
     return sorted({i for i, name in found if name in wanted}), wanted
 
 
-def _doomed(folder_ids: list[int]) -> str:
-    """Rows of those folders whose email (case and spaces ignored) an older row of those folders holds."""
+def _doomed(folder_ids: list[int], window_days: int | None = None) -> str:
+    """Rows of those folders whose email (case and spaces ignored) an older row of those folders holds;
+    with ``window_days``, both rows created within that many days (what one import and its re-run made)."""
     scope = ", ".join(str(i) for i in folder_ids)
+    recent = ""
+    if window_days is not None:
+        if not 1 <= int(window_days) <= 64:
+            raise ValueError(f"{WINDOW_VAR} must be 1 to 64 days, got {window_days!r}")
+        recent = f" AND {{t}}.tsCreated > CURRENT_TIMESTAMP - INTERVAL '{int(window_days)}' DAY"
     # LENGTH(TRIM(...)) > 0 also leaves out NULL and empty emails on Oracle, where '' is NULL.
     return (
-        f"r.iFolderId IN ({scope}) AND LENGTH(TRIM(r.sEmail)) > 0 AND r.iRecipientId > "
-        f"(SELECT MIN(k.iRecipientId) FROM NmsRecipient k WHERE k.iFolderId IN ({scope}) "
+        f"r.iFolderId IN ({scope}){recent.format(t='r')} AND LENGTH(TRIM(r.sEmail)) > 0 AND r.iRecipientId > "
+        f"(SELECT MIN(k.iRecipientId) FROM NmsRecipient k WHERE k.iFolderId IN ({scope}){recent.format(t='k')} "
         "AND LOWER(TRIM(k.sEmail)) = LOWER(TRIM(r.sEmail)))"
     )
 
 
-def dedup_scripts(folder_ids: list[int], backup: str) -> tuple[str, str]:
+def dedup_scripts(folder_ids: list[int], backup: str, window_days: int | None = None) -> tuple[str, str]:
     """(count script, delete script): plain, portable SQL (PostgreSQL and Oracle) in sqlGetInt/sqlExec.
 
     The first counts the rows to delete and the rows of other tables pointing at them. The second
     copies the rows to delete into ``backup`` (CREATE TABLE ... AS SELECT), then deletes only rows that
     are in the backup and that nothing points at (a row pointed at meanwhile is kept), and counts what
     is left of the backup in NmsRecipient. Each statement is one SQL statement; an error stops the script.
+    With ``window_days`` only recipients created within that many days count (the check's window).
     """
     if not IDENT.match(backup) or not folder_ids:
         raise ValueError(f"invalid backup table {backup!r} or empty folder list")
-    doomed = _doomed(folder_ids)
+    doomed = _doomed(folder_ids, window_days)
     ids = f"SELECT r.iRecipientId FROM NmsRecipient r WHERE {doomed}"
     count = [f'logInfo("{DEDUP} rows " + sqlGetInt("SELECT COUNT(*) FROM NmsRecipient r WHERE {doomed}"));']
     for schema, table, _words in REFERENCING:
@@ -247,7 +261,7 @@ def _dedup_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     folder_ids, _names = dedup_scope(args, ctx)
     # A new table per run, so the restore command brings back exactly this run's rows.
     backup = backup_table(prefix, ctx.run_id)
-    count, delete = dedup_scripts(folder_ids, backup)
+    count, delete = dedup_scripts(folder_ids, backup, int(ctx.var(WINDOW_VAR)))
     js = f'{ctx.nlserver} javascript -instance:{shlex.quote(str(ctx.var("instance")))} -file "$f"'
     # Two calls: the second (backup, delete) runs only when the first found rows to delete and no
     # other table pointing at them. The shell decides, so no JavaScript control flow is needed.
@@ -319,9 +333,10 @@ def _judge_dedup(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: 
 
 action(
     "recipient_dedup",
-    "through nlserver javascript (sqlGetInt/sqlExec, portable SQL): in the folders dedup_folders names, copy "
-    "every recipient that is not the oldest of its email into a new backup table, then delete exactly those "
-    "rows; refused while delivery logs, tracking logs or subscriptions point at them",
+    "through nlserver javascript (sqlGetInt/sqlExec, portable SQL): in the folders dedup_folders names, among "
+    "the recipients created within import_window_days, copy every one that is not the oldest of its email into "
+    "a new backup table, then delete exactly those rows; refused while delivery logs, tracking logs, "
+    "subscriptions, their history or group memberships point at them",
     Effect.DISRUPT,
     build=_dedup_cmd,
     judge=_judge_dedup,

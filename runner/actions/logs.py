@@ -22,6 +22,21 @@ from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 WINDOWS = ("fixed", "popMailPeriodSec")
+ERRORS = ("module", "database", "all")
+# A database error in a module's log: a restart of the module cannot fix it. Adobe's samples: "PGS-220000
+# PostgreSQL error: ..." (integrations/using/troubleshooting-the-acs-connector.md), "ODB-240000 ODBC error:
+# ..." and the ODB- code family (installation/using/configure-fda-teradata.md), a log line "PostgreSQL
+# error: ERROR: ... (iRc=-2006)" followed by "SQL order '...' was not executed. (iRc=-2006)"
+# (migration/using/configuring-your-platform.md), and SOAP details "ODBC error: ..."
+# (configuration/using/about-web-services.md). Only error-level lines count (ODB-240007 is logged as info).
+DATABASE_ERROR = re.compile(
+    r"^(?:PGS|ODB)-\d{6}\b|\b(?:PostgreSQL|ODBC) error:|^SQL order '.*' was not executed", re.IGNORECASE
+)
+
+
+def is_database_error(message: str) -> bool:
+    """Whether a log line's message is a database error (its code or Adobe's wording of one)."""
+    return DATABASE_ERROR.search(message.strip()) is not None
 
 
 WINDOW_ARGS = (
@@ -38,6 +53,14 @@ WINDOW_ARGS = (
         "periods", "int", "how many periods the window spans (window_from: popMailPeriodSec)", default=1, minimum=1
     ),
     ArgSpec("lines", "int", "how many last lines of the log to read", default=2000, minimum=1),
+    ArgSpec(
+        "errors",
+        "enum",
+        "module: error lines a restart of the module may answer (database errors are left out and named); "
+        "database: only database error lines (PGS-, ODB-: a problem no module restart fixes); all: every one",
+        default="module",
+        choices=ERRORS,
+    ),
 )
 
 
@@ -102,7 +125,8 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
     if started_at is not None and float(started_at) > since:
         since = float(started_at)
         source = f"{now - since:.0f}s (since {args.get('_since_of', 'the module')} started; the window is {source})"
-    errors: list[str] = []
+    module_errors: list[str] = []
+    database_errors: list[str] = []
     read = unreadable = 0
     for line in log.splitlines():
         if not line.strip():
@@ -114,22 +138,48 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             continue
         read += 1
         if entry.level == "error" and _epoch(entry.timestamp) >= since:
-            errors.append(f"{entry.timestamp} {entry.message}"[:200])
-    data = {"errors": errors[-20:], "window": window, "lines_read": read, "lines_unreadable": unreadable}
+            found = database_errors if is_database_error(entry.message) else module_errors
+            found.append(f"{entry.timestamp} {entry.message}"[:200])
+    kind = str(args.get("errors", "module"))
+    errors = {"module": module_errors, "database": database_errors}.get(kind, module_errors + database_errors)
+    data = {
+        "errors": errors[-20:],
+        "database_errors": database_errors[-20:],
+        "window": window,
+        "lines_read": read,
+        "lines_unreadable": unreadable,
+    }
     if unreadable and not read:
         return Verdict(
             Reading.UNDETERMINED, f"{path}: no line in the documented log layout ({unreadable} unreadable)", data
         )
+    if kind == "database":
+        if database_errors:
+            return Verdict(
+                Reading.FAILED,
+                f"database problem: {len(database_errors)} database error line(s) in {path} in the last {source} "
+                f"(a module restart cannot fix them: check the database and the instance's data source), "
+                f"last: {database_errors[-1]}",
+                data,
+            )
+        return Verdict(Reading.PASSED, f"no database error in {path} in the last {source}", data)
+    aside = ""
+    if kind == "module" and database_errors:
+        aside = f" ({len(database_errors)} database error line(s) left out: a restart cannot fix them)"
     if errors:
         return Verdict(
-            Reading.FAILED, f"{len(errors)} error line(s) in {path} in the last {source}, last: {errors[-1]}", data
+            Reading.FAILED,
+            f"{len(errors)} error line(s) in {path} in the last {source}{aside}, last: {errors[-1]}",
+            data,
         )
-    return Verdict(Reading.PASSED, f"no error in {path} in the last {source}", data)
+    what = "no error a restart could answer" if aside else "no error"
+    return Verdict(Reading.PASSED, f"{what} in {path} in the last {source}{aside}", data)
 
 
 action(
     "log_errors",
-    "no error line in a module's log within a window (fixed, or periods of the instance's popMailPeriodSec)",
+    "no error line in a module's log within a window (fixed, or periods of the instance's popMailPeriodSec); "
+    "database errors (PGS-, ODB-) are counted apart: a restart cannot fix them",
     Effect.READ,
     build=_log_errors_cmd,
     judge=_judge_log_errors,

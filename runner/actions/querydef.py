@@ -34,14 +34,16 @@ SCHEMA = r"[a-z]{2,8}:[A-Za-z][A-Za-z0-9]{0,40}"
 _NAME = r"[A-Za-z][A-Za-z0-9]*"
 _PATH = rf"(?:@{_NAME}|\[(?:{_NAME}/)*@{_NAME}\])"
 # A select/groupBy/orderBy expression: an attribute or linked attribute, optionally inside the few
-# aggregate and string functions the playbooks use (Lower(Trim(@email)), Count(@id), Min(@id),
-# Length(Trim(@email)); Adobe's "List of functions", platform/using/defining-filter-conditions.md).
-EXPR = rf"(?:(?:Lower|Upper|Trim|Length|Count|Min|Max)\()*{_PATH}\)*"
+# aggregate and string functions the playbooks use (Lower(Ltrim(Rtrim(@email))), Count(@id), Min(@id),
+# Length(...)). Only names of Adobe's "List of functions" (platform/using/defining-filter-conditions.md):
+# it has Ltrim and Rtrim, and no Trim, so a build may refuse Trim.
+FUNCTIONS = ("Lower", "Upper", "Ltrim", "Rtrim", "Length", "Count", "Min", "Max")
+EXPR = rf"(?:(?:{'|'.join(FUNCTIONS)})\()*{_PATH}\)*"
 _EXPR = re.compile(EXPR)
 # A condition once its {var} fields are filled: attributes, numbers, 'quoted words', operators, functions.
 _COND_TOKEN = re.compile(
     rf"\s*(?:{EXPR}|'[A-Za-z0-9_.@:\- ]*'|-?\d+(?:\.\d+)?|<=|>=|<>|!=|=|<|>|\(|\)|,|"
-    r"\b(?:AND|OR|NOT|IN|IS|NULL|LIKE|GetDate|Lower|Upper|Trim|Length|Count|Min|Max|"
+    rf"\b(?:AND|OR|NOT|IN|IS|NULL|LIKE|GetDate|{'|'.join(FUNCTIONS)}|"
     r"SubDays|SubHours|SubMinutes|SubSeconds)\b)"
 )
 _LITERAL_WORD = re.compile(r"[A-Za-z0-9_.@:\-]{1,128}")

@@ -79,8 +79,8 @@ def _relaunch_valid(args: Mapping[str, Any]) -> str | None:
 action(
     "workflow_relaunch",
     "xtk.workflow.Start/Restart, through nlserver javascript, of each workflow a query check listed (first "
-    "column), or of the one workflow a host var names (Start starts or resumes, Restart stops then starts; "
-    "neither clears an incremental history)",
+    "column), or of the one workflow a host var names (Start starts or resumes and clears the workflow's "
+    "instance variables, Restart stops then starts and keeps them: workflow/using/starting-a-workflow.md)",
     Effect.CHANGE,
     build=_relaunch_cmd,
     judge=exit_ok,

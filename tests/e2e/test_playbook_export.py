@@ -1,4 +1,5 @@
-"""export playbook on the lab: the inventory's export workflows, failed or paused, re-launched; modes; refusals.
+"""export playbook on the lab: the inventory's export workflows in error re-launched; a paused one (a pause may
+be an operator's) started only on confirmation; modes; refusals.
 
 The lab inventory names ``export_workflows: [exportRecipients]`` (a recurring delta export that stays
 started, @state 11, between runs) and ``export_full_workflow: exportRecipientsFull``.
@@ -52,13 +53,49 @@ def test_export_failed_is_relaunched_delta_and_verified(lab, remediate, host):
     assert step(report, "export_workflows_recovered")["outcome"] == "passed"
 
 
-def test_export_paused_is_resumed(lab, remediate, host):
+def test_export_paused_is_not_started_without_confirmation(lab, remediate, host):
+    """Paused without @failed: maybe on purpose. With no terminal and no --yes the run is refused (exit 4)
+    and the workflow stays paused: no Start request reaches the database, no export file is written."""
+    lab.break_(host, "export_paused")
+    before = lab.status(host)
+    assert _wf(before)["state"] == 13 and not _wf(before)["failed"]
+    code, report = run(remediate, "export")
+    assert code == 4, report
+    assert report["status"] == "not_confirmed" and "resume_paused" in report["message"], report
+    resume = step(report, "resume_paused")
+    assert resume["outcome"] == "declined" and 'xtk.workflow.Start("exportRecipients")' in resume["command"]
+    found = step(report, "export_workflows_paused")
+    assert found["outcome"] == "failed" and "paused without error" in found["message"]
+    assert step(report, "export_workflows_failed")["outcome"] == "passed"
+    assert not steps(report, "remediation", "ran")
+    after = lab.status(host)
+    assert _wf(after)["state"] == 13 and not _wf(after)["failed"]
+    assert after["db"]["pending_workflow_starts"] == 0  # nothing queued for wfserver
+    assert after["files"]["export_files"] == before["files"]["export_files"]
+    assert pids(after) == pids(before)
+    refused = [e for e in remediate.events() if e["event"] == "confirmation.refused"]
+    assert refused and refused[0]["step"] == "resume_paused"
+
+
+def test_export_paused_is_resumed_once_confirmed(lab, remediate, host):
     lab.break_(host, "export_paused")
     assert _wf(lab.status(host))["state"] == 13
     code, report = run(remediate, "export", "--yes")
     assert code == 0, report
     assert _wf(lab.status(host))["state"] != 13
-    assert step(report, "relaunch_delta")["outcome"] == "ran"
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["resume_paused"]
+    assert step(report, "resume_paused")["effect"] == "disrupt"
+    given = [e for e in remediate.events() if e["event"] == "confirmation.given"]
+    assert given and given[0]["via"] == "--yes" and given[0]["step"] == "resume_paused"
+
+
+def test_export_failed_is_relaunched_without_a_prompt(lab, remediate, host):
+    """In error (@failed = 1): the seed's re-launch, as before, with no terminal and no --yes."""
+    lab.break_(host, "export_failed")
+    code, report = run(remediate, "export")
+    assert code == 0, report
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["relaunch_delta"]
+    assert not _wf(lab.status(host))["failed"]
 
 
 def test_export_mode_full_runs_the_full_export_workflow(lab, remediate, host):
@@ -93,3 +130,8 @@ def test_export_mode_full_without_full_workflow_is_refused(lab, remediate, host,
 def test_export_dry_run_changes_nothing(lab, remediate, host):
     after = check_dry_run(lab, remediate, "export", "export_failed", ['xtk.workflow.Start("exportRecipients")'])
     assert _wf(after)["failed"] == 1
+
+
+def test_export_dry_run_of_a_paused_export_starts_nothing(lab, remediate, host):
+    after = check_dry_run(lab, remediate, "export", "export_paused", ['xtk.workflow.Start("exportRecipients")'])
+    assert _wf(after)["state"] == 13 and after["db"]["pending_workflow_starts"] == 0

@@ -1,7 +1,10 @@
 """import playbook on the lab: duplicates reported by default; deleted only with dedup=delete in dedup_folders.
 
 The lab's ``import_duplicates`` fault re-imports 12 recipients into their own folder (nmsRootRecipient)
-and 8 into the other folder, and points a subscription, delivery logs and tracking logs at some copies.
+and 8 into the other folder (their originals were created an hour before, by the partial first run), and
+points subscriptions, delivery logs, tracking logs, a subscription history row and a group membership at
+some copies. The lab inventory names ``import_folders: [nmsRootRecipient, prospects]``; the checks read
+only those folders and recipients created within ``import_window_days`` (7).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def _inventory(remediate, tmp_path: Path, **extra) -> Path:
 def _unreference_copies(lab, host):
     lab.psql(
         f"DELETE FROM NmsSubscription WHERE {COPIES}; DELETE FROM NmsBroadLogRcp WHERE {COPIES}; "
-        f"DELETE FROM NmsTrackingLogRcp WHERE {COPIES}",
+        f"DELETE FROM NmsTrackingLogRcp WHERE {COPIES}; DELETE FROM NmsSubHisto WHERE {COPIES}; "
+        f"DELETE FROM NmsRcpGrpRel WHERE {COPIES}",
         db=_db(host),
     )
 
@@ -114,7 +118,8 @@ def test_import_delete_refused_while_delivery_logs_point_at_a_duplicate(lab, rem
     assert code == 1, report
     message = step(report, "deduplicate")["message"]
     assert "refused" in message and "delivery logs (nms:broadLogRcp)" in message
-    assert "Deduplication" in message
+    assert "1 group memberships (NmsRcpGrpRel)" in message and "1 subscription history rows (nms:subHisto)" in message
+    assert "Merge selected lines" in message and "platform/using/updating-data.md" in message
     assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
     assert _backups(lab, host) == tables
 
@@ -139,7 +144,7 @@ def test_import_healthy_host_is_left_alone(lab, remediate, host):
 
 
 def test_import_recipients_without_an_email_are_not_duplicates(lab, remediate, host):
-    """Profiles with no email ('' or blanks; NULL on Oracle) are left out by Length(Trim(@email)) > 0."""
+    """Profiles with no email ('' or blanks; NULL on Oracle) are left out by Length(Ltrim(Rtrim(@email))) > 0."""
     lab.psql(
         "INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany) "
         "SELECT nextval('NmsRecipient_seq'), e, 1, 'No', 'Email', 'none' "
@@ -151,3 +156,49 @@ def test_import_recipients_without_an_email_are_not_duplicates(lab, remediate, h
     assert code == 0, report
     assert step(report, "no_duplicate_emails")["outcome"] == "passed"
     assert _count(lab, host, "SELECT count(*) FROM NmsRecipient WHERE iRecipientId > 200") == 6
+
+
+def test_import_check_reads_only_its_folders_and_recent_recipients(lab, remediate, host):
+    """Bounded: a duplicate created long ago, or in a folder imports do not write into, is not read."""
+    lab.psql(
+        "INSERT INTO XtkFolder VALUES (3, 'archive', 'Archive') ON CONFLICT DO NOTHING;"
+        # a copy of recipient 40 made 30 days ago (outside the 7-day window, as is the original)
+        "INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, tsCreated) "
+        "SELECT nextval('NmsRecipient_seq'), sEmail, iFolderId, now() - interval '30 days' FROM NmsRecipient "
+        "WHERE iRecipientId = 40;"
+        # two fresh copies of one email in a folder the inventory does not name
+        "INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId) SELECT nextval('NmsRecipient_seq'), "
+        "'archived@example.com', 3 FROM generate_series(1, 2)",
+        db=_db(host),
+    )
+    try:
+        assert lab.status(host)["db"]["duplicate_email_groups"] == 2  # the whole table has them
+        code, report = run(remediate, "import", "--yes")
+        assert code == 0, report
+        checked = step(report, "no_duplicate_emails")
+        assert checked["outcome"] == "passed" and "import_folders" in checked["message"], checked
+        assert "SubDays(GetDate(), 7)" in checked["command"] and "[folder/@name] IN" in checked["command"]
+    finally:
+        lab.psql(
+            "DELETE FROM NmsRecipient WHERE iRecipientId > 200; DELETE FROM XtkFolder WHERE iFolderId = 3", db=_db(host)
+        )
+
+
+def test_import_delete_refused_while_a_group_membership_points_at_a_duplicate(lab, remediate, host, tmp_path):
+    """NmsRcpGrpRel and NmsSubHisto point at recipients too (data-model-description.md): refused, nothing deleted."""
+    lab.break_(host, "import_duplicates")
+    lab.psql(  # only the group membership and the subscription history row are left pointing at copies
+        f"DELETE FROM NmsSubscription WHERE {COPIES}; DELETE FROM NmsBroadLogRcp WHERE {COPIES}; "
+        f"DELETE FROM NmsTrackingLogRcp WHERE {COPIES}",
+        db=_db(host),
+    )
+    inventory = _inventory(remediate, tmp_path, dedup_folders=["nmsRootRecipient"])
+    rows = _count(lab, host, "SELECT count(*) FROM NmsRecipient")
+    tables = _backups(lab, host)
+    code, doc = remediate.json("import", "--host", host, "--option", "dedup=delete", "--yes", inventory=inventory)
+    report = doc["hosts"][host]
+    assert code == 1, report
+    message = step(report, "deduplicate")["message"]
+    assert message.startswith("refused: 1 subscription history rows (nms:subHisto), 1 group memberships"), message
+    assert _count(lab, host, "SELECT count(*) FROM NmsRecipient") == rows
+    assert _backups(lab, host) == tables

@@ -76,3 +76,45 @@ def test_pop3_down_is_reported_not_restarted_then_a_new_error_is_restarted(lab, 
     new = pid_of(lab, host, INMAIL)
     assert new and new != old
     assert step(report, "pop3_still_reachable")["outcome"] == "passed"
+
+
+def test_database_error_lines_restart_nothing(lab, remediate, host):
+    """inMail.log holds database errors (Adobe's PGS-220000 and ODB-240000 lines) written after inMail's
+    start: a database problem, reported (exit 1), and inMail is not restarted, --yes or not."""
+    old = pid_of(lab, host, INMAIL)
+    assert old
+    log = lab.hdir(host) / f"nl6/var/{INSTANCE}/log/inMail.log"
+    kept = log.read_text(errors="replace")
+    try:
+        _database_errors_restart_nothing(lab, remediate, host, log, old)
+    finally:
+        lab.write(log, kept)  # the lines written here leave the log (syslogd appends to the same file)
+
+
+def _database_errors_restart_nothing(lab, remediate, host, log, old):
+    time.sleep(1.1)  # the lines come after inMail's start, to the second
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    with log.open("a") as f:  # Adobe's log layout; the messages as the pages print them
+        f.write(
+            f"{stamp}.000Z\t{old}\t{old}\t1\terror\tinMail\tPGS-220000 PostgreSQL error: could not connect to "
+            "server: Connection refused (iRc=-2006)\n"
+            f"{stamp}.100Z\t{old}\t{old}\t1\terror\tinMail\tODB-240000 ODBC error: [unixODBC][Driver Manager]Data "
+            "source name not found, and no default driver specified (iRc=-2006)\n"
+        )
+    code, report = run(remediate, "inMail", "--yes")
+    assert code == 1, report
+    database = step(report, "inmail_database_errors")
+    assert database["outcome"] == "failed" and database["message"].startswith("database problem: 2 database error")
+    logged = step(report, "inmail_log_errors")
+    assert logged["outcome"] == "passed" and "2 database error line(s) left out" in logged["message"]
+    assert step(report, "pop3_reachable")["outcome"] == "passed"
+    assert not steps(report, "remediation", "ran"), report["steps"]
+    assert pid_of(lab, host, INMAIL) == old
+    assert lab.status(host)["processes"][INMAIL]["alive"]
+    # an inMail error of its own beside them: still no restart while the database errors stand
+    with log.open("a") as f:
+        f.write(f"{stamp}.200Z\t{old}\t{old}\t1\terror\tinMail\tINM-090031 Error while reading message 3 (iRc=-55)\n")
+    code, report = run(remediate, "inMail", "--yes")
+    assert code == 1 and step(report, "inmail_log_errors")["outcome"] == "failed", report
+    assert not steps(report, "remediation", "ran"), report["steps"]
+    assert pid_of(lab, host, INMAIL) == old

@@ -95,3 +95,24 @@ def test_mta_on_the_mid_sourced_host_is_not_applicable(lab, remediate):
     assert not steps(report, "remediation")
     after = lab.status(MID_SOURCED)
     assert pids(after) == pids(before) and f"mta@{INSTANCE}" not in after["processes"]
+
+
+def test_pending_delivery_logs_are_read_within_the_window_only(lab, remediate, host):
+    """NmsBroadLogRcp is "the largest table in the system": pending_logs reads logs changed within
+    delivery_log_window (1 day) by @lastModified, at most 20 deliveries; older Pending logs are not read."""
+    lab.break_(host, "stat_down")  # a new delivery and its 150 logs stay Pending
+    wait_until(lambda: lab.status(host)["db"]["pending_delivery_logs"] >= 150, 15, "pending delivery logs")
+    code, doc = remediate.json("mta", "--host", HOST, "--dry-run")
+    shown = next(s for s in doc["hosts"][HOST]["steps"] if s["id"] == "pending_logs")
+    assert code == 0 and shown["outcome"] == "passed", shown  # inform: shown, never a reason to act
+    assert shown["message"].startswith("1 deliveries with Pending delivery logs") and " 150" in shown["message"]
+    assert (
+        "@lastModified &gt; SubSeconds(GetDate(), 86400)" in shown["command"] and 'lineCount="20"' in shown["command"]
+    )
+    lab.psql(
+        "UPDATE NmsBroadLogRcp SET tsLastModified = now() - interval '2 days' WHERE iStatus = 6", db="campaign_lab1"
+    )
+    code, doc = remediate.json("mta", "--host", HOST, "--dry-run")
+    shown = next(s for s in doc["hosts"][HOST]["steps"] if s["id"] == "pending_logs")
+    assert shown["outcome"] == "passed" and shown["message"].startswith("no deliveries"), shown
+    assert lab.status(host)["db"]["pending_delivery_logs"] >= 150  # they are there, just not read

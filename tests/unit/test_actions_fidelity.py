@@ -86,3 +86,116 @@ def test_log_errors_reads_across_adobes_rotation(tmp_path) -> None:  # type: ign
     (tmp_path / "inMail_2.log").unlink()
     res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
     assert ACTIONS["log_errors"].judge(args, ctx, res.stdout, res.stderr, res.returncode).undetermined
+
+
+# --- the POP3 probe speaks what the mailbox speaks (external-accounts.md, "Bounce mails") ----------
+
+POP3 = {"server_var": "pop3_server", "expect": r"^\+OK", "protocol": "pop3"}
+
+
+def _pop3_ctx(server: str, **extra: object) -> Context:
+    return Context(Host("prod1", (), {"instance": "prod", "pop3_server": server, **extra}, "inv.yml:3"))
+
+
+def _pop3_judge(ctx: Context, out: str, rc: int = 0, err: str = "") -> Verdict:
+    return ACTIONS["tcp_banner"].judge(POP3, ctx, out, err, rc)
+
+
+def test_pop3_probe_speaks_tls_on_pop3s() -> None:
+    for ctx in (_pop3_ctx("mail.example.com:995"), _pop3_ctx("mail.example.com:1995", pop3_encryption="pop3s")):
+        command = ACTIONS["tcp_banner"].build(POP3, ctx)
+        assert "openssl s_client -connect mail.example.com:" in command and "-servername mail.example.com" in command
+        assert "/dev/tcp/mail.example.com/" in command  # TCP first: "unreachable" means it
+        verdict = _pop3_judge(ctx, "+OK Dovecot ready.\n")
+        assert verdict.passed and "over TLS" in verdict.message and verdict.data["tls"]
+    for plain in (_pop3_ctx("mail.example.com:110"), _pop3_ctx("mail.example.com:995", pop3_encryption="starttls")):
+        command = ACTIONS["tcp_banner"].build(POP3, plain)
+        assert "openssl" not in command and "read -r -t 5 line" in command  # STARTTLS greets in plain first
+    generic = ACTIONS["tcp_banner"].build({"server_var": "pop3_server"}, _pop3_ctx("mail.example.com:995"))
+    assert "openssl" not in generic  # only protocol pop3 knows POP3S
+
+
+def test_pop3_probe_cannot_probe_oauth_and_says_so() -> None:
+    with pytest.raises(Skip, match=r"cannot probe.*OAuth 2\.0"):
+        ACTIONS["tcp_banner"].build(POP3, _pop3_ctx("outlook.office365.com:995", pop3_oauth=True))
+
+
+def test_pop3_probe_that_cannot_tell_is_undetermined_never_unreachable() -> None:
+    tls = _pop3_ctx("mail.example.com:995")
+    silent = _pop3_judge(tls, "", rc=0)
+    assert silent.undetermined and "cannot probe" in silent.message and "cannot reach" not in silent.message
+    no_openssl = _pop3_judge(tls, "", rc=4)
+    assert no_openssl.undetermined and "openssl" in no_openssl.message
+    odd_port = _pop3_ctx("mail.example.com:2110")  # TLS or plain? a plain greeting is tried
+    unknown = _pop3_judge(odd_port, "", rc=0)
+    assert unknown.undetermined and "pop3_encryption: pop3s" in unknown.message
+    assert _pop3_judge(odd_port, "+OK ready\n").passed
+    refused = _pop3_judge(tls, "", rc=3, err="bash: connect: Connection refused")
+    assert refused.failed and "cannot reach mail.example.com:995" in refused.message
+    assert _pop3_judge(_pop3_ctx("mail.example.com:110"), "-ERR busy\n").failed
+
+
+def test_pop3s_probe_reads_the_greeting_of_a_real_tls_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The command runs for real against a local POP3S server (a self-signed certificate: not judged)."""
+    import shutil
+    import socket
+    import ssl
+    import subprocess
+    import threading
+
+    if not (shutil.which("openssl") and shutil.which("bash") and shutil.which("timeout")):
+        pytest.skip("openssl, bash and timeout are needed")
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip("openssl cannot make a certificate here")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(str(cert), str(key))
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):  # the TCP check, then the TLS session
+            conn, _addr = server.accept()
+            try:
+                with tls.wrap_socket(conn, server_side=True) as session:
+                    session.sendall(b"+OK POP3S ready\r\n")
+                    session.recv(64)
+                    session.sendall(b"+OK bye\r\n")
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ctx = _pop3_ctx(f"127.0.0.1:{port}", pop3_encryption="pop3s")
+    command = ACTIONS["tcp_banner"].build(POP3, ctx)
+    res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=20, check=False)
+    server.close()
+    verdict = ACTIONS["tcp_banner"].judge(POP3, ctx, res.stdout, res.stderr, res.returncode)
+    assert verdict.passed and "+OK POP3S ready" in verdict.message, (res.stdout, res.stderr)
+    plain = _pop3_ctx(f"127.0.0.1:{port}", pop3_encryption="pop3")  # nothing listens any more
+    res = subprocess.run(
+        ["sh", "-c", ACTIONS["tcp_banner"].build(POP3, plain)], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert ACTIONS["tcp_banner"].judge(POP3, plain, res.stdout, res.stderr, res.returncode).failed
