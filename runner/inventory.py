@@ -307,7 +307,7 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
             continue
         _check_group_name(name, str(file), ini_group.line)
         declared = found.group(name, f"{file}:{ini_group.line}")
-        declared.set_vars(_ansible_booleans(ini_group.vars), f"{file}:{ini_group.line}")
+        declared.set_vars(ini_group.vars, f"{file}:{ini_group.line}")
         for child in ini_group.children:
             if child not in declared.children:
                 declared.children.append(child)
@@ -316,15 +316,16 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
                 declared.hosts.append(host)
     for name, ini_host in parsed.hosts.items():
         _check_host_name(name, str(file), ini_host.line)
-        found.host(name, f"{file}:{ini_host.line}").own_vars.update(_ansible_booleans(ini_host.vars))
+        found.host(name, f"{file}:{ini_host.line}").own_vars.update(ini_host.vars)
 
 
 def _ansible_booleans(values: dict[str, Any]) -> dict[str, Any]:
-    """The runner's true/false vars as Ansible reads them from INI text: ``yes``/``true``/``1`` and kin.
+    """The runner's true/false vars read as Ansible's modules read a boolean: ``yes``/``true``/``1`` ...
 
-    ``ansible-inventory`` keeps ``syslog_probe=true`` the string "true" (Ansible turns it into a boolean
-    where a module reads it); the runner reads it as Ansible's ``bool`` would, so an INI line says what
-    it means. Other vars keep Ansible's types.
+    Ansible's INI reader keeps ``syslog_probe=true`` the string "true" (so does the JSON that
+    ``ansible-inventory`` prints of it), and Ansible makes it a boolean where a module reads it; the
+    runner does the same for the vars it declares true/false, whatever the format. Other vars keep
+    their types.
     """
     out = dict(values)
     for key, value in values.items():
@@ -464,6 +465,7 @@ def _resolve(found: _Collect, paths: list[str]) -> Inventory:
         for layer in sorted(mine, key=lambda g: (depth_of(g), groups[g].priority, g)):
             merged.update(groups[layer].vars)
         merged.update(raw.own_vars)
+        merged = _ansible_booleans(merged)
         shown = tuple(g for g in sorted(mine, key=order.__getitem__) if g not in BUILTIN_GROUPS)
         loaded = Host(name=name, groups=shown, vars=merged, source=raw.source)
         _check_vars(loaded)
