@@ -33,21 +33,22 @@ def held_by(addr: str, port: int, pid: int) -> bool:
     return any(f" {addr}:{port} " in f" {ln} " and f"pid={pid}," in ln for ln in r.stdout.splitlines())
 
 
-def sshd_conf(lab: LabContext, host: str, port: int, key: str) -> Path:
+def sshd_conf(lab: LabContext, host: str, port: int, key: str, extra: str = "") -> Path:
     h = lab.hdir(host)
     conf = h / "ssh" / f"sshd_config.{port}"
-    text = SSHD_CONFIG.format(addr=lab.addr(host), port=port, key=h / "ssh" / key, h=h, user=lab.user)
+    text = SSHD_CONFIG.format(addr=lab.addr(host), port=port, key=h / "ssh" / key, h=h, user=lab.user) + extra
     lab.write(conf, text, 0o644)
     return conf
 
 
-def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST_KEY) -> None:
-    """Start the host's sshd on `port` serving `key` (nothing when the recorded one still runs)."""
+def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST_KEY, extra: str = "") -> None:
+    """Start the host's sshd on `port` serving `key` (nothing when the recorded one still runs);
+    `extra` sshd_config lines are added to the lab's."""
     run = lab.hdir(host) / "run"
     pf = run / f"sshd.{port}.pid"
     if read_pidfile(pf):
         return
-    conf = sshd_conf(lab, host, port, key)
+    conf = sshd_conf(lab, host, port, key, extra)
     p = lab.popen_as(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], run / f"sshd.{port}.log")
     write_pidfile(pf, p.pid)
     deadline = time.time() + 10
@@ -62,6 +63,18 @@ def sshd_start(lab: LabContext, host: str, port: int = SSH_PORT, key: str = HOST
 
 def sshd_stop(lab: LabContext, host: str, port: int) -> None:
     kill_verified([lab.hdir(host) / "run" / f"sshd.{port}.pid"])
+
+
+def ca_sshd_start(lab: LabContext, host: str, port: int, ca_public_key: str) -> str:
+    """A second sshd of the host (same host key, same login, same environment) on `port` that also
+    trusts user certificates signed by `ca_public_key` (TrustedUserCAKeys), for tests of OpenSSH
+    certificate authorities; stopped by :func:`sshd_stop`. Returns its known_hosts line."""
+    h = lab.hdir(host)
+    ca = h / "ssh" / f"trusted_user_ca.{port}.pub"
+    lab.write(ca, ca_public_key.strip() + "\n", 0o644)
+    sshd_start(lab, host, port, extra=f"TrustedUserCAKeys {ca}\n")
+    pub = (h / "ssh" / f"{HOST_KEY}.pub").read_text().split()
+    return f"[{lab.addr(host)}]:{port} {pub[0]} {pub[1]}"
 
 
 ROOT_SSHD_CONFIG = """# sshd of lab host {host} for root logins (runs as root, with privilege separation)

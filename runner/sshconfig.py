@@ -1,67 +1,66 @@
-"""OpenSSH client config, read as ``ssh`` reads it: where and how to reach each host.
+"""Where and how to reach each host, as ``ssh`` would: ``ssh -G`` resolves, this module maps its answer.
 
-Owns: tokenizing ``ssh_config`` files while tracking ``file:line`` through ``Include`` (globs, relative
-paths under ``~/.ssh``, loops refused), ``Host`` and ``Match host/originalhost/user/localuser/all``
-blocks, first-value-wins, ``%`` tokens and ``${ENV}`` in the directives that take them, and the
-:class:`Endpoint` of a host (with its bastion chain: ``ProxyJump`` or ``ProxyCommand``). Every
-directive that would change where or how ``ssh`` connects and that the runner does not honour is
-refused with an :class:`InputError` naming it and its ``file:line``, before any host is touched.
-Must not: open a connection, run a command (``Match exec`` and ``LocalCommand`` are refused, never
-run), or import paramiko.
+Owns: the :class:`Endpoint` of a host (with its bastion chain: ``ProxyJump`` hops, each resolved by
+``ssh -G`` as ssh resolves a jump host, or ``ProxyCommand``), built from ``ssh -G``'s answer with the
+inventory's ``ansible_host``/``ansible_port``/``ansible_user`` given as on ssh's command line (they
+win); ``%`` tokens, ``~`` and ``${ENV}`` in the values ssh -G leaves unexpanded; the algorithm lists
+mapped onto what the runner's SSH library implements (:data:`LIBRARY`; nothing in common is refused);
+the directives ignored for a host (``remediate hosts`` shows them); and every directive that would
+change where or how ssh connects and that the runner cannot honour refused with an :class:`InputError`
+at its ``file:line``, before any host is touched. Must not: open a connection or import paramiko.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import re
 import socket
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner import sshconfig_read as g
 from runner.errors import InputError
 from runner.inventory import Host
-from runner.sshconfig_read import (
-    _TOKENS,
-    _percent,
-)
-from runner.sshconfig_read import (
-    ALIVE_COUNT as ALIVE_COUNT,
-)
-from runner.sshconfig_read import (
-    ALIVE_INTERVAL as ALIVE_INTERVAL,
-)
-from runner.sshconfig_read import (
-    CONNECT_TIMEOUT as CONNECT_TIMEOUT,
-)
-from runner.sshconfig_read import (
-    HARMLESS as HARMLESS,
-)
-from runner.sshconfig_read import (
-    HONOURED as HONOURED,
-)
-from runner.sshconfig_read import (
-    MAX_HOPS as MAX_HOPS,
-)
-from runner.sshconfig_read import (
-    MAX_INCLUDE_DEPTH as MAX_INCLUDE_DEPTH,
-)
-from runner.sshconfig_read import (
-    ONLY_VALUES as ONLY_VALUES,
-)
-from runner.sshconfig_read import (
-    REFUSED as REFUSED,
-)
-from runner.sshconfig_read import (
-    Setting as Setting,
-)
-from runner.sshconfig_read import (
-    lookup as lookup,
-)
-from runner.sshconfig_read import (
-    match_patterns as match_patterns,
-)
+from runner.sshconfig_read import Directive, Options
+
+CONNECT_TIMEOUT = 10.0
+ALIVE_INTERVAL = 15  # ServerAliveInterval when the config sets none or 0 (ssh's "never" would wait forever)
+ALIVE_COUNT = 3  # ServerAliveCountMax (ssh's default)
+MAX_HOPS = 8
+RESOLVE_THREADS = 16  # ssh -G runs at once when a whole fleet is checked
+
+# What the runner's SSH library (paramiko, behind runner.transport) implements, per algorithm directive;
+# tests/unit/test_ssh_g.py checks it against the installed paramiko.
+LIBRARY: dict[str, tuple[str, ...]] = {
+    "ciphers": (
+        "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+        "aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc",
+    ),
+    "macs": (
+        "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512",
+        "hmac-sha1", "hmac-sha1-96", "hmac-md5", "hmac-md5-96",
+    ),
+    "kexalgorithms": (
+        "mlkem768x25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+        "ecdh-sha2-nistp521", "diffie-hellman-group16-sha512", "diffie-hellman-group-exchange-sha256",
+        "diffie-hellman-group14-sha256",
+    ),
+    "hostkeyalgorithms": (
+        "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512",
+        "rsa-sha2-256",
+    ),
+    "pubkeyacceptedalgorithms": (
+        "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512",
+        "rsa-sha2-256", "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+    ),
+}  # fmt: skip
+# one algorithm under two names: OpenSSH's name -> the library's
+ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,18 @@ class Endpoint:
     alive_count: int = ALIVE_COUNT
     jump: Endpoint | None = None  # the bastion this host is reached through (ProxyJump)
     proxy_command: str | None = None  # the command whose stdio is the connection (ProxyCommand)
-    origin: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    certificate_files: tuple[str, ...] = ()
+    address_family: str = "any"  # "any", "inet" or "inet6"
+    bind_address: str | None = None
+    compression: bool = False
+    required_rsa_size: int = 1024
+    # algorithm lists in ssh's order, each within LIBRARY; () is the library's own default
+    ciphers: tuple[str, ...] = ()
+    macs: tuple[str, ...] = ()
+    kex: tuple[str, ...] = ()
+    host_key_types: tuple[str, ...] = ()
+    pubkey_types: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str, str], ...] = ()  # (directive, value, why) set for this host but ignored
 
     @property
     def known_name(self) -> str:
@@ -128,83 +138,171 @@ class Endpoint:
         first = hops[0] if hops else self
         if first.proxy_command:
             out["proxy_command"] = first.proxy_command
+        if self.ignored:
+            out["ignored"] = [{"directive": d, "value": v, "why": w} for d, v, w in self.ignored]
         return out
 
 
 # --- tokens ---------------------------------------------------------------------------------------
 
-
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PATH_TOKENS = "dhijkLlnpru"  # IdentityFile, CertificateFile, IdentityAgent (ssh_config(5) TOKENS), less %C
+PROXY_TOKENS = "hnpr"
 
 
-def _env(value: str, where: str) -> str:
-    def sub(m: re.Match[str]) -> str:
+def expand(value: str, tokens: dict[str, str], allowed: str, where: str | None, *, path: bool = True) -> str:
+    """ssh's expansion of a value: ``~`` (the login's home), ``${ENV}``, then ``%`` tokens."""
+    if path and value.startswith("~"):
+        head, sep, rest = value[1:].partition("/")
+        try:
+            base = g.home() if not head else pwd.getpwnam(head).pw_dir
+        except KeyError:
+            raise InputError(f"no such user in {value!r}", where=where) from None
+        value = base + sep + rest
+
+    def env(m: re.Match[str]) -> str:
         if m.group(1) not in os.environ:
             raise InputError(f"environment variable {m.group(1)} is not set", where=where)
         return os.environ[m.group(1)]
 
-    return _ENV.sub(sub, value)
+    if path:
+        value = _ENV.sub(env, value)
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        c = value[i]
+        if c != "%":
+            out.append(c)
+            i += 1
+            continue
+        t = value[i + 1] if i + 1 < len(value) else ""
+        if t == "%":
+            out.append("%")
+        elif t and t in allowed:
+            out.append(tokens[t])
+        else:
+            shown = f"%{t}" if t else "a lone %"
+            raise InputError(
+                f"token {shown} is not supported here", where=where, hint=f"supported: %{' %'.join(allowed)}"
+            )
+        i += 2
+    return "".join(out)
 
 
-def _path(value: str, tokens: dict[str, str], where: str, key: str) -> str:
-    return os.path.expanduser(_env(_percent(value, tokens, _TOKENS[key], where), where))
+def _tokens(name: str, opts: Options) -> dict[str, str]:
+    local = socket.gethostname()
+    return {
+        "d": g.home(),
+        "h": _one(opts, "hostname", name),
+        "i": str(os.getuid()),
+        "j": _one(opts, "proxyjump", ""),
+        "k": _one(opts, "hostkeyalias", name),
+        "L": local.split(".")[0],
+        "l": local,
+        "n": name,
+        "p": _one(opts, "port", "22"),
+        "r": _one(opts, "user", ""),
+        "u": pwd.getpwuid(os.getuid()).pw_name,
+    }
 
 
 # --- resolution -----------------------------------------------------------------------------------
 
 
-def _yes(s: Setting | None, default: bool = False) -> bool:
-    return default if s is None else s.args[0].lower() in ("yes", "true")
+def _one(opts: Options, key: str, default: str) -> str:
+    values = opts.get(key)
+    return values[0] if values else default
 
 
-def _int(s: Setting | None, default: int, key: str, low: int = 0) -> int:
-    if s is None:
+def _int(opts: Options, key: str, default: int, config: Path | None) -> int:
+    value = _one(opts, key, "")
+    if value in ("", "none"):
         return default
     try:
-        value = int(s.args[0])
+        return int(value)
     except ValueError:
-        raise InputError(f"{key} must be a whole number, got {s.args[0]!r}", where=s.where) from None
-    if value < low:
-        raise InputError(f"{key} must be at least {low}", where=s.where)
-    return value
+        d = g.BY_KEY[key]
+        raise InputError(f"{d.name} {value!r} is not a whole number", where=g.locate(config, d)) from None
 
 
-def _jump_specs(s: Setting) -> list[tuple[str | None, str, int | None]]:
+def _jump_specs(spec_text: str, where: str | None) -> list[tuple[str | None, str, int | None]]:
     """ProxyJump ``[user@]host[:port]`` or ``ssh://[user@]host[:port]``, comma-separated."""
     out: list[tuple[str | None, str, int | None]] = []
-    for part in ",".join(s.args).split(","):
+    for part in spec_text.split(","):
         spec = part.strip()
         if spec.startswith("ssh://"):
             spec = spec[len("ssh://") :].rstrip("/")
-        if not spec:
-            raise InputError("empty ProxyJump hop", where=s.where)
         user, _, hostport = spec.rpartition("@")
-        port: int | None = None
-        host = hostport
         m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", hostport) or re.fullmatch(r"([^:]+)(?::(\d+))?", hostport)
         if m is None:
-            raise InputError(f"bad ProxyJump hop {part!r}", where=s.where, hint="[user@]host[:port]")
-        host = m.group(1)
-        if m.group(2):
-            port = int(m.group(2))
-            if not 0 < port < 65536:
-                raise InputError(f"bad port in ProxyJump hop {part!r}", where=s.where)
-        out.append((user or None, host, port))
+            raise InputError(f"bad ProxyJump hop {part!r}", where=where, hint="[user@]host[:port]")
+        port = int(m.group(2)) if m.group(2) else None
+        out.append((user or None, m.group(1), port))
     return out
 
 
+def _where(config: Path | None, key: str, value: str | None = None) -> str:
+    d = g.BY_KEY.get(key) or Directive(key, g.REFUSED, "")
+    return g.locate(config, d, value) or str(config or g.default_config())
+
+
+def _refuse(opts: Options, config: Path | None) -> list[tuple[str, str, str]]:
+    """Raise for a refused directive ssh resolved for this host; return the ignored ones that are set."""
+    base = g.baseline()
+    ignored: list[tuple[str, str, str]] = []
+    for key, values in opts.items():
+        value = " ".join(values)
+        d = g.BY_KEY.get(key)
+        if d is None:
+            if key in g.NOT_DIRECTIVES or base.get(key) == values:
+                continue
+            raise InputError(
+                f"OpenSSH directive {key} {value} is not known to remediate",
+                where=_where(config, key),
+                hint="remove it for the hosts remediate reaches, or report it",
+            )
+        if d.status == g.REFUSED and (not d.allowed or value.lower() not in d.allowed):
+            allowed = f" (only {' or '.join(d.allowed)})" if d.allowed else ""
+            raise InputError(
+                f"OpenSSH directive {d.name} {value} is not supported{allowed}: {d.why}",
+                where=_where(config, key, value),
+                hint="it would change where or how ssh connects; remove it for the hosts remediate reaches",
+            )
+        if d.status == g.IGNORED and base.get(key) != values and value.lower() not in d.allowed:
+            ignored.append((d.name, value, d.why))
+    return ignored
+
+
+def _algorithms(opts: Options, key: str, config: Path | None) -> tuple[str, ...]:
+    """ssh's list for one algorithm directive, in ssh's order, within what the library implements."""
+    if key not in opts:
+        return ()
+    wanted = [ALIASES.get(a, a) for a in _one(opts, key, "").split(",") if a]
+    got = tuple(dict.fromkeys(a for a in wanted if a in LIBRARY[key]))
+    if not got:
+        d = g.BY_KEY[key]
+        raise InputError(
+            f"{d.name} leaves no algorithm the runner's SSH library (paramiko) implements: ssh resolves it to "
+            f"{_one(opts, key, '')}; paramiko offers {','.join(LIBRARY[key])}",
+            where=_where(config, key),
+            hint=f"add one that paramiko offers to {d.name} for the hosts remediate reaches",
+        )
+    return got
+
+
+def _config_arg(path: Path | None) -> Path | None:
+    """The ``-F`` file for ssh: None (ssh's own files) for the default ~/.ssh/config; /dev/null for an
+    absent file (read as empty, as before any config existed)."""
+    if path is None or path in (Path("~/.ssh/config").expanduser(), g.default_config()):
+        return None
+    return path if path.is_file() else Path(os.devnull)
+
+
 class Resolver:
-    """Resolves hosts (and their bastions) against one config file."""
+    """Resolves hosts (and their bastions) against one config file (None: the files ssh reads itself)."""
 
-    def __init__(self, path: Path | None, *, home: Path | None = None, local_user: str | None = None) -> None:
-        self.path = path if path is not None and path.is_file() else None
-        self.home = home or Path.home()
-        self.local_user = local_user or getpass.getuser()
-
-    def entry(self, name: str) -> dict[str, Setting]:
-        if self.path is None:
-            return {}
-        return lookup(name, self.path, home=self.home, local_user=self.local_user)
+    def __init__(self, path: Path | None) -> None:
+        self.config = _config_arg(path)
 
     def endpoint(
         self,
@@ -218,106 +316,88 @@ class Resolver:
         seen: tuple[str, ...] = (),
     ) -> Endpoint:
         """The endpoint for ``name``: explicit values win over the config's, as on ssh's command line."""
+        cfg = self.config
+        where = str(cfg or g.default_config())
         if len(seen) > MAX_HOPS:
-            raise InputError(f"more than {MAX_HOPS} bastions on the way to {seen[0]}", where=self._where())
+            raise InputError(f"more than {MAX_HOPS} bastions on the way to {seen[0]}", where=where)
         if name in seen:
-            chain = " -> ".join([*seen, name])
-            raise InputError(f"ProxyJump loop: {chain}", where=self._where())
-        e = self.entry(name)
-        where = {k: s.where for k, s in e.items()}
-        hn = e.get("hostname")
-        addr = address or (_percent(hn.args[0], {"h": name}, _TOKENS["hostname"], hn.where) if hn else name)
-        the_port = port or _int(e.get("port"), 22, "Port", 1)
-        if the_port > 65535:
-            raise InputError("Port must be 1-65535", where=where.get("port"))
-        the_user = user or (e["user"].args[0] if "user" in e else self.local_user)
-        tokens = {
-            "h": addr,
-            "n": name,
-            "p": str(the_port),
-            "r": the_user,
-            "u": self.local_user,
-            "l": socket.gethostname().split(".")[0],
-            "L": socket.gethostname(),
-            "d": str(self.home),
-            "i": str(os.getuid()),
-            "k": e["hostkeyalias"].args[0] if "hostkeyalias" in e else addr,
-        }
-        keyfiles = list(keys)
-        if "identityfile" in e:
-            s = e["identityfile"]
-            keyfiles += [_path(a, tokens, s.where, "identityfile") for a in s.args if a.lower() != "none"]
-        known = e.get("userknownhostsfile")
-        known_files = (
-            tuple(_path(a, tokens, known.where, "userknownhostsfile") for a in known.args if a.lower() != "none")
-            if known
-            else (os.path.join(self.home, ".ssh", "known_hosts"),)
-        )
-        gk = e.get("globalknownhostsfile")
-        global_files = (
-            tuple(os.path.expanduser(a) for a in gk.args if a.lower() != "none")
-            if gk
-            else ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
-        )
-        strict_s = e.get("stricthostkeychecking")
-        strict = strict_s.args[0].lower() if strict_s else "yes"
-        # Only accept-new relaxes anything; "no"/"off"/"ask" are treated as strict on purpose.
-        strict = "accept-new" if strict == "accept-new" else "yes"
-        agent_s = e.get("identityagent")
-        agent: str | None = ""  # the environment's SSH_AUTH_SOCK, as paramiko's Agent reads it
-        if agent_s is not None:
-            value = agent_s.args[0]
-            if value.lower() == "none":
-                agent = None
-            elif value.startswith("$"):  # ssh: a value starting with $ names the variable holding the path
-                agent = os.environ.get(value[1:].strip("{}")) or None
-            elif value != "SSH_AUTH_SOCK":
-                agent = _path(value, tokens, agent_s.where, "identityagent")
-        timeout_s = e.get("connecttimeout")
-        timeout = float(_int(timeout_s, int(CONNECT_TIMEOUT), "ConnectTimeout", 1)) if timeout_s else CONNECT_TIMEOUT
+            raise InputError(f"ProxyJump loop: {' -> '.join([*seen, name])}", where=where)
+        opts = g.ssh_g(name, cfg, hostname=address, port=port, user=user)
+        ignored = _refuse(opts, cfg)
+        tokens = _tokens(name, opts)
+        key_files = self._paths(opts, "identityfile", tokens)
+        if opts.get("identityfile") == g.baseline().get("identityfile") and keys:
+            key_files = ()  # ssh -i: the default identities only when no identity is given at all
         jump: Endpoint | None = forced_jump
         proxy: str | None = None
         if forced_jump is None:
-            pj, pc = e.get("proxyjump"), e.get("proxycommand")
-            if pj is not None and pj.args[0].lower() != "none":
+            pj, pc = _one(opts, "proxyjump", "none"), _one(opts, "proxycommand", "none")
+            if pj.lower() != "none":
                 jump = self._chain(pj, (*seen, name))
-            elif pc is not None and pc.raw.lower() != "none":
-                proxy = _percent(pc.raw, tokens, _TOKENS["proxycommand"], pc.where)
+            elif pc.lower() != "none":
+                proxy = expand(pc, tokens, PROXY_TOKENS, _where(cfg, "proxycommand"), path=False)
         return Endpoint(
             name=name,
-            address=addr,
-            port=the_port,
-            user=the_user,
-            key_files=tuple(keyfiles),
-            known_hosts=known_files,
-            strict=strict,
-            connect_timeout=timeout,
-            identities_only=_yes(e.get("identitiesonly")),
-            agent=agent,
-            global_known_hosts=global_files,
-            host_key_alias=e["hostkeyalias"].args[0] if "hostkeyalias" in e else None,
-            hash_known_hosts=_yes(e.get("hashknownhosts")),
-            alive_interval=_int(e.get("serveraliveinterval"), ALIVE_INTERVAL, "ServerAliveInterval"),
-            alive_count=_int(e.get("serveralivecountmax"), ALIVE_COUNT, "ServerAliveCountMax", 1),
+            address=tokens["h"],
+            port=int(tokens["p"]),
+            user=tokens["r"],
+            key_files=tuple(keys) + key_files,
+            known_hosts=self._files(opts, "userknownhostsfile"),
+            strict="accept-new" if _one(opts, "stricthostkeychecking", "") == "accept-new" else "yes",
+            connect_timeout=float(_int(opts, "connecttimeout", int(CONNECT_TIMEOUT), cfg)),
+            identities_only=_one(opts, "identitiesonly", "no") == "yes",
+            agent=self._agent(opts, tokens),
+            global_known_hosts=self._files(opts, "globalknownhostsfile"),
+            host_key_alias=_one(opts, "hostkeyalias", "") or None,
+            hash_known_hosts=_one(opts, "hashknownhosts", "no") == "yes",
+            alive_interval=_int(opts, "serveraliveinterval", 0, cfg) or ALIVE_INTERVAL,
+            alive_count=max(1, _int(opts, "serveralivecountmax", ALIVE_COUNT, cfg)),
             jump=jump,
             proxy_command=proxy,
-            origin=where,
+            certificate_files=self._paths(opts, "certificatefile", tokens),
+            address_family=_one(opts, "addressfamily", "any"),
+            bind_address=_one(opts, "bindaddress", "") or None,
+            compression=_one(opts, "compression", "no") == "yes",
+            required_rsa_size=_int(opts, "requiredrsasize", 1024, cfg),
+            ciphers=_algorithms(opts, "ciphers", cfg),
+            macs=_algorithms(opts, "macs", cfg),
+            kex=_algorithms(opts, "kexalgorithms", cfg),
+            host_key_types=_algorithms(opts, "hostkeyalgorithms", cfg),
+            pubkey_types=_algorithms(opts, "pubkeyacceptedalgorithms", cfg),
+            ignored=tuple(ignored),
         )
 
-    def _chain(self, s: Setting, seen: tuple[str, ...]) -> Endpoint:
+    def _paths(self, opts: Options, key: str, tokens: dict[str, str]) -> tuple[str, ...]:
+        return tuple(
+            expand(v, tokens, PATH_TOKENS, _where(self.config, key, v)) for v in opts.get(key, []) if v != "none"
+        )
+
+    def _files(self, opts: Options, key: str) -> tuple[str, ...]:
+        """Known-hosts files: ssh -G has expanded their tokens already."""
+        files = " ".join(opts.get(key, [])).split()
+        return tuple(os.path.expanduser(f) for f in files if f.lower() != "none")
+
+    def _agent(self, opts: Options, tokens: dict[str, str]) -> str | None:
+        value = _one(opts, "identityagent", "SSH_AUTH_SOCK")
+        if value.lower() == "none":
+            return None
+        if value == "SSH_AUTH_SOCK":
+            return ""  # the environment's SSH_AUTH_SOCK, as paramiko's Agent reads it
+        if value.startswith("$"):  # ssh: a value starting with $ names the variable holding the path
+            return os.environ.get(value[1:].strip("{}")) or None
+        return expand(value, tokens, PATH_TOKENS, _where(self.config, "identityagent"))
+
+    def _chain(self, spec: str, seen: tuple[str, ...]) -> Endpoint:
         """``ProxyJump a,b``: a is reached as its own config says; b through a; the host through b."""
         hop: Endpoint | None = None
-        for user, host, port in _jump_specs(s):
+        for user, host, port in _jump_specs(spec, _where(self.config, "proxyjump")):
             hop = self.endpoint(host, user=user, port=port, forced_jump=hop, seen=seen)
         assert hop is not None
         return hop
 
-    def _where(self) -> str | None:
-        return str(self.path) if self.path else None
-
 
 def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
-    """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host."""
+    """Combine inventory vars (which win, as in Ansible) with what ``ssh -G`` resolves for the host."""
     port = host.var("ansible_port")
     key = host.var("ansible_ssh_private_key_file")
     return Resolver(ssh_config).endpoint(
@@ -329,14 +409,15 @@ def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
     )
 
 
-def config_path(host: Host, override: Path | None) -> Path:
-    """The config a host is resolved with: --ssh-config, else its ``ssh_config`` var, else ~/.ssh/config."""
+def config_path(host: Host, override: Path | None) -> Path | None:
+    """The config a host is resolved with: --ssh-config, else its ``ssh_config`` var, else None (the
+    files ssh reads by default: ~/.ssh/config and /etc/ssh/ssh_config)."""
     if override is not None:
         chosen, where = override, "--ssh-config"
     elif host.var("ssh_config"):
         chosen, where = Path(str(host.var("ssh_config"))).expanduser(), f"{host.name}: ssh_config"
     else:
-        return Path("~/.ssh/config").expanduser()  # absent: read as empty, as ssh does
+        return None
     if not chosen.is_file():
         # ssh -F refuses a config that is not there: so do we, rather than connect with none
         raise InputError(f"no OpenSSH config at {chosen}", where=where, hint="check the path; nothing was run")
@@ -344,6 +425,20 @@ def config_path(host: Host, override: Path | None) -> Path:
 
 
 def check(hosts: list[Host], override: Path | None) -> None:
-    """Resolve every host now: the first refused directive raises InputError before any host is touched."""
-    for h in hosts:
-        resolve(h, config_path(h, override))
+    """Resolve every host now (``ssh -G`` for several at once): the first refusal, in host order, raises
+    InputError before any host is touched."""
+    paths = [config_path(h, override) for h in hosts]
+    with ThreadPoolExecutor(max_workers=max(1, min(RESOLVE_THREADS, len(hosts)))) as pool:
+        futures = [pool.submit(resolve, h, p) for h, p in zip(hosts, paths, strict=True)]
+    for f in futures:
+        f.result()
+
+
+def lookup(name: str, path: Path | None) -> dict[str, str]:
+    """What ``ssh -G`` resolves for ``name`` (first value of each option), without ``hostname`` when the
+    config gives the host none of its own (so ``"hostname" in lookup(...)`` says the config knows it)."""
+    opts = g.ssh_g(name, _config_arg(path))
+    out = {k: v[0] for k, v in opts.items()}
+    if out.get("hostname", "").lower() == name.lower():
+        del out["hostname"]
+    return out

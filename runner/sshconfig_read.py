@@ -1,156 +1,382 @@
-"""OpenSSH client config files, read as ``ssh`` reads them: the directives that apply to one host name.
+"""What OpenSSH itself says about a host: ``ssh -G``, the table of every ``ssh_config(5)`` directive, and
+where in the config files a directive was written.
 
-Owns: which directives the runner honours, accepts as harmless, or refuses (the tables), tokenizing
-``ssh_config`` files while tracking ``file:line`` through ``Include`` (globs, relative paths under
-``~/.ssh``, loops refused), ``Host`` and ``Match host/originalhost/user/localuser/all`` blocks, and
-first-value-wins. Must not: expand tokens, resolve bastions (that is :mod:`runner.sshconfig`), run
-anything (``Match exec`` is refused, never run), or import paramiko.
+Owns: running ``ssh -G`` (``-F`` when a config file is given; ``-o``/``-p``/``-l`` for what the inventory
+fixes) and reading its answer, ssh's own rejection of a config turned into an :class:`InputError` at
+``file:line``, the answer ssh would give when it is not installed and no config file applies, the
+classification of every directive (honoured, ignored and why, refused unless a value) with the
+README table generated from it (``python -m runner.sshconfig_read --write``), and a light scan of
+the config files (``Include`` followed) that only finds the ``file:line`` of a directive ssh -G
+resolved. Must not: decide how to connect (that is :mod:`runner.sshconfig`), import paramiko, or
+evaluate ``Host``/``Match`` itself (ssh does, ``Match exec`` included).
 """
 
 from __future__ import annotations
 
-import getpass
+import argparse
 import glob
 import os
+import pwd
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from runner.errors import InputError
 
-CONNECT_TIMEOUT = 10.0
-ALIVE_INTERVAL = 15  # ServerAliveInterval when the config sets none (ssh's default 0 would wait forever)
-ALIVE_COUNT = 3  # ServerAliveCountMax (ssh's default)
+SSH = "ssh"
+SSH_G_TIMEOUT = 30.0  # a Match exec command that hangs must not hang the run
 MAX_INCLUDE_DEPTH = 16  # ssh's READCONF_MAX_DEPTH
-MAX_HOPS = 8
+SYSTEM_CONFIG = "/etc/ssh/ssh_config"
+INSTALL_HINT = (
+    "install the OpenSSH client: apt-get install openssh-client (Debian, Ubuntu), dnf install openssh-clients "
+    "(RHEL); without any OpenSSH config file, hosts are reached with ssh's defaults and the inventory's vars"
+)
 
-# Directives the runner honours (read by resolve()).
-HONOURED = frozenset(
-    {
-        "host", "match", "include", "hostname", "port", "user", "identityfile", "identitiesonly",
-        "identityagent", "userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking",
-        "hostkeyalias", "proxyjump", "proxycommand", "connecttimeout", "serveraliveinterval",
-        "serveralivecountmax", "hashknownhosts",
-    }
-)  # fmt: skip
+Options = dict[str, list[str]]  # ssh -G's answer: lower-case key -> the value of each of its lines
 
-# Directives accepted and ignored, each with why ignoring it changes neither where nor how we connect.
-HARMLESS: dict[str, str] = {
-    "addkeystoagent": "the runner never adds keys to an agent",
-    "batchmode": "the runner never prompts: it always runs as ssh does in batch mode",
-    "checkhostip": "an extra IP check in known_hosts; the host name check is always made",
-    "clearallforwardings": "the runner opens no forwarding",
-    "compression": "payload compression only",
-    "connectionattempts": "connection retries are the runner's own bounded policy",
-    "controlpersist": "meaningless without ControlMaster, which is refused",
-    "escapechar": "interactive sessions only",
-    "exitonforwardfailure": "the runner opens no forwarding",
-    "fingerprinthash": "how fingerprints are displayed",
-    "forwardagent": "the runner never forwards an agent (safer than yes)",
-    "forwardx11": "the runner opens no X11 channel",
-    "forwardx11timeout": "the runner opens no X11 channel",
-    "forwardx11trusted": "the runner opens no X11 channel",
-    "localforward": "the runner opens no forwarding",
-    "remoteforward": "the runner opens no forwarding",
-    "dynamicforward": "the runner opens no forwarding",
-    "gssapiauthentication": "an extra authentication method the runner does not try",
-    "gssapidelegatecredentials": "the runner does not use GSSAPI",
-    "hostbasedauthentication": "an extra authentication method the runner does not try",
-    "ignoreunknown": "honoured: unknown directives it names are ignored, as ssh does",
-    "ipqos": "packet priority only",
-    "kbdinteractiveauthentication": "the runner never prompts",
-    "challengeresponseauthentication": "the runner never prompts",
-    "passwordauthentication": "the runner never prompts for a password",
-    "numberofpasswordprompts": "the runner never prompts",
-    "preferredauthentications": "the runner uses public keys only",
-    "pubkeyauthentication": "the runner uses public keys only",
-    "loglevel": "ssh's own log verbosity",
-    "requesttty": "the runner never asks for a terminal",
-    "sendenv": "the runner sends no environment",
-    "setenv": "the runner sends no environment",
-    "tcpkeepalive": "kernel keepalive; ServerAliveInterval is the runner's liveness check",
-    "updatehostkeys": "the runner never rewrites known_hosts entries",
-    "visualhostkey": "display only",
-    "xauthlocation": "the runner opens no X11 channel",
-    "canonicaldomains": "only used by CanonicalizeHostname yes, which is refused",
-    "canonicalizefallbacklocal": "only used by CanonicalizeHostname yes, which is refused",
-    "canonicalizemaxdots": "only used by CanonicalizeHostname yes, which is refused",
-    "canonicalizepermittedcnames": "only used by CanonicalizeHostname yes, which is refused",
-    "streamlocalbindmask": "the runner opens no forwarding",
-    "streamlocalbindunlink": "the runner opens no forwarding",
-    "obscurekeystroketiming": "interactive sessions only",
-    "enablesshkeysign": "host-based authentication only",
-    "stdinnull": "the ssh program's own stdin",
-    "forkafterauthentication": "the ssh program's own process handling",
-    "usekeychain": "macOS agent convenience",
-}
 
-# Directives accepted only with these values (any other value changes where or how ssh connects).
-ONLY_VALUES: dict[str, tuple[str, ...]] = {
-    "addressfamily": ("any",),
-    "bindaddress": (),
-    "bindinterface": (),
-    "canonicalizehostname": ("no", "false"),
-    "controlmaster": ("no", "false"),
-    "controlpath": ("none",),
-    "permitlocalcommand": ("no", "false"),
-    "proxyusefdpass": ("no", "false"),
-    "remotecommand": ("none",),
-    "sessiontype": ("default",),
-    "tunnel": ("no", "false"),
-    "verifyhostkeydns": ("no", "false"),
-    "nohostauthenticationforlocalhost": ("no", "false"),
-}
+# --- the directives of ssh_config(5) ---------------------------------------------------------------
 
-# Directives refused whatever their value, and why.
-REFUSED: dict[str, str] = {
-    "localcommand": "runs a local command",
-    "knownhostscommand": "runs a command to decide the host key",
-    "tunneldevice": "tun devices are not supported",
-    "ciphers": "algorithm restrictions are not applied by the runner's SSH library",
-    "macs": "algorithm restrictions are not applied by the runner's SSH library",
-    "kexalgorithms": "algorithm restrictions are not applied by the runner's SSH library",
-    "hostkeyalgorithms": "algorithm restrictions are not applied by the runner's SSH library",
-    "pubkeyacceptedalgorithms": "algorithm restrictions are not applied by the runner's SSH library",
-    "pubkeyacceptedkeytypes": "algorithm restrictions are not applied by the runner's SSH library",
-    "hostbasedacceptedalgorithms": "algorithm restrictions are not applied by the runner's SSH library",
-    "casignaturealgorithms": "certificates are not supported",
-    "requiredrsasize": "key size policy is not applied by the runner's SSH library",
-    "certificatefile": "certificates are not supported",
-    "pkcs11provider": "hardware tokens are not supported",
-    "securitykeyprovider": "hardware tokens are not supported",
-    "revokedhostkeys": "revoked host key lists are not checked",
-    "rekeylimit": "rekeying limits are not applied",
-    "tag": "Match tagged is not supported",
-    "protocol": "SSH protocol 1 settings are not supported",
-}
-
-# Directives that take % tokens (and ${ENV} / ~), with the tokens ssh allows there.
-_PATH_TOKENS = "%dhiklLnpru"
-_TOKENS: dict[str, str] = {
-    "hostname": "%h",
-    "proxycommand": "%hnpr",
-    "identityfile": _PATH_TOKENS,
-    "identityagent": _PATH_TOKENS,
-    "userknownhostsfile": _PATH_TOKENS,
-}
-_MULTI = frozenset({"identityfile"})  # every value is kept; for every other directive the first wins
-_MATCH_REFUSED = {
-    "exec": "runs a local command",
-    "canonical": "needs CanonicalizeHostname, which is refused",
-    "final": "needs a second configuration pass, which is not supported",
-    "localnetwork": "depends on the local interfaces",
-    "tagged": "needs Tag, which is refused",
-}
+HONOURED, IGNORED, REFUSED = "honoured", "ignored", "refused"
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One directive's value as ssh would use it, and where it was written."""
+class Directive:
+    name: str
+    status: str  # HONOURED, IGNORED, or REFUSED (unless ssh -G shows one of ``allowed``)
+    why: str
+    # REFUSED: the values (as ssh -G prints them) that are accepted; IGNORED: values not worth showing
+    allowed: tuple[str, ...] = ()
+    key: str = ""  # the key ssh -G prints it under, when it is not the lower-case name (an alias)
 
-    args: tuple[str, ...]
-    raw: str  # the rest of the line, verbatim (ProxyCommand keeps its quoting)
+    @property
+    def g_key(self) -> str:
+        return self.key or self.name.lower()
+
+
+_BY_SSH = "evaluated by `ssh -G`"
+_NO_FWD = "the runner opens no forwarding"
+_NO_X11 = "the runner opens no X11 channel"
+_NO_PROMPT = "the runner never prompts"
+_KEYS_ONLY = "the runner authenticates with public keys (and certificates) only"
+_NO_GSS = "GSSAPI (Kerberos) is not used: " + _KEYS_ONLY
+_CANON = "evaluated by `ssh -G`: the runner connects to the name it gives"
+_ALGOS = (
+    "ssh's resolved list (`+`, `-`, `^` applied) in ssh's order, less what the runner's SSH library lacks; "
+    "nothing in common is refused, naming what the library offers"
+)
+_MUX = "ssh's own connection sharing (a master process and socket): the runner holds one connection per host"
+
+DIRECTIVES: tuple[Directive, ...] = (
+    Directive("Host", HONOURED, _BY_SSH + " (patterns, `!` negation)"),
+    Directive("Match", HONOURED, _BY_SSH + ", every criterion, `exec` included (run locally, as ssh runs it)"),
+    Directive("AddKeysToAgent", IGNORED, "the runner never adds keys to an agent"),
+    Directive("AddressFamily", HONOURED, "only IPv4 (`inet`) or IPv6 (`inet6`) addresses are tried"),
+    Directive("BatchMode", IGNORED, "the runner always runs as ssh does in batch mode: it never prompts"),
+    Directive("BindAddress", HONOURED, "the TCP connection's local address (not with ProxyCommand, as in ssh)"),
+    Directive("BindInterface", REFUSED, "binding to an interface is not implemented: use BindAddress"),
+    Directive("CanonicalDomains", HONOURED, _CANON),
+    Directive("CanonicalizeFallbackLocal", HONOURED, _CANON),
+    Directive("CanonicalizeHostname", HONOURED, _CANON),
+    Directive("CanonicalizeMaxDots", HONOURED, _CANON),
+    Directive("CanonicalizePermittedCNAMEs", HONOURED, _CANON),
+    Directive(
+        "CASignatureAlgorithms", IGNORED, "host certificates are not accepted: host keys are checked in known_hosts"
+    ),
+    Directive("CertificateFile", HONOURED, "loaded onto its private key (identity file or agent) and offered first"),
+    Directive("ChannelTimeout", IGNORED, "every command of the runner has its own timeout"),
+    Directive("CheckHostIP", IGNORED, "an extra check of the IP address; the host key is always checked"),
+    Directive("Ciphers", HONOURED, _ALGOS),
+    Directive("ClearAllForwardings", IGNORED, _NO_FWD),
+    Directive("Compression", HONOURED, "zlib compression is requested"),
+    Directive("ConnectionAttempts", IGNORED, "connection retries are the runner's own bounded policy"),
+    Directive("ConnectTimeout", HONOURED, "TCP connect, SSH banner and authentication, each attempt (default 10 s)"),
+    Directive("ControlMaster", IGNORED, _MUX),
+    Directive("ControlPath", IGNORED, _MUX),
+    Directive("ControlPersist", IGNORED, _MUX),
+    Directive("DynamicForward", IGNORED, _NO_FWD),
+    Directive("EnableEscapeCommandline", IGNORED, "interactive sessions only"),
+    Directive("EnableSSHKeysign", IGNORED, "host-based authentication is not used"),
+    Directive("EscapeChar", IGNORED, "interactive sessions only"),
+    Directive("ExitOnForwardFailure", IGNORED, _NO_FWD),
+    Directive("FingerprintHash", IGNORED, "how ssh displays fingerprints"),
+    Directive("ForkAfterAuthentication", IGNORED, "the ssh program's own process handling"),
+    Directive("ForwardAgent", IGNORED, "the runner never forwards an agent"),
+    Directive("ForwardX11", IGNORED, _NO_X11),
+    Directive("ForwardX11Timeout", IGNORED, _NO_X11),
+    Directive("ForwardX11Trusted", IGNORED, _NO_X11),
+    Directive("GatewayPorts", IGNORED, _NO_FWD),
+    Directive("GlobalKnownHostsFile", HONOURED, "host keys are looked up there too"),
+    Directive("GSSAPIAuthentication", IGNORED, _NO_GSS),
+    Directive("GSSAPIClientIdentity", IGNORED, _NO_GSS),
+    Directive("GSSAPIDelegateCredentials", IGNORED, _NO_GSS),
+    Directive("GSSAPIKeyExchange", IGNORED, _NO_GSS),
+    Directive("GSSAPIKexAlgorithms", IGNORED, _NO_GSS),
+    Directive("GSSAPIRenewalForcesRekey", IGNORED, _NO_GSS),
+    Directive("GSSAPIServerIdentity", IGNORED, _NO_GSS),
+    Directive("GSSAPITrustDns", IGNORED, _NO_GSS),
+    Directive("HashKnownHosts", HONOURED, "a host key recorded by `StrictHostKeyChecking accept-new` is hashed"),
+    Directive("HostbasedAcceptedAlgorithms", IGNORED, "host-based authentication is not used"),
+    Directive("HostbasedKeyTypes", IGNORED, "host-based authentication is not used", key="hostbasedacceptedalgorithms"),
+    Directive("HostbasedAuthentication", IGNORED, "host-based authentication is not used"),
+    Directive("HostKeyAlgorithms", HONOURED, _ALGOS + " (certificate host key types are not offered)"),
+    Directive("HostKeyAlias", HONOURED, "the name host keys are looked up and recorded under"),
+    Directive("Hostname", HONOURED, "the address connected to"),
+    Directive("IdentitiesOnly", HONOURED, "no agent key but those of the identity files"),
+    Directive("IdentityAgent", HONOURED, "`none` disables the agent; a socket path is used as `SSH_AUTH_SOCK`"),
+    Directive(
+        "IdentityFile",
+        HONOURED,
+        "RSA, ECDSA and Ed25519 keys (a key with a passphrase only through the agent); sk-, XMSS, DSA keys are skipped",
+    ),
+    Directive("IgnoreUnknown", HONOURED, _BY_SSH),
+    Directive("Include", HONOURED, _BY_SSH),
+    Directive("IPQoS", IGNORED, "packet priority only"),
+    Directive("KbdInteractiveAuthentication", IGNORED, _NO_PROMPT),
+    Directive("KbdInteractiveDevices", IGNORED, _NO_PROMPT),
+    Directive("ChallengeResponseAuthentication", IGNORED, _NO_PROMPT, key="kbdinteractiveauthentication"),
+    Directive("KexAlgorithms", HONOURED, _ALGOS),
+    Directive(
+        "KnownHostsCommand", REFUSED, "runs a command to find host keys: the runner reads known_hosts files only"
+    ),
+    Directive("LocalCommand", IGNORED, "runs only with PermitLocalCommand yes, which is refused"),
+    Directive("LocalForward", IGNORED, _NO_FWD),
+    Directive("LogLevel", IGNORED, "ssh's own log"),
+    Directive("LogVerbose", IGNORED, "ssh's own log"),
+    Directive("MACs", HONOURED, _ALGOS),
+    Directive(
+        "NoHostAuthenticationForLocalhost", REFUSED, "would skip the host key check: the runner always checks", ("no",)
+    ),
+    Directive("NumberOfPasswordPrompts", IGNORED, _NO_PROMPT),
+    Directive("ObscureKeystrokeTiming", IGNORED, "interactive sessions only"),
+    Directive("PasswordAuthentication", IGNORED, _KEYS_ONLY),
+    Directive("PermitLocalCommand", REFUSED, "runs a local command after connecting", ("no",)),
+    Directive("PermitRemoteOpen", IGNORED, _NO_FWD),
+    Directive("PKCS11Provider", REFUSED, "hardware tokens are not supported by the runner's SSH library"),
+    Directive("Port", HONOURED, "the port connected to"),
+    Directive("PreferredAuthentications", IGNORED, _KEYS_ONLY),
+    Directive("ProxyCommand", HONOURED, "run with /bin/sh, tokens %h %n %p %r %%; its stdio is the connection"),
+    Directive("ProxyJump", HONOURED, "each hop resolved by `ssh -G` and its host key checked as the target's"),
+    Directive("ProxyUseFdpass", REFUSED, "a ProxyCommand passing back a socket is not supported", ("no",)),
+    Directive(
+        "PubkeyAcceptedAlgorithms",
+        HONOURED,
+        "keys and certificates of other types are not offered; " + _ALGOS.split("; ")[1],
+    ),
+    Directive(
+        "PubkeyAcceptedKeyTypes", HONOURED, "the old name of PubkeyAcceptedAlgorithms", key="pubkeyacceptedalgorithms"
+    ),
+    Directive("PubkeyAuthentication", IGNORED, _KEYS_ONLY),
+    Directive("RefuseConnection", REFUSED, "the config refuses this host, as ssh would", ("no",)),
+    Directive("RekeyLimit", REFUSED, "the runner's SSH library rekeys on its own fixed limits", ("0 0",)),
+    Directive("RemoteCommand", REFUSED, "the runner runs its own commands (ssh refuses both at once)"),
+    Directive("RemoteForward", IGNORED, _NO_FWD),
+    Directive("RequestTTY", IGNORED, "the runner never asks for a terminal"),
+    Directive("RequiredRSASize", HONOURED, "smaller RSA host keys are refused and smaller RSA identities skipped"),
+    Directive("RevokedHostKeys", REFUSED, "revoked host key lists are not checked by the runner"),
+    Directive("SecurityKeyProvider", IGNORED, "only for FIDO (sk-) keys, which the runner's SSH library cannot use"),
+    Directive("SendEnv", IGNORED, "the runner sends no environment"),
+    Directive("ServerAliveCountMax", HONOURED, "keepalives unanswered before the link counts as dead"),
+    Directive(
+        "ServerAliveInterval",
+        HONOURED,
+        "keepalive period; 0 (ssh's default: never) is taken as 15 s, so a dead link ends",
+    ),
+    Directive("SessionType", REFUSED, "`none` or `subsystem` would run no command", ("default",)),
+    Directive("SetEnv", IGNORED, "the runner sends no environment"),
+    Directive("StdinNull", IGNORED, "the ssh program's own stdin"),
+    Directive("StreamLocalBindMask", IGNORED, _NO_FWD),
+    Directive("StreamLocalBindUnlink", IGNORED, _NO_FWD),
+    Directive("StrictHostKeyChecking", HONOURED, "only `accept-new` relaxes anything: `no`, `off` and `ask` are `yes`"),
+    Directive("SyslogFacility", IGNORED, "ssh's own log"),
+    Directive("Tag", HONOURED, _BY_SSH + " (for `Match tagged`)"),
+    Directive("TCPKeepAlive", IGNORED, "kernel keepalive; ServerAliveInterval is the runner's liveness check"),
+    Directive("Tunnel", REFUSED, "tun devices are not supported", ("false", "no")),
+    Directive("TunnelDevice", IGNORED, "only used with Tunnel, which is refused"),
+    # ssh turns it off itself with a UserKnownHostsFile: only "ask" is worth showing as ignored
+    Directive("UpdateHostKeys", IGNORED, "the runner never rewrites known_hosts entries", ("true", "false")),
+    Directive("User", HONOURED, "the login"),
+    Directive("UserKnownHostsFile", HONOURED, "host keys are looked up there; accept-new appends to the first"),
+    Directive("VerifyHostKeyDNS", REFUSED, "SSHFP records in DNS are not checked", ("false", "no")),
+    Directive("VisualHostKey", IGNORED, "display only"),
+    Directive("WarnWeakCrypto", IGNORED, "ssh's own warnings"),
+    Directive("XAuthLocation", IGNORED, _NO_X11),
+)
+
+BY_KEY: dict[str, Directive] = {}
+for _d in DIRECTIVES:
+    BY_KEY.setdefault(_d.g_key, _d)
+BY_NAME: dict[str, Directive] = {d.name.lower(): d for d in DIRECTIVES}
+# what ssh -G prints that is not a directive, or is resolved into other keys
+NOT_DIRECTIVES = frozenset({"host"})
+
+
+def directives_section() -> str:
+    """The README table of every directive (``python -m runner.sshconfig_read --write``)."""
+    lines = ["| directive | runner | what the runner does |", "|---|---|---|"]
+    for d in sorted(DIRECTIVES, key=lambda d: d.name.lower()):
+        why = d.why
+        if d.status == REFUSED:
+            why = (f"refused unless {' or '.join(d.allowed)}: " if d.allowed else "refused when set: ") + why
+        cell = why.replace("|", "\\|")
+        lines.append(f"| `{d.name}` | {d.status} | {cell} |")
+    return "\n".join(lines)
+
+
+# --- ssh -G ---------------------------------------------------------------------------------------
+
+
+def home() -> str:
+    """The home directory ssh uses for ``~`` and ``%d``: the login's, from the password database."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:  # pragma: no cover - a uid without a passwd entry
+        return os.path.expanduser("~")
+
+
+def default_config() -> Path:
+    return Path(home()) / ".ssh" / "config"
+
+
+def config_files(config: Path | None) -> list[Path]:
+    """The files ssh reads: the given one (``-F``), else ~/.ssh/config and /etc/ssh/ssh_config."""
+    if config is not None:
+        return [config]
+    return [p for p in (default_config(), Path(SYSTEM_CONFIG)) if p.is_file()]
+
+
+def _stamp(config: Path | None) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for p in config_files(config):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def ssh_g(
+    name: str,
+    config: Path | None,
+    *,
+    hostname: str | None = None,
+    port: int | None = None,
+    user: str | None = None,
+) -> Options:
+    """What ``ssh [-F config] -G name`` answers, with inventory values given as on ssh's command line
+    (they win over the config, as there). ``config`` None: the files ssh reads by default."""
+    return _ssh_g(name, config, hostname, port, user, _stamp(config))
+
+
+@lru_cache(maxsize=4096)
+def _ssh_g(
+    name: str,
+    config: Path | None,
+    hostname: str | None,
+    port: int | None,
+    user: str | None,
+    _stamp: object,
+) -> Options:
+    if shutil.which(SSH) is None:
+        if config_files(config):
+            where = str(config or config_files(None)[0])
+            raise InputError("the OpenSSH client (ssh) is not installed: hosts are resolved with `ssh -G`",
+                             where=where, hint=INSTALL_HINT)  # fmt: skip
+        return fallback(name, hostname, port, user)
+    argv = [SSH, "-G"]
+    if config is not None:
+        argv += ["-F", str(config)]
+    if hostname:
+        argv += ["-o", "HostName=" + hostname.replace("%", "%%")]
+    if port:
+        argv += ["-p", str(port)]
+    if user:
+        argv += ["-l", user]
+    argv += ["--", name]
+    try:
+        r = subprocess.run(  # noqa: S603 - the ssh client, with names from the inventory as arguments
+            argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SSH_G_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"`{shlex.join(argv)}` did not answer within {SSH_G_TIMEOUT:g} s",
+            where=str(config or "ssh -G"),
+            hint="a Match exec command that does not end?",
+        ) from None
+    if r.returncode != 0:
+        raise rejected(r.stderr, config, argv)
+    return parse(r.stdout)
+
+
+def parse(text: str) -> Options:
+    out: Options = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key:
+            out.setdefault(key.lower(), []).append(value.strip())
+    return out
+
+
+_REJECT = re.compile(r"^(?P<path>.+?):? line (?P<line>\d+): (?P<what>.+)$")
+
+
+def rejected(stderr: str, config: Path | None, argv: list[str]) -> InputError:
+    """ssh's own message for a config it rejects, at the ``file:line`` it names."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith("Pseudo-terminal")]
+    for ln in lines:
+        m = _REJECT.match(ln)
+        if m:
+            return InputError(
+                f"ssh rejects this config: {m['what']}",
+                where=f"{m['path']}:{m['line']}",
+                hint="`ssh -G` refuses it too; nothing was run",
+            )
+    what = "; ".join(lines[:3]) or "no message"
+    return InputError(f"`{shlex.join(argv)}` failed: {what}", where=str(config) if config else None)
+
+
+@lru_cache(maxsize=1)
+def baseline() -> Options:
+    """ssh's built-in defaults (``ssh -F /dev/null -G``): what a config that sets nothing resolves to."""
+    if shutil.which(SSH) is None:
+        return fallback("example.invalid", None, None, None)
+    return _ssh_g("example.invalid", Path(os.devnull), None, None, None, ())
+
+
+DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa")
+
+
+def fallback(name: str, hostname: str | None, port: int | None, user: str | None) -> Options:
+    """What ssh -G answers when no config file exists (used only when ssh is not installed)."""
+    login = pwd.getpwuid(os.getuid()).pw_name
+    return {
+        "host": [name],
+        "hostname": [hostname or name.lower()],
+        "port": [str(port or 22)],
+        "user": [user or login],
+        "identityfile": [f"~/.ssh/{n}" for n in DEFAULT_IDENTITIES],
+        "userknownhostsfile": [f"{home()}/.ssh/known_hosts {home()}/.ssh/known_hosts2"],
+        "globalknownhostsfile": ["/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"],
+        "stricthostkeychecking": ["ask"],
+        "connecttimeout": ["none"],
+        "serveraliveinterval": ["0"],
+        "serveralivecountmax": ["3"],
+    }
+
+
+# --- where a directive was written ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    keyword: str  # lower case
+    value: str
     path: str
     line: int
 
@@ -159,274 +385,90 @@ class Setting:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
-class _Line:
-    number: int
-    keyword: str  # lower case
-    args: tuple[str, ...]
-    raw: str
-    spelled: str  # as written, for messages
+_LINE = re.compile(r"\s*([^\s=#]+)(?:\s*=\s*|\s+)(.*)$")
 
 
-def _split(text: str, where: str) -> tuple[str, ...]:
-    """ssh's argv_split: whitespace-separated words, "double" and 'single' quotes, # starts a comment."""
-    words: list[str] = []
-    cur: list[str] = []
-    quote = ""
-    in_word = False
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == quote:
-                quote = ""
-            elif c == "\\" and quote == '"' and i + 1 < len(text) and text[i + 1] in '"\\':
-                i += 1
-                cur.append(text[i])
-            else:
-                cur.append(c)
-        elif c in " \t":
-            if in_word:
-                words.append("".join(cur))
-                cur, in_word = [], False
-        elif c == "#" and not in_word:
-            break
-        elif c in "\"'":
-            quote, in_word = c, True
-        elif c == "\\" and i + 1 < len(text):
-            i += 1
-            cur.append(text[i])
-            in_word = True
-        else:
-            cur.append(c)
-            in_word = True
-        i += 1
-    if quote:
-        raise InputError("unterminated quote", where=where)
-    if in_word:
-        words.append("".join(cur))
-    return tuple(words)
-
-
-_KEYWORD = re.compile(r"\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$")
-
-
-@lru_cache(maxsize=64)
-def _read(path: str, mtime_ns: int) -> tuple[_Line, ...]:
-    """One file's directive lines (cached per file version: a fleet looks every host up in it)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"cannot read OpenSSH config: {exc.strerror}", path=path) from None
-    out: list[_Line] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        m = _KEYWORD.match(line)
-        if m is None:  # pragma: no cover - the pattern matches any non-blank line
-            continue
-        raw = m.group(2).strip()
-        args = _split(raw, f"{path}:{number}")
-        out.append(_Line(number, m.group(1).lower(), args, raw, m.group(1)))
-    return tuple(out)
-
-
-def _lines(path: str) -> tuple[_Line, ...]:
-    try:
-        mtime = os.stat(path).st_mtime_ns
-    except OSError as exc:
-        raise InputError(f"cannot read OpenSSH config: {exc.strerror}", path=path) from None
-    return _read(path, mtime)
-
-
-# --- patterns -------------------------------------------------------------------------------------
-
-
-def _match_one(name: str, pattern: str) -> bool:
-    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(rx, name, flags=re.DOTALL) is not None
-
-
-def match_patterns(name: str, patterns: list[str]) -> bool:
-    """ssh's pattern list: true when a pattern matches and no negated (!) pattern does."""
-    hit = False
-    for p in patterns:
-        if p.startswith("!"):
-            if _match_one(name, p[1:]):
-                return False
-        elif _match_one(name, p):
-            hit = True
-    return hit
-
-
-# --- evaluation -----------------------------------------------------------------------------------
-
-
-class _Lookup:
-    """One pass over the config for one host name, as ssh's readconf makes it."""
-
-    def __init__(self, name: str, home: Path, local_user: str) -> None:
-        self.name = name.lower()
-        self.home = home
-        self.local_user = local_user
-        self.found: dict[str, list[Setting]] = {}
-        self.stack: list[str] = []
-        self.active = True
-
-    def first(self, key: str) -> Setting | None:
-        values = self.found.get(key)
-        return values[0] if values else None
-
-    def run(self, path: str) -> dict[str, list[Setting]]:
-        self._file(path, never=False, depth=0)
-        return self.found
-
-    def _file(self, path: str, never: bool, depth: int) -> None:
-        real = os.path.realpath(path)
-        self.stack.append(real)
-        try:
-            for ln in _lines(path):
-                self._line(path, ln, never, depth)
-        finally:
-            self.stack.pop()
-
-    def _line(self, path: str, ln: _Line, never: bool, depth: int) -> None:
-        where = f"{path}:{ln.number}"
-        key = ln.keyword
-        if key == "host":
-            if not ln.args:
-                raise InputError("Host needs at least one pattern", where=where)
-            self.active = not never and match_patterns(self.name, list(ln.args))
-            return
-        if key == "match":
-            self.active = not never and self._match(ln, where)
-            return
-        if key == "include":
-            self._include(path, ln, where, never or not self.active, depth)
-            return
-        known = key in HONOURED or key in HARMLESS or key in ONLY_VALUES or key in REFUSED
-        if not known:
-            ignore = self.first("ignoreunknown")
-            if ignore is not None and match_patterns(key, [p.lower() for a in ignore.args for p in a.split(",")]):
-                return
-            raise InputError(f"unknown OpenSSH directive {ln.spelled!r}", where=where, hint="remove it")
-        if not self.active or never:
-            return
-        if not ln.args:
-            raise InputError(f"{ln.spelled} needs a value", where=where)
-        if key in REFUSED:
-            raise InputError(
-                f"OpenSSH directive {ln.spelled} is not supported: {REFUSED[key]}",
-                where=where,
-                hint="remove it for the hosts remediate reaches",
-            )
-        if key in ONLY_VALUES and ln.args[0].lower() not in ONLY_VALUES[key]:
-            allowed = " or ".join(ONLY_VALUES[key]) or "unset"
-            raise InputError(
-                f"OpenSSH directive {ln.spelled} {ln.raw} is not supported (only {allowed})",
-                where=where,
-                hint="it would change where or how ssh connects; remove it for these hosts",
-            )
-        setting = Setting(ln.args, ln.raw, path, ln.number)
-        if key in ("proxyjump", "proxycommand") and (self.first("proxyjump") or self.first("proxycommand")):
-            return  # ssh: whichever of the two comes first wins
-        if key in _MULTI or key not in self.found:
-            self.found.setdefault(key, []).append(setting)
-
-    def _match(self, ln: _Line, where: str) -> bool:
-        words = list(ln.args)
-        if not words:
-            raise InputError("Match needs criteria", where=where)
-        result = True
-        i = 0
-        while i < len(words):
-            word = words[i]
-            negate = word.startswith("!")
-            crit = word[1:].lower() if negate else word.lower()
-            i += 1
-            if crit == "all":
-                continue
-            if crit in _MATCH_REFUSED:
-                if result:
-                    raise InputError(
-                        f"Match {crit} is not supported: {_MATCH_REFUSED[crit]}",
-                        where=where,
-                        hint="use Host or Match host for the hosts remediate reaches",
-                    )
-                i += 0 if crit in ("canonical", "final") else 1
-                continue
-            if crit not in ("host", "originalhost", "user", "localuser"):
-                raise InputError(f"unknown Match criterion {crit!r}", where=where)
-            if i >= len(words):
-                raise InputError(f"Match {crit} needs an argument", where=where)
-            patterns = [p for p in words[i].split(",") if p]
-            i += 1
-            if crit == "host":
-                hostname = self.first("hostname")
-                subject = _percent(hostname.args[0], {"h": self.name}, "%h", where) if hostname else self.name
-                hit = match_patterns(subject.lower(), [p.lower() for p in patterns])
-            elif crit == "originalhost":
-                hit = match_patterns(self.name, [p.lower() for p in patterns])
-            elif crit == "user":
-                user = self.first("user")
-                hit = match_patterns(user.args[0] if user else self.local_user, patterns)
-            else:
-                hit = match_patterns(self.local_user, patterns)
-            if hit == negate:
-                result = False
-        return result
-
-    def _include(self, path: str, ln: _Line, where: str, never: bool, depth: int) -> None:
-        if not ln.args:
-            raise InputError("Include needs a file", where=where)
-        if depth + 1 > MAX_INCLUDE_DEPTH:
-            raise InputError(f"Include nested deeper than {MAX_INCLUDE_DEPTH} files", where=where)
-        saved = self.active
-        for arg in ln.args:
-            pattern = os.path.expanduser(arg) if arg.startswith("~") else arg
-            if not os.path.isabs(pattern):
-                pattern = str(self.home / ".ssh" / pattern)
-            for target in sorted(glob.glob(pattern)):
-                if os.path.isdir(target):
-                    continue
-                if os.path.realpath(target) in self.stack:
-                    raise InputError(f"Include loop: {target} is already being read", where=where)
-                self._file(target, never, depth + 1)
-                self.active = saved  # a Host or Match inside an included file ends with it
-
-
-def lookup(name: str, path: Path, *, home: Path | None = None, local_user: str | None = None) -> dict[str, Setting]:
-    """The config entry ssh would use for ``name``: first value of each directive (IdentityFile: all)."""
-    found = _Lookup(name, home or Path.home(), local_user or getpass.getuser()).run(str(path))
-    out = {k: v[0] for k, v in found.items()}
-    if "identityfile" in found:
-        files = tuple(a for s in found["identityfile"] for a in s.args)
-        first = found["identityfile"][0]
-        out["identityfile"] = Setting(files, " ".join(files), first.path, first.line)
+def scan(config: Path | None) -> list[Written]:
+    """Every directive line of the files ssh reads, ``Include`` followed, in order; Host and Match are not
+    evaluated (ssh -G did that): only to find where a resolved value was written."""
+    out: list[Written] = []
+    for path in config_files(config):
+        base = Path(SYSTEM_CONFIG).parent if str(path) == SYSTEM_CONFIG else Path(home()) / ".ssh"
+        _scan_file(path, base, out, set(), 0)
     return out
 
 
-# --- tokens ---------------------------------------------------------------------------------------
-
-
-def _percent(value: str, tokens: dict[str, str], allowed: str, where: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        c = value[i]
-        if c != "%":
-            out.append(c)
-            i += 1
+def _scan_file(path: Path, base: Path, out: list[Written], seen: set[str], depth: int) -> None:
+    real = os.path.realpath(path)
+    if real in seen or depth > MAX_INCLUDE_DEPTH:
+        return
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for number, raw in enumerate(text.splitlines(), 1):
+        m = _LINE.match(raw)
+        if m is None:
             continue
-        if i + 1 >= len(value):
-            raise InputError(f"a lone % at the end of {value!r}", where=where)
-        t = value[i + 1]
-        if t == "%":
-            out.append("%")
-        elif t in allowed[1:] and t in tokens:
-            out.append(tokens[t])
-        else:
-            raise InputError(f"token %{t} is not supported here", where=where, hint=f"supported: {allowed}")
-        i += 2
-    return "".join(out)
+        keyword, value = m.group(1).lower(), m.group(2).split(" #")[0].strip()
+        out.append(Written(keyword, value, str(path), number))
+        if keyword == "include":
+            for arg in value.split():
+                pattern = os.path.expanduser(arg.strip("\"'"))
+                if not os.path.isabs(pattern):
+                    pattern = str(base / pattern)
+                for target in sorted(glob.glob(pattern)):
+                    if os.path.isfile(target):
+                        _scan_file(Path(target), base, out, seen | {real}, depth + 1)
+
+
+def locate(config: Path | None, directive: Directive, value: str | None = None) -> str | None:
+    """``file:line`` of the line that most likely set ``directive`` (its value first, else its first line)."""
+    names = {directive.name.lower(), directive.g_key} | {
+        d.name.lower() for d in DIRECTIVES if d.g_key == directive.g_key
+    }
+    lines = [w for w in scan(config) if w.keyword in names]
+    want = _norm(value) if value is not None else None
+    for w in lines:
+        if want is not None and _norm(w.value) == want:
+            return w.where
+    return lines[0].where if lines else None
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.replace('"', "").split()).lower()
+
+
+# --- the README table -----------------------------------------------------------------------------
+
+README_PATH = Path(__file__).resolve().parent.parent / "README.md"
+COMMAND = "python -m runner.sshconfig_read --write"
+BEGIN = f"<!-- ssh_config:begin (generated by `{COMMAND}`) -->"
+END = "<!-- ssh_config:end -->"
+
+
+def readme_text(current: str) -> str:
+    start, stop = current.find(BEGIN), current.find(END)
+    if start < 0 or stop < start:
+        raise ValueError(f"README.md has no {BEGIN} ... {END} section")
+    return current[: start + len(BEGIN)] + "\n" + directives_section() + "\n" + current[stop:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runner.sshconfig_read", description="the ssh_config table")
+    parser.add_argument("--write", action="store_true", help="rewrite the README's ssh_config table")
+    parser.add_argument("--check", action="store_true", help="exit 1 when it is stale")
+    opts = parser.parse_args(argv)
+    current = README_PATH.read_text()
+    if opts.write:
+        README_PATH.write_text(readme_text(current))
+    elif opts.check and readme_text(current) != current:
+        sys.stderr.write(f"README.md: the ssh_config table is stale (regenerate with {COMMAND})\n")
+        return 1
+    elif not opts.check:
+        sys.stdout.write(directives_section() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

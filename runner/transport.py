@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import sshconfig
+from runner import sshconfig, sshconfig_read
 from runner.channels import Capture, Keepalive, Stream
 from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, ConnectionRefused, HostKeyError, TransportError
@@ -132,7 +132,8 @@ class Session:
         gateway: Any = None
         try:
             for i, ep in enumerate(chain):
-                conn = _connection(ep, gateway)
+                label = "" if ep is self.endpoint else f"bastion {ep.name}: "
+                conn = _connection(ep, gateway, self.endpoint.name, label)
                 with _agent_env(ep):
                     _open_hop(conn, ep, self.endpoint, chain[i - 1] if i else None)
                 if ep is not self.endpoint:
@@ -268,22 +269,19 @@ class _agent_env:
                 os.environ["SSH_AUTH_SOCK"] = self.saved
 
 
-def _connection(ep: Endpoint, gateway: Any) -> Any:
+def _connection(ep: Endpoint, gateway: Any, target: str, label: str) -> Any:
     """A Fabric connection for one hop with our safe settings (the previous hop as its ``gateway``)."""
     import paramiko
     from fabric import Config, Connection
 
     kwargs: dict[str, Any] = {
-        # ssh: the default identity files only when none is configured; the agent unless
-        # IdentitiesOnly or IdentityAgent none (configured files are always tried first).
-        "look_for_keys": not ep.key_files,
-        "allow_agent": ep.agent is not None and not ep.identities_only,
         "banner_timeout": ep.connect_timeout,
         "auth_timeout": ep.connect_timeout,
         "channel_timeout": ep.connect_timeout,
+        "compress": ep.compression,
+        "transport_factory": functools.partial(_transport_class(), endpoint=ep),
+        "auth_strategy": _auth_strategy(ep, target, label),
     }
-    if ep.key_files:
-        kwargs["key_filename"] = list(ep.key_files)
     if ep.proxy_command:
         # ssh runs ProxyCommand with the shell; paramiko would split it itself.
         kwargs["sock"] = paramiko.ProxyCommand(shlex.join(["/bin/sh", "-c", f"exec {ep.proxy_command}"]))
@@ -296,6 +294,230 @@ def _connection(ep: Endpoint, gateway: Any) -> Any:
         gateway=gateway,
         connect_kwargs=kwargs,
     )
+
+
+class BindFailed(TransportError):
+    """The local address of BindAddress cannot be used; trying again within seconds will not change that."""
+
+    retryable = False
+
+
+def _dial(ep: Endpoint, label: str, host: str) -> socket.socket:
+    """The TCP connection of a direct hop, as ssh opens it: each address of the name in turn (only IPv4 or
+    IPv6 with AddressFamily), from BindAddress when set, each within ConnectTimeout."""
+    family = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}.get(ep.address_family, socket.AF_UNSPEC)
+    try:
+        infos = socket.getaddrinfo(ep.address, ep.port, family, socket.SOCK_STREAM)
+    except socket.gaierror:
+        only = f" as {'IPv4' if family == socket.AF_INET else 'IPv6'} (AddressFamily {ep.address_family})"
+        raise NameNotResolved(
+            f"{label}cannot resolve host name {ep.address!r}{only if family != socket.AF_UNSPEC else ''}",
+            host=host,
+            hint="check HostName or ansible_host",
+        ) from None
+    last: OSError | None = None
+    for af, kind, proto, _name, addr in infos:
+        sock = socket.socket(af, kind, proto)
+        try:
+            if ep.bind_address:
+                try:
+                    local = socket.getaddrinfo(ep.bind_address, 0, af, kind, 0, socket.AI_PASSIVE)[0][4]
+                    sock.bind(local)
+                except OSError as exc:
+                    raise BindFailed(
+                        f"{label}cannot bind to BindAddress {ep.bind_address}: {_why(exc)}", host=host
+                    ) from None
+            sock.settimeout(ep.connect_timeout)
+            sock.connect(addr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+        except BaseException:
+            sock.close()
+            raise
+    assert last is not None
+    raise last
+
+
+@functools.lru_cache(maxsize=1)
+def _transport_class() -> Any:
+    """paramiko's Transport offering exactly the endpoint's algorithm lists, in ssh's order."""
+    import paramiko
+
+    class OpenSSHTransport(paramiko.Transport):
+        def __init__(self, sock: Any, *, endpoint: Endpoint, **kwargs: Any) -> None:
+            super().__init__(sock, **kwargs)
+            ep = endpoint
+            for attr, chosen in (
+                ("_preferred_ciphers", ep.ciphers),
+                ("_preferred_macs", ep.macs),
+                ("_preferred_kex", ep.kex),
+                ("_preferred_keys", ep.host_key_types),
+                ("_preferred_pubkeys", tuple(dict.fromkeys(t.replace(CERT, "") for t in ep.pubkey_types))),
+            ):
+                if chosen:
+                    setattr(self, attr, chosen)
+            self.host_key_types = ep.host_key_types
+
+        @property
+        def preferred_keys(self) -> tuple[str, ...]:
+            # paramiko adds every certificate type and, in SSHClient, the type known_hosts holds: only
+            # what HostKeyAlgorithms allows is offered (host certificates are never accepted).
+            if not self.host_key_types:
+                return tuple(super().preferred_keys)
+            offered = self._filter_algorithm("keys")  # type: ignore[attr-defined]
+            return tuple(k for k in offered if k in self.host_key_types)
+
+    return OpenSSHTransport
+
+
+CERT = "-cert-v01@openssh.com"
+
+
+def _accepted(key: Any, ep: Endpoint) -> bool:
+    """Whether PubkeyAcceptedAlgorithms lets this key (or certificate) be offered."""
+    if not ep.pubkey_types:
+        return True
+    name = key.get_name()
+    cert = name.endswith(CERT) or key.public_blob is not None
+    base = name.replace(CERT, "")
+    algorithms = ["rsa-sha2-512", "rsa-sha2-256"] if base == "ssh-rsa" else [base]
+    return any(a + (CERT if cert else "") in ep.pubkey_types for a in algorithms)
+
+
+def _public_blob(path: str) -> bytes | None:
+    """The public key blob of a ``.pub`` or certificate file (a certificate: the key it certifies)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        data = Path(path).read_bytes()
+        loaded = serialization.load_ssh_public_identity(data)
+        public = loaded.public_key() if isinstance(loaded, serialization.SSHCertificate) else loaded
+        text = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        return base64.b64decode(text.split()[1])
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def _auth_strategy(ep: Endpoint, host: str, label: str) -> Any:
+    """Public-key authentication as ssh makes it: CertificateFile certificates first (on the identity file
+    or agent key they certify), then each identity file (its ``-cert.pub`` first), then the agent's keys
+    (with IdentitiesOnly, only those of the identity files); PubkeyAcceptedAlgorithms and RequiredRSASize
+    filter them. Every key a failure tried or skipped is named in one line."""
+    import copy
+
+    import paramiko
+    from paramiko.auth_strategy import AuthFailure, AuthStrategy, InMemoryPrivateKey
+
+    class Keys(AuthStrategy):
+        def __init__(self) -> None:
+            super().__init__(ssh_config=paramiko.SSHConfig())
+            self.tried: list[str] = []
+            self.skipped: list[str] = []
+            self.agent: Any = None
+
+        def authenticate(self, transport: Any) -> Any:
+            server = transport.get_remote_server_key()
+            if server.get_name() == "ssh-rsa" and server.get_bits() < ep.required_rsa_size:
+                raise HostKeyError(
+                    f"{label}host key of {ep.known_name} is RSA {server.get_bits()} bits, below RequiredRSASize "
+                    f"{ep.required_rsa_size}",
+                    host=host,
+                )
+            try:
+                return super().authenticate(transport)
+            except AuthFailure:
+                refused = f"refused {', '.join(self.tried)}" if self.tried else "no key to offer"
+                skipped = f"; skipped {', '.join(self.skipped)}" if self.skipped else ""
+                raise paramiko.AuthenticationException(refused + skipped) from None
+            finally:
+                if self.agent is not None:
+                    self.agent.close()
+
+        def offer(self, key: Any, what: str) -> Any:
+            if not _accepted(key, ep):
+                self.skipped.append(f"{what} (not in PubkeyAcceptedAlgorithms)")
+                return None
+            if key.get_name().startswith("ssh-rsa") and key.get_bits() < ep.required_rsa_size:
+                self.skipped.append(f"{what} (RSA below RequiredRSASize {ep.required_rsa_size})")
+                return None
+            self.tried.append(what)
+            return InMemoryPrivateKey(ep.user, key)
+
+        def get_sources(self) -> Any:
+            certs = [(c, _public_blob(c)) for c in ep.certificate_files if os.path.isfile(c)]
+            files: list[tuple[str, Any]] = []
+            blobs: set[bytes] = set()
+            for path in ep.key_files:
+                key = self.load(path)
+                if key is not None:
+                    files.append((path, key))
+                    blobs.add(key.asbytes())
+                else:
+                    blob = _public_blob(path + ".pub")
+                    if blob is not None:
+                        blobs.add(blob)
+            agent_keys = self.agent_keys(blobs)
+            for cert, certified in certs:
+                for what, key in [*files, *agent_keys]:
+                    if certified == key.asbytes():
+                        variant = copy.copy(key)
+                        variant.load_certificate(cert)
+                        source = self.offer(variant, f"{os.path.basename(what)} with {os.path.basename(cert)}")
+                        if source is not None:
+                            yield source
+            for path, key in files:
+                if key.public_blob is not None:  # the identity's own -cert.pub, loaded with it
+                    source = self.offer(key, f"{os.path.basename(path)}-cert.pub")
+                    if source is not None:
+                        yield source
+                    key = copy.copy(key)
+                    key.public_blob = None
+                source = self.offer(key, os.path.basename(path))
+                if source is not None:
+                    yield source
+            tried = {key.asbytes() for _p, key in files}
+            for what, key in agent_keys:
+                if key.asbytes() not in tried:
+                    source = self.offer(key, what)
+                    if source is not None:
+                        yield source
+
+        def load(self, path: str) -> Any:
+            if not os.path.isfile(path):
+                if path not in _default_identities():
+                    self.skipped.append(f"{os.path.basename(path)} (no such file)")
+                return None
+            try:
+                return paramiko.PKey.from_path(path)
+            except (paramiko.PasswordRequiredException, TypeError):
+                self.skipped.append(f"{os.path.basename(path)} (has a passphrase: add it to the agent)")
+            except Exception as exc:  # unknown key types, unreadable or malformed files
+                self.skipped.append(f"{os.path.basename(path)} ({_why(exc)})")
+            return None
+
+        def agent_keys(self, identity_blobs: set[bytes]) -> list[tuple[str, Any]]:
+            if ep.agent is None:
+                return []
+            self.agent = paramiko.Agent()
+            out = []
+            for key in self.agent.get_keys():
+                if ep.identities_only and key.asbytes() not in identity_blobs:
+                    continue
+                out.append((f"agent key {key.comment or key.get_name()}", key))
+            return out
+
+    return Keys()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_identities() -> frozenset[str]:
+    """ssh's default identity files: absent ones are skipped without a word, as ssh skips them."""
+    home = sshconfig_read.home()
+    return frozenset(f"{home}/.ssh/{n}" for n in sshconfig_read.DEFAULT_IDENTITIES)
 
 
 def _nodelay(conn: Any) -> None:
@@ -334,10 +556,12 @@ def _open_hop(conn: Any, ep: Endpoint, target: Endpoint, via: Endpoint | None) -
     conn.client.set_missing_host_key_policy(_policy(ep, target.name, label))
     start = time.monotonic()
     try:
+        if via is None and not ep.proxy_command:
+            conn.connect_kwargs["sock"] = _dial(ep, label, target.name)
         conn.open()
         _nodelay(conn)
         return
-    except HostKeyError:
+    except (HostKeyError, NameNotResolved, BindFailed):
         conn.client.close()
         raise
     except paramiko.BadHostKeyException as exc:

@@ -1,4 +1,5 @@
-"""Real networks end to end: bastions, Include, tarpits, refusals, dead links (real sshd on 127.0.65.x).
+"""Real networks end to end: bastions, Include, tarpits, refusals, dead links (real sshd on 127.0.65.x, or
+the block in ``REMEDIATE_E2E_NETWORK_NET``).
 
 The fixture starts bare sshd hosts (no Campaign simulator: the probe playbook only runs ``shell``):
 a jump host (.1), a target reachable only through it (.2: an iptables owner-match rule refuses every
@@ -33,7 +34,7 @@ from runner.inventory import Host
 from runner.transport import Session, resolve
 from tests.support.cli import ROOT
 
-NET = "127.0.65"
+NET = os.environ.get("REMEDIATE_E2E_NETWORK_NET", "127.0.65")
 PORT = 2222
 BASTION, TARGET, RELAY, DIRECT, TARPIT, REFUSED = (f"{NET}.{k}" for k in (1, 2, 3, 4, 5, 6))
 
@@ -301,13 +302,13 @@ def test_refused_port_and_unknown_name_are_one_line(net: Net) -> None:
 
 def test_refused_directive_stops_before_any_host(net: Net, tmp_path: Path) -> None:
     extra = tmp_path / "extra.conf"
-    extra.write_text("Host included\n  # sharing a master would bypass every check\n  ControlMaster auto\n")
+    extra.write_text("Host included\n  # ssh would run this instead of the runner's commands\n  RemoteCommand tmux attach\n")
     cfg = tmp_path / "cfg"
     cfg.write_text(f"Include {extra}\n" + net.cfg.read_text())
     net.clear()
     code, out, err, _ = net.remediate("check", "wfserver", "--host", "included", "--ssh-config", str(cfg))
     assert code == 2, out + err
-    assert f"{extra}:3" in err and "ControlMaster auto" in err
+    assert f"{extra}:3" in err and "RemoteCommand tmux attach" in err
     assert not any(net.markers.iterdir())
 
 
