@@ -3,9 +3,10 @@
 Owns: reading Ansible's three static formats into one model — YAML (``all:`` / ``children:`` /
 ``hosts:`` / ``vars:`` trees), INI (:mod:`runner.inventory_ini`) and the JSON that ``ansible-inventory
 --list`` prints (so any dynamic inventory works through Ansible) — from one file or a directory of them
-(the format from the extension, else from the content); Ansible's reconciliation (groups under ``all``,
-``ungrouped``) and variable precedence (host over group over ``all``; a deeper group over its parents,
-ties by ``ansible_group_priority`` then name); validating the vars the runner reads against the table in
+(the format from the extension, else from the content), with the ``group_vars/`` and ``host_vars/``
+beside it; Ansible's reconciliation (groups under ``all``, ``ungrouped``) and variable precedence (host
+over group over ``all``; a deeper group over its parents, ties by ``ansible_group_priority`` then name;
+vars files over inventory vars); validating the vars the runner reads against the table in
 :mod:`runner.hostvars`; selecting hosts by name, group or Ansible host pattern (:mod:`runner.patterns`).
 Must not: open connections or read OpenSSH configs (that is :mod:`runner.transport`), or run a dynamic
 inventory script.
@@ -31,6 +32,7 @@ GROUP_KEYS = frozenset({"hosts", "vars", "children"})
 BUILTIN_GROUPS = ("all", "ungrouped")  # Ansible's: every host, and the hosts in no other group
 FORMAT_OF_SUFFIX = {".yml": "yaml", ".yaml": "yaml", ".json": "json", ".ini": "ini"}
 DIRECTORY_SUFFIXES = frozenset(FORMAT_OF_SUFFIX)  # and files without an extension, as Ansible's ``hosts``
+VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")  # of a group_vars/ or host_vars/ file, in Ansible's order
 MAX_JSON_BYTES = 16 * 1024 * 1024  # ansible-inventory --list repeats group vars in every host: larger than YAML
 JSON_GROUP_HINT = "a group is {hosts: [...], children: [...], vars: {...}}, as ansible-inventory --list prints"
 _YAML_KEY = re.compile(r"^[^\s:#\[{]+:(\s|$)")  # "all:", "web:"; never "web1:2222" (INI host:port)
@@ -226,7 +228,46 @@ def load(path: Path) -> Inventory:
             _read_ini(file, text, found)
         else:
             _read_yaml(file, text, found)
-    return _resolve(found, [str(f) for f in files])
+    beside = path if path.is_dir() else path.parent
+    group_files = {name: _vars_of(beside / "group_vars", name) for name in found.groups}
+    host_files = {name: _vars_of(beside / "host_vars", name) for name in found.hosts}
+    return _resolve(found, [str(f) for f in files], group_files, host_files)
+
+
+# --- group_vars/ and host_vars/ beside the inventory (Ansible's host_group_vars plugin) ------------
+
+
+def _vars_of(where: Path, name: str) -> dict[str, Any]:
+    """The vars ``group_vars/NAME`` (or ``host_vars/NAME``) holds: the first of ``NAME``, ``NAME.yml``,
+    ``NAME.yaml``, ``NAME.json`` that exists, a directory meaning each of its files in name order."""
+    if not where.is_dir():
+        return {}
+    merged: dict[str, Any] = {}
+    for suffix in VARS_SUFFIXES:
+        candidate = where / f"{name}{suffix}"
+        if candidate.exists():
+            files = _vars_files_below(candidate) if candidate.is_dir() else [candidate]
+            for file in files:
+                data = yamlfile.load_text(_read_text(file), str(file))
+                if data is None:
+                    continue
+                if not isinstance(data, dict):
+                    raise InputError(f"the vars of {where.name}/{name} must be a mapping", path=str(file), line=1)
+                merged.update(data)
+            break
+    return merged
+
+
+def _vars_files_below(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name.endswith("~"):
+            continue
+        if entry.is_dir() and not entry.suffix:
+            found.extend(_vars_files_below(entry))
+        elif entry.is_file() and (not entry.suffix or entry.suffix in VARS_SUFFIXES):
+            found.append(entry)
+    return found
 
 
 # --- YAML -----------------------------------------------------------------------------------------
@@ -410,13 +451,20 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
 # --- one inventory from every file ----------------------------------------------------------------
 
 
-def _resolve(found: _Collect, paths: list[str]) -> Inventory:
+def _resolve(
+    found: _Collect,
+    paths: list[str],
+    group_files: Mapping[str, dict[str, Any]],
+    host_files: Mapping[str, dict[str, Any]],
+) -> Inventory:
     """Ansible's reconciliation and variable precedence over everything the files declared.
 
     A group no other group names is a child of ``all``; a host in no group but ``all`` is in
-    ``ungrouped``. A host's vars: its groups' (and their ancestors') vars from the shallowest group to
-    the deepest (depth: the longest path from ``all``; ties by ``ansible_group_priority``, then by
-    name, as Ansible sorts them), then its own.
+    ``ungrouped``. A host's vars, in Ansible's order (its VARIABLE_PRECEDENCE): ``all``'s, then its
+    groups' (and their ancestors') from the shallowest group to the deepest (depth: the longest path
+    from ``all``; ties by ``ansible_group_priority``, then by name, as Ansible sorts them), then
+    ``group_vars/all``, then ``group_vars/GROUP`` in the same order, then its own, then
+    ``host_vars/HOST``.
     """
     groups = found.groups
     parents: dict[str, list[str]] = {name: [] for name in groups}
@@ -461,10 +509,14 @@ def _resolve(found: _Collect, paths: list[str]) -> Inventory:
         mine = {"all", *direct[name]}
         for member_of in list(mine):
             mine |= ancestors_of(member_of)
-        merged: dict[str, Any] = {}
-        for layer in sorted(mine, key=lambda g: (depth_of(g), groups[g].priority, g)):
+        ordered = sorted(mine - {"all"}, key=lambda g: (depth_of(g), groups[g].priority, g))
+        merged: dict[str, Any] = dict(groups["all"].vars)
+        for layer in ordered:
             merged.update(groups[layer].vars)
+        for layer in ["all", *ordered]:
+            merged.update(group_files.get(layer, {}))
         merged.update(raw.own_vars)
+        merged.update(host_files.get(name, {}))
         merged = _ansible_booleans(merged)
         shown = tuple(g for g in sorted(mine, key=order.__getitem__) if g not in BUILTIN_GROUPS)
         loaded = Host(name=name, groups=shown, vars=merged, source=raw.source)

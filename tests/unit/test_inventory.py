@@ -132,3 +132,23 @@ def test_the_runners_true_false_vars_read_ansible_booleans_in_every_format(tmp_p
     listed.write_text('{"_meta": {"hostvars": {"c": {"syslog_probe": "true", "note": "true"}}}, "web": ["c"]}')
     c = inventory.load(listed).hosts["c"]
     assert c.var("syslog_probe") is True and c.var("note") == "true"
+
+
+def test_group_vars_and_host_vars_files_beside_the_inventory(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text("[web]\nw1\nw2 instance=own\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "web.yml").write_text("instance: prod\nweb_port: 8080\n")
+    (tmp_path / "host_vars").mkdir()
+    (tmp_path / "host_vars" / "w2.yml").write_text("web_port: 9090\n")
+    inv = inventory.load(tmp_path / "hosts")
+    assert inv.hosts["w1"].vars == {"instance": "prod", "web_port": 8080}
+    assert inv.hosts["w2"].vars == {"instance": "own", "web_port": 9090}  # host line over group_vars
+    (tmp_path / "group_vars" / "web.yml").write_text("- a list\n")
+    with pytest.raises(InputError, match=r"web.yml:1: the vars of group_vars/web must be a mapping"):
+        inventory.load(tmp_path / "hosts")
+    (tmp_path / "group_vars" / "web.yml").write_text("instance: prod\nweb_port: [\n")
+    with pytest.raises(InputError, match=r"web.yml:\d: invalid YAML"):
+        inventory.load(tmp_path / "hosts")
+    (tmp_path / "group_vars" / "web.yml").write_text("web_port: 99999\n")
+    with pytest.raises(InputError, match="web_port must be a port"):
+        inventory.load(tmp_path / "hosts")

@@ -129,6 +129,36 @@ tracking:
   hosts:
     trk1: {ansible_port: 2222}
 """,
+    # an inventory with group_vars/ and host_vars/ beside it (Ansible's host_group_vars plugin)
+    "site/hosts": """\
+[web]
+web1 z=inline
+web2
+
+[emea:children]
+web
+
+[emea:vars]
+x=emea
+y=emea
+
+[all:vars]
+x=all
+w=all
+""",
+}
+
+# group_vars/ and host_vars/ of "site/hosts": group_vars/all beats every group's inventory vars,
+# group_vars/GROUP beats group_vars/all, host_vars/HOST beats the host's own line
+VARS_FILES = {
+    "site/group_vars/all.yml": "x: group_vars_all\nv: all\n",
+    "site/group_vars/all.json": '{"never": "read: all.yml comes first"}',
+    "site/group_vars/emea": "y: group_vars_emea\nexport_workflows: [exportRecipients]\n",
+    "site/group_vars/web/10-first.yml": "v: web_first\nu: web_first\n",
+    "site/group_vars/web/20-second.yaml": "u: web_second\n",
+    "site/group_vars/web/.hidden.yml": "u: hidden\n",
+    "site/group_vars/nogroup.yml": "x: no such group\n",
+    "site/host_vars/web1.yml": "z: host_vars\ninstance: prod\n",
 }
 
 
@@ -145,9 +175,11 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, di
     assert ANSIBLE_INVENTORY.exists(), "ansible-core is a dev dependency: pip install -e '.[dev]'"
     tmp = tmp_path_factory.mktemp("ansible")
     runs = {}
-    for name, text in INVENTORIES.items():
+    for name, text in {**VARS_FILES, **INVENTORIES}.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_text(text)
+    for name in INVENTORIES:
         path = tmp / name
-        path.write_text(text)
         for flags in ((), ("--export",)) if name == EXPORTED else ((),):
             cmd = [str(ANSIBLE_INVENTORY), "-i", str(path), "--list", *flags]
             runs[name, flags] = (path, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_env(tmp)))
@@ -201,6 +233,20 @@ def test_the_json_ansible_prints_loads_back_as_the_same_inventory(
     printed = tmp_path / "inv.json"
     printed.write_text(json.dumps(listing, indent=4))
     _assert_same(inventory.load(printed), listing)
+
+
+def test_group_vars_and_host_vars_beside_the_inventory_are_read(listed: dict[str, Any]) -> None:
+    path, listing, _ = listed["site/hosts"]
+    web1 = listing["_meta"]["hostvars"]["web1"]
+    assert (web1["x"], web1["y"], web1["z"], web1["v"], web1["u"]) == (
+        "group_vars_all",
+        "group_vars_emea",
+        "host_vars",
+        "web_first",
+        "web_second",
+    )
+    assert inventory.load(path).hosts["web1"].vars == web1
+    assert inventory.load(path.parent).hosts["web2"].vars == listing["_meta"]["hostvars"]["web2"]
 
 
 def test_the_json_of_list_export_loads_back_as_the_same_inventory(listed: dict[str, Any], tmp_path: Path) -> None:
