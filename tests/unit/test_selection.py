@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -161,3 +162,15 @@ def test_hosts_lists_what_a_limit_selects(inv: Path) -> None:
     res = CliRunner().invoke(main, ["hosts", "-i", str(inv), "--limit", "emea:!canary", "--output", "json"])
     assert res.exit_code == 0, res.stderr
     assert [row["host"] for row in json.loads(res.stdout)] == ["web1", "web3", "web4"]
+
+
+def test_limit_completes_the_element_being_typed(inv: Path) -> None:
+    from runner.cli.frame import complete_limit, run_options
+
+    command = run_options(click.command("x")(lambda **_: None))
+    ctx = click.Context(command, info_name="x")
+    ctx.params["inventory"] = inv
+    param = next(p for p in command.params if p.name == "limit")
+    assert complete_limit(ctx, param, "emea:!can") == ["emea:!canary"]
+    assert complete_limit(ctx, param, "w") == ["web", "web1", "web2", "web3", "web4"]
+    assert complete_limit(ctx, param, "db1,&e") == ["db1,&emea"]
