@@ -153,7 +153,7 @@ def default_path(cwd: Path | None = None) -> Path:
     return Path(env) if env else (cwd or Path.cwd()) / "inventory"
 
 
-def _in_directory(path: Path) -> bool:
+def in_directory(path: Path) -> bool:
     """Whether a file of an inventory directory is an inventory: YAML, JSON, INI, or no extension (INI,
     as Ansible's ``hosts``); never a hidden file, a backup, or notes."""
     if not path.is_file() or path.name.startswith(".") or path.name.endswith("~"):
@@ -163,7 +163,7 @@ def _in_directory(path: Path) -> bool:
 
 def inventory_files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if _in_directory(p))
+        files = sorted(p for p in path.iterdir() if in_directory(p))
         if not files:
             raise InputError(
                 "no inventory file (*.yml, *.yaml, *.ini, *.json or no extension) in this directory",

@@ -127,7 +127,7 @@ def validate_cmd(paths: tuple[Path, ...], inventory: Path | None) -> None:
         except RemediateError as exc:
             default = inv_mod.default_path()
             if inventory is not None or (
-                default.exists() and not (default.is_dir() and not any(default.glob("*.y*ml")))
+                default.exists() and not (default.is_dir() and not any(map(inv_mod.in_directory, default.iterdir())))
             ):
                 errors += 1
                 out(f"error  {exc}", err=True)

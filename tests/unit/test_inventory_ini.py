@@ -300,3 +300,18 @@ def test_a_directory_mixes_yaml_ini_and_json(tmp_path: Path) -> None:
     assert inv.groups["web"] == ["w1", "w2", "w3"]
     assert inv.hosts["w1"].instance == "prod" and inv.hosts["w2"].instance == "other"
     assert inv.hosts["d1"].instance == "prod"  # all: vars from the YAML file reach every file's hosts
+
+
+def test_validate_reports_a_bad_ini_inventory_in_the_default_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from runner.cli import main
+
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "hosts").write_text("[web]\nweb1 ansible_port=99999\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REMEDIATE_INVENTORY", raising=False)
+    res = CliRunner().invoke(main, ["validate"])
+    assert res.exit_code == 2 and "inventory/hosts:2 (host web1): ansible_port must be a port" in res.stderr
