@@ -34,7 +34,7 @@ def dbcnx(instance: str = "") -> tuple[str, int, str, str, str | None]:
     with contextlib.suppress(OSError, ET.ParseError):
         el = ET.parse(conf_path(f"config-{instance or inst()}.xml")).getroot().find(".//dataSource/dbcnx")
     if el is None:
-        raise DBError("ODB-240000 No data source 'default' configured")
+        raise DBError("ODB-240000 ODBC error: no data source 'default' configured")
     host, port = el.get("server", ""), el.get("port", "5432")
     db, user = el.get("dbName", ""), el.get("login", "")
     password = None
