@@ -2,8 +2,11 @@
 
 Owns: opening one Fabric connection per host, through its bastions (``ProxyJump``: one Fabric
 ``gateway=`` connection per hop; ``ProxyCommand``: paramiko's ``ProxyCommand``) as
-:mod:`runner.sshconfig` resolved them, with host-key verification of every hop, connect/auth/banner
-timeouts and a keepalive that notices a dead link; running commands with a timeout that is also
+:mod:`runner.sshconfig` resolved them (``ssh -G``), with host-key verification of every hop,
+connect/auth/banner timeouts and a keepalive that notices a dead link; the TCP connection itself
+(``AddressFamily``, ``BindAddress``); paramiko's algorithm lists set to ssh's; public-key
+authentication as ssh makes it (``CertificateFile``, ``PubkeyAcceptedAlgorithms``, ``IdentitiesOnly``,
+the agent, ``RequiredRSASize``); running commands with a timeout that is also
 enforced on the host (GNU ``timeout`` kills the command's process group); translating
 paramiko/invoke exceptions into one-line :mod:`runner.errors` (which hop, which address, what
 happened); and keeping paramiko's own log off the terminal (``REMEDIATE_DEBUG=1`` sends it to stderr).

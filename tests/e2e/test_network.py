@@ -302,13 +302,13 @@ def test_refused_port_and_unknown_name_are_one_line(net: Net) -> None:
 
 def test_refused_directive_stops_before_any_host(net: Net, tmp_path: Path) -> None:
     extra = tmp_path / "extra.conf"
-    extra.write_text("Host included\n  # ssh would run this instead of the runner's commands\n  RemoteCommand tmux attach\n")
+    extra.write_text("Host included\n  # ssh would run this instead of the runner's commands\n  RemoteCommand top\n")
     cfg = tmp_path / "cfg"
     cfg.write_text(f"Include {extra}\n" + net.cfg.read_text())
     net.clear()
     code, out, err, _ = net.remediate("check", "wfserver", "--host", "included", "--ssh-config", str(cfg))
     assert code == 2, out + err
-    assert f"{extra}:3" in err and "RemoteCommand tmux attach" in err
+    assert f"{extra}:3" in err and "RemoteCommand top" in err
     assert not any(net.markers.iterdir())
 
 
