@@ -35,6 +35,7 @@ DIRECTORY_SUFFIXES = frozenset(FORMAT_OF_SUFFIX)  # and files without an extensi
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")  # of a group_vars/ or host_vars/ file, in Ansible's order
 MAX_JSON_BYTES = 16 * 1024 * 1024  # ansible-inventory --list repeats group vars in every host: larger than YAML
 JSON_GROUP_HINT = "a group is {hosts: [...], children: [...], vars: {...}}, as ansible-inventory --list prints"
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _YAML_KEY = re.compile(r"^[^\s:#\[{]+:(\s|$)")  # "all:", "web:"; never "web1:2222" (INI host:port)
 # Ansible's boolean strings (module_utils/parsing/convert_bool.py), for the runner's true/false vars in INI
 _TRUE = frozenset({"y", "yes", "on", "1", "true", "t", "1.0"})
@@ -397,9 +398,10 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
             "a JSON inventory must be an object of groups, as `ansible-inventory --list` prints", path=path, line=1
         )
 
+    first_line = _string_lines(text)
+
     def line(name: str) -> int:
-        at = text.find(json.dumps(name))
-        return text.count("\n", 0, at) + 1 if at >= 0 else 1
+        return first_line.get(json.dumps(name), 1)
 
     meta = data.get("_meta", {})
     hostvars_of = meta.get("hostvars", {}) if isinstance(meta, dict) else None
@@ -446,6 +448,17 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
         if not isinstance(hvars, dict):
             raise InputError(f"hostvars of {host!r} must be an object", path=path, line=line(host))
         found.host(host, f"{path}:{line(host)}").own_vars.update(hvars)
+
+
+def _string_lines(text: str) -> dict[str, int]:
+    """The line where each JSON string (quoted, as written) first appears: one pass over the text."""
+    lines: dict[str, int] = {}
+    line, last = 1, 0
+    for found in _JSON_STRING.finditer(text):
+        line += text.count("\n", last, found.start())
+        last = found.start()
+        lines.setdefault(found.group(0), line)
+    return lines
 
 
 # --- one inventory from every file ----------------------------------------------------------------
