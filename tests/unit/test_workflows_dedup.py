@@ -130,7 +130,8 @@ def test_export_says_what_start_and_restart_keep_as_adobe_does() -> None:
     assert "Start clears the workflow's instance variables" in text
     assert "Restart keeps the instance variables" in text
     assert "neither clears an incremental history" not in text.lower()
-    assert "Start clears" in pb.steps_by_id["relaunch_delta"].title
+    for start in ("relaunch_delta", "resume_paused", "run_full_export"):
+        assert "Start clears the workflow's instance variables" in pb.steps_by_id[start].title
     assert "keeps the instance variables" in pb.steps_by_id["relaunch_restart"].title
     assert "clears the workflow's instance variables" in ACTIONS["workflow_relaunch"].summary
 
