@@ -104,7 +104,7 @@ class Inventory:
 class _Group:
     name: str
     source: str  # "path:line" where the group is first declared
-    hosts: list[str] = field(default_factory=list)  # its own hosts, in order
+    hosts: dict[str, None] = field(default_factory=dict)  # its own hosts, in order (an ordered set)
     children: list[str] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
     priority: int = 1  # ansible_group_priority: among groups of one depth, the higher wins
@@ -321,8 +321,7 @@ def _walk_group(file: Path, parent: Any, group: str, body: Any, ancestors: list[
         if hvars is not None and not isinstance(hvars, dict):
             raise InputError(f"vars of host {name!r} must be a mapping", path=str(file), line=line)
         found.host(name, f"{file}:{line}").own_vars.update(dict(hvars or {}))
-        if name not in declared.hosts:
-            declared.hosts.append(name)
+        declared.hosts.setdefault(name)
     children = _mapping_or_empty(file, body, "children", f"children of group {group!r}")
     for child, child_body in children.items():
         _walk_group(file, children, child, child_body, [*ancestors, group], found)
@@ -354,8 +353,7 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
             if child not in declared.children:
                 declared.children.append(child)
         for host in ini_group.hosts:
-            if host not in declared.hosts:
-                declared.hosts.append(host)
+            declared.hosts.setdefault(host)
     for name, ini_host in parsed.hosts.items():
         _check_host_name(name, str(file), ini_host.line)
         found.host(name, f"{file}:{ini_host.line}").own_vars.update(ini_host.vars)
@@ -436,8 +434,7 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
         for host in body.get("hosts") or []:
             _check_host_name(host, path, line(host))
             found.host(host, f"{path}:{line(host)}")
-            if host not in declared.hosts:
-                declared.hosts.append(host)
+            declared.hosts.setdefault(host)
         for child in body.get("children") or []:
             _check_group_name(child, path, line(child))
             found.group(child, f"{path}:{line(child)}")
@@ -496,10 +493,9 @@ def _resolve(
     ungrouped = groups["ungrouped"]
     for name, in_groups in direct.items():
         if set(in_groups) - set(BUILTIN_GROUPS):
-            if name in ungrouped.hosts:
-                ungrouped.hosts.remove(name)
+            ungrouped.hosts.pop(name, None)
         elif name not in ungrouped.hosts:
-            ungrouped.hosts.append(name)
+            ungrouped.hosts.setdefault(name)
             in_groups.append("ungrouped")
 
     depth: dict[str, int] = {"all": 0}

@@ -45,7 +45,7 @@ class Group:
 
     name: str
     line: int
-    hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, None] = field(default_factory=dict)  # an ordered set
     children: list[str] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
 
@@ -267,9 +267,7 @@ class _Reader:
             if port is not None:
                 host.vars["ansible_port"] = port
             host.vars.update(assigned)
-            members = self.out.groups[group].hosts
-            if host_name not in members:
-                members.append(host_name)
+            self.out.groups[group].hosts.setdefault(host_name)
 
 
 def parse(text: str, path: str) -> Parsed:

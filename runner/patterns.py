@@ -202,5 +202,6 @@ def select(
             keep = set(that)
             chosen = [h for h in chosen if h in keep]
         else:
-            chosen.extend(h for h in that if h not in chosen)
+            have = set(chosen)
+            chosen.extend(h for h in that if h not in have)
     return list(dict.fromkeys(chosen))
