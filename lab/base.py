@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sim.nlsim.formats import MULTI, REDIR_GLOB, TRACK_RE, autostart_modules, is_redir_line, redir_line, redir_log_name
+from .sim.nlsim.formats import (
+    MULTI,
+    REDIR_GLOB,
+    TRACK_RE,
+    autostart_modules,
+    customer_setting,
+    is_redir_line,
+    redir_line,
+    redir_log_name,
+    trace_addr,
+)
 from .sim.nlsim.pids import kill_verified, proc_state, read_pidfile, read_pidfile_entry, starttime, write_pidfile
 
 PKG = Path(__file__).resolve().parent
@@ -30,6 +40,10 @@ MODULES = [
 ]
 POP3_PORT = 1110  # the lab's POP3 server (bounce mailboxes), on <net>.251
 POP_MAIL_PERIOD = 300  # inMail/@popMailPeriodSec on a healthy host: Adobe's default
+# where fault var_dir_moved puts a host's var/ tree (under the host directory; Adobe's example of XTK_VAR_DIR,
+# installation/using/configuring-campaign-server.md) and the first udp port of syslogd_loopback's range
+MOVED_VAR_DIR = Path("app/log/AdobeCampaign")
+LOOPBACK_PORTS = (20000, 12000)  # 20000 + (the lab's net and host number) mod 12000: one port per lab host
 MONITORING_LOGIN = "monitoring"  # the lab's monitoring operator (SOAP Logon); password in <lab>/monitoring.password
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MARKER = ".remediate-lab"
@@ -48,9 +62,11 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_NET",
     "INSTANCE",
+    "LOOPBACK_PORTS",
     "MARKER",
     "MODULES",
     "MONITORING_LOGIN",
+    "MOVED_VAR_DIR",
     "MULTI",
     "PG_BIN",
     "PKG",
@@ -67,6 +83,7 @@ __all__ = [
     "WEB_PORT",
     "LabError",
     "autostart_modules",
+    "customer_setting",
     "is_redir_line",
     "kill_verified",
     "proc_state",
@@ -75,5 +92,6 @@ __all__ = [
     "redir_line",
     "redir_log_name",
     "starttime",
+    "trace_addr",
     "write_pidfile",
 ]

@@ -1,7 +1,8 @@
 """Where a lab lives and how to act in it: paths, host names and addresses, commands as the login user.
 
 Owns: the lab directory's layout (state file, host directories, PostgreSQL data and socket dirs, the
-installed simulator), host name -> address, and running commands, psql and the host's nlserver as the
+installed simulator), host name -> address, a host's customer.sh settings (TRACE_ADDR: where its syslogd
+listens; XTK_VAR_DIR: its var/ tree), and running commands, psql and the host's nlserver as the
 lab login user. Every other lab module works through a `LabContext` (`Lab` is one).
 Must not: start or stop hosts, or import a `lab` module other than `lab.base`.
 """
@@ -16,7 +17,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import DB_PORT, DEFAULT_DIR, DEFAULT_NET, INSTANCE, SIM_ENTRY, LabError
+from .base import (
+    DB_PORT,
+    DEFAULT_DIR,
+    DEFAULT_NET,
+    INSTANCE,
+    LOOPBACK_PORTS,
+    SIM_ENTRY,
+    SYSLOG_PORT,
+    LabError,
+    customer_setting,
+    trace_addr,
+)
 
 
 class LabContext:
@@ -54,6 +66,29 @@ class LabContext:
 
     def addr(self, host: str) -> str:
         return f"{self.net}.{int(host[3:])}"
+
+    def setting(self, host: str, name: str) -> str | None:
+        """What the host's customer.sh sets `name` to (TRACE_ADDR, XTK_VAR_DIR), or None."""
+        try:
+            return customer_setting((self.hdir(host) / "nl6" / "customer.sh").read_text(), name)
+        except OSError:
+            return None
+
+    def var_dir(self, host: str) -> Path:
+        """The host's var/ tree: its XTK_VAR_DIR, else nl6/var."""
+        moved = self.setting(host, "XTK_VAR_DIR")
+        return Path(moved) if moved else self.hdir(host) / "nl6" / "var"
+
+    def trace_addr(self, host: str) -> tuple[str, int]:
+        """Where the host's syslogd listens: its TRACE_ADDR (localhost as 127.0.0.1), else its address, 6666."""
+        name, port = trace_addr(self.setting(host, "TRACE_ADDR"), self.addr(host), SYSLOG_PORT)
+        return ("127.0.0.1" if name == "localhost" else name), port
+
+    def loopback_port(self, host: str) -> int:
+        """The udp port syslogd_loopback gives this host on 127.0.0.1: one per lab host, different per net."""
+        _, b, c = (int(x) for x in self.net.split("."))
+        first, span = LOOPBACK_PORTS
+        return first + ((b * 256 + c) * 256 + int(host[3:])) % span
 
     @property
     def db_host(self) -> str:

@@ -42,8 +42,6 @@ from .base import (
     SIM_DIR,
     SIM_PKG,
     SSH_PORT,
-    STAT_PORT,
-    SYSLOG_PORT,
     WEB_PORT,
     LabError,
     kill_verified,
@@ -342,9 +340,7 @@ class Lab(LabContext):
                 f"          nlserver_env: {nl6}/env.sh",
                 f"          nl6_root: {nl6}",
                 f"          address: {self.addr(h)}",
-                f"          syslogd_port: {SYSLOG_PORT}",
-                f"          web_port: {WEB_PORT}",
-                f"          stat_port: {STAT_PORT}",
+                # syslogd_port, web_port, stat_port, var_dir: the host's own (TRACE_ADDR, serverConf.xml ...)
             ]
             if instance != INSTANCE:
                 lines.append(f"          instance: {instance}")

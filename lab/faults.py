@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -17,10 +18,12 @@ from pathlib import Path
 from . import mailbox
 from .base import (
     INSTANCE,
+    MOVED_VAR_DIR,
     REDIR_GLOB,
     SSH_PORT,
     SYSLOG_PORT,
     LabError,
+    customer_setting,
     is_redir_line,
     kill_verified,
     read_pidfile,
@@ -29,10 +32,10 @@ from .base import (
     write_pidfile,
 )
 from .context import LabContext
-from .hostfiles import write_configs
+from .hostfiles import customer_sh, write_configs
 from .sshd import HOST_KEY, sshd_start, sshd_stop
 from .status import sockets, wait_ready
-from .templates import BROKEN_JAVA, CUSTOMER_SH
+from .templates import BROKEN_JAVA
 
 Breaker = Callable[[LabContext, str], None]
 
@@ -147,7 +150,7 @@ def tracking_stale(lab: LabContext, host: str) -> None:
 
 def redir_corrupt(lab: LabContext, host: str) -> None:
     """A redir log file whose line 2 was cut short by a crash and holds binary garbage, among good lines."""
-    d = lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log"
+    d = lab.var_dir(host) / INSTANCE / "redir" / "log"
     if not d.is_dir():
         raise LabError(f"{host}: not a redirection server (no {d})")
     t = time.time() - 5
@@ -181,7 +184,8 @@ def _web_process_fault(name: str) -> Breaker:
 
 def web_java_error(lab: LabContext, host: str) -> None:
     """customer.sh points JAVA_HOME at a JVM that is not installed; web restarted so that Tomcat reads it."""
-    lab.write(lab.hdir(host) / "nl6" / "customer.sh", CUSTOMER_SH + BROKEN_JAVA.format(jvm="java-8-openjdk-amd64"))
+    text = customer_sh(lab, host) + BROKEN_JAVA.format(jvm="java-8-openjdk-amd64")
+    lab.write(lab.hdir(host) / "nl6" / "customer.sh", text)
     lab.nlserver(host, "restart", "web@default")
     wait_ready(lab, [host], timeout=20)
 
@@ -222,7 +226,7 @@ def export_failed(lab: LabContext, host: str) -> None:
         "iState=13, iFailed=1, tsLastRun=now(), sErrorMessage='XTK-170041 Unable to write the export file "
         "''exportRecipients.csv'': disk quota exceeded (iRc=-54)'",
     )
-    for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/export").glob("*.csv"):
+    for p in (lab.var_dir(host) / INSTANCE / "export").glob("*.csv"):
         p.unlink()
 
 
@@ -245,6 +249,72 @@ def hostkey_changed(lab: LabContext, host: str) -> None:
     sshd_stop(lab, host, SSH_PORT)
     lab.write(lab.hdir(host) / "run" / "hostkey", f"{HOST_KEY}.changed\n")
     sshd_start(lab, host, SSH_PORT, f"{HOST_KEY}.changed")
+
+
+# Site settings (customer.sh), not faults: the host stays healthy. A site edits customer.sh and restarts the
+# Campaign service ("You must restart the Adobe Campaign service in order for the changes to be taken into
+# account", installation/using/installing-packages-with-linux.md); the lab does the same.
+def _restart_campaign(lab: LabContext, host: str) -> None:
+    lab.nlserver(host, "shutdown")
+    lab.nlserver(host, "watchdog", "-svc", "-noconsole")
+    wait_ready(lab, [host], timeout=30)
+
+
+def syslogd_moved(lab: LabContext, host: str) -> None:
+    """TRACE_ADDR moves syslogd to udp 6667 on the host's address (production/using/configuration.md)."""
+    lab.write(lab.hdir(host) / "nl6" / "customer.sh", customer_sh(lab, host, f"{lab.addr(host)}:{SYSLOG_PORT + 1}"))
+    _restart_campaign(lab, host)
+
+
+def syslogd_loopback(lab: LabContext, host: str) -> None:
+    """TRACE_ADDR=localhost:<port>, Adobe's own form: syslogd binds 127.0.0.1, not the host's address (the port
+    is this lab host's own, as every lab host shares the machine's loopback)."""
+    trace = f"localhost:{lab.loopback_port(host)}"
+    lab.write(lab.hdir(host) / "nl6" / "customer.sh", customer_sh(lab, host, trace))
+    _restart_campaign(lab, host)
+
+
+def var_dir_moved(lab: LabContext, host: str) -> None:
+    """XTK_VAR_DIR moves the whole var/ tree (logs, redirections, exports) out of nl6/: nothing is left there."""
+    var, moved = lab.hdir(host) / "nl6" / "var", lab.hdir(host) / MOVED_VAR_DIR
+    lab.nlserver(host, "shutdown")
+    moved.parent.mkdir(parents=True, exist_ok=True)
+    for d in (moved.parent.parent, moved.parent):
+        lab.chown(d)
+    var.rename(moved)
+    lab.write(lab.hdir(host) / "nl6" / "customer.sh", customer_sh(lab, host, var_dir=moved))
+    lab.nlserver(host, "watchdog", "-svc", "-noconsole")
+    wait_ready(lab, [host], timeout=30)
+
+
+def _merge_into(src: Path, dst: Path) -> None:
+    """Move what `src` holds that `dst` lacks into `dst` (a directory written while var/ was elsewhere, such as
+    remediate's lock directory), then remove `src`."""
+    for item in src.iterdir():
+        target = dst / item.name
+        if not target.exists():
+            shutil.move(str(item), str(target))
+        elif item.is_dir() and target.is_dir():
+            _merge_into(item, target)
+    shutil.rmtree(src, ignore_errors=True)
+
+
+def _heal_settings(lab: LabContext, host: str) -> None:
+    """customer.sh back on the host's own TRACE_ADDR and no XTK_VAR_DIR, var/ back in nl6/, Campaign restarted
+    (only when a setting or the var/ tree moved)."""
+    customer, baseline = lab.hdir(host) / "nl6" / "customer.sh", customer_sh(lab, host)
+    var, moved = lab.hdir(host) / "nl6" / "var", lab.hdir(host) / MOVED_VAR_DIR
+    settings = ("TRACE_ADDR", "XTK_VAR_DIR")
+    if all(lab.setting(host, n) == customer_setting(baseline, n) for n in settings) and not moved.exists():
+        return
+    lab.nlserver(host, "shutdown")
+    if moved.exists():
+        if var.exists():
+            _merge_into(var, moved)
+        moved.rename(var)
+        shutil.rmtree(lab.hdir(host) / MOVED_VAR_DIR.parts[0], ignore_errors=True)
+    lab.write(customer, baseline)
+    lab.nlserver(host, "watchdog", "-svc", "-noconsole")
 
 
 FAULTS: dict[str, tuple[str, Breaker]] = {
@@ -306,6 +376,18 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
     "sshd_drops": ("a proxy in front of sshd drops the first 2 connections; later ones work", sshd_drops),
     "command_hangs": ("`nlserver pdump` and `nlserver monitor` hang forever", _flagged("command_hangs")),
     "hostkey_changed": ("sshd serves a new host key that is not in known_hosts", hostkey_changed),
+    "syslogd_moved": (
+        "site setting, healthy: customer.sh's TRACE_ADDR moves syslogd to udp 6667 (Campaign restarted)",
+        syslogd_moved,
+    ),
+    "syslogd_loopback": (
+        "site setting, healthy: TRACE_ADDR=localhost:<port>, syslogd bound on 127.0.0.1 (Campaign restarted)",
+        syslogd_loopback,
+    ),
+    "var_dir_moved": (
+        "site setting, healthy: customer.sh's XTK_VAR_DIR moves the var/ tree (logs, redir, exports) out of nl6/",
+        var_dir_moved,
+    ),
 }
 
 
@@ -356,7 +438,7 @@ def _rotate_log(lab: LabContext, host: str, module: str) -> None:
     """Rotate var/<I>/log/<module>.log to <module>_2.log (as syslogd does at maxFileSizeMb): the errors logged
     while broken leave the current file; syslogd opens a new one at its next line."""
     for instance in lab.instances(host):
-        current = lab.hdir(host) / "nl6" / "var" / instance / "log" / f"{module}.log"
+        current = lab.var_dir(host) / instance / "log" / f"{module}.log"
         if current.exists():
             current.replace(current.with_name(f"{module}_2.log"))
 
@@ -364,8 +446,8 @@ def _rotate_log(lab: LabContext, host: str, module: str) -> None:
 def _heal_files(lab: LabContext, host: str, was: list[str]) -> None:
     write_configs(lab, host)
     customer = lab.hdir(host) / "nl6" / "customer.sh"
-    if customer.read_text() != CUSTOMER_SH:
-        lab.write(customer, CUSTOMER_SH)
+    if customer.read_text() != customer_sh(lab, host):
+        lab.write(customer, customer_sh(lab, host))
         if read_pidfile(lab.hdir(host) / "run" / "procs" / "web@default.pid"):
             lab.nlserver(host, "restart", "web@default")
     if "pop3_down" in was:
@@ -373,7 +455,7 @@ def _heal_files(lab: LabContext, host: str, was: list[str]) -> None:
         # back to the polling period of config-<instance>.xml (300 s): inMail reads it when it starts
         if read_pidfile(lab.hdir(host) / "run" / "procs" / f"inMail@{INSTANCE}.pid"):
             lab.nlserver(host, "restart", f"inMail@{INSTANCE}")
-    for p in (lab.hdir(host) / "nl6" / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB):
+    for p in (lab.var_dir(host) / INSTANCE / "redir" / "log").glob(REDIR_GLOB):
         lines = [ln for ln in p.read_bytes().split(b"\n") if ln]
         good = [ln for ln in lines if is_redir_line(ln)]
         if len(good) != len(lines):
@@ -398,7 +480,7 @@ def _heal_database(lab: LabContext, host: str) -> None:
         "WHERE sInternalName IN ('importRecipients', 'exportRecipientsFull');",
         db=_db(host),
     )
-    export_ok = any((lab.hdir(host) / "nl6" / f"var/{INSTANCE}/export").glob("*.csv"))
+    export_ok = any((lab.var_dir(host) / INSTANCE / "export").glob("*.csv"))
     state = lab.psql(
         "SELECT iState||','||iFailed FROM XtkWorkflow WHERE sInternalName='exportRecipients'", db=_db(host)
     )
@@ -415,6 +497,7 @@ def heal(lab: LabContext, host: str) -> None:
     run = lab.hdir(host) / "run"
     was = active(lab, host)
     _heal_processes_and_sshd(lab, host)
+    _heal_settings(lab, host)
     mailbox.start(lab)
     _heal_files(lab, host, was)
     _heal_database(lab, host)

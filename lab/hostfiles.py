@@ -12,10 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from .base import DB_PORT, INSTANCE, MULTI, POP_MAIL_PERIOD, STAT_PORT, autostart_modules
+from .base import DB_PORT, INSTANCE, MULTI, POP_MAIL_PERIOD, STAT_PORT, SYSLOG_PORT, autostart_modules
 from .context import LabContext
 from .sshd import HOST_KEY
-from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, CUSTOMER_SH, ENV_SH, NLSERVER, SERVERCONF
+from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, CUSTOMER_SH, ENV_SH, NLSERVER, SERVERCONF, VAR_DIR_SH
 
 VAR_DIRS = ["log", "export", "upload"]
 REDIR_DIRS = ["redir", "redir/log", "redir/url"]
@@ -33,6 +33,13 @@ def role_for(k: int, hosts: int) -> str:
     if hosts >= 3 and k == hosts:
         return MID_SOURCED
     return STANDALONE
+
+
+def customer_sh(lab: LabContext, host: str, trace_addr: str | None = None, var_dir: Path | None = None) -> str:
+    """The host's customer.sh: its own TRACE_ADDR (its address, 6666) unless another is given, and XTK_VAR_DIR
+    only when the var/ tree was moved."""
+    text = CUSTOMER_SH.format(trace_addr=trace_addr or f"{lab.addr(host)}:{SYSLOG_PORT}")
+    return text + (VAR_DIR_SH.format(var_dir=var_dir) if var_dir else "")
 
 
 def write_configs(lab: LabContext, host: str, pop_period: int = POP_MAIL_PERIOD) -> None:
@@ -121,7 +128,7 @@ def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
         nl6 / "bin" / "nlserver", NLSERVER.format(host=host, nl6=nl6, python=lab.python, entry=lab.sim_entry), 0o755
     )
     lab.write(nl6 / "env.sh", ENV_SH.format(host=host, nl6=nl6, db_host=lab.db_host, db_port=DB_PORT), 0o644)
-    lab.write(nl6 / "customer.sh", CUSTOMER_SH, 0o644)
+    lab.write(nl6 / "customer.sh", customer_sh(lab, host), 0o644)
     lab.write(nl6 / "conf" / "serverConf.xml", SERVERCONF.format(addr=addr, host=host))
     write_configs(lab, host)
     _log_files(lab, host)

@@ -25,7 +25,6 @@ from .base import (
     REDIR_GLOB,
     SSH_PORT,
     STAT_PORT,
-    SYSLOG_PORT,
     WEB_PORT,
     LabError,
     autostart_modules,
@@ -162,8 +161,8 @@ def db_facts(lab: LabContext, host: str) -> dict[str, Any]:
 
 
 def files(lab: LabContext, host: str) -> dict[str, Any]:
-    nl6 = lab.hdir(host) / "nl6"
-    redir = sorted((nl6 / f"var/{INSTANCE}/redir/log").glob(REDIR_GLOB))
+    var = lab.var_dir(host)  # XTK_VAR_DIR, else nl6/var
+    redir = sorted((var / INSTANCE / "redir" / "log").glob(REDIR_GLOB))
     corrupted = []
     for p in redir:
         try:
@@ -178,7 +177,7 @@ def files(lab: LabContext, host: str) -> dict[str, Any]:
         "newest_redir_log_age_s": round(time.time() - newest, 1) if newest else None,
         "corrupted_lines": corrupted,
         "bounce_mailbox": mailbox.waiting(lab, host),
-        "export_files": sorted(str(p) for p in (nl6 / f"var/{INSTANCE}/export").glob("*.csv")),
+        "export_files": sorted(str(p) for p in (var / INSTANCE / "export").glob("*.csv")),
     }
 
 
@@ -187,10 +186,15 @@ def _lt(value: float | None, limit: float) -> bool:
 
 
 def ports(lab: LabContext, host: str, procs: dict[str, dict[str, Any]], sshd_pid: int | None) -> dict[str, Any]:
-    """Per expected listening socket: its pids, the module expected, whether that module alone holds it."""
+    """Per expected listening socket: its pids, the module expected, whether that module alone holds it.
+    syslogd's is where the host's TRACE_ADDR says (udp/6666 on the host's address unless moved)."""
     socks = sockets(lab.addr(host))
+    trace_ip, trace_port = lab.trace_addr(host)
+    syslog_key = f"udp/{trace_port}"
+    if trace_ip != lab.addr(host):
+        socks[syslog_key] = sockets(trace_ip).get(syslog_key, [])
     expected = {
-        f"udp/{SYSLOG_PORT}": ("syslogd@default", procs.get("syslogd@default", {}).get("pid")),
+        syslog_key: ("syslogd@default", procs.get("syslogd@default", {}).get("pid")),
         f"tcp/{WEB_PORT}": ("web@default", procs.get("web@default", {}).get("pid")),
         f"udp/{STAT_PORT}": (f"stat@{INSTANCE}", procs.get(f"stat@{INSTANCE}", {}).get("pid")),
         "tcp/8005": ("web@default", procs.get("web@default", {}).get("pid")),
@@ -274,7 +278,8 @@ def healthy(
 
     return {
         "watchdog": alive("watchdog") and not missing,
-        "syslogd": alive("syslogd@default") and ports[f"udp/{SYSLOG_PORT}"]["owner_ok"],
+        "syslogd": alive("syslogd@default")
+        and any(p["owner_ok"] for p in ports.values() if p["expected"] == "syslogd@default"),
         "web": alive("web@default") and web[0]["ok"] and web[1]["ok"] and web[2]["ok"],
         "wfserver": alive(f"wfserver@{INSTANCE}") and db.get("pending_workflow_starts", 1) == 0,
         "mta": off(f"mta@{INSTANCE}") or (alive(f"mta@{INSTANCE}") and db.get("pending_deliveries", 1) == 0),
@@ -319,6 +324,10 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
     return {
         "host": host,
         "address": lab.addr(host),
+        "settings": {  # the host's customer.sh: where syslogd listens, where its var/ tree is
+            "syslogd": "{}:{}".format(*lab.trace_addr(host)),
+            "var_dir": str(lab.var_dir(host)),
+        },
         "role": info.get("role", "standalone"),
         "instances": lab.instances(host),
         "redirection_server": bool(info.get("redirection", True)),

@@ -11,15 +11,15 @@ SERVERCONF = """<?xml version='1.0'?>
       <dataSource name="default"/>
     </dataStore>
   </shared>
-  <syslogd autoStart="false" port="6666" maxFileSizeMb="10"/>
+  <syslogd autoStart="false" maxFileSizeMb="10"/>
   <web autoStart="false" httpPort="8080" controlPort="8005"/>
   <watchdog processRestartTime="06:00"/>
 </serverconf>
 """
 CONFIG_DEFAULT = """<?xml version='1.0'?>
 <serverconf>
-  <syslogd autoStart="true" address="{addr}" port="6666" maxFileSizeMb="10"/>
-  <web args="-tomcat" autoStart="true" address="{addr}" httpPort="8080" controlPort="8005"/>
+  <syslogd autoStart="true" maxFileSizeMb="10"/>
+  <web args="-tomcat" autoStart="true" httpPort="8080" controlPort="8005"/>
   <!-- to start if the machine is also a redirection server -->
   <trackinglogd autoStart="{redirection}"/>
 </serverconf>
@@ -64,7 +64,10 @@ export PGHOST PGPORT PGDATABASE PGUSER
 [ -f '{nl6}/customer.sh' ] && . '{nl6}/customer.sh'
 :
 """
-CUSTOMER_SH = "# site customisations (sourced by env.sh)\n"
+# syslogd's address and port are TRACE_ADDR's (production/using/configuration.md). Every lab host shares one
+# machine, so each names its own: its address (on the loopback interface) and 6666, Adobe's "(local)" port.
+CUSTOMER_SH = "# site customisations (sourced by env.sh)\nexport TRACE_ADDR={trace_addr}\n"
+VAR_DIR_SH = "export XTK_VAR_DIR={var_dir}\n"  # the var/ tree moved (installation/using/configuring-campaign-server.md)
 # the Java integration a broken site has (production/using/failure-to-connect.md: a Tomcat Java error)
 BROKEN_JAVA = "# Java for the web module (Tomcat's JSP bridge)\nexport JAVA_HOME=/usr/lib/jvm/{jvm}\n"
 SSHD_CONFIG = """# sshd of lab host (runs as {user}, no privilege separation)

@@ -7,7 +7,7 @@ usage text. Must not: import anything outside the standard library.
 from __future__ import annotations
 
 from . import commands as c
-from .common import error, full_name, inst, known, load_host, set_instance
+from .common import banner, error, full_name, inst, known, load_host, set_instance
 from .formats import MONO, MULTI
 
 # The long-lived processes (modules, watchdog, POP3 server, fault helpers) import their bodies when
@@ -67,6 +67,9 @@ def main(argv: list[str]) -> int:
         print(USAGE)
         return 1
     cmd, rest = argv[0], argv[1:]
+    if not cmd.startswith("_") and cmd not in ("pdump", "monitor"):
+        # Adobe's banner first, on every command (pdump and monitor print theirs unless the lab hangs them)
+        banner()
     opts = [a for a in rest if a.startswith("-")]
     args = [a for a in rest if not a.startswith("-")]
     chosen = [o.split(":", 1)[1] for o in opts if o.startswith("-instance:")]

@@ -1,9 +1,10 @@
 """What every simulator process shares: the host it belongs to, its own identity, console and syslog output.
 
-Owns: host paths (NL6_ROOT, the host directory, its run/ directory), host.json, the process state
-(module name, verbose, echo, stop event), the console line format, the syslog client, the readers
-of the host's config files and the list of running lab processes. Must not: import anything
-outside the standard library or any other simulator module except `pids`.
+Owns: host paths (NL6_ROOT, the host directory, its run/ directory, the var/ tree XTK_VAR_DIR moves),
+host.json, customer.sh's settings (TRACE_ADDR, XTK_VAR_DIR), the process state (module name, verbose,
+echo, stop event), the console line format, the syslog client (to TRACE_ADDR), the readers of the host's
+config files and the list of running lab processes. Must not: import anything outside the standard library
+or any other simulator module except `pids` and `formats`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any, TextIO
 
-from .formats import MONO, MULTI, autostart_modules
+from .formats import MONO, MULTI, autostart_modules, customer_setting, trace_addr
 from .pids import read_pidfile_entry, write_pidfile
 
 BUILD = "7.3 23.10 build 9362@6e4ecd4b57ad1ee5c3d3ecb1b2f1d1f8cd0a7b22"
@@ -77,9 +78,44 @@ def address() -> str:
     return str(HOST["address"])
 
 
+_SETTINGS: dict[str, str | None] = {}
+
+
+def setting(name: str) -> str | None:
+    """A setting of the Campaign environment (customer.sh, which env.sh sources): this process's environment,
+    else customer.sh's text (the lab starts its processes without env.sh). Read once per process, so a
+    module takes a changed setting when it starts again, as Adobe says ("You must restart the Adobe
+    Campaign service in order for the changes to be taken into account", installing-packages-with-linux.md)."""
+    if name not in _SETTINGS:
+        value = os.environ.get(name) or None
+        if value is None:
+            try:
+                with open(os.path.join(NL6, "customer.sh")) as f:
+                    value = customer_setting(f.read(), name)
+            except OSError:
+                value = None
+        _SETTINGS[name] = value
+    return _SETTINGS[name]
+
+
+def var_root() -> str:
+    """The var/ tree: XTK_VAR_DIR (installation/using/configuring-campaign-server.md), else nl6/var."""
+    return setting("XTK_VAR_DIR") or os.path.join(NL6, "var")
+
+
 def var_dir(*parts: str) -> str:
-    """A directory under nl6/var/<instance>/."""
-    return os.path.join(NL6, "var", inst(), *parts)
+    """A directory under <var>/<instance>/."""
+    return os.path.join(var_root(), inst(), *parts)
+
+
+def syslog_address() -> tuple[str, int]:
+    """Where syslogd listens and every module sends its records: TRACE_ADDR (`localhost:<port>`,
+    production/using/configuration.md), resolved; unset, the host's own address and 6666."""
+    host, port = trace_addr(setting("TRACE_ADDR"), address())
+    try:
+        return socket.gethostbyname(host), port
+    except OSError:
+        return host, port
 
 
 # ---------------------------------------------------------------- console
@@ -181,9 +217,8 @@ def log(level: str, msg: str) -> None:
         if PROC.log_sock is None:
             PROC.log_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             PROC.log_sock.bind((address(), 0))
-        port = int(conf_attr("syslogd", "port", "6666"))
         data = f"{PROC.name}\t{os.getpid()}\t{level}\t{msg}"
-        PROC.log_sock.sendto(data.encode()[:8000], (address(), port))
+        PROC.log_sock.sendto(data.encode()[:8000], syslog_address())
     except OSError:
         pass
 

@@ -1,7 +1,9 @@
-"""Formats the simulator and the lab both read: the redir tracking log and the modules' autoStart flags.
+"""Formats the simulator and the lab both read: the redir tracking log, the modules' autoStart flags and
+customer.sh's settings.
 
 Owns: the tracking-log line (Adobe's expression and the lab's writer), the redir log file name, which
-modules are multi-instance (config-default.xml) or per instance (config-<instance>.xml), and their autoStart flags.
+modules are multi-instance (config-default.xml) or per instance (config-<instance>.xml), their autoStart flags,
+and the reading of a customer.sh line (`export TRACE_ADDR=localhost:<port>`, `export XTK_VAR_DIR=...`).
 Must not: import anything outside the standard library.
 """
 
@@ -49,6 +51,28 @@ REDIR_GLOB = "0x*.log"
 def redir_log_name(t: float) -> str:
     """The name of a redir log file opened at time `t` (microseconds since the epoch, 16 hex digits)."""
     return f"0x{int(t * 1e6):016X}.log"
+
+
+def customer_setting(text: str, name: str) -> str | None:
+    """The value customer.sh's text gives `name` (`export NAME=value` or `NAME=value`, the last one wins,
+    quotes removed); None when it gives none. Only the plain forms the lab writes and Adobe's pages show
+    (production/using/configuration.md, installation/using/configuring-campaign-server.md)."""
+    found = None
+    for line in text.splitlines():
+        match = re.match(rf"^\s*(?:export\s+)?{re.escape(name)}=(\S*)", line)
+        if match:
+            found = match[1].strip("'\"") or None
+    return found
+
+
+def trace_addr(value: str | None, default_host: str, default_port: int = 6666) -> tuple[str, int]:
+    """(host, port) of a TRACE_ADDR value (`localhost:<port>`); the defaults where it is unset or says none."""
+    if not value:
+        return default_host, default_port
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = "", value
+    return (host.strip("[]") or default_host), (int(port) if port.isdigit() else default_port)
 
 
 def autostart_modules(conf_dir: str | os.PathLike[str], *instances: str) -> list[str]:

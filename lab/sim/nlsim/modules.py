@@ -22,7 +22,6 @@ from types import FrameType
 from typing import IO, NoReturn
 
 from .common import (
-    NL6,
     PROC,
     RUN,
     TRACKING_SOCK,
@@ -35,6 +34,8 @@ from .common import (
     ready,
     rm,
     set_comm,
+    syslog_address,
+    var_root,
 )
 from .db import DBError, DBHolder
 from .formats import EVENTS, MULTI, redir_line, redir_log_name
@@ -46,19 +47,21 @@ from .workflows import mod_wfserver
 def _log_dir(base: str, instance: str) -> str | None:
     """Where syslogd writes the records of `base@instance` (None: a name it refuses)."""
     if base in MULTI or base in ("watchdog", "webmdl") or not instance or instance == "default":
-        return os.path.join(NL6, "var", "default", "log")
+        return os.path.join(var_root(), "default", "log")
     if not re.match(r"^[A-Za-z0-9_]+$", instance):
         return None
-    return os.path.join(NL6, "var", instance, "log")
+    return os.path.join(var_root(), instance, "log")
 
 
 def mod_syslogd() -> None:
-    port = int(conf_attr("syslogd", "port", "6666"))
+    """Bind where TRACE_ADDR says (the lab writes each host's own; `localhost:<port>` binds loopback, as
+    Adobe's "6666/udp (local)") and write each record to its module's log file under the var/ tree."""
+    where = syslog_address()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind((address(), port))
+        s.bind(where)
     except OSError as e:
-        sys.stderr.write(f"syslogd: cannot bind udp {address()}:{port}: {e}\n")
+        sys.stderr.write(f"syslogd: cannot bind udp {where[0]}:{where[1]}: {e}\n")
         sys.exit(3)
     ready()
     files: dict[str, IO[str]] = {}
@@ -133,7 +136,7 @@ def mod_trackinglogd() -> None:
         if len(parts) != 8 or not re.fullmatch(r"[A-Za-z0-9_]+", parts[0]) or parts[1] not in EVENTS:
             continue
         instance, event, ids, target, agent, ip = parts[0], parts[1], parts[2:5], parts[5], parts[6], parts[7]
-        d = os.path.join(NL6, "var", instance, "redir", "log")
+        d = os.path.join(var_root(), instance, "redir", "log")
         if not os.path.isdir(d):
             continue  # not a redirection server for that instance
         now = time.time()
