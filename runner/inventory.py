@@ -356,6 +356,8 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
             declared.hosts.setdefault(host)
     for name, ini_host in parsed.hosts.items():
         _check_host_name(name, str(file), ini_host.line)
+        if name not in found.hosts and ini_host.port is not None:  # as Ansible: the port of a new host only
+            found.host(name, f"{file}:{ini_host.line}").own_vars["ansible_port"] = ini_host.port
         found.host(name, f"{file}:{ini_host.line}").own_vars.update(ini_host.vars)
 
 

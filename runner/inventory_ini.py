@@ -54,7 +54,8 @@ class Group:
 class Host:
     name: str
     line: int  # where the host is first declared
-    vars: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)  # inline vars, later lines over earlier ones
+    port: int | None = None  # host:PORT where the host is first declared (Ansible ignores later ones)
 
 
 @dataclass
@@ -263,10 +264,9 @@ class _Reader:
                 )
             assigned[key] = value(text_value)
         for host_name in names:
-            host = self.out.hosts.setdefault(host_name, Host(host_name, self.line))
-            if port is not None:
-                host.vars["ansible_port"] = port
-            host.vars.update(assigned)
+            if host_name not in self.out.hosts:
+                self.out.hosts[host_name] = Host(host_name, self.line, port=port)
+            self.out.hosts[host_name].vars.update(assigned)
             self.out.groups[group].hosts.setdefault(host_name)
 
 

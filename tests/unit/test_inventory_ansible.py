@@ -20,7 +20,8 @@ from runner import inventory
 ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
 
 INVENTORIES = {
-    # Ansible's documented INI example (ansible/plugins/inventory/ini.py), with Campaign vars
+    # Ansible's documented INI example (ansible/plugins/inventory/ini.py), with Campaign vars; then a
+    # host:port already declared (Ansible keeps the first port), '=' and '#' inside values, literals
     "example.ini": """\
 [web]
 web[01:03] instance=prod
@@ -48,6 +49,22 @@ has_java = True
 [all:vars]
 has_java = False
 instance = prod
+
+[db]
+web04:2223
+db1 a=b=c x="quoted # not a comment" y='[1, "a"]'
+
+[db:vars]
+q="quoted # not a comment"
+n = -5
+f = 1e3
+t = (1,)
+
+[all:children]
+db
+
+[ungrouped]
+u1
 """,
     # ranges of letters, steps and widths; children declared before their groups; a var set at
     # several depths, by siblings of one depth (the later name wins) and by a group priority
