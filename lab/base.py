@@ -29,6 +29,8 @@ DEFAULT_DIR = "/tmp/remediate-lab"
 DEFAULT_NET = "127.0.2"
 INSTANCE = "prod"
 SSH_PORT, SYSLOG_PORT, WEB_PORT, CTL_PORT, STAT_PORT, DB_PORT = 2222, 6666, 8080, 8005, 7777, 5432
+FRONT_PORT = 8081  # the front web server (Apache/IIS in Adobe's pages; port 80 there): the inventory's front_web_port
+NO_TRACKING_SERVER = 248  # <net>.248: where fault tracking_server_down names a tracking server nothing answers on
 MODULES = [
     "syslogd@default",
     "web@default",
@@ -61,6 +63,7 @@ __all__ = [
     "DB_PORT",
     "DEFAULT_DIR",
     "DEFAULT_NET",
+    "FRONT_PORT",
     "INSTANCE",
     "LOOPBACK_PORTS",
     "MARKER",
@@ -68,6 +71,7 @@ __all__ = [
     "MONITORING_LOGIN",
     "MOVED_VAR_DIR",
     "MULTI",
+    "NO_TRACKING_SERVER",
     "PG_BIN",
     "PKG",
     "POP3_PORT",

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from . import faults as _faults
-from . import mailbox, postgres
+from . import front, mailbox, postgres
 from .base import (
     DB_PORT,
     DEFAULT_DIR,
+    FRONT_PORT,
     INSTANCE,
     MARKER,
     MODULES,
@@ -267,7 +268,10 @@ class Lab(LabContext):
         for instance in self.instances(host):
             self.psql(
                 "INSERT INTO XtkOperator (iOperatorId, sName, sLabel, sPassword) VALUES "
-                f"(2, '{MONITORING_LOGIN}', 'Monitoring', 'sha256:{salt}:{digest}')",
+                f"(2, '{MONITORING_LOGIN}', 'Monitoring', 'sha256:{salt}:{digest}');"
+                # the tracking server this instance contacts: the host's own front web server
+                "INSERT INTO XtkOption (sName, sStringValue) VALUES "
+                f"('NmsTracking_ServerUrlList', '{front.url(self, host)}')",
                 db=self.db_name(host, instance),
             )
         if self.info(host).get("role") == MID_SOURCED:
@@ -275,6 +279,7 @@ class Lab(LabContext):
 
     def _host_up(self, host: str) -> None:
         sshd_start(self, host)
+        front.start(self, host)
         self.nlserver(host, "watchdog", "-svc", "-noconsole")
 
     # ------------------------------------------------------------ client side files
@@ -341,6 +346,7 @@ class Lab(LabContext):
                 f"          nl6_root: {nl6}",
                 f"          address: {self.addr(h)}",
                 # syslogd_port, web_port, stat_port, var_dir: the host's own (TRACE_ADDR, serverConf.xml ...)
+                f"          front_web_port: {FRONT_PORT}",
             ]
             if instance != INSTANCE:
                 lines.append(f"          instance: {instance}")

@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import mailbox
+from . import front, mailbox
 from .base import (
+    FRONT_PORT,
     INSTANCE,
     MOVED_VAR_DIR,
+    NO_TRACKING_SERVER,
     REDIR_GLOB,
     SSH_PORT,
     SYSLOG_PORT,
@@ -143,9 +145,31 @@ def tracking_failed(lab: LabContext, host: str) -> None:
     )
 
 
+def _set_option(lab: LabContext, host: str, name: str, assignments: str) -> None:
+    """Set an option of the host's main instance (``assignments``: the SET list of XtkOption, in SQL)."""
+    lab.psql(f"UPDATE XtkOption SET {assignments} WHERE sName='{name}'", db=_db(host))
+
+
 def tracking_stale(lab: LabContext, host: str) -> None:
     six_hours_ago = "now() - interval '6 hours'"
     _set_workflow(lab, host, "tracking", f"iState=13, tsLastRun={six_hours_ago}, tsLastSuccess={six_hours_ago}")
+    _set_option(lab, host, "NmsTracking_LastConsolidation", f"tsTimeStampValue={six_hours_ago}")
+
+
+def tracking_stopped(lab: LabContext, host: str) -> None:
+    """An operator stopped the Tracking workflow (xtk.workflow.Stop: @state 20, not in error)."""
+    _set_workflow(lab, host, "tracking", "iState=20, iFailed=0, sErrorMessage=NULL")
+
+
+def tracking_server_down(lab: LabContext, host: str) -> None:
+    """NmsTracking_ServerUrlList names a second tracking server, on an address where nothing answers."""
+    net = lab.addr(host).rsplit(".", 1)[0]
+    urls = f"{front.url(lab, host)},http://{net}.{NO_TRACKING_SERVER}:{FRONT_PORT}"
+    _set_option(lab, host, "NmsTracking_ServerUrlList", f"sStringValue='{urls}'")
+
+
+def front_web_down(lab: LabContext, host: str) -> None:
+    front.stop(lab, host)
 
 
 def redir_corrupt(lab: LabContext, host: str) -> None:
@@ -346,6 +370,11 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
     "trackinglogd_down": ("trackinglogd@default stopped: no new redir log lines/files", _stop("trackinglogd@default")),
     "tracking_failed": ("Tracking workflow in error (iFailed=1 with an error message)", tracking_failed),
     "tracking_stale": ("Tracking workflow paused and not run for 6 hours", tracking_stale),
+    "tracking_stopped": ("Tracking workflow stopped by an operator (@state 20, not in error)", tracking_stopped),
+    "tracking_server_down": (
+        "NmsTracking_ServerUrlList names a second tracking server that does not answer /r/test",
+        tracking_server_down,
+    ),
     "redir_corrupt": ("a redir/log file holds a corrupted line: the tracking utility fails on it", redir_corrupt),
     "web_down": ("web@default stopped: /r/test and the SOAP router do not answer", _stop("web@default")),
     "web_xtk_errors": (
@@ -360,6 +389,15 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
         "web@default runs but /nl/jsp/logon.jsp answers a blank page (web module down behind Tomcat); a restart "
         "fixes it",
         _web_process_fault("web_logon_blank"),
+    ),
+    "web_logon_redirect": (
+        "/nl/jsp/logon.jsp answers HTTP 302 with an empty body (a redirect, not a blank page); a restart does not "
+        "change it",
+        _flagged("web_logon_redirect"),
+    ),
+    "front_web_down": (
+        "the front web server (Apache in Adobe's pages) is stopped: /r/test through it fails, Tomcat's answers",
+        front_web_down,
     ),
     "web_java_error": (
         "logon.jsp answers Tomcat's HTTP 500 error report (java.lang.UnsatisfiedLinkError): customer.sh's "
@@ -477,7 +515,9 @@ def _heal_database(lab: LabContext, host: str) -> None:
         "UPDATE XtkWorkflow SET iState=11, iFailed=0, sErrorMessage=NULL, tsLastRun=now(), tsLastSuccess=now() "
         "WHERE sInternalName='tracking';"
         "UPDATE XtkWorkflow SET iState=20, iFailed=0, sErrorMessage=NULL "
-        "WHERE sInternalName IN ('importRecipients', 'exportRecipientsFull');",
+        "WHERE sInternalName IN ('importRecipients', 'exportRecipientsFull');"
+        "UPDATE XtkOption SET tsTimeStampValue=now() WHERE sName='NmsTracking_LastConsolidation';"
+        f"UPDATE XtkOption SET sStringValue='{front.url(lab, host)}' WHERE sName='NmsTracking_ServerUrlList';",
         db=_db(host),
     )
     export_ok = any((lab.var_dir(host) / INSTANCE / "export").glob("*.csv"))
@@ -499,6 +539,7 @@ def heal(lab: LabContext, host: str) -> None:
     _heal_processes_and_sshd(lab, host)
     _heal_settings(lab, host)
     mailbox.start(lab)
+    front.start(lab, host)
     _heal_files(lab, host, was)
     _heal_database(lab, host)
     # processes: a running watchdog restarts whatever is no longer marked stopped

@@ -46,6 +46,12 @@ CREATE TABLE NmsExtAccount (
 -- operators who may log on through xtk:session#Logon (the lab's web checks sPassword:
 -- sha256:<salt>:<hex of sha256(salt || password)>); `lab up` adds the monitoring operator
 CREATE TABLE XtkOperator (iOperatorId integer PRIMARY KEY, sName text UNIQUE NOT NULL, sLabel text, sPassword text);
+-- options (installation/using/configuring-campaign-options.md), read with getOption("<name>"): XtkOption,
+-- sName and sStringValue as production/using/switching-to-unicode.md writes them; iLongValue and
+-- tsTimeStampValue (a date option) are the lab's. NmsTracking_ServerUrlList (the host's front web server)
+-- is written by `lab up`; the tracking run sets NmsTracking_LastConsolidation.
+CREATE TABLE XtkOption (sName text PRIMARY KEY, sStringValue text, iLongValue integer, tsTimeStampValue timestamptz);
+INSERT INTO XtkOption (sName, tsTimeStampValue) VALUES ('NmsTracking_LastConsolidation', now());
 INSERT INTO XtkFolder VALUES (1, 'nmsRootRecipient', 'Recipients'), (2, 'prospects', 'Prospects');
 INSERT INTO NmsRecipient (iRecipientId, sEmail, iFolderId, sFirstName, sLastName, sCompany, tsCreated)
   SELECT i, 'user' || i || '@example.com', CASE WHEN i <= 120 THEN 1 ELSE 2 END,

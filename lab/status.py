@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from . import mailbox
+from . import front, mailbox
 from .base import (
     INSTANCE,
     MONITORING_LOGIN,
@@ -62,7 +62,10 @@ DB_FACTS_SQL = (
     "'workflows', (SELECT json_object_agg(sInternalName, json_build_object('id', iWorkflowId, 'state', iState,"
     " 'failed', iFailed, 'error', sErrorMessage, 'last_run', tsLastRun,"
     " 'hours_since_last_run', round((extract(epoch FROM now() - tsLastRun) / 3600)::numeric, 2))) "
-    "FROM XtkWorkflow))"
+    "FROM XtkWorkflow),"
+    "'tracking_servers', (SELECT sStringValue FROM XtkOption WHERE sName='NmsTracking_ServerUrlList'),"
+    "'hours_since_last_consolidation', (SELECT round((extract(epoch FROM now() - tsTimeStampValue) / 3600)::numeric, 2)"
+    " FROM XtkOption WHERE sName='NmsTracking_LastConsolidation'))"
 )
 
 
@@ -137,10 +140,18 @@ def sockets(addr: str) -> dict[str, list[int]]:
     return out
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kw: Any) -> None:
+        return None  # a redirect is an answer in itself (logon.jsp's 302), never followed
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int | None, str]:
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=6) as r:
+        with _OPENER.open(req, timeout=6) as r:
             return int(r.status), r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
@@ -215,11 +226,12 @@ def ports(lab: LabContext, host: str, procs: dict[str, dict[str, Any]], sshd_pid
 
 
 def logon_answer(code: int | None, body: str) -> str:
-    """What /nl/jsp/logon.jsp showed: no_answer, blank (web module down), java_error (Tomcat error) or page."""
+    """What /nl/jsp/logon.jsp showed: no_answer, blank (HTTP 200 and empty: web module down), empty (another
+    status and no body: a redirect), java_error (Tomcat error) or page."""
     if code is None:
         return "no_answer"
     if not body.strip():
-        return "blank"
+        return "blank" if code == 200 else "empty"
     if code >= 500 or "Apache Tomcat" in body:
         return "java_error"
     return "page"
@@ -230,7 +242,7 @@ def web(lab: LabContext, host: str) -> tuple[dict[str, Any], dict[str, Any], dic
     /nl/jsp/logon.jsp answer."""
     base = f"http://{lab.addr(host)}:{WEB_PORT}"
     code, body = http(f"{base}/r/test")
-    r_test = {"http_status": code, "ok": code == 200 and "status='OK'" in body, "body": body[:300]}
+    r_test = _r_test(code, body)
     code, body = http(f"{base}/nl/jsp/logon.jsp")
     answer = logon_answer(code, body)
     logon_page = {"http_status": code, "answer": answer, "ok": answer == "page", "body": body[:300]}
@@ -244,6 +256,28 @@ def web(lab: LabContext, host: str) -> tuple[dict[str, Any], dict[str, Any], dic
         "body": body[:400],
     }
     return r_test, soap, logon_page
+
+
+def front_status(lab: LabContext, host: str) -> dict[str, Any]:
+    """The front web server: its recorded pid, and what /r/test answers through it."""
+    pid = read_pidfile(front.pidfile(lab, host))
+    code, body = http(f"{front.url(lab, host)}/r/test")
+    return {"pid": pid, "alive": pid is not None, "r_test": _r_test(code, body)}
+
+
+def _r_test(code: int | None, body: str) -> dict[str, Any]:
+    return {"http_status": code, "ok": code == 200 and "status='OK'" in body, "body": body[:300]}
+
+
+def tracking_servers(db: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """/r/test through each URL of the main instance's NmsTracking_ServerUrlList (comma separated)."""
+    listed = db.get("tracking_servers") if db.get("reachable") else None
+    out = {}
+    for url in re.split(r"[,;\s]+", str(listed or "")):
+        if url:
+            code, body = http(f"{url.rstrip('/')}/r/test")
+            out[url] = _r_test(code, body)
+    return out
 
 
 def served_key_known(lab: LabContext, host: str) -> bool:
@@ -264,6 +298,8 @@ def healthy(
     fl: dict[str, Any],
     sshd_ok: bool,
     pop3: dict[str, Any],
+    front_web: dict[str, Any],
+    servers: dict[str, dict[str, Any]],
 ) -> dict[str, bool]:
     """The verdict per module; a fact that could not be read counts as unhealthy."""
     wf = db.get("workflows") or {}
@@ -291,11 +327,14 @@ def healthy(
         and not trk.get("failed")
         and trk.get("state") == 11
         and _lt(trk.get("hours_since_last_run"), 1)
-        and not fl["corrupted_lines"],
+        and not fl["corrupted_lines"]
+        and bool(servers)
+        and all(s["ok"] for s in servers.values()),
         # a recurring export stays started (11) between its runs
         "export": bool(exp) and not exp.get("failed") and exp.get("state") == 11 and bool(fl["export_files"]),
         "import": bool(db.get("reachable", False)) and db.get("duplicate_email_groups", 1) == 0,
         "sshd": sshd_ok,
+        "front_web": bool(front_web["alive"]) and front_web["r_test"]["ok"],
     }
 
 
@@ -321,6 +360,8 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
     sshd_ok = bool(sshd_pid) and pts[f"tcp/{SSH_PORT}"]["owner_ok"] and key_known
     info = lab.info(host)
     pop3 = {"server": f"{lab.pop3_addr}:{POP3_PORT}", "reachable": mailbox.reachable(lab)}
+    front_web = front_status(lab, host)
+    servers = tracking_servers(db)
     return {
         "host": host,
         "address": lab.addr(host),
@@ -344,5 +385,7 @@ def host_status(lab: LabContext, host: str) -> dict[str, Any]:
         "sshd": {"pid": sshd_pid, "host_key_in_known_hosts": key_known},
         "faults": faults,
         "pop3": pop3,
-        "healthy": healthy(procs, missing, pts, (r_test, soap, logon_page), db, fl, sshd_ok, pop3),
+        "front_web": front_web,
+        "tracking_servers": servers,
+        "healthy": healthy(procs, missing, pts, (r_test, soap, logon_page), db, fl, sshd_ok, pop3, front_web, servers),
     }

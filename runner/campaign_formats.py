@@ -2,7 +2,8 @@
 
 Owns: the ``/r/test`` answer, SOAP faults, the well-formed tracking (redir/log) line of Adobe's
 ``sed -nE`` expression, the workflow and delivery states Adobe names, the module settings of a
-``config-<instance>.xml`` file, and the tab-separated module log line. Every format has a sample taken
+``config-<instance>.xml`` file, the tab-separated module log line, the tracking servers of the option
+``NmsTracking_ServerUrlList`` and a date as ``formatDate`` writes it. Every format has a sample taken
 from Adobe's pages in ``tests/fixtures/adobe/`` and a row in ``docs/fidelity.md``. Input that does
 not have the documented shape is a :class:`ParseError` ("undetermined"), never a default. Pure: no I/O.
 Must not: import other ``runner`` modules (``runner.campaign`` re-exports everything here).
@@ -317,3 +318,47 @@ def parse_log_line(line: str) -> LogLine:
     if not _LOG_TS.match(ts) or one != "1" or level not in LOG_LEVELS:
         raise ParseError(f"log line not in the documented layout: {_excerpt(line)!r}")
     return LogLine(ts, pid_value, thread, level, category, message)
+
+
+# ---- options (installation/using/configuring-campaign-options.md, "Tracking") ------------------------
+
+# One tracking server URL: http(s), a host name, IPv4 or [IPv6] address, an optional port and path.
+_SERVER_URL = re.compile(
+    r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?"
+)
+_URL_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def parse_tracking_servers(text: str) -> list[str]:
+    """The URLs of ``NmsTracking_ServerUrlList`` ("List of the URLs used to contact the tracking servers").
+
+    Adobe shows no value: URLs separated by commas, semicolons or white space is inferred. An entry that
+    is not an http(s) URL makes the whole list a ParseError (a list only half read is never judged).
+    """
+    urls: list[str] = []
+    for entry in _URL_SEPARATORS.split(text.strip()):
+        if not entry:
+            continue
+        if not _SERVER_URL.fullmatch(entry):
+            raise ParseError(f"NmsTracking_ServerUrlList: {_excerpt(entry)!r} is not an http(s) URL")
+        if entry.rstrip("/") not in urls:
+            urls.append(entry.rstrip("/"))
+    return urls
+
+
+# ---- dates (delivery/using/formatting.md, "Date display") ---------------------------------------------
+
+# formatDate(date, "%4Y/%2M/%2D %2H:%2N:%2S"): Adobe's internal XML format "YYYY/MM/DD HH:MM:SS".
+DATE_FORMAT = "%4Y/%2M/%2D %2H:%2N:%2S"
+_DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})")
+
+
+def parse_date_display(text: str) -> tuple[int, int, int, int, int, int]:
+    """(year, month, day, hour, minute, second) of a date written ``YYYY/MM/DD HH:MM:SS``."""
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        raise ParseError(f"date: expected YYYY/MM/DD HH:MM:SS, got {_excerpt(text)!r}")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        raise ParseError(f"date: out of range: {_excerpt(text)!r}")
+    return year, month, day, hour, minute, second

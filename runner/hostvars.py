@@ -101,6 +101,13 @@ _TABLE = (
     ),
     HostVar("web_port", "port", "the web module's HTTP port (Tomcat): the host's web/@httpPort", 8080),
     HostVar("web_control_port", "port", "the web module's Tomcat control port: the host's web/@controlPort", 8005),
+    HostVar(
+        "front_web_port",
+        "port",
+        "the front web server's HTTP port at address (Apache/IIS with Campaign's module, installation/using/"
+        "integration-into-a-web-server-for-linux.md; /r/test through it, failure-to-connect.md)",
+        80,
+    ),
     HostVar("stat_port", "port", "the stat module's udp port: the host's stat/@port (email-deliverability.md)", 7777),
     HostVar(
         "export_dir",
@@ -136,8 +143,8 @@ _TABLE = (
     HostVar(
         "tracking_max_age",
         "seconds",
-        "seconds since the Tracking workflow last ran; it runs hourly (about-technical-workflows.md), so the "
-        "default allows two periods (inferred: the last-run column is undocumented)",
+        "seconds since the option NmsTracking_LastConsolidation (configuring-campaign-options.md); the Tracking "
+        "workflow runs hourly (about-technical-workflows.md), so the default allows two periods",
         7200,
     ),
     # what the site runs (Adobe leaves these to each site)

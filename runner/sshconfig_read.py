@@ -338,7 +338,11 @@ def rejected(stderr: str, config: Path | None, argv: list[str]) -> InputError:
                 hint="`ssh -G` refuses it too; nothing was run",
             )
     what = "; ".join(lines[:3]) or "no message"
-    return InputError(f"`{shlex.join(argv)}` failed: {what}", where=str(config) if config else None)
+    return InputError(
+        f"`{shlex.join(argv)}` failed: {what}",
+        where=str(config) if config else None,
+        hint="remediate needs OpenSSH 6.8 or later for ssh -G",
+    )
 
 
 @lru_cache(maxsize=1)

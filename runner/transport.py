@@ -505,7 +505,11 @@ def _auth_strategy(ep: Endpoint, host: str, label: str) -> Any:
         def agent_keys(self, identity_blobs: set[bytes]) -> list[tuple[str, Any]]:
             if ep.agent is None:
                 return []
-            self.agent = paramiko.Agent()
+            try:
+                self.agent = paramiko.Agent()
+            except Exception as exc:  # a stale SSH_AUTH_SOCK: ssh goes on without the agent too
+                self.skipped.append(f"the agent ({_why(exc)})")
+                return []
             out = []
             for key in self.agent.get_keys():
                 if ep.identities_only and key.asbytes() not in identity_blobs:

@@ -3,11 +3,17 @@ opt-in ``xtk:session#Logon`` on ``/nl/jsp/soaprouter.jsp``.
 
 Owns: the ``r_test``, ``logon_page`` and ``soap_logon`` actions (commands, judges, argument specs).
 - ``/r/test`` answers ``<redir status='OK' .../>`` (production/using/monitoring-processes.md), read with
-  :func:`runner.campaign_formats.parse_r_test`; another shape is undetermined, never a default.
+  :func:`runner.campaign_formats.parse_r_test`, on Tomcat (``web_port``) or through the front web server
+  (``front_web_port``: Apache/IIS with Campaign's module, integration-into-a-web-server-for-linux.md), the
+  two reported apart. Adobe's remedy for an answer that is not that element is "check in your Web server
+  configuration that integration is taken into account" (failure-to-connect.md): a finding, never a
+  restart. An error status (4xx/5xx) fails; a redirect or a 2xx in another shape is undetermined.
 - ``logon.jsp``: "a blank page" means the web module is not started; "a Tomcat Java error" means the Java
   integration (customer.sh) is broken (production/using/failure-to-connect.md). Two different findings:
-  only the first is a module problem. What a Tomcat error page looks like is not shown by Adobe
-  (inferred: Tomcat's error report, a Java exception name, or an HTTP 5xx with a body).
+  only the first is a module problem. A blank page is an empty body with HTTP 200: an empty 302, 204 or
+  401 is a redirect, no content or an authentication request, reported as what it is (undetermined).
+  What a Tomcat error page looks like is not shown by Adobe (inferred: Tomcat's error report, a Java
+  exception name, or an HTTP 5xx with a body).
 - The Logon probe runs only where the inventory names a monitoring operator (``soap_probe_login``, never
   admin: Adobe's netreport uses a dedicated monitoring operator, monitoring-processes.md); its password
   comes from the operator's environment variable named by ``soap_probe_password_env``, whose name must
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -29,6 +36,15 @@ from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 R_TEST_URL = "http://{address}:{web_port}/r/test"
+R_TEST_URLS = {"tomcat": R_TEST_URL, "front": "http://{address}:{front_web_port}/r/test"}
+# What each /r/test failure points at: Adobe's failure-to-connect.md for the front web server.
+R_TEST_HINTS = {
+    "tomcat": "the web module's Tomcat does not serve it (see the web playbook; nothing is restarted for /r/test)",
+    "front": "check in the front web server's configuration that Campaign's integration is taken into account "
+    "(failure-to-connect.md); it is not a Campaign module: nothing is restarted",
+}
+# curl's write-out: the status, and the target of a redirect (empty otherwise)
+WRITE_OUT = r"\n@@http %{http_code} %{redirect_url}"
 LOGON_URL = "http://{address}:{web_port}/nl/jsp/logon.jsp"
 SOAP_URL = "http://{address}:{web_port}/nl/jsp/soaprouter.jsp"
 T = TypeVar("T")
@@ -42,6 +58,22 @@ JAVA_ERROR = re.compile(
 
 def _url(args: Mapping[str, Any], ctx: Context, default: str) -> str:
     return render(str(args.get("url") or default), ctx, quote=False)
+
+
+def probe_command(url: str, timeout: int) -> str:
+    """``curl`` on the host: the body, then ``@@http <status> <redirect target>`` (:func:`split_answer`)."""
+    if not re.match(r"^https?://[^\s'\"]+$", url):
+        raise ValueError(f"invalid url {url!r}")
+    return f"curl -sS -m {int(timeout)} -o - -w {shlex.quote(WRITE_OUT)} {shlex.quote(url)}"
+
+
+def split_answer(out: str) -> tuple[str, int, str]:
+    """(body, HTTP status, redirect target) from :func:`probe_command`'s output; status 0: no HTTP answer."""
+    body, sep, tail = out.rpartition("\n@@http ")
+    if not sep:
+        return out, 0, ""
+    code, _space, location = tail.strip().partition(" ")
+    return body, int(code) if code.isdigit() else 0, location.strip()
 
 
 def _no_answer(url: str, err: str, rc: int) -> str:
@@ -67,31 +99,65 @@ def _read(
 # --- /r/test --------------------------------------------------------------------------------------
 
 
+def _r_test_url(args: Mapping[str, Any], ctx: Context) -> str:
+    return _url(args, ctx, R_TEST_URLS[str(args.get("via", "tomcat"))])
+
+
 def _r_test_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return curl_command(_url(args, ctx, R_TEST_URL), int(args.get("timeout", 5)))
+    return probe_command(_r_test_url(args, ctx), int(args.get("timeout", 5)))
+
+
+def _redirect(status: int, location: str) -> str:
+    return f"a redirect (HTTP {status}{f' to {location}' if location else ''})"
 
 
 def _judge_r_test(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
-    url = _url(args, ctx, R_TEST_URL)
-    data: dict[str, Any] = {"url": url}
-    read = _read(url, "Adobe's <redir> element", campaign_formats.parse_r_test, (out, err, rc), data)
-    if isinstance(read, Verdict):
-        return read
-    answer = read[1]
+    via = str(args.get("via", "tomcat"))
+    url, hint = _r_test_url(args, ctx), R_TEST_HINTS[via]
+    body, status, location = split_answer(out)
+    data: dict[str, Any] = {"url": url, "via": via, "http_status": status}
+    if rc != 0 or status == 0:
+        return Verdict(Reading.FAILED, f"{_no_answer(url, err, rc)}: {hint}", data)
+    try:
+        answer = campaign_formats.parse_r_test(body)
+    except ParseError as exc:
+        if 300 <= status < 400:
+            data["location"] = location
+            return Verdict(
+                Reading.UNDETERMINED,
+                f"{url} answered {_redirect(status, location)}, not Adobe's <redir> element: not judged here",
+                data,
+            )
+        if status >= 400:
+            return Verdict(Reading.FAILED, f"{url} answered HTTP {status}, not Adobe's <redir .../>: {hint}", data)
+        return Verdict(Reading.UNDETERMINED, f"{url} answered HTTP {status}, not Adobe's <redir> element: {exc}", data)
     data.update(status=answer.status, build=answer.build, local_host=answer.local_host)
     if not answer.ok:
-        return Verdict(Reading.FAILED, f"{url} answered status={answer.status!r} (expected 'OK')", data)
+        return Verdict(Reading.FAILED, f"{url} answered status={answer.status!r} (expected 'OK'): {hint}", data)
     return Verdict(Reading.PASSED, f"{url} answered status='OK' (build {answer.build}, {answer.local_host})", data)
 
 
 action(
     "r_test",
-    "GET /r/test answers Adobe's <redir status='OK' .../> (another shape is undetermined)",
+    "GET /r/test answers Adobe's <redir status='OK' .../>, on Tomcat or through the front web server (reported "
+    "apart, never a reason to restart): no answer, another status or an HTTP error fails, a redirect or another "
+    "shape is undetermined",
     Effect.READ,
     build=_r_test_cmd,
     judge=_judge_r_test,
     read_only=True,
-    args=[ArgSpec("url", "template", f"the /r/test URL (default {R_TEST_URL})"), TIMEOUT],
+    args=[
+        ArgSpec(
+            "via",
+            "enum",
+            f"tomcat: the web module's Tomcat ({R_TEST_URLS['tomcat']}); front: the front web server "
+            f"({R_TEST_URLS['front']})",
+            default="tomcat",
+            choices=tuple(R_TEST_URLS),
+        ),
+        ArgSpec("url", "template", "the /r/test URL, when not the one via names"),
+        TIMEOUT,
+    ],
 )
 
 
@@ -101,35 +167,66 @@ FINDINGS = ("blank", "java_error")
 
 
 def logon_answer(body: str, status: int) -> str:
-    """What logon.jsp showed: ``no_answer``, ``blank``, ``java_error`` or ``page``."""
+    """What logon.jsp showed: ``no_answer``, ``blank`` (empty, HTTP 200: Adobe's blank page), ``empty``
+    (empty with another status: a redirect, no content, an authentication request), ``java_error`` or
+    ``page``."""
     if status == 0:
         return "no_answer"
     if not body.strip():
-        return "blank"
+        return "blank" if status == 200 else "empty"
     if JAVA_ERROR.search(body) or status >= 500:
         return "java_error"
     return "page"
 
 
+def _empty(status: int, location: str) -> str:
+    """What an empty answer other than HTTP 200 is, in words."""
+    if 300 <= status < 400:
+        return f"{_redirect(status, location)}: the site's web server configuration"
+    if status in (401, 403, 407):
+        return "an authentication or access refusal of the web server"
+    if status == 204:
+        return "no content"
+    return "an empty answer"
+
+
 def _logon_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return curl_command(_url(args, ctx, LOGON_URL), int(args.get("timeout", 5)))
+    return probe_command(_url(args, ctx, LOGON_URL), int(args.get("timeout", 5)))
 
 
 def _judge_logon(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
     url = _url(args, ctx, LOGON_URL)
-    body, status = split_http(out)
+    body, status, location = split_answer(out)
     if rc != 0:
         status = 0
     seen = logon_answer(body, status)
     data = {"url": url, "http_status": status, "answer": seen, "body": body.strip()[:300]}
+    if location:
+        data["location"] = location
     if str(args["finding"]) == "blank":
         if seen == "no_answer":
             return Verdict(Reading.FAILED, f"{_no_answer(url, err, rc)} (the web module is not serving)", data)
         if seen == "blank":
-            return Verdict(Reading.FAILED, f"{url} answered a blank page (HTTP {status}): the web module is down", data)
+            return Verdict(
+                Reading.FAILED,
+                f"{url} answered a blank page (HTTP 200, empty): Adobe's remedy is to start the web module when "
+                "pdump does not list it (failure-to-connect.md)",
+                data,
+            )
+        if seen == "empty":
+            return Verdict(
+                Reading.UNDETERMINED,
+                f"{url} answered HTTP {status} with an empty body, {_empty(status, location)}: not Adobe's blank "
+                "page (HTTP 200); nothing is done for it",
+                data,
+            )
         return Verdict(Reading.PASSED, f"{url} answered a page (HTTP {status})", data)
     if seen == "no_answer":
         return Verdict(Reading.UNDETERMINED, f"{url} does not answer: the Java integration cannot be judged", data)
+    if seen == "empty" and status >= 500:
+        return Verdict(
+            Reading.UNDETERMINED, f"{url} answered HTTP {status} with an empty body: no error report to read", data
+        )
     if seen == "java_error":
         return Verdict(
             Reading.FAILED,

@@ -9,8 +9,9 @@ from tests.support.labfix import pid_of
 from tests.support.wait import wait_until
 
 # fault -> (the module it breaks, the modules the sweep must flag as a problem). mta checks the stat server
-# it asks; trackinglogd checks /r/test, which web serves; export and tracking need wfserver for their
-# workflows. A stopped module is also flagged by watchdog (monitor -missing lists it).
+# it asks; trackinglogd checks /r/test, which web serves, as does the tracking server tracking probes;
+# export and tracking need wfserver for their workflows. A stopped module is also flagged by watchdog
+# (monitor -missing lists it).
 STOPPED = {"watchdog"}
 FAULTS = {
     "syslogd_down": ("syslogd", {"syslogd"} | STOPPED),
@@ -20,7 +21,7 @@ FAULTS = {
     "trackinglogd_down": ("trackinglogd", {"trackinglogd"} | STOPPED),
     "tracking_failed": ("tracking", {"tracking"}),
     "redir_corrupt": ("tracking", {"tracking"}),
-    "web_down": ("web", {"web", "trackinglogd"} | STOPPED),
+    "web_down": ("web", {"web", "trackinglogd", "tracking"} | STOPPED),  # the tracking server hands /r/test to web
     "import_duplicates": ("import", {"import"}),
     "export_failed": ("export", {"export"}),
     "export_paused": ("export", {"export"}),

@@ -1,7 +1,10 @@
 """tracking playbook on the lab: a healthy host whose tracking logs hold only Adobe-shaped lines (written
 by simulated clicks) is left alone; a corrupted line is set aside in Adobe's order (stop the Tracking
-workflow, remove the line, start the workflow) and the tracking utility re-run; a file in another layout
-is refused with nothing stopped or moved; a workflow in error or stale is started and re-run."""
+workflow, remove the line, start the workflow); a file in another layout is refused with nothing stopped or
+moved; a workflow in error is started; a workflow paused or stopped without an error is started only once
+confirmed (no terminal: exit 4, still stopped); the tracking utility runs only on request, never after a
+start; of two tracking servers in NmsTracking_ServerUrlList the one that does not answer /r/test is named,
+and nothing is restarted for it."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
+from lab.base import FRONT_PORT
 from tests.e2e.playbook_helpers import HOST, check_dry_run, db_view, pids, run, step, steps
 
 LOGDIR = "nl6/var/prod/redir/log"
@@ -58,7 +62,7 @@ def test_corrupted_line_is_set_aside_in_adobes_order(lab, remediate, host):
     found = step(report, "redir_lines_ok")
     assert found["outcome"] == "failed" and corrupted[0] in found["message"]  # file:line before any change
     ran = [s["id"] for s in steps(report, "remediation", "ran")]
-    assert ran == ["stop_tracking_workflow", "quarantine_corrupted_lines", "start_tracking_workflow", "rerun_tracking"]
+    assert ran == ["stop_tracking_workflow", "quarantine_corrupted_lines", "start_tracking_workflow"]
     assert 'xtk.workflow.Stop("tracking")' in step(report, "stop_tracking_workflow")["command"]
     st = lab.status(host)
     assert st["files"]["corrupted_lines"] == [] and st["healthy"]["tracking"]
@@ -88,25 +92,86 @@ def test_file_in_another_layout_is_refused_and_nothing_moves(lab, remediate, hos
 
 
 @pytest.mark.parametrize(
-    ("fault", "finding"), [("tracking_failed", "tracking_workflow_ok"), ("tracking_stale", "tracking_workflow_recent")]
+    ("fault", "finding", "started_by"),
+    [
+        ("tracking_failed", "tracking_workflow_ok", "start_tracking_workflow"),
+        ("tracking_stale", "tracking_workflow_started", "start_stopped_tracking_workflow"),
+    ],
 )
-def test_workflow_in_error_or_stale_is_started_and_rerun(lab, remediate, host, fault, finding):
+def test_workflow_in_error_or_paused_is_started_not_rerun(lab, remediate, host, fault, finding, started_by):
     lab.break_(host, fault)
     assert not lab.status(host)["healthy"]["tracking"]
     code, report = run(remediate, "tracking", "--yes")
     assert code == 0, report
     assert step(report, finding)["outcome"] == "failed"
-    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["start_tracking_workflow", "rerun_tracking"]
-    assert "tracking -instance:prod -download -update" in step(report, "rerun_tracking")["command"]
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == [started_by]
+    assert 'xtk.workflow.Start("tracking")' in step(report, started_by)["command"]
+    assert not any("-download" in str(s.get("command")) for s in report["steps"])  # no utility after a start
+    assert step(report, "tracking_workflow_running")["outcome"] == "passed"  # the state is verified
     st = lab.status(host)
     assert _tracking(st)["failed"] == 0 and _tracking(st)["state"] == 11 and not _tracking(st)["error"]
     assert _tracking(st)["hours_since_last_run"] < 0.1 and st["healthy"]["tracking"]
 
 
-def test_tracking_dry_run_changes_nothing(lab, remediate, host):
-    after = check_dry_run(
-        lab, remediate, "tracking", "tracking_failed", ["nlserver tracking -instance:prod -download -update"]
+def test_stopped_workflow_is_not_started_without_confirmation(lab, remediate, host):
+    """@state 20 without @failed: someone stopped it. No terminal and no --yes: refused, exit 4, still 20."""
+    lab.break_(host, "tracking_stopped")
+    before = lab.status(host)
+    assert (_tracking(before)["state"], _tracking(before)["failed"]) == (20, 0)
+    code, report = run(remediate, "tracking")
+    assert code == 4 and report["status"] == "not_confirmed", report
+    assert step(report, "tracking_workflow_started")["outcome"] == "failed"
+    assert step(report, "start_stopped_tracking_workflow")["outcome"] == "declined"
+    assert not steps(report, "remediation", "ran")
+    after = lab.status(host)
+    assert (_tracking(after)["state"], _tracking(after)["failed"]) == (20, 0)
+    assert db_view(after)["workflows"] == db_view(before)["workflows"] and pids(after) == pids(before)
+    assert after["db"]["pending_workflow_starts"] == 0  # no Start was even queued
+
+
+def test_the_tracking_server_that_does_not_answer_is_named_and_nothing_restarts(lab, remediate, host):
+    lab.break_(host, "tracking_server_down")
+    before = lab.status(host)
+    servers = before["tracking_servers"]
+    good = f"http://{lab.addr(host)}:{FRONT_PORT}"
+    bad = next(url for url in servers if url != good)
+    assert servers[good]["ok"] and not servers[bad]["ok"], servers
+    code, report = run(remediate, "tracking", "--yes")
+    assert code == 1 and report["status"] == "failed", report
+    found = step(report, "tracking_servers_answer")
+    assert found["outcome"] == "failed" and f"{bad} does not answer" in found["message"], found
+    assert f"answering: {good}" in found["message"] and good + " does not" not in found["message"]
+    assert not steps(report, "remediation"), report["steps"]
+    after = lab.status(host)
+    assert pids(after) == pids(before) and after["front_web"]["pid"] == before["front_web"]["pid"]
+    assert db_view(after)["workflows"] == db_view(before)["workflows"]
+
+
+def test_stale_consolidation_is_reported_and_the_utility_runs_only_on_request(lab, remediate, host):
+    """The workflow runs (11, not failed) but NmsTracking_LastConsolidation is 5 h old: reported; the
+    undocumented tracking utility runs only with --option rerun_utility=yes, confirmed."""
+    lab.psql(
+        "UPDATE XtkOption SET tsTimeStampValue=now() - interval '5 hours' WHERE sName='NmsTracking_LastConsolidation'",
+        db=f"campaign_{host}",
     )
+    before = lab.status(host)
+    assert before["db"]["hours_since_last_consolidation"] >= 4.9
+    code, report = run(remediate, "tracking", "--yes")
+    assert code == 1 and not steps(report, "remediation"), report
+    assert step(report, "tracking_consolidated")["outcome"] == "failed"
+    assert "NmsTracking_LastConsolidation" in step(report, "tracking_consolidated")["message"]
+    assert db_view(lab.status(host))["workflows"] == db_view(before)["workflows"]
+    code, report = run(remediate, "tracking", "--option", "rerun_utility=yes")
+    assert code == 4 and step(report, "rerun_tracking")["outcome"] == "declined", report  # confirmed first
+    assert lab.status(host)["db"]["hours_since_last_consolidation"] >= 4.9
+    code, report = run(remediate, "tracking", "--option", "rerun_utility=yes", "--yes")
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["rerun_tracking"], report
+    assert "tracking -instance:prod -download -update" in step(report, "rerun_tracking")["command"]
+    assert lab.status(host)["db"]["hours_since_last_consolidation"] < 0.1
+
+
+def test_tracking_dry_run_changes_nothing(lab, remediate, host):
+    after = check_dry_run(lab, remediate, "tracking", "tracking_failed", ['xtk.workflow.Start("tracking")'])
     assert _tracking(after)["failed"] == 1
 
 

@@ -1,10 +1,14 @@
 """trackinglogd playbook on the lab: a quiet healthy redirection host is left alone, trackinglogd down is
 started (not restarted) and writes Adobe-shaped lines again on the next click, a server that is not a
-redirection server (the lab's last host: no redir directory) is not applicable and nothing is started."""
+redirection server (the lab's last host: no redir directory) is not applicable and nothing is started, and a
+failing /r/test (on Tomcat, or through a front web server that is down) is reported where it lives, with
+trackinglogd left alone (same pid)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from lab import Lab
 from runner.campaign_formats import is_redir_line
@@ -29,7 +33,28 @@ def test_quiet_healthy_redirection_host_is_left_alone(lab, remediate, host):
     assert pids(after) == pids(before)
     assert _redir_files(lab, host) == files  # nothing written, moved or touched
     assert step(report, "redirection_server")["outcome"] == "passed"
-    assert step(report, "r_test_ok")["outcome"] == "passed"
+    assert step(report, "r_test_front")["outcome"] == "passed"
+    assert step(report, "r_test_tomcat")["outcome"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("fault", "failing", "passing"),
+    [("web_r_test_failing", "r_test_tomcat", None), ("front_web_down", "r_test_front", "r_test_tomcat")],
+)
+def test_failing_r_test_leaves_trackinglogd_alone(lab, remediate, host, fault, failing, passing):
+    lab.break_(host, fault)
+    before = lab.status(host)
+    old = pid_of(lab, host, "trackinglogd@default")
+    assert old and before["healthy"]["trackinglogd"]
+    code, report = run(remediate, "trackinglogd", "--yes")
+    assert code == 1 and report["status"] == "failed", report
+    assert step(report, failing)["outcome"] == "failed"
+    if passing:
+        assert step(report, passing)["outcome"] == "passed"
+    assert not steps(report, "remediation"), report["steps"]
+    after = lab.status(host)
+    assert pid_of(lab, host, "trackinglogd@default") == old
+    assert pids(after) == pids(before) and after["front_web"]["pid"] == before["front_web"]["pid"]
 
 
 def test_trackinglogd_down_is_started_and_writes_on_the_next_click(lab, remediate, host):

@@ -1,15 +1,17 @@
 """web playbook on the lab: a healthy web is left alone and sends no SOAP Logon unless the inventory opts
 in; web down is started (not restarted); a SOAP fault is reported, never restarted; the opt-in Logon's
-password stays out of the output and the audit log."""
+password stays out of the output and the audit log. Adobe's remedies only (failure-to-connect.md): a failing
+/r/test, a blank page, a front web server that is down and a logon.jsp answering an empty 302 are reported
+and restart nothing (every pid unchanged); a running web is restarted only with --force."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
+from lab.base import FRONT_PORT, WEB_PORT
 from tests.e2e.playbook_helpers import check_dry_run, check_healthy_run, pids, run, step, steps
 from tests.support.cli import read_events
 from tests.support.labfix import pid_of
@@ -44,6 +46,8 @@ def test_web_healthy_host_is_left_alone_and_sends_no_logon(lab, remediate, host,
     check_healthy_run(lab, remediate, "web")
     commands = sent_commands(audit_log)
     assert any("/r/test" in c for c in commands) and any("/nl/jsp/logon.jsp" in c for c in commands)
+    front = f"http://{lab.addr(host)}:{FRONT_PORT}/r/test"
+    assert any(front in c for c in commands) and any(f":{WEB_PORT}/r/test" in c for c in commands)
     assert not any("soaprouter" in c or "Logon" in c for c in commands), commands
     skipped = [e for e in read_events(audit_log) if e.get("event") == "step.skipped" and e.get("step") == "soap_logon"]
     assert skipped and "soap_probe_login" in skipped[0]["message"]
@@ -101,7 +105,7 @@ def test_web_soap_fault_is_reported_not_restarted(lab, remediate, host, tmp_path
     report = doc["hosts"][host]
     assert code == 1, report
     assert step(report, "soap_logon")["outcome"] == "failed"
-    assert step(report, "r_test_ok")["outcome"] == "passed"
+    assert step(report, "r_test_tomcat")["outcome"] == "passed" and step(report, "r_test_front")["outcome"] == "passed"
     assert not steps(report, "remediation", "ran"), report["steps"]
     assert pid_of(lab, host, "web@default") == old
 
@@ -115,15 +119,68 @@ def test_web_soap_fault_without_opt_in_is_not_probed(lab, remediate, host):
     assert pid_of(lab, host, "web@default") == old
 
 
-def test_web_r_test_failure_is_restarted_and_verified(lab, remediate, host):
-    if R_TEST_FAULT not in lab.faults():
-        pytest.skip(f"the lab has no {R_TEST_FAULT} fault (web alive in pdump, /r/test not OK)")
+def reported_not_touched(lab: Any, remediate: Any, host: str, fault: str) -> dict[str, Any]:
+    """Break ``fault``, run ``web --yes``: exit 1, no remediation step, every pid and the fault unchanged."""
+    lab.break_(host, fault)
+    before = lab.status(host)
+    assert not before["healthy"]["web"] or not before["healthy"]["front_web"], fault
+    code, report = run(remediate, "web", "--yes")
+    after = lab.status(host)
+    assert code == 1 and report["status"] == "failed", report
+    assert not steps(report, "remediation"), report["steps"]
+    assert pids(after) == pids(before), f"pids changed: {pids(before)} -> {pids(after)}"
+    assert after["front_web"]["pid"] == before["front_web"]["pid"]
+    assert fault in after["faults"]
+    return report
+
+
+def test_web_r_test_failure_is_reported_not_restarted(lab, remediate, host):
+    """/r/test not OK while web runs: Adobe says "check in your Web server configuration"; no restart."""
+    report = reported_not_touched(lab, remediate, host, R_TEST_FAULT)
+    assert not lab.status(host)["r_test"]["ok"]
+    tomcat = step(report, "r_test_tomcat")
+    assert tomcat["outcome"] == "failed" and "status='ERROR'" in tomcat["message"]
+    assert step(report, "r_test_front")["outcome"] == "failed"  # the front hands /r/test to the same Tomcat
+
+
+def test_front_web_server_down_is_reported_apart_from_tomcat(lab, remediate, host):
+    report = reported_not_touched(lab, remediate, host, "front_web_down")
+    front = step(report, "r_test_front")
+    assert front["outcome"] == "failed" and f":{FRONT_PORT}/r/test does not answer" in front["message"]
+    assert "nothing is restarted" in front["message"]
+    assert step(report, "r_test_tomcat")["outcome"] == "passed"
+    st = lab.status(host)
+    assert not st["front_web"]["alive"] and st["r_test"]["ok"]  # nothing started the front, Tomcat is fine
+
+
+def test_blank_logon_page_while_web_runs_restarts_nothing(lab, remediate, host):
+    """Adobe's remedy for a blank page is `nlserver start web` when pdump does not list web: it does here."""
+    report = reported_not_touched(lab, remediate, host, "web_logon_blank")
+    assert step(report, "logon_page_served")["outcome"] == "failed"
+    assert lab.status(host)["logon_page"]["answer"] == "blank"
+
+
+def test_empty_302_is_not_a_blank_page_and_restarts_nothing(lab, remediate, host):
+    report = reported_not_touched(lab, remediate, host, "web_logon_redirect")
+    found = step(report, "logon_page_served")
+    assert found["outcome"] == "undetermined", found
+    assert "HTTP 302 with an empty body" in found["message"] and "not Adobe's blank page" in found["message"]
+    assert "https://" in found["message"]  # where it redirects to
+    st = lab.status(host)
+    assert st["logon_page"]["http_status"] == 302 and st["logon_page"]["answer"] == "empty"
+
+
+def test_web_restart_only_on_the_operators_request(lab, remediate, host):
+    """--force (and its confirmation) is the operator's own decision to restart a running web."""
     lab.break_(host, R_TEST_FAULT)
     old = pid_of(lab, host, "web@default")
     assert old and not lab.status(host)["r_test"]["ok"]
-    code, report = run(remediate, "web", "--yes")
+    code, report = run(remediate, "web", "--force")
+    assert code == 4 and report["status"] == "not_confirmed", report  # no terminal: refused
+    assert pid_of(lab, host, "web@default") == old
+    code, report = run(remediate, "web", "--force", "--yes")
     assert code == 0, report
     assert [s["id"] for s in steps(report, "remediation", "ran")] == ["restart_web"]
     new = pid_of(lab, host, "web@default")
     assert new and new != old and lab.status(host)["r_test"]["ok"]
-    assert step(report, "r_test_answers")["outcome"] == "passed"
+    assert step(report, "r_test_tomcat_answers")["outcome"] == "passed"

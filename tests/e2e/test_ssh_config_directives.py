@@ -245,3 +245,25 @@ def test_canonicalizehostname_yes(lab: Lab, host: str, remediate: Runner, tmp_pa
     res = remediate("hosts", "--host", host, "--ssh-config", str(cfg), "--output", "json")
     (row,) = json.loads(res.stdout)
     assert row["address"] == lab.addr(host)
+
+
+# --- bad input: a config ssh rejects, no ssh at all ---------------------------------------------------
+
+
+def test_a_config_ssh_rejects_exits_2_at_its_line(lab: Lab, host: str, remediate: Runner, tmp_path: Path) -> None:
+    cfg = _config(lab, tmp_path, "ControlMaster auto", "ForwardX11Timeout forever")
+    res = remediate("wfserver", "--host", host, "--ssh-config", str(cfg))
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert f"{cfg}:5: ssh rejects this config: invalid time value" in res.stderr  # ssh's own words
+    assert not remediate.audit_log.exists()  # nothing was run
+
+
+def test_without_the_ssh_program_the_error_says_what_to_install(
+    lab: Lab, host: str, remediate: Runner, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bin"  # a PATH with no ssh on it
+    bare.mkdir()
+    res = remediate("wfserver", "--host", host, "--ssh-config", str(_config(lab, tmp_path)), env={"PATH": str(bare)})
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "the OpenSSH client (ssh) is not installed" in res.stderr and "openssh-client" in res.stderr
+    assert not remediate.audit_log.exists()

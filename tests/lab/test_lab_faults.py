@@ -162,6 +162,21 @@ def check_tracking_stale(lab: Lab, h: str) -> None:
     assert st["db"]["workflows"]["tracking"]["hours_since_last_run"] >= 5 and not st["healthy"]["tracking"]
 
 
+def check_tracking_stopped(lab: Lab, h: str) -> None:
+    wf = lab.status(h)["db"]["workflows"]["tracking"]
+    assert (wf["state"], wf["failed"]) == (20, 0)
+    assert stays(lambda: lab.status(h)["db"]["workflows"]["tracking"]["state"] == 20, 2)  # wfserver leaves it
+    assert not lab.status(h)["healthy"]["tracking"]
+
+
+def check_tracking_server_down(lab: Lab, h: str) -> None:
+    st = lab.status(h)
+    servers = st["tracking_servers"]
+    assert len(servers) == 2 and servers[f"http://{lab.addr(h)}:8081"]["ok"], servers
+    assert [url for url, s in servers.items() if not s["ok"]] == [f"http://{lab.addr(h).rsplit('.', 1)[0]}.248:8081"]
+    assert not st["healthy"]["tracking"]
+
+
 def check_redir_corrupt(lab: Lab, h: str) -> None:
     st = lab.status(h)
     assert len(st["files"]["corrupted_lines"]) == 1 and st["files"]["corrupted_lines"][0].endswith(".log:2")
@@ -205,6 +220,32 @@ def check_web_logon_blank(lab: Lab, h: str) -> None:
     assert logon_page(lab, h)[:3] == ("blank", 200, "")
     st = lab.status(h)
     assert st["r_test"]["ok"] and st["logon_page"]["answer"] == "blank" and not st["healthy"]["web"]
+
+
+def check_web_logon_redirect(lab: Lab, h: str) -> None:
+    assert "web@default" in pdump_names(lab, h)
+    req = urllib.request.Request(f"http://{lab.addr(h)}:8080/nl/jsp/logon.jsp")
+    try:
+        urllib.request.build_opener(NoRedirect).open(req, timeout=3)
+        raise AssertionError("logon.jsp did not redirect")
+    except urllib.error.HTTPError as e:
+        assert e.code == 302 and e.read() == b"" and e.headers["Location"].startswith("https://")
+    assert logon_answer("", 302) == "empty"  # the runner's reading: not a blank page
+    st = lab.status(h)
+    assert st["logon_page"]["answer"] == "empty" and st["r_test"]["ok"] and not st["healthy"]["web"]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kw: object) -> None:
+        return None
+
+
+def check_front_web_down(lab: Lab, h: str) -> None:
+    assert curl(f"http://{lab.addr(h)}:8081/r/test")[0] is None
+    code, body = curl(f"http://{lab.addr(h)}:8080/r/test")
+    assert code == 200 and parse_r_test(body).ok
+    st = lab.status(h)
+    assert not st["front_web"]["alive"] and not st["healthy"]["front_web"] and st["healthy"]["web"]
 
 
 def check_web_java_error(lab: Lab, h: str) -> None:
@@ -291,11 +332,15 @@ CASES = {
     "trackinglogd_down": check_trackinglogd_down,
     "tracking_failed": check_tracking_failed,
     "tracking_stale": check_tracking_stale,
+    "tracking_stopped": check_tracking_stopped,
+    "tracking_server_down": check_tracking_server_down,
     "redir_corrupt": check_redir_corrupt,
     "web_down": check_web_down,
     "web_xtk_errors": check_web_xtk_errors,
     "web_r_test_failing": check_web_r_test_failing,
     "web_logon_blank": check_web_logon_blank,
+    "web_logon_redirect": check_web_logon_redirect,
+    "front_web_down": check_front_web_down,
     "web_java_error": check_web_java_error,
     "import_duplicates": check_import_duplicates,
     "export_failed": check_export_failed,
@@ -347,6 +392,8 @@ def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
         assert inmail_errors(lab, host, "inMail_2.log")
     if fault.startswith("web_"):
         assert logon_page(lab, host)[0] == "page" and lab.status(host)["r_test"]["ok"]
+    if fault == "front_web_down":
+        assert parse_r_test(curl(f"http://{lab.addr(host)}:8081/r/test")[1]).ok
     if fault in ("mta_down", "stat_down", "web_down", "web_xtk_errors"):
         assert "pstrSessionToken" in soap(lab, host)
 

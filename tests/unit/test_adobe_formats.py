@@ -121,6 +121,10 @@ def _judge(fmt: str, text: str, expect: dict[str, Any]) -> None:
             assert config.export_dir(INSTALL_DIR, INSTANCE) == export_dir
     elif fmt == "log_line":
         _check(campaign_formats.parse_log_line(text), expect)
+    elif fmt == "tracking_servers":
+        assert campaign_formats.parse_tracking_servers(text) == expect["urls"]
+    elif fmt == "date_display":
+        assert list(campaign_formats.parse_date_display(text)) == expect["fields"]
     elif fmt == "request":
         root = ET.fromstring(text)
         assert any(el.tag.endswith("}Logon") for el in root.iter())
@@ -141,6 +145,8 @@ def _refused(fmt: str, text: str) -> None:
         "soap_fault": campaign_formats.parse_soap_fault,
         "config": campaign_formats.parse_instance_config,
         "log_line": campaign_formats.parse_log_line,
+        "tracking_servers": campaign_formats.parse_tracking_servers,
+        "date_display": campaign_formats.parse_date_display,
     }[fmt]
     with pytest.raises(ParseError):
         parse(text)

@@ -58,6 +58,10 @@ def main(argv: list[str]) -> int:
         if argv[0] == "_squat":
             squat(*argv[1:4])
         proxy(*argv[1:5])
+    if argv and argv[0] == "_front":
+        from .front import front
+
+        front(*argv[1:4])
     if argv and argv[0] == "_pop3":
         from .pop3 import pop3_server
 

@@ -6,7 +6,10 @@ statement each (`;` optional, any number per line):
   - the query block of runner/actions/querydef.py: ``try { var K = xtk.queryDef.create(<queryDef ...>).
     ExecuteQuery(); logInfo("@@qd K begin"); for each (var r in K.<element>) logInfo("@@qd K row\\t" + r.@c0
     + "\\t" + r.@c1 ...); logInfo("@@qd K end"); } catch (e) { logInfo("@@qd K error " + e); }``
-  - ``logInfo(<term> + <term> ...)``, a term being a "string", a 'string', a variable or sqlGetInt("...")
+  - ``logInfo(<term> + <term> ...)``, a term being a "string", a 'string', a variable, sqlGetInt("..."),
+    getOption("name") (technotes/using/inbound-sms-wf.md; an option that does not exist reads "") or
+    formatDate(getOption("name") | new Date(), "%4Y/%2M/%2D %2H:%2N:%2S") (delivery/using/formatting.md;
+    dates in UTC, an empty value formats as "")
   - ``xtk.workflow.Start|Restart|Stop("name"|id)`` (queued for wfserver; Stop ends in @state 20)
   - ``sqlExec("...")`` and ``var name = sqlGetInt("...")`` (plain SQL, for import de-duplication)
 Must not: import anything outside the standard library; run any statement of a script it refuses.
@@ -14,6 +17,7 @@ Must not: import anything outside the standard library; run any statement of a s
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 from collections.abc import Callable
@@ -34,7 +38,10 @@ QUERY_BLOCK = re.compile(
     rf"logInfo\(\"@@qd (?P=key) error \"\s*\+\s*(?P=e)\s*\)\s*;?\s*\}}",
     re.DOTALL,
 )
-_TERM = rf"(?:{_STR}|sqlGetInt\(\s*{_STR}\s*\)|{_KEY})"
+_GET_OPTION = rf"getOption\(\s*{_STR}\s*\)"
+_FORMAT_DATE = rf"formatDate\(\s*(?:{_GET_OPTION}|new\s+Date\(\s*\))\s*,\s*{_STR}\s*\)"
+_TERM = rf"(?:{_STR}|sqlGetInt\(\s*{_STR}\s*\)|{_FORMAT_DATE}|{_GET_OPTION}|{_KEY})"
+_DATE_CODES = {"%4Y": "%Y", "%2M": "%m", "%2D": "%d", "%2H": "%H", "%2N": "%M", "%2S": "%S"}
 LOG_INFO = re.compile(rf"logInfo\(\s*(?P<terms>{_TERM}(?:\s*\+\s*{_TERM})*)\s*\)")
 WORKFLOW = re.compile(rf"xtk\.workflow\.(?P<verb>Start|Restart|Stop)\(\s*(?:(?P<name>{_STR})|(?P<id>\d+))\s*\)")
 SQL_EXEC = re.compile(rf"sqlExec\(\s*(?P<sql>{_STR})\s*\)")
@@ -104,9 +111,32 @@ class Script:
             return unquote(term)
         if term.startswith("sqlGetInt"):
             return str(self.get_int(unquote(term[term.index("(") + 1 : term.rindex(")")].strip())))
+        if term.startswith("getOption"):
+            return self.option(unquote(term[term.index("(") + 1 : term.rindex(")")].strip()))[0]
+        if term.startswith("formatDate"):
+            inner, fmt = term[term.index("(") + 1 : term.rindex(",")], unquote(term[term.rindex(",") + 1 : -1].strip())
+            if inner.strip().startswith("new"):
+                when: datetime.datetime | None = datetime.datetime.now(datetime.UTC)
+            else:
+                when = self.option(unquote(inner[inner.index("(") + 1 : inner.rindex(")")].strip()))[1]
+            return format_date(when, fmt)
         if term not in self.vars:
             raise ScriptError(f"JST-310000 '{term}' is not defined")
         return self.vars[term]
+
+    def option(self, name: str) -> tuple[str, datetime.datetime | None]:
+        """getOption(name): its text ("" when the option does not exist) and its date, if it is a date option."""
+        rows = self.db.query(
+            "SELECT coalesce(sStringValue, iLongValue::text, to_char(tsTimeStampValue AT TIME ZONE 'UTC', "
+            "'YYYY/MM/DD HH24:MI:SS'), ''), to_char(tsTimeStampValue AT TIME ZONE 'UTC', 'YYYY/MM/DD HH24:MI:SS') "
+            "FROM XtkOption WHERE sName=$1::text",
+            [name],
+        )
+        if not rows:
+            return "", None
+        text, stamp = rows[0][0] or "", rows[0][1]
+        when = datetime.datetime.strptime(stamp, "%Y/%m/%d %H:%M:%S") if stamp else None
+        return text, when
 
     def get_int(self, sql: str) -> int:
         rows = self.db.query(sql)
@@ -115,6 +145,13 @@ class Script:
             return int(float(value)) if value is not None else 0
         except ValueError:
             return 0
+
+
+def format_date(when: datetime.datetime | None, fmt: str) -> str:
+    """formatDate with Adobe's codes (%4Y %2M %2D %2H %2N %2S, formatting.md); no date: ""."""
+    if when is None:
+        return ""
+    return re.sub(r"%[0-9][A-Za-z]", lambda m: when.strftime(_DATE_CODES.get(m.group(0), m.group(0))), fmt)
 
 
 def _query(match: re.Match[str]) -> Callable[[Script], None]:

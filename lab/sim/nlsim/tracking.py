@@ -1,4 +1,5 @@
-"""Tracking consolidation: redir log lines into NmsTrackingLogRcp, outcome on the Tracking workflow.
+"""Tracking consolidation: redir log lines into NmsTrackingLogRcp, outcome on the Tracking workflow and in
+the option NmsTracking_LastConsolidation.
 
 Owns: what `nlserver tracking` and the wfserver's tracking run do. Must not: skip a corrupted line
 silently (it stops the run and names `file:line`, as Campaign's tracking does).
@@ -90,5 +91,10 @@ def tracking_run(db: Queryable) -> tuple[int, int]:
     db.query(
         "UPDATE XtkWorkflow SET iFailed=0, sErrorMessage=NULL, iState=11, tsLastRun=now(), tsLastSuccess=now() "
         "WHERE sInternalName='tracking'"
+    )
+    # "Last time the tracking information has been consolidated" (configuring-campaign-options.md)
+    db.query(
+        "INSERT INTO XtkOption (sName, tsTimeStampValue) VALUES ('NmsTracking_LastConsolidation', now()) "
+        "ON CONFLICT (sName) DO UPDATE SET tsTimeStampValue=now()"
     )
     return nfiles, inserted

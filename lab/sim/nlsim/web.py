@@ -3,8 +3,9 @@
 Owns: `/r/test`, `/nl/jsp/logon.jsp` and the SOAP router's `xtk:session#Logon`, which connects to the
 database with the host's data source on every call (a wrong dbcnx gives an xtk:session fault) and lets
 only an operator of XtkOperator with its password log on; the faults of this one web process
-(run/faults/<name> holding its pid: /r/test not OK, logon.jsp blank) and a broken Java integration
-(customer.sh's JAVA_HOME, read at start: Tomcat's error report on logon.jsp).
+(run/faults/<name> holding its pid: /r/test not OK, logon.jsp blank), a site redirect of logon.jsp
+(run/faults/web_logon_redirect: HTTP 302 with an empty body, whatever the process) and a broken Java
+integration (customer.sh's JAVA_HOME, read at start: Tomcat's error report on logon.jsp).
 Must not: import anything outside the standard library.
 """
 
@@ -26,7 +27,7 @@ import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from .common import HOST, NL6, PROC, RUN, SESSIONS, TRACKING_SOCK, address, conf_attr, inst, log, ready
+from .common import HOST, NL6, PROC, RUN, SESSIONS, TRACKING_SOCK, address, conf_attr, flag, inst, log, ready
 from .db import PG, DBError
 
 NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
@@ -161,6 +162,11 @@ class WebHandler(BaseHTTPRequestHandler):
         elif self.path.startswith("/nl/jsp/logon.jsp"):
             if JAVA["problem"]:
                 self._send(500, TOMCAT_ERROR.format(detail=html.escape(JAVA["problem"])), "text/html;charset=utf-8")
+            elif flag("web_logon_redirect"):  # a redirect with an empty body: not Adobe's blank page
+                self.send_response(302)
+                self.send_header("Location", f"https://{address()}/nl/jsp/logon.jsp")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif _fault_of_this_process("web_logon_blank"):
                 self._send(200, "", "text/html;charset=utf-8")  # Tomcat up, the web module behind it down
             else:
