@@ -315,13 +315,20 @@ def _walk_group(file: Path, parent: Any, group: str, body: Any, ancestors: list[
             )
     declared.set_vars(_mapping_or_empty(file, body, "vars", f"vars of group {group!r}"), f"{file}:{where_line}")
     hosts = _mapping_or_empty(file, body, "hosts", f"hosts of group {group!r}")
-    for name, hvars in hosts.items():
-        line = yamlfile.line_of(hosts, name)
-        _check_host_name(name, str(file), line)
+    for entry, hvars in hosts.items():
+        line = yamlfile.line_of(hosts, entry)
         if hvars is not None and not isinstance(hvars, dict):
-            raise InputError(f"vars of host {name!r} must be a mapping", path=str(file), line=line)
-        found.host(name, f"{file}:{line}").own_vars.update(dict(hvars or {}))
-        declared.hosts.setdefault(name)
+            raise InputError(f"vars of host {entry!r} must be a mapping", path=str(file), line=line)
+        try:  # as Ansible's YAML reader: web[01:03] and host:PORT, as in INI
+            names, port = inventory_ini.expand_host(entry) if isinstance(entry, str) else ([entry], None)
+        except ValueError as exc:
+            raise InputError(f"host {entry!r}: {exc}", path=str(file), line=line) from None
+        for name in names:
+            _check_host_name(name, str(file), line)
+            if name not in found.hosts and port is not None:
+                found.host(name, f"{file}:{line}").own_vars["ansible_port"] = port
+            found.host(name, f"{file}:{line}").own_vars.update(dict(hvars or {}))
+            declared.hosts.setdefault(name)
     children = _mapping_or_empty(file, body, "children", f"children of group {group!r}")
     for child, child_body in children.items():
         _walk_group(file, children, child, child_body, [*ancestors, group], found)

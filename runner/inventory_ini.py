@@ -138,6 +138,15 @@ def expand_range(pattern: str) -> list[str]:
     return names
 
 
+def expand_host(token: str) -> tuple[list[str], int | None]:
+    """A host entry as Ansible reads one in INI and YAML alike: ``web[01:03]:2222`` -> the names and the
+    port (None: none given); ValueError says what is wrong."""
+    pattern, port = _host_and_port(token)
+    if token.endswith(":") and port is None:
+        raise ValueError("ends in ':'")
+    return expand_range(pattern), port
+
+
 def _host_and_port(token: str) -> tuple[str, int | None]:
     """``web1:2222`` -> (web1, 2222), as ansible's parse_address; a token it cannot read stays whole."""
     port = None
@@ -245,13 +254,10 @@ class _Reader:
             raise self.error(f"cannot read this host line: {exc}") from None
         if not tokens or not tokens[0]:
             raise self.error(f"expected a host name, got {line!r}")
-        pattern, port = _host_and_port(tokens[0])
-        if tokens[0].endswith(":") and port is None:
-            raise self.error(f"host {tokens[0]!r} ends in ':'", hint="host:PORT, e.g. web1:2222")
         try:
-            names = expand_range(pattern)
+            names, port = expand_host(tokens[0])
         except ValueError as exc:
-            raise self.error(f"{tokens[0]!r}: {exc}") from None
+            raise self.error(f"{tokens[0]!r}: {exc}", hint="host:PORT, e.g. web1:2222") from None
         if "---" in names:
             raise self.error("'---' starts a YAML document", hint="name a YAML inventory *.yml")
         assigned: dict[str, Any] = {}

@@ -119,7 +119,8 @@ x=all
 z=all
 export_workflows=['exportRecipients', 'exportDaily']
 """,
-    # the README's YAML shape: vars at all, group and host; a host in two groups; top-level groups
+    # the README's YAML shape: vars at all, group and host; a host in two groups; top-level groups;
+    # ranges and host:PORT in YAML keys, which Ansible expands there too
     "campaign.yml": """\
 all:
   vars:
@@ -145,6 +146,8 @@ all:
 tracking:
   hosts:
     trk1: {ansible_port: 2222}
+    "trk[2:3]:2200": {instance: trk}
+    "pool-[a:b]":
 """,
     # an inventory with group_vars/ and host_vars/ beside it (Ansible's host_group_vars plugin)
     "site/hosts": """\
