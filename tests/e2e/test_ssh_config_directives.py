@@ -27,7 +27,7 @@ from tests.support.cli import Runner
 from tests.support.labfix import healthy, pid_of
 
 WF = "wfserver@prod"
-CA_PORT = 2223  # a second sshd of lab1 that trusts the test's certificate authority
+CA_PORT = 2224  # a second sshd of lab1 that trusts the test's certificate authority (2223: sshd_drops)
 
 
 def _config(lab: Lab, tmp_path: Path, *directives: str) -> Path:
