@@ -39,4 +39,5 @@ def nl(lab: Lab, host: str, *args: str, timeout: float = 30) -> subprocess.Compl
 
 
 def log_path(lab: Lab, host: str, rel: str) -> Path:
-    return lab.hdir(host) / "nl6" / "var" / rel
+    """A file under the host's var/ tree (its XTK_VAR_DIR where customer.sh moves it, else nl6/var)."""
+    return lab.var_dir(host) / rel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -47,10 +48,11 @@ def pdump_names(lab: Lab, host: str) -> list[str]:
     return [ln.split(" (")[0] if " (" in ln else ln.strip() for ln in nl(lab, host, "pdump").stdout.splitlines()[1:]]
 
 
-def syslog_probe(lab: Lab, host: str) -> str:
+def syslog_probe(lab: Lab, host: str, where: tuple[str, int] | None = None) -> str:
+    """A record for mta@prod sent to `where` (default: the host's address, 6666); its marker."""
     marker = uuid.uuid4().hex
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(f"mta@prod\tinfo\tprobe {marker}".encode(), (lab.addr(host), 6666))
+    s.sendto(f"mta@prod\tinfo\tprobe {marker}".encode(), where or (lab.addr(host), 6666))
     return marker
 
 
@@ -300,6 +302,50 @@ def check_slow_restart(lab: Lab, h: str) -> None:
     assert time.time() - t0 >= 3
 
 
+def _all_healthy(lab: Lab, h: str) -> dict[str, object]:
+    st = lab.status(h)
+    assert all(st["healthy"].values()), {k: v for k, v in st["healthy"].items() if not v}
+    return st
+
+
+def check_syslogd_moved(lab: Lab, h: str) -> None:
+    """A site setting: TRACE_ADDR moves syslogd to udp 6667; the host stays healthy, records sent there land."""
+    st = _all_healthy(lab, h)
+    assert st["settings"]["syslogd"] == f"{lab.addr(h)}:6667" and st["ports"]["udp/6667"]["owner_ok"]
+    assert "udp/6666" not in st["ports"]
+    marker = syslog_probe(lab, h, (lab.addr(h), 6667))
+    poll(lambda: mta_log_has(lab, h, marker), timeout=5)
+    lost = syslog_probe(lab, h)  # 6666: nobody listens there any more
+    assert stays(lambda: not mta_log_has(lab, h, lost), 1)
+    # every module sends to the new port: stat's own record of the reload reaches its log
+    before = log_path(lab, h, "prod/log/stat.log").read_text().count("MX rules reloaded")
+    assert nl(lab, h, "stat", "-reload").returncode == 0
+    poll(lambda: log_path(lab, h, "prod/log/stat.log").read_text().count("MX rules reloaded") > before, timeout=5)
+
+
+def check_syslogd_loopback(lab: Lab, h: str) -> None:
+    """TRACE_ADDR=localhost:<port>: syslogd bound on 127.0.0.1, not on the host's address; healthy."""
+    port = lab.loopback_port(h)
+    st = _all_healthy(lab, h)
+    assert st["settings"]["syslogd"] == f"127.0.0.1:{port}" and st["ports"][f"udp/{port}"]["owner_ok"]
+    ss = subprocess.run(["ss", "-Hlunp"], capture_output=True, text=True, check=True).stdout
+    pid = st["processes"]["syslogd@default"]["pid"]
+    bound = [line.split()[3] for line in ss.splitlines() if f"pid={pid}," in line]
+    assert bound == [f"127.0.0.1:{port}"], bound
+    marker = syslog_probe(lab, h, ("127.0.0.1", port))
+    poll(lambda: mta_log_has(lab, h, marker), timeout=5)
+
+
+def check_var_dir_moved(lab: Lab, h: str) -> None:
+    """XTK_VAR_DIR: the whole var/ tree lives elsewhere, nothing is left in nl6/var; logs land there."""
+    moved = lab.hdir(h) / "app/log/AdobeCampaign"
+    st = _all_healthy(lab, h)
+    assert st["settings"]["var_dir"] == str(moved) and not (lab.hdir(h) / "nl6/var").exists()
+    assert all(f.startswith(str(moved)) for f in st["files"]["export_files"]) and st["files"]["export_files"]
+    marker = syslog_probe(lab, h)
+    poll(lambda: marker in (moved / "prod/log/mta.log").read_text(), timeout=5)
+
+
 def check_sshd_drops(lab: Lab, h: str) -> None:
     results = [ssh(lab, h, "true").returncode for _ in range(3)]
     assert results[0] != 0 and results[1] != 0 and results[2] == 0, results
@@ -349,7 +395,11 @@ CASES = {
     "sshd_drops": check_sshd_drops,
     "command_hangs": check_command_hangs,
     "hostkey_changed": check_hostkey_changed,
+    "syslogd_moved": check_syslogd_moved,
+    "syslogd_loopback": check_syslogd_loopback,
+    "var_dir_moved": check_var_dir_moved,
 }
+SITE_SETTINGS = {"syslogd_moved", "syslogd_loopback", "var_dir_moved"}  # healthy by design: nothing breaks
 
 
 NEEDS_MAIL_OR_REDIRECTION = {
@@ -382,7 +432,9 @@ def test_fault_breaks_and_heal_restores(lab: Lab, fault: str) -> None:
     st = poll(lambda: (s := lab.status(host)) and all(s["healthy"].values()) and s, timeout=20)
     assert st["faults"] == [] and st["missing"] == []
     assert ssh(lab, host, "true").returncode == 0
-    if fault in ("syslogd_down", "syslogd_port_taken"):
+    if fault in ("syslogd_down", "syslogd_port_taken") or fault in SITE_SETTINGS:
+        assert st["settings"] == {"syslogd": f"{lab.addr(host)}:6666", "var_dir": str(lab.hdir(host) / "nl6/var")}
+        assert not (lab.hdir(host) / "app").exists()
         m = syslog_probe(lab, host)
         poll(lambda: mta_log_has(lab, host, m), timeout=5)
     if fault in ("inmail_stopped", "pop3_down"):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
+from pathlib import Path
 
 from labtools import nl, poll
 
 from lab import Lab
 from lab.base import MONITORING_LOGIN
 from lab.status import SOAP_LOGON, logon_body
+from runner import hostfacts
 from runner.actions.web import LOGON_BODY
 from runner.campaign import parse_console, parse_missing, parse_pdump, parse_who
 from runner.campaign_formats import is_redir_line, parse_log_line, parse_r_test, parse_soap_fault
@@ -129,3 +132,51 @@ def test_inmail_polls_the_pop3_mailbox_and_logs_in_adobes_layout(lab: Lab) -> No
     assert any("POP3 session opened on 'lab1-prod@" in ln.message for ln in lines)
     assert all(ln.pid and ln.timestamp.endswith("Z") for ln in lines)
     assert not (lab.hdir("lab1") / "nl6/var/prod/inmail").exists()  # no local mailbox: POP3 only
+
+
+BANNER = re.compile(
+    r"^\d\d:\d\d:\d\d >   Application server for Adobe Campaign Classic \(7\.\d[^)]*\) of \d\d/\d\d/\d{4}$"
+)
+
+
+def test_every_nlserver_command_starts_with_adobes_banner(lab: Lab, tmp_path: Path) -> None:
+    """pdump, monitor, start and stop print Adobe's banner first on Adobe's pages (usual-commands.md,
+    installing-packages-with-linux.md); the lab prints it first on every command, as the one binary does."""
+    script = lab.hdir("lab1") / "run" / "banner-test.js"
+    lab.write(script, 'logInfo("hello")\n')
+    commands = [
+        ["pdump"],
+        ["pdump", "-who"],
+        ["monitor", "-missing"],
+        ["start", "syslogd@default"],  # already running: a warning, after the banner
+        ["config", "-reload"],
+        ["stat", "-reload"],
+        ["javascript", "-instance:prod", "-file", str(script)],
+        ["tracking", "-instance:prod", "-download", "-update"],
+        ["nosuchcommand"],
+    ]
+    for args in commands:
+        res = nl(lab, "lab1", *args)
+        first = res.stdout.splitlines()[0] if res.stdout else ""
+        assert BANNER.match(first), (args, res.stdout[:200], res.stderr[:200])
+        assert parse_console(res.stdout) is not None
+
+
+def test_the_runner_reads_a_lab_hosts_own_settings(lab: Lab) -> None:
+    """runner.hostfacts' read, run on a lab host as the runner sends it: the lab's customer.sh (TRACE_ADDR)
+    and serverconf files (web and stat ports, lab2-prod2's exportDirectory) are what Adobe's pages show."""
+    for host, instance in (("lab1", "prod"), ("lab2", "prod2")):
+        root = str(lab.hdir(host) / "nl6")
+        res = lab.run_as(["sh", "-c", f". {root}/env.sh && {hostfacts.script(root, instance)}"], check=False)
+        found = hostfacts.parse(res.stdout, nl6_root=root, instance=instance)
+        assert found.problems == [], found.problems
+        values = {k: v for k, v in found.values.items() if k != "service_manager"}
+        expect = {"syslogd_address": lab.addr(host), "syslogd_port": 6666, "web_port": 8080, "web_control_port": 8005}
+        expect["stat_port"] = 7777
+        if instance == "prod2":
+            expect["export_dir"] = f"{root}/var/prod2/export"
+        assert values == expect
+        assert found.facts["syslogd_port"].source in (
+            f"TRACE_ADDR in {root}/customer.sh",
+            "TRACE_ADDR in the Campaign environment",
+        )
