@@ -37,6 +37,7 @@ def test_trim_is_refused_and_ltrim_rtrim_are_read() -> None:
     ("schema", "attr"),
     [
         ("xtk:workflow", "@lastStart"),
+        ("xtk:workflow", "@lastRun"),
         ("nms:broadLogRcp", "@eventDate"),
         ("nms:recipient", "@company"),
         ("nms:trackingLogRcp", "@urlId"),

@@ -121,8 +121,6 @@ INFERRED: dict[tuple[str, str], str] = {
     ("xtk:workflowJob", "command"): "sCommand",
     ("xtk:workflowJob", "status"): "iStatus",
     ("xtk:workflowJob", "created"): "tsCreated",
-    # tracking.yml's "ran recently" reads it until it reads the documented NmsTracking_LastConsolidation
-    ("xtk:workflow", "lastRun"): "tsLastRun",
 }
 
 _TOKEN = re.compile(
