@@ -4,7 +4,8 @@ Adobe (production/using/usual-commands.md, "Restart services"; administration.md
 ``/etc/init.d/nlserver6 start``, or from 20.1 ``systemctl start nlserver``; otherwise, in the Adobe
 Campaign account, ``nlserver watchdog -svc -noconsole``. ``/etc/init.d/nlserver6 status`` (run as the
 Campaign account) exits 0 when every process runs, 1 when one is missing, 2 when none runs, another value
-on an error. Host var: ``service_manager`` (systemd | init | nlserver, the default).
+on an error. Host var: ``service_manager`` (systemd | init | nlserver): the inventory's, else ``systemd`` where
+the host's systemd has a unit ``nlserver`` (:mod:`runner.hostfacts`), else ``nlserver``.
 
 Which account runs what: a service manager command (systemctl, the init script's start) is root's
 (:attr:`runner.wire.Account.ROOT`); an ``nlserver`` command or the init script's status runs in the

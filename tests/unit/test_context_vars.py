@@ -38,3 +38,16 @@ def test_a_var_nobody_gives_is_a_skip() -> None:
         _ctx({}, {}).var("db_host")
     with pytest.raises(Skip, match="instance"):  # a default that names a missing var
         Context(Host("prod1", (), {}, "-"), {}).var("export_dir")
+
+
+def test_a_systemd_unit_on_the_host_starts_the_watchdog_with_systemctl_unless_the_inventory_says() -> None:
+    from runner.actions import ACTIONS
+    from runner.wire import Account
+
+    start = ACTIONS["watchdog_start"]
+    systemd = _ctx({}, {"service_manager": "systemd"})
+    assert start.build({}, systemd) == "systemctl start nlserver"
+    assert start.account({}, systemd) is Account.ROOT  # the service as a whole is root's
+    told = _ctx({"service_manager": "nlserver"}, {"service_manager": "systemd"})
+    assert start.build({}, told) == "nlserver watchdog -svc -noconsole" and start.account({}, told) is Account.CAMPAIGN
+    assert start.build({}, _ctx({}, {})) == "nlserver watchdog -svc -noconsole"  # no unit: the default
