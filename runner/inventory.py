@@ -117,7 +117,7 @@ class _Group:
                 continue
             try:
                 self.priority = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InputError(
                     f"ansible_group_priority of group {self.name!r} must be a whole number", where=where
                 ) from None
@@ -232,7 +232,10 @@ def load(path: Path) -> Inventory:
     beside = path if path.is_dir() else path.parent
     group_files = {name: _vars_of(beside / "group_vars", name) for name in found.groups}
     host_files = {name: _vars_of(beside / "host_vars", name) for name in found.hosts}
-    return _resolve(found, [str(f) for f in files], group_files, host_files)
+    try:
+        return _resolve(found, [str(f) for f in files], group_files, host_files)
+    except RecursionError:
+        raise InputError("groups nested too deeply", path=str(path)) from None
 
 
 # --- group_vars/ and host_vars/ beside the inventory (Ansible's host_group_vars plugin) ------------
@@ -355,7 +358,7 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
             continue
         _check_group_name(name, str(file), ini_group.line)
         declared = found.group(name, f"{file}:{ini_group.line}")
-        declared.set_vars(ini_group.vars, f"{file}:{ini_group.line}")
+        declared.set_vars(_ansible_booleans(ini_group.vars), f"{file}:{ini_group.line}")
         for child in ini_group.children:
             if child not in declared.children:
                 declared.children.append(child)
@@ -365,16 +368,17 @@ def _read_ini(file: Path, text: str, found: _Collect) -> None:
         _check_host_name(name, str(file), ini_host.line)
         if name not in found.hosts and ini_host.port is not None:  # as Ansible: the port of a new host only
             found.host(name, f"{file}:{ini_host.line}").own_vars["ansible_port"] = ini_host.port
-        found.host(name, f"{file}:{ini_host.line}").own_vars.update(ini_host.vars)
+        found.host(name, f"{file}:{ini_host.line}").own_vars.update(_ansible_booleans(ini_host.vars))
 
 
 def _ansible_booleans(values: dict[str, Any]) -> dict[str, Any]:
-    """The runner's true/false vars read as Ansible's modules read a boolean: ``yes``/``true``/``1`` ...
+    """The runner's true/false vars of an INI or JSON inventory read as Ansible's modules read a
+    boolean: ``yes``/``true``/``1`` ...
 
     Ansible's INI reader keeps ``syslog_probe=true`` the string "true" (so does the JSON that
     ``ansible-inventory`` prints of it), and Ansible makes it a boolean where a module reads it; the
-    runner does the same for the vars it declares true/false, whatever the format. Other vars keep
-    their types.
+    runner does the same for the vars it declares true/false. YAML has booleans of its own: there a
+    quoted "yes" or a 1 stays refused. Other vars keep their types.
     """
     out = dict(values)
     for key, value in values.items():
@@ -398,6 +402,8 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    except ValueError as exc:  # e.g. a number longer than Python reads
+        raise InputError(f"invalid JSON: {exc}", path=path) from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply", path=path) from None
     if not isinstance(data, dict):
@@ -439,7 +445,7 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
         gvars = body.get("vars") or {}
         if not isinstance(gvars, dict):
             raise InputError(f"vars of group {group!r} must be an object", path=path, line=line(group))
-        declared.set_vars(gvars, f"{path}:{line(group)}")
+        declared.set_vars(_ansible_booleans(gvars), f"{path}:{line(group)}")
         for host in body.get("hosts") or []:
             _check_host_name(host, path, line(host))
             found.host(host, f"{path}:{line(host)}")
@@ -453,7 +459,7 @@ def _read_json(file: Path, text: str, found: _Collect) -> None:
         _check_host_name(host, path, line(host))
         if not isinstance(hvars, dict):
             raise InputError(f"hostvars of {host!r} must be an object", path=path, line=line(host))
-        found.host(host, f"{path}:{line(host)}").own_vars.update(hvars)
+        found.host(host, f"{path}:{line(host)}").own_vars.update(_ansible_booleans(hvars))
 
 
 def _string_lines(text: str) -> dict[str, int]:
@@ -494,7 +500,7 @@ def _resolve(
         if name != "all" and not parents[name]:
             groups["all"].children.append(name)
             parents[name].append("all")
-    _refuse_cycles(groups)
+    _refuse_cycles(groups, paths)
     direct: dict[str, list[str]] = {name: [] for name in found.hosts}
     for group in groups.values():
         for host in group.hosts:
@@ -535,7 +541,6 @@ def _resolve(
             merged.update(group_files.get(layer, {}))
         merged.update(raw.own_vars)
         merged.update(host_files.get(name, {}))
-        merged = _ansible_booleans(merged)
         shown = tuple(g for g in sorted(mine, key=order.__getitem__) if g not in BUILTIN_GROUPS)
         loaded = Host(name=name, groups=shown, vars=merged, source=raw.source)
         _check_vars(loaded)
@@ -555,15 +560,18 @@ def _resolve(
     return inventory
 
 
-def _refuse_cycles(groups: dict[str, _Group]) -> None:
+def _refuse_cycles(groups: dict[str, _Group], paths: list[str]) -> None:
+    """A group that contains itself, through any chain of children (``all`` included): an input error
+    naming where a group of the loop is declared."""
     state: dict[str, int] = {}
 
     def visit(name: str, path: list[str]) -> None:
         state[name] = 1
         for child in groups[name].children:
             if state.get(child) == 1:
-                loop = " -> ".join([*path[path.index(child) :], child])
-                raise InputError(f"groups contain each other: {loop}", where=groups[child].source)
+                cycle = path[path.index(child) :]
+                where = next((groups[g].source for g in cycle if g not in BUILTIN_GROUPS), paths[0])
+                raise InputError(f"groups contain each other: {' -> '.join([*cycle, child])}", where=where)
             if child not in state:
                 visit(child, [*path, child])
         state[name] = 2

@@ -75,7 +75,8 @@ def test_secrets_by_name(tmp_path: Path) -> None:
         ("all: [1, 2]\n", "must be a mapping", None),
         ('all:\n  hosts:\n    a: {nlserver: "a\\nb"}\n', "single-line", None),
         ("all:\n  hosts:\n    a: {workflow_start_grace: soon}\n", "whole number of seconds", None),
-        ("all:\n  hosts:\n    a: {syslog_probe: 'maybe'}\n", "syslog_probe must be true or false", None),
+        ("all:\n  hosts:\n    a: {syslog_probe: 'yes'}\n", "syslog_probe must be true or false", None),
+        ("all:\n  hosts:\n    a: {syslog_probe: 1}\n", "syslog_probe must be true or false", None),
         ("all:\n  vars: {db_password: [x]}\n  hosts:\n    a: {}\n", "a secret value (not shown)", None),
         ("- just\n- a list\n", "mapping of groups", 1),
         ("all:\n  hosts:\n    a: {x: [unclosed\n", "invalid YAML", None),
@@ -123,15 +124,16 @@ def test_a_malformed_secret_vars_is_reported_not_a_crash(tmp_path: Path) -> None
         inventory.load(path)
 
 
-def test_the_runners_true_false_vars_read_ansible_booleans_in_every_format(tmp_path: Path) -> None:
-    """``'yes'``, ``"true"``, ``1``: what Ansible's modules take as true (its INI reader and the JSON of
-    ansible-inventory keep such values strings)."""
-    inv = _load(tmp_path, "all:\n  hosts:\n    a: {syslog_probe: 'yes'}\n    b: {syslog_probe: 0}\n")
-    assert inv.hosts["a"].var("syslog_probe") is True and inv.hosts["b"].var("syslog_probe") is False
+def test_true_false_vars_take_ansible_booleans_in_ini_and_json_not_in_yaml(tmp_path: Path) -> None:
+    """``"true"``, ``yes``, ``1``: what Ansible's modules take as true; its INI reader and the JSON of
+    ansible-inventory keep such values strings. YAML has its own booleans (a quoted 'yes' is refused
+    above)."""
     listed = tmp_path / "inv.json"
     listed.write_text('{"_meta": {"hostvars": {"c": {"syslog_probe": "true", "note": "true"}}}, "web": ["c"]}')
     c = inventory.load(listed).hosts["c"]
     assert c.var("syslog_probe") is True and c.var("note") == "true"
+    ini = _load(tmp_path, "[web]\nw1 syslog_probe=yes\n[web:vars]\nsyslog_probe=0\n[db]\nd1\n", "hosts")
+    assert ini.hosts["w1"].var("syslog_probe") is True and ini.hosts["d1"].var("syslog_probe") is None
 
 
 def test_group_vars_and_host_vars_files_beside_the_inventory(tmp_path: Path) -> None:

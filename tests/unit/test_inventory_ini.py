@@ -329,3 +329,21 @@ def test_a_large_json_inventory_loads_in_linear_time(tmp_path: Path) -> None:
     inv = inventory.load(path)
     assert len(inv.hosts) == 5000 and inv.hosts["h4999"].source == f"{path}:{4 + 4 * 4999}"
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragment"),
+    [
+        ("deep.ini", "".join(f"[g{i}:children]\ng{i + 1}\n" for i in range(3000)) + "[g3000]\nh1\n", "too deeply"),
+        ("inf.yml", "all:\n  vars: {ansible_group_priority: .inf}\n  hosts: {a: {}}\n", "whole number"),
+        ("big.json", '{"web": {"vars": {"x": ' + "1" * 5000 + "}}}", "invalid JSON"),
+        ("open.yml", "all:\n  hosts:\n    'a[1:2][': {}\n", "'[' without its ']'"),
+        ("loop.yml", "all:\n  hosts: {a: {}}\nx:\n  children:\n    all: {}\n", "all -> x -> all"),
+    ],
+)
+def test_odd_inventories_are_input_errors_naming_the_file(tmp_path: Path, name: str, text: str, fragment: str) -> None:
+    """Found while making sure the loader only ever raises InputError naming the file (the reliability
+    suite's property): recursion, overflow and Python's digit limit, an open range, a loop through all."""
+    with pytest.raises(InputError) as err:
+        _load(tmp_path, text, name)
+    assert fragment in str(err.value) and name in str(err.value), str(err.value)
