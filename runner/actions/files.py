@@ -15,7 +15,7 @@ from runner.actions.base import ArgSpec, Context, Effect, action, render
 from runner.outcomes import Reading, Verdict
 
 GLOB = r"[A-Za-z0-9_.*?-]+"  # a file pattern that may go unquoted into ``ls``
-DIR = ArgSpec("dir", "template", "the directory, e.g. {nl6_root}/var/{instance}/export", required=True)
+DIR = ArgSpec("dir", "template", "the directory, e.g. {export_dir} or {var_dir}/{instance}/redir/log", required=True)
 
 
 def pattern_glob(pattern: str) -> str:
@@ -197,7 +197,7 @@ action(
     judge=_judge_present,
     read_only=True,
     args=[
-        ArgSpec("path", "template", "the path, e.g. {nl6_root}/var/{instance}/redir", required=True),
+        ArgSpec("path", "template", "the path, e.g. {var_dir}/{instance}/redir", required=True),
         ArgSpec("absent_means", "str", "what its absence means, for the message", default="not applicable here"),
     ],
 )
