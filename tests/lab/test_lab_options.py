@@ -26,7 +26,9 @@ def run_js(lab: Lab, script: str) -> tuple[int, str, str]:
 
 
 def printed(out: str) -> list[str]:
-    return [line.split(">   ", 1)[1] if ">   " in line else line for line in out.splitlines()]
+    """What the script's logInfo calls printed: console lines after Adobe's banner."""
+    lines = [line.split(">   ", 1)[1] if ">   " in line else line for line in out.splitlines()]
+    return [line for line in lines if not line.startswith("Application server for Adobe Campaign")]
 
 
 def test_get_option_reads_the_tracking_servers(lab: Lab) -> None:
