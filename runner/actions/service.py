@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
+from runner.actions.base import AccountRefused, ArgSpec, Context, Effect, Skip, action, become_for, exit_ok
 from runner.actions.modules import stop_evidence
 from runner.hold import EVERY
 from runner.outcomes import Reading, Verdict
@@ -43,6 +43,15 @@ def _watchdog_cmd(args: Mapping[str, Any], ctx: Context) -> str:
         return f"{ctx.nlserver} watchdog -svc -noconsole"
     if manager not in SERVICE_START:
         raise Skip(f"service_manager {manager!r} is not one of systemd, init, nlserver")
+    if ctx.host.var("service_manager") is None and ctx.facts.get("service_manager") == manager:
+        try:  # the host's own unit chose systemctl: say so where root cannot be reached
+            become_for(Account.ROOT, ctx)
+        except AccountRefused as exc:
+            raise AccountRefused(
+                f"this host's systemd has a unit nlserver, so Campaign is started with {SERVICE_START[manager]} "
+                f"(Adobe's advice from 20.1), which needs root: {exc}; or set service_manager: nlserver to start "
+                "the watchdog in the Campaign account (the unit then stays inactive)"
+            ) from None
     return SERVICE_START[manager]
 
 

@@ -51,3 +51,16 @@ def test_a_systemd_unit_on_the_host_starts_the_watchdog_with_systemctl_unless_th
     told = _ctx({"service_manager": "nlserver"}, {"service_manager": "systemd"})
     assert start.build({}, told) == "nlserver watchdog -svc -noconsole" and start.account({}, told) is Account.CAMPAIGN
     assert start.build({}, _ctx({}, {})) == "nlserver watchdog -svc -noconsole"  # no unit: the default
+
+
+def test_a_systemd_unit_whose_root_cannot_be_reached_says_what_to_set() -> None:
+    from runner.actions import ACTIONS
+    from runner.actions.base import AccountRefused
+
+    host = Host("prod1", (), {"instance": "prod"}, "-")
+    ctx = Context(host, {}, ssh_user="neolane", facts={"service_manager": "systemd"})
+    with pytest.raises(AccountRefused, match=r"unit nlserver.*needs root.*service_manager: nlserver"):
+        ACTIONS["watchdog_start"].build({}, ctx)
+    sudo = Context(Host("prod1", (), {"instance": "prod", "become": "sudo"}, "-"), {}, ssh_user="neolane")
+    sudo.facts = {"service_manager": "systemd"}
+    assert ACTIONS["watchdog_start"].build({}, sudo) == "systemctl start nlserver"
