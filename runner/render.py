@@ -197,6 +197,8 @@ def _host_json(outcome: HostOutcome) -> dict[str, Any]:
         fields["holds"] = outcome.holds
     if outcome.settings:
         fields["settings"] = outcome.settings
+    if outcome.batch is not None:
+        fields["batch"] = outcome.batch
     return fields
 
 
