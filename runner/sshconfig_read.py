@@ -338,10 +338,13 @@ def rejected(stderr: str, config: Path | None, argv: list[str]) -> InputError:
                 hint="`ssh -G` refuses it too; nothing was run",
             )
     what = "; ".join(lines[:3]) or "no message"
+    old_ssh = any("illegal option" in ln or "unknown option" in ln for ln in lines)
     return InputError(
         f"`{shlex.join(argv)}` failed: {what}",
         where=str(config) if config else None,
-        hint="remediate needs OpenSSH 6.8 or later for ssh -G",
+        hint="remediate needs OpenSSH 6.8 or later for ssh -G"
+        if old_ssh
+        else "ssh refuses this config; nothing was run",
     )
 
 
