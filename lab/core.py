@@ -52,7 +52,7 @@ from .base import (
 from .context import LabContext
 from .hostfiles import MID_SOURCED, host_tree, role_for
 from .sshd import sshd_start
-from .status import host_status, processes, wait_ready
+from .status import host_status, processes, wait_ready, wait_settled
 
 # `from lab.core import MODULES, read_pidfile` is used by the test suites
 __all__ = ["MODULES", "Lab", "LabError", "read_pidfile", "temporary_lab"]
@@ -196,6 +196,7 @@ class Lab(LabContext):
             list(ex.map(self._host_up, names))
         self._client_files()
         wait_ready(self, names, timeout=30)
+        wait_settled(self, names, timeout=15)
         with contextlib.suppress(FileNotFoundError):
             (self.dir / "up-failed.json").unlink()
 

@@ -36,7 +36,7 @@ from .base import (
 from .context import LabContext
 from .hostfiles import customer_sh, write_configs
 from .sshd import HOST_KEY, sshd_start, sshd_stop
-from .status import sockets, wait_ready
+from .status import sockets, wait_ready, wait_settled
 from .templates import BROKEN_JAVA
 
 Breaker = Callable[[LabContext, str], None]
@@ -550,8 +550,4 @@ def heal(lab: LabContext, host: str) -> None:
     _clear(run / "verbose")
     _faults_file(lab, host).write_text("[]\n")
     wait_ready(lab, [host], timeout=20)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        if lab.psql("SELECT count(*) FROM XtkWorkflowJob WHERE iStatus=0", db=_db(host)) == "0":
-            break
-        time.sleep(0.2)
+    wait_settled(lab, [host], timeout=15)

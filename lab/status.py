@@ -119,6 +119,26 @@ def wait_ready(lab: LabContext, names: list[str], timeout: float) -> None:
         raise LabError(f"hosts not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
 
 
+# the start-up work of a healthy baseline: workflow start requests wfserver takes, deliveries the mta sends
+_STARTS_PENDING = "(SELECT count(*) FROM XtkWorkflowJob WHERE iStatus=0)"
+_DELIVERIES_PENDING = "(SELECT count(*) FROM NmsDelivery WHERE iState=51)"
+
+
+def wait_settled(lab: LabContext, names: list[str], timeout: float) -> None:
+    """Wait until each host in `names` has done its start-up work: no workflow start request left (wfserver)
+    and, where the mta runs, no delivery left in Start pending (51). A host still busy after `timeout` is left
+    as it is (its status says what is pending); only the processes are a hard condition (`wait_ready`)."""
+    deadline = time.time() + timeout
+    pending = set(names)
+    while pending and time.time() < deadline:
+        for h in list(pending):
+            counts = [_STARTS_PENDING] + ([_DELIVERIES_PENDING] if f"mta@{INSTANCE}" in enabled(lab, h) else [])
+            if lab.psql(f"SELECT {' + '.join(counts)}", db=lab.db_name(h), check=False).strip() == "0":
+                pending.discard(h)
+        if pending:
+            time.sleep(0.2)
+
+
 def enabled(lab: LabContext, host: str) -> list[str]:
     """What the configs say should run (autoStart="true"): the one source the simulator's watchdog reads too."""
     return autostart_modules(lab.hdir(host) / "nl6" / "conf", *lab.instances(host))
