@@ -1,0 +1,147 @@
+"""The table of Adobe's message codes holds what Adobe's pages say, and nothing else.
+
+Each row is checked against tests/fixtures/adobe/error-codes.md (the page's sentences, committed, so CI
+fails without Adobe's markdown); where Adobe's markdown is checked out (ADOBE_DOCS, default
+/work/adobe-docs) each sentence must be on its page under its heading, and every code a page names must be
+in the table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from runner import errorcodes
+from runner.campaign_formats import ParseError
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "adobe" / "error-codes.md"
+ADOBE_DOCS = Path(os.environ.get("ADOBE_DOCS", "/work/adobe-docs"))
+ROWS = list(errorcodes.TABLE.values())
+IDS = [row.code for row in ROWS]
+
+
+def _blanks(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _sections() -> dict[str, dict[str, object]]:
+    """``{code: {"page": ..., "section": ..., "quotes": [...]}}`` from the fixture."""
+    found: dict[str, dict[str, object]] = {}
+    current: dict[str, object] | None = None
+    for line in FIXTURE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            current = found.setdefault(line[3:].strip(), {"quotes": []})
+        elif current is not None and line.startswith(("page: ", "section: ")):
+            key, _, value = line.partition(": ")
+            current[key] = value.strip()
+        elif current is not None and line.startswith("> "):
+            quotes = current["quotes"]
+            assert isinstance(quotes, list)
+            quotes.append(line[2:])
+    return found
+
+
+SECTIONS = _sections()
+
+
+def _meaning_pattern(meaning: str) -> re.Pattern[str]:
+    """Adobe's words, ``...`` standing for a value the page fills in."""
+    return re.compile(".+?".join(re.escape(part) for part in _blanks(meaning).split("...")))
+
+
+def test_the_table_has_the_codes_the_brief_names_and_only_well_formed_ones() -> None:
+    wanted = {"PGS-220000", "ODB-240000", "ODB-240007", "BAS-010007", "INT-150012", "JST-310027"}
+    wanted |= {"JST-310040", "XTK-170024", "TIM-030008"}
+    assert wanted <= set(errorcodes.TABLE)
+    for code, row in errorcodes.TABLE.items():
+        assert row.code == code and errorcodes.looks_like_code(code)
+        assert row.restart_helps in ("yes", "no", "unknown")
+        assert row.meaning and row.why and row.section
+        assert row.level in ("error", "warning", "info")
+        assert re.fullmatch(r"[\w./-]+\.md", row.page) and not row.page.startswith("help/")
+
+
+def test_every_row_has_a_fixture_section_and_every_section_a_row() -> None:
+    assert set(SECTIONS) == set(errorcodes.TABLE)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_each_row_says_what_its_fixture_sentences_say(row: errorcodes.ErrorCode) -> None:
+    section = SECTIONS[row.code]
+    assert section["page"] == f"help/{row.page}"
+    assert section["section"] == row.section
+    quotes = section["quotes"]
+    assert isinstance(quotes, list) and quotes
+    text = _blanks(" ".join(quotes))
+    assert row.code in text, f"{row.code} is not in its sentences"
+    assert _meaning_pattern(row.meaning).search(text), f"{row.meaning!r} is not Adobe's words for {row.code}"
+
+
+def test_database_and_connection_errors_are_no_reason_to_restart() -> None:
+    for row in ROWS:
+        if row.database or "connection" in row.why:
+            assert row.restart_helps == "no", row.code
+    assert {row.code[:3] for row in ROWS if row.database} == {"PGS", "ODB"}
+
+
+@pytest.mark.skipif(not ADOBE_DOCS.is_dir(), reason="Adobe's markdown is not checked out (ADOBE_DOCS)")
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_each_sentence_is_on_its_page_under_its_heading(row: errorcodes.ErrorCode) -> None:
+    page = ADOBE_DOCS / "help" / row.page
+    assert page.is_file(), f"help/{row.page} is not in {ADOBE_DOCS}"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    heading = next(
+        (i for i, line in enumerate(lines) if re.match(rf"^#{{1,6}}\s+{re.escape(row.section)}\s*(\{{#.*)?$", line)),
+        None,
+    )
+    assert heading is not None, f"no heading {row.section!r} in help/{row.page}"
+    after = _blanks("\n".join(lines[heading:]))
+    quotes = SECTIONS[row.code]["quotes"]
+    assert isinstance(quotes, list)
+    for quote in quotes:
+        assert _blanks(quote) in after, f"not under {row.section!r} in help/{row.page}: {quote[:80]!r}"
+
+
+@pytest.mark.skipif(not ADOBE_DOCS.is_dir(), reason="Adobe's markdown is not checked out (ADOBE_DOCS)")
+def test_every_code_a_page_names_is_in_the_table() -> None:
+    named = set()
+    for page in (ADOBE_DOCS / "help").rglob("*.md"):
+        named |= set(errorcodes.find_codes(page.read_text(encoding="utf-8", errors="replace")))
+    assert named, "no code found in Adobe's pages: is ADOBE_DOCS the checkout?"
+    assert named <= set(errorcodes.TABLE), sorted(named - set(errorcodes.TABLE))
+
+
+def test_find_codes_in_order_each_once_and_only_codes() -> None:
+    line = "IOB-090020 Error in SSL library: 'IOB-090013 error:14090086:SSL routines (code 336134278)' IOB-090020"
+    assert errorcodes.find_codes(line) == ["IOB-090020", "IOB-090013"]
+    assert errorcodes.find_codes("ISO-8859-1 NEO-29146 xPGS-220000 PGS-2200001 pgs-220000") == []
+
+
+def test_lookup_names_known_codes_and_never_guesses_unknown_ones() -> None:
+    row = errorcodes.lookup(" pgs-220000 ")
+    assert row is not None and row.meaning == "PostgreSQL error" and row.restart_helps == "no"
+    assert errorcodes.lookup("PGS-220001") is None
+    assert errorcodes.describe("PGS-220000") == "PGS-220000 (PostgreSQL error)"
+    assert errorcodes.describe("INM-090031") == "INM-090031 (unknown: not in Adobe's documented table)"
+    assert errorcodes.restart_helps("INM-090031") == "unknown"
+
+
+def test_database_families_stay_database_errors_when_the_number_is_unknown() -> None:
+    assert errorcodes.is_database_code("PGS-220000") and errorcodes.is_database_code("ODB-240007")
+    assert errorcodes.is_database_code("PGS-220042") and errorcodes.restart_helps("ODB-249999") == "no"
+    assert errorcodes.lookup("PGS-220042") is None
+    assert not errorcodes.is_database_code("BAS-010007") and not errorcodes.is_database_code("INM-090031")
+
+
+def test_codes_of_a_log_line_in_adobes_layout() -> None:
+    line = "2021-05-31T08:42:18.210Z\t66462\t66501\t1\terror\tlog\tBAS-010007 Function not implemented (iRc=-55)"
+    entry, codes = errorcodes.in_log_line(line)
+    assert entry.level == "error" and entry.code == "BAS-010007"
+    assert codes == [("BAS-010007", errorcodes.TABLE["BAS-010007"])]
+    _entry, unknown = errorcodes.in_log_line(line.replace("BAS-010007", "XYZ-123456"))
+    assert unknown == [("XYZ-123456", None)]
+    with pytest.raises(ParseError):
+        errorcodes.in_log_line(line.replace("\t", "    "))
