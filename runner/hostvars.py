@@ -20,7 +20,19 @@ from runner.templates import template_fields
 
 # a host var's type: a kind of runner.kinds (``str`` here is a single-line string, kinds' ``line``)
 VarType = Literal[
-    "str", "port", "address", "instance", "seconds", "minutes", "count", "bool", "secret", "list[str]", "names", "ratio"
+    "str",
+    "port",
+    "address",
+    "instance",
+    "seconds",
+    "minutes",
+    "count",
+    "bool",
+    "secret",
+    "list[str]",
+    "names",
+    "ratio",
+    "int",
 ]
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|passphrase)", re.IGNORECASE)
 
@@ -67,6 +79,12 @@ _TABLE = (
         "anchor_file",
         "str",
         "where each changing run appends its audit chain head on the host (default <lock_dir>/audit-anchors.jsonl)",
+    ),
+    HostVar(
+        "anchor_keep",
+        "int",
+        "anchor records the host's anchor file keeps: an append past it drops the oldest (at least 1 is kept)",
+        1000,
     ),
     HostVar("secret_vars", "list[str]", "more vars whose values are secrets (replaced by *** in output and audit)"),
     # the Campaign install

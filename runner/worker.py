@@ -100,6 +100,7 @@ class Worker:
     def __init__(self, audit: AuditLog, config: RunConfig) -> None:
         self.audit = audit
         self.config = config
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # the run's start, for its anchors
 
     def _give_up(self, run: HostRun, module: str, status: HostStatus, event: Event, message: str, **extra: Any) -> bool:
         """End this host's run before anything was run on it: its outcome and one audit event; False."""
@@ -285,7 +286,8 @@ class Worker:
                 r.session.close()
 
     def anchor(self, run: HostRun, module: str) -> None:
-        """Append this run's chain head to the host's anchor file, through the run's own connection.
+        """Append this run's chain head and summary (:mod:`runner.anchor`) to the host's anchor file, through
+        the run's own connection.
 
         Written once, never retried (an append that may have half-run is not repeated); a failure is
         recorded and changes nothing about the host's outcome.
@@ -294,9 +296,26 @@ class Worker:
         path = anchor.anchor_file(run.host)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         head = self.audit.head
-        line = anchor.record(self.audit.run_id, stamp, self.audit.operator_name, module, run.outcome.status, head)
+        summary = {
+            "started": self.started,
+            "ended": stamp,
+            "reason": self.config.reason,
+            "incident": getattr(self.config, "incident", None),
+            "log": anchor.log_id(self.audit.path),
+            "log_host": socket.gethostname(),
+        }
+        line = anchor.record(
+            self.audit.run_id,
+            stamp,
+            self.audit.operator_name,
+            module,
+            run.outcome.status,
+            head,
+            self.audit.redact(summary),
+        )
         try:
-            res = run.session.run(run_as(anchor.append_command(path, line), run.become), 30)
+            command = anchor.append_command(path, line, anchor.keep(run.host))
+            res = run.session.run(run_as(command, run.become), 30)
         except (CommandTimeout, ConnectionLost) as exc:
             self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=exc.render())
             return
