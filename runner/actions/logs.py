@@ -15,28 +15,42 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner import campaign_formats
+from runner import campaign_formats, errorcodes
 from runner.actions.base import ArgSpec, Context, Effect, action, render
-from runner.actions.modules import MODULE, pid_in_pdump
+from runner.actions.modules import MODULE, PDUMP, pid_in_pdump
 from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 WINDOWS = ("fixed", "popMailPeriodSec")
 ERRORS = ("module", "database", "all")
-# A database error in a module's log: a restart of the module cannot fix it. Adobe's samples: "PGS-220000
-# PostgreSQL error: ..." (integrations/using/troubleshooting-the-acs-connector.md), "ODB-240000 ODBC error:
-# ..." and the ODB- code family (installation/using/configure-fda-teradata.md), a log line "PostgreSQL
-# error: ERROR: ... (iRc=-2006)" followed by "SQL order '...' was not executed. (iRc=-2006)"
-# (migration/using/configuring-your-platform.md), and SOAP details "ODBC error: ..."
-# (configuration/using/about-web-services.md). Only error-level lines count (ODB-240007 is logged as info).
-DATABASE_ERROR = re.compile(
-    r"^(?:PGS|ODB)-\d{6}\b|\b(?:PostgreSQL|ODBC) error:|^SQL order '.*' was not executed", re.IGNORECASE
-)
+# A database error in a module's log: a restart of the module cannot fix it. Its code is a database row of
+# Adobe's code table (runner.errorcodes: PGS-220000 "PostgreSQL error", ODB-240000 "ODBC error", and their
+# families), or Adobe's wording without a code: a log line "PostgreSQL error: ERROR: ... (iRc=-2006)"
+# followed by "SQL order '...' was not executed. (iRc=-2006)" (migration/using/configuring-your-platform.md),
+# and SOAP details "ODBC error: ..." (configuration/using/about-web-services.md). Only error-level lines
+# count (ODB-240007 is logged as info).
+DATABASE_WORDING = re.compile(r"\b(?:PostgreSQL|ODBC) error:|^SQL order '.*' was not executed", re.IGNORECASE)
 
 
 def is_database_error(message: str) -> bool:
-    """Whether a log line's message is a database error (its code or Adobe's wording of one)."""
-    return DATABASE_ERROR.search(message.strip()) is not None
+    """Whether a log line's message is a database error (a database code of the table, or Adobe's wording)."""
+    text = message.strip()
+    return any(map(errorcodes.is_database_code, errorcodes.find_codes(text))) or bool(DATABASE_WORDING.search(text))
+
+
+def codes_note(counts: Mapping[str, int], since: str) -> str:
+    """``; codes since inMail started: PGS-220000 x2 (PostgreSQL error; a module restart cannot help: ...)``,
+    each code named with Adobe's meaning, or as unknown; empty without a code."""
+    if not counts:
+        return ""
+    named = []
+    for code, count in counts.items():
+        row = errorcodes.lookup(code)
+        text = f"{code} x{count} ({row.meaning if row is not None else errorcodes.UNKNOWN}"
+        if errorcodes.restart_helps(code) == "no":
+            text += f"; a module restart cannot help: {row.why}" if row is not None else "; a database error"
+        named.append(text + ")")
+    return f"; codes {since}: " + ", ".join(named)
 
 
 WINDOW_ARGS = (
@@ -127,6 +141,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
         source = f"{now - since:.0f}s (since {args.get('_since_of', 'the module')} started; the window is {source})"
     module_errors: list[str] = []
     database_errors: list[str] = []
+    codes: dict[str, int] = {}
     read = unreadable = 0
     for line in log.splitlines():
         if not line.strip():
@@ -140,11 +155,15 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
         if entry.level == "error" and _epoch(entry.timestamp) >= since:
             found = database_errors if is_database_error(entry.message) else module_errors
             found.append(f"{entry.timestamp} {entry.message}"[:200])
+            for code in errorcodes.find_codes(entry.message):
+                codes[code] = codes.get(code, 0) + 1
     kind = str(args.get("errors", "module"))
     errors = {"module": module_errors, "database": database_errors}.get(kind, module_errors + database_errors)
+    note = codes_note(codes, f"since {args['_since_of']} started" if started_at is not None else "in the window")
     data = {
         "errors": errors[-20:],
         "database_errors": database_errors[-20:],
+        "codes": {code: _code_data(code, count) for code, count in codes.items()},
         "window": window,
         "lines_read": read,
         "lines_unreadable": unreadable,
@@ -159,21 +178,31 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
                 Reading.FAILED,
                 f"database problem: {len(database_errors)} database error line(s) in {path} in the last {source} "
                 f"(a module restart cannot fix them: check the database and the instance's data source), "
-                f"last: {database_errors[-1]}",
+                f"last: {database_errors[-1]}{note}",
                 data,
             )
-        return Verdict(Reading.PASSED, f"no database error in {path} in the last {source}", data)
+        return Verdict(Reading.PASSED, f"no database error in {path} in the last {source}{note}", data)
     aside = ""
     if kind == "module" and database_errors:
         aside = f" ({len(database_errors)} database error line(s) left out: a restart cannot fix them)"
     if errors:
         return Verdict(
             Reading.FAILED,
-            f"{len(errors)} error line(s) in {path} in the last {source}{aside}, last: {errors[-1]}",
+            f"{len(errors)} error line(s) in {path} in the last {source}{aside}, last: {errors[-1]}{note}",
             data,
         )
     what = "no error a restart could answer" if aside else "no error"
-    return Verdict(Reading.PASSED, f"{what} in {path} in the last {source}{aside}", data)
+    return Verdict(Reading.PASSED, f"{what} in {path} in the last {source}{aside}{note}", data)
+
+
+def _code_data(code: str, count: int) -> dict[str, Any]:
+    row = errorcodes.lookup(code)
+    return {
+        "count": count,
+        "meaning": row.meaning if row is not None else None,
+        "page": row.page if row is not None else None,
+        "restart_helps": errorcodes.restart_helps(code),
+    }
 
 
 action(
@@ -210,7 +239,7 @@ def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     )
     return (
         f"{_log_errors_cmd(_log_args(args), ctx)}; echo {UPTIME}; "
-        f"p=$({ctx.nlserver} pdump | {pid_in_pdump(process)}); "
+        f"p=$({ctx.snapshot(PDUMP)} | {pid_in_pdump(process)}); "
         f'[ -n "$p" ] && {{ {started}; }}; exit 0'
     )
 
@@ -235,6 +264,7 @@ action(
     build=_since_start_cmd,
     judge=_judge_since_start,
     read_only=True,
+    reads=(PDUMP,),
     args=[
         ArgSpec("module", "enum", "the module whose start bounds the window", required=True, choices=MODULE.choices),
         ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/default/log/trackinglogd.log", required=True),

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from runner import errorcodes
+from runner.actions import ACTIONS, Context
 from runner.campaign_formats import ParseError
+from runner.inventory import Host
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "adobe" / "error-codes.md"
 ADOBE_DOCS = Path(os.environ.get("ADOBE_DOCS", "/work/adobe-docs"))
@@ -145,3 +148,58 @@ def test_codes_of_a_log_line_in_adobes_layout() -> None:
     assert unknown == [("XYZ-123456", None)]
     with pytest.raises(ParseError):
         errorcodes.in_log_line(line.replace("\t", "    "))
+
+
+# --- the log checks name the codes they count ----------------------------------------------------------
+
+NOW = 1_700_000_000
+CTX = Context(Host("prod1", (), {"instance": "prod", "nl6_root": "/nl6"}, "inv.yml:3"))
+ARGS = {"file": "{nl6_root}/var/{instance}/log/inMail.log", "window": 3600}
+PGS = "PGS-220000 PostgreSQL error: could not connect to server 10.0.0.5:5432: Connection refused (iRc=-2006)"
+
+
+def _line(seconds_ago: int, level: str, message: str) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(NOW - seconds_ago))
+    return f"{stamp}.120Z\t7830\t7831\t1\t{level}\tinMail\t{message}"
+
+
+def _log(*lines: str) -> str:
+    return f"{NOW}\n@@log\n" + "\n".join(lines) + "\n"
+
+
+def test_a_database_code_is_counted_named_and_said_to_be_no_reason_to_restart() -> None:
+    lines = (_line(50, "error", PGS), _line(40, "error", PGS), _line(30, "error", "XYZ-123456 Something (iRc=-1)"))
+    module = ACTIONS["log_errors"].judge(ARGS, CTX, _log(*lines), "", 0)
+    assert module.failed and "2 database error line(s) left out" in module.message
+    assert "codes in the window: PGS-220000 x2 (PostgreSQL error; a module restart cannot help: a database" in (
+        module.message
+    )
+    assert "XYZ-123456 x1 (unknown: not in Adobe's documented table)" in module.message
+    assert module.data["codes"]["PGS-220000"] == {
+        "count": 2,
+        "meaning": "PostgreSQL error",
+        "page": "integrations/using/troubleshooting-the-acs-connector.md",
+        "restart_helps": "no",
+    }
+    assert module.data["codes"]["XYZ-123456"]["restart_helps"] == "unknown"
+    database = ACTIONS["log_errors"].judge({**ARGS, "errors": "database"}, CTX, _log(*lines), "", 0)
+    assert database.failed and "PGS-220000 x2 (PostgreSQL error" in database.message
+
+
+def test_an_unknown_number_of_a_database_family_is_a_database_error_without_a_meaning() -> None:
+    verdict = ACTIONS["log_errors"].judge(ARGS, CTX, _log(_line(5, "error", "PGS-229999 (iRc=-2006)")), "", 0)
+    assert verdict.passed and "1 database error line(s) left out" in verdict.message
+    assert "PGS-229999 x1 (unknown: not in Adobe's documented table; a database error)" in verdict.message
+
+
+def test_codes_are_counted_only_since_the_module_started() -> None:
+    args = {**ARGS, "module": "inMail"}
+    lines = (_line(600, "error", PGS), _line(20, "error", "BAS-010007 Function not implemented (iRc=-55)"))
+    out = _log(*lines) + f"@@uptime\n{NOW - 100}.000\n"
+    verdict = ACTIONS["log_errors_since_start"].judge(args, CTX, out, "", 0)
+    assert (
+        verdict.failed and "codes since inMail@prod started: BAS-010007 x1 (Function not implemented" in verdict.message
+    )
+    assert "PGS-220000" not in verdict.message and set(verdict.data["codes"]) == {"BAS-010007"}
+    clean = ACTIONS["log_errors_since_start"].judge(args, CTX, _log(_line(600, "error", PGS)) + "@@uptime\n", "", 0)
+    assert "PGS-220000 x1" in clean.message  # not running: every error of the window counts
