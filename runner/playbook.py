@@ -30,7 +30,9 @@ STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # a site playbook may add a module beyond the shipped ones (webmdl, interactiond ...): its name becomes a
 # command and the name of its run lock file, so it is a plain word that no built-in command already uses
 SITE_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-COMMAND_WORDS = frozenset({"all", "audit", "check", "hold", "hosts", "list", "release", "show", "triage", "validate"})
+COMMAND_WORDS = frozenset(
+    {"all", "audit", "check", "history", "hold", "hosts", "list", "release", "show", "triage", "validate"}
+)
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
 WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option", "force"})
 MAX_TIMEOUT = 3600.0
