@@ -28,10 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner import hostvars
 from runner.events import Event
+
+if TYPE_CHECKING:
+    from runner.wire import Result
 
 ANCHOR_KEYS = ("run_id", "ts", "operator", "module", "outcome", "head")
 # the run's summary (null when unknown): when it started and ended, why, and the audit log it was written from
@@ -98,6 +101,21 @@ def append_command(path: str, line: str, keep: int = KEEP) -> str:
 def read_command(path: str) -> str:
     """Read-only: the anchors a host holds (nothing when the file does not exist yet)."""
     return f"if [ -e {shlex.quote(path)} ]; then cat {shlex.quote(path)}; fi"
+
+
+def read_back(results: Mapping[str, Result | str]) -> tuple[dict[str, str], dict[str, str]]:
+    """What :func:`read_command` gave on each host (``runner.execute.read_each``): the text of each anchor
+    file read, and why each other host could not be read (never to be taken as "no anchor")."""
+    texts: dict[str, str] = {}
+    unread: dict[str, str] = {}
+    for name, result in results.items():
+        if isinstance(result, str):
+            unread[name] = result
+        elif result.exit_code != 0:
+            unread[name] = f"cannot read the anchor file (exit {result.exit_code}): {result.stderr.strip()[:200]}"
+        else:
+            texts[name] = result.stdout
+    return texts, unread
 
 
 def summaries(text: str) -> tuple[list[dict[str, str | None]], int, bool]:

@@ -67,15 +67,8 @@ def history_cmd(**flags: Any) -> None:
     log = anchor.log_id(path) if events else None
     config = RunConfig(ssh_config=flags["ssh_config"], forks=flags["forks"])
     results = read_each(hosts, lambda host: anchor.read_command(anchor.anchor_file(host)), config)
-    found: dict[str, list[dict[str, str | None]]] = {}
-    unread: dict[str, str] = {}
-    for name, result in results.items():
-        if isinstance(result, str):
-            unread[name] = result
-        elif result.exit_code != 0:
-            unread[name] = f"cannot read the anchor file (exit {result.exit_code}): {result.stderr.strip()[:200]}"
-        else:
-            found[name], _bad, _trimmed = anchor.summaries(result.stdout)
+    texts, unread = anchor.read_back(results)
+    found = {name: anchor.summaries(text)[0] for name, text in texts.items()}
     names = [host.name for host in hosts]
     merged = history.merge(history.local_runs(events, log), found, log)
     shown = history.select(merged, hosts=set(names), module=flags["module"], since=cutoff)

@@ -193,3 +193,16 @@ def test_select_by_host_module_and_since(tmp_path: Path) -> None:
     since = datetime(2026, 11, 15, tzinfo=UTC)
     assert [e.run_id for e in history.select(merged, since=since, hosts={"h2"})] == ["bob1"]
     assert history.select(merged, module="nope") == []
+
+
+def test_read_back_names_every_host_that_could_not_be_read() -> None:
+    from runner.wire import Result
+
+    texts, unread = anchor.read_back(
+        {"h1": Result("a\n", "", 0), "h2": "connection refused", "h3": Result("", "cat: Permission denied\n", 1)}
+    )
+    assert texts == {"h1": "a\n"}
+    assert unread == {
+        "h2": "connection refused",
+        "h3": "cannot read the anchor file (exit 1): cat: Permission denied",
+    }
