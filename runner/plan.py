@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from runner.actions import ACTIONS, Context, Skip
-from runner.actions.base import AccountRefused, become_for
+from runner.actions.base import SNAPSHOTS, AccountRefused, become_for
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
 from runner.wire import KILL_AFTER, Account, Result, env_line, run_as, sourced
@@ -182,8 +182,28 @@ class Batch:
     timeout: float
 
 
-def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) -> Batch:
+SNAP_DIR = "RMD_SNAP"  # the variable naming the batch's directory, where each snapshot's reading lies
+
+
+def replay(name: str, filtered: str | None = None) -> str:
+    """The shell text that prints the batch's reading of snapshot ``name`` as the command printed it: its
+    stdout (through ``filtered``, a filter, when given), its stderr and its exit code (255 when the
+    snapshot left no exit code: it did not run to its end)."""
+    path = f"${SNAP_DIR}/s_{name}"
+    show = f'{filtered} <"{path}.o"' if filtered else f'cat "{path}.o"'
+    return f'({show}; cat "{path}.e" >&2; read r m <"{path}.r" || r=255; exit $r)'
+
+
+def batch(
+    items: Sequence[tuple[str, str, float]],
+    env: str,
+    parallel: int = 1,
+    snapshots: Sequence[tuple[str, str, float]] = (),
+) -> Batch:
     """One ``sh`` script running each (key, command, timeout) under its own host-side timeout.
+
+    ``snapshots`` (name, command, timeout) run first, each once, their output kept in the batch's
+    directory (``$RMD_SNAP/s_<name>.o``, ``.e``, ``.r``) for the steps to replay (:func:`replay`).
 
     Steps run ``parallel`` at a time (in waves: a wave's frames are printed once all of its steps have
     ended, in order); 1 runs them one after another. Each step's stdout and stderr are framed by lines
@@ -203,13 +223,30 @@ def batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) 
         f'st() {{ s=$(date +%s%N); timeout -k {KILL_AFTER} "$2" sh "$d/c$1" >"$d/o$1" 2>"$d/e$1" </dev/null;'
         ' rc=$?; e=$(date +%s%N); echo "$rc $(((e-s)/1000000))" >"$d/r$1"; }'
     )
+    total = 0.0
+    if snapshots:
+        lines.append(f'{SNAP_DIR}="$d"; export {SNAP_DIR}')
+        # sn NAME SECONDS: take snapshot NAME once, into $d/s_NAME.o .e .r (exit code, milliseconds)
+        lines.append(
+            f'sn() {{ s=$(date +%s%N); timeout -k {KILL_AFTER} "$2" sh "$d/s_$1.c" >"$d/s_$1.o" 2>"$d/s_$1.e"'
+            ' </dev/null; rc=$?; e=$(date +%s%N); echo "$rc $(((e-s)/1000000))" >"$d/s_$1.r"; }'
+        )
+        for first in range(0, len(snapshots), parallel):
+            taking = snapshots[first : first + parallel]
+            for name, command, _timeout in taking:
+                if marker in command:
+                    raise ValueError("a snapshot's command holds the batch marker")
+                lines.append(f"cat >\"$d/s_{name}.c\" <<'{marker}'\n{command}\n{marker}")
+            waits = [max(1, int(limit + 0.999)) for _n, _c, limit in taking]
+            lines.append(" ".join(f"sn {name} {sec} &" for (name, _c, _t), sec in zip(taking, waits, strict=True)))
+            lines.append("wait")
+            total += max(waits) + KILL_AFTER
     # fr I: step I's frames (an exit code of -1 when it left no record: it was stopped mid-way)
     lines.append(
         f'fr() {{ printf \'\\n{marker} O %s\\n\' "$1"; head -c {STEP_OUTPUT} "$d/o$1";'
         f' printf \'\\n{marker} E %s %s\\n\' "$1" "$(cat "$d/r$1" 2>/dev/null || echo \'-1 0\')";'
         f' head -c {STEP_OUTPUT // 16} "$d/e$1"; printf \'\\n{marker} X %s\\n\' "$1"; }}'
     )
-    total = 0.0
     indexed = list(enumerate(items))
     for first in range(0, len(indexed), parallel):
         wave = indexed[first : first + parallel]
@@ -241,12 +278,72 @@ class ReadBatch:
     skipped: list[tuple[str, Planned]]  # (module, step with why it is skipped)
     batch: Batch | None  # None when nothing is left to send
     keys: dict[str, str]  # "<module>/<step key>" -> the batch key of its result
+    snapshots: dict[str, str] = field(default_factory=dict)  # snapshot taken once -> its command
+    reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "<module>/<step key>" -> snapshots replayed
+
+
+def snapshot_plan(steps: Sequence[Step]) -> dict[str, tuple[str, str | None]]:
+    """For each snapshot these steps' actions read: (the snapshot the batch takes for it, the filter its
+    replay goes through). A snapshot that another one read by the batch serves (``Snapshot.serves``) is
+    not taken on its own."""
+    wanted = list(dict.fromkeys(name for step in steps for name in ACTIONS[step.action].reads))
+    out: dict[str, tuple[str, str | None]] = {}
+    for name in wanted:
+        by = next((other for other in wanted if name in SNAPSHOTS[other].serves), None)
+        out[name] = (by, SNAPSHOTS[by].serves[name]) if by is not None else (name, None)
+    return out
+
+
+def _with_snapshots(
+    steps: Sequence[tuple[str, Step]], ctx: Context
+) -> tuple[list[tuple[str, Planned]], list[tuple[str, str, float]], dict[str, tuple[str, ...]]]:
+    """Each step built to replay the snapshots its action reads, and the snapshots to take once: (name,
+    command built from the parts of the steps that replay it, timeout); per step, the snapshots it replays."""
+    routes = snapshot_plan([step for _m, step in steps])
+    replays = {name: replay(by, filtered) for name, (by, filtered) in routes.items()}
+    built: list[tuple[str, Planned]] = []
+    parts: dict[str, list[str]] = {}
+    uses: dict[str, tuple[str, ...]] = {}
+    for module, step in steps:
+        action = ACTIONS[step.action]
+        mine = {name: replays[name] for name in action.reads}
+        part: str | None = None
+        planned = build(step, replace(ctx, snapshots=mine))
+        if planned.command is not None and action.part is not None:
+            try:
+                part = action.part(step.args, replace(ctx, effect=step.effect))
+            except Skip as exc:
+                planned = Planned(step, None, str(exc))
+            except ValueError as exc:
+                planned = Planned(step, None, f"cannot build the command for host {ctx.host.name}: {exc}")
+        built.append((module, planned))
+        if planned.command is None:
+            continue
+        used = tuple(dict.fromkeys(routes[n][0] for n, text in mine.items() if text in str(planned.command)))
+        uses[f"{module}/{planned.key}"] = used
+        for taken in used:
+            parts.setdefault(taken, []).extend([part] if part is not None else [])
+    snaps: list[tuple[str, str, float]] = []
+    refused: dict[str, str] = {}
+    for name, got in parts.items():
+        try:
+            snaps.append((name, SNAPSHOTS[name].command(list(dict.fromkeys(got)), ctx), SNAPSHOTS[name].timeout))
+        except (Skip, ValueError) as exc:  # its readers cannot run here either
+            refused[name] = str(exc)
+    for index, (module, planned) in enumerate(built):
+        why = next((refused[n] for n in uses.get(f"{module}/{planned.key}", ()) if n in refused), None)
+        if planned.command is not None and why is not None:
+            built[index] = (module, Planned(planned.step, None, why))
+            del uses[f"{module}/{planned.key}"]
+    return built, snaps, uses
 
 
 def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
-    """Every command of these read steps built once (queries merged into one ``nlserver javascript``),
-    and the one script that runs them: exactly what a run sends to this host for them."""
-    built = [(module, build(step, ctx)) for module, step in steps]
+    """Every command of these read steps built once, and the one script that runs them: exactly what a
+    run sends to this host for them. What several steps read of the host (``nlserver pdump``, ``monitor
+    -missing``, one ``nlserver javascript`` for every query: :class:`runner.actions.base.Snapshot`) is
+    read once, before the steps, and each step replays it."""
+    built, snaps, uses = _with_snapshots(steps, ctx)
     merged = merge_calls([p for _m, p in built], ctx)
     todo = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is not None]
     skipped = [(m, p) for (m, _b), p in zip(built, merged, strict=True) if p.command is None]
@@ -260,8 +357,11 @@ def read_batch(steps: Sequence[tuple[str, Step]], ctx: Context) -> ReadBatch:
         [(f"{m}/{p.key}", str(p.command), p.step.timeout) for m, p in todo],
         env_line(ctx.host.var("nlserver_env")),
         parallel_reads(ctx),
+        snaps,
     )
-    return ReadBatch(todo, skipped, replace(b, script=run_as(b.script, become)), keys)
+    return ReadBatch(
+        todo, skipped, replace(b, script=run_as(b.script, become)), keys, {n: c for n, c, _t in snaps}, uses
+    )
 
 
 def parallel_reads(ctx: Context) -> int:
@@ -269,7 +369,12 @@ def parallel_reads(ctx: Context) -> int:
     return int(ctx.var("parallel_reads"))
 
 
-def shared_batch(items: Sequence[tuple[str, str, float]], env: str, parallel: int = 1) -> tuple[Batch, dict[str, str]]:
+def shared_batch(
+    items: Sequence[tuple[str, str, float]],
+    env: str,
+    parallel: int = 1,
+    snapshots: Sequence[tuple[str, str, float]] = (),
+) -> tuple[Batch, dict[str, str]]:
     """A batch in which read steps sending the very same command share one execution.
 
     They read the host at the same moment (pdump is asked once for a whole sweep), and each is still
@@ -279,7 +384,7 @@ def shared_batch(items: Sequence[tuple[str, str, float]], env: str, parallel: in
     for _key, command, timeout in items:
         unique[command] = max(unique.get(command, 0.0), timeout)
     keys = {command: f"c{index}" for index, command in enumerate(unique)}
-    b = batch([(keys[c], c, t) for c, t in unique.items()], env, parallel)
+    b = batch([(keys[c], c, t) for c, t in unique.items()], env, parallel, snapshots)
     return b, {key: keys[command] for key, command, _t in items}
 
 

@@ -174,7 +174,10 @@ class Worker:
             return out
         if record:
             for module, p, command in todo:
-                self.step_event(Event.STEP_STARTED, run, module, p.step, command=command)
+                # the snapshots the step's command replays, each with the command the batch took it by
+                taken = {name: reads.snapshots[name] for name in reads.reads.get(f"{module}/{p.key}", ())}
+                extra = {"snapshots": taken} if taken else {}
+                self.step_event(Event.STEP_STARTED, run, module, p.step, command=command, **extra)
         results = self._run_batch(run, reads.batch)
         keys = reads.keys
         for module, p, command in todo:

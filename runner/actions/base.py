@@ -67,6 +67,9 @@ class Context:
     effect: Effect = Effect.READ
     ssh_user: str | None = None  # the account the session logs in as (None: not connected, e.g. show)
     facts: Mapping[str, Any] = field(default_factory=dict)  # the host's own settings (runner.hostfacts)
+    # snapshot name -> the shell text that replays the batch's one reading of it (the planner fills it
+    # for the snapshots a step's action declares in ``reads``; empty: each step takes its own)
+    snapshots: Mapping[str, str] = field(default_factory=dict)
 
     def var(self, name: str) -> Any:
         """A playbook option, else the inventory's value, else the host's own setting (:attr:`facts`: its
@@ -87,6 +90,15 @@ class Context:
     @property
     def nlserver(self) -> str:
         return shlex.quote(str(self.var("nlserver")))
+
+    def snapshot(self, name: str, part: str | None = None) -> str:
+        """The shell text that prints snapshot ``name`` (stdout, stderr and exit code as the command's own):
+        in a batch that took it once, the replay of that reading; otherwise the command itself, with
+        ``part`` (this step's contribution, e.g. its JavaScript) as its only part."""
+        replay = self.snapshots.get(name)
+        if replay is not None:
+            return replay
+        return SNAPSHOTS[name].command([part] if part is not None else [], self)
 
     def process(self, module: str) -> str:
         try:
@@ -196,6 +208,44 @@ Touches = Callable[[Mapping[str, Any], Context], tuple[str, ...]]
 
 
 Evidence = Callable[[Mapping[str, Any], Context], str]
+Part = Callable[[Mapping[str, Any], Context], str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A reading of the host that every step of a batch declaring it (``Action.reads``) shares: the batch
+    takes it once (e.g. ``nlserver pdump``: one Campaign runtime start per batch, not one per step) and each
+    step's command replays it (:meth:`Context.snapshot`).
+
+    ``command(parts, ctx)`` is the command that takes it, from the parts the batch's steps contribute
+    (``Action.part``: e.g. the JavaScript of each query, run by one ``nlserver javascript``; empty for a
+    snapshot that takes none). ``serves`` maps another snapshot to a shell filter that turns this one's
+    output into that one's (``pdump -who`` prints what ``pdump`` prints, then its own sections): a batch
+    that takes this one takes no separate reading of that one.
+    """
+
+    name: str
+    command: Callable[[Sequence[str], Context], str]
+    serves: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 60.0
+
+
+SNAPSHOTS: dict[str, Snapshot] = {}
+
+
+def snapshot(
+    name: str,
+    command: Callable[[Sequence[str], Context], str],
+    *,
+    serves: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Snapshot:
+    """Define a snapshot and register it in :data:`SNAPSHOTS`."""
+    if name in SNAPSHOTS or not IDENT.match(name):
+        raise ValueError(f"snapshot {name!r} is registered twice or is not a name")
+    made = Snapshot(name, command, dict(serves or {}), timeout)
+    SNAPSHOTS[name] = made
+    return made
 
 
 def touches_nothing(_args: Mapping[str, Any], _ctx: Context) -> tuple[str, ...]:
@@ -218,8 +268,10 @@ class Action:
     "not back yet"), ``account`` (the account its command runs in: Campaign's, or root for the service
     manager; the planner wraps the command for it), ``touches`` (the Campaign processes it starts, stops or
     restarts, ``*`` for every one: a hold on one of them stops the step), ``evidence`` (a read command
-    whose output says how what it starts came to stop: shown before the operator confirms) and
-    :attr:`effects`.
+    whose output says how what it starts came to stop: shown before the operator confirms), ``reads``
+    (the :class:`Snapshot` names its command reads through :meth:`Context.snapshot`: a batch takes each
+    once for all its steps), ``part`` (its contribution to those snapshots, e.g. a query's JavaScript)
+    and :attr:`effects`.
     """
 
     name: str
@@ -236,6 +288,8 @@ class Action:
     account: AccountOf = in_campaign
     touches: Touches = touches_nothing
     evidence: Evidence | None = None
+    reads: tuple[str, ...] = ()
+    part: Part | None = None
 
     @property
     def effects(self) -> frozenset[Effect]:
@@ -299,6 +353,8 @@ def action(
     account: AccountOf = in_campaign,
     touches: Touches = touches_nothing,
     evidence: Evidence | None = None,
+    reads: Sequence[str] = (),
+    part: Part | None = None,
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
@@ -319,6 +375,8 @@ def action(
         account=account,
         touches=touches,
         evidence=evidence,
+        reads=tuple(reads),
+        part=part,
     )
     ACTIONS[name] = made
     return made

@@ -23,6 +23,7 @@ from typing import Any
 
 from runner import campaign, campaign_formats
 from runner.actions.base import ArgSpec, Context, Effect, action
+from runner.actions.modules import PDUMP
 from runner.campaign_formats import InstanceConfig, ParseError
 from runner.outcomes import Reading, Verdict
 
@@ -39,7 +40,7 @@ def _stat_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     parts = []
     for section, path in (("serverconf", f"{conf}/serverConf.xml"), ("instance", f"{conf}/config-{instance}.xml")):
         parts.append(f"echo '{MARK} {section}'; cat {shlex.quote(path)}; r=$?; echo; echo \"{MARK} rc $r\"")
-    parts.append(f"echo '{MARK} pdump'; {ctx.nlserver} pdump; r=$?; echo; echo \"{MARK} rc $r\"")
+    parts.append(f"echo '{MARK} pdump'; {ctx.snapshot(PDUMP)}; r=$?; echo; echo \"{MARK} rc $r\"")
     parts.append(f"echo '{MARK} ss'; ss -H -lun; r=$?; echo \"{MARK} rc $r\"")
     parts.append(f"echo '{MARK} names'; hostname; hostname -f; ip -o addr show; echo '{MARK} rc 0'")
     return "; ".join(parts)
@@ -233,6 +234,7 @@ action(
     build=_stat_cmd,
     judge=_judge_stat,
     read_only=True,
+    reads=(PDUMP,),
     args=[
         ArgSpec(
             "aspect",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runner import campaign
-from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, exit_ok, snapshot
 from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
@@ -30,11 +30,23 @@ FLAG_ARG = ArgSpec("flags", "list[str]", "extra nlserver flags", default=[], cho
 
 # --- module state -------------------------------------------------------------------------------
 
+# What a batch reads once for every step that reads it (runner.actions.base.Snapshot): each nlserver
+# start loads the Campaign runtime on the host. ``pdump -who`` prints pdump's banner and process lines,
+# then its Connections and Connection pool sections (production/using/usual-commands.md): a batch that
+# reads it gives pdump's readers those lines, cut before "Connections".
+PDUMP = "pdump"
+MISSING = "missing"
+PDUMP_WHO = "pdump_who"
+CUT_WHO = "sed '/^[[:space:]]*Connections -/,$d'"
+snapshot(PDUMP, lambda _parts, ctx: f"{ctx.nlserver} pdump")
+snapshot(MISSING, lambda _parts, ctx: f"{ctx.nlserver} monitor -missing")
+snapshot(PDUMP_WHO, lambda _parts, ctx: f"{ctx.nlserver} pdump -who", serves={PDUMP: CUT_WHO})
+
 
 def _pdump_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     if args.get("module") and args["module"] != "watchdog":
         ctx.process(str(args["module"]))  # skip early when the instance is unknown
-    return f"{ctx.nlserver} pdump"
+    return ctx.snapshot(PDUMP)
 
 
 def read_pdump(text: str, rc: int, err: str) -> campaign.Pdump | Verdict:
@@ -61,7 +73,7 @@ def _running_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     if args["module"] == "watchdog":
         return _pdump_cmd(args, ctx)
     ctx.process(str(args["module"]))
-    return f"{ctx.nlserver} pdump; echo {MISSING_MARK} $?; {ctx.nlserver} monitor -missing"
+    return f"{ctx.snapshot(PDUMP)}; echo {MISSING_MARK} $?; {ctx.snapshot(MISSING)}"
 
 
 def _judge_module_running(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -122,6 +134,7 @@ action(
     args=[MODULE],
     read_only=True,
     settles=True,  # a module just started may not show in pdump yet
+    reads=(PDUMP, MISSING),
 )
 
 
@@ -142,11 +155,12 @@ action(
     build=_pdump_cmd,
     judge=_judge_has_tasks,
     read_only=True,
+    reads=(PDUMP,),
 )
 
 
 def _missing_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} monitor -missing"
+    return ctx.snapshot(MISSING)
 
 
 def _judge_missing(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -168,11 +182,12 @@ action(
     build=_missing_cmd,
     judge=_judge_missing,
     read_only=True,
+    reads=(MISSING,),
 )
 
 
 def _who_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return f"{ctx.nlserver} pdump -who"
+    return ctx.snapshot(PDUMP_WHO)
 
 
 def _judge_who(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: int) -> Verdict:
@@ -201,6 +216,7 @@ action(
     build=_who_cmd,
     judge=_judge_who,
     read_only=True,
+    reads=(PDUMP_WHO,),
 )
 
 

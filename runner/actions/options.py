@@ -64,9 +64,13 @@ def option_values(out: str) -> dict[str, str]:
     return values
 
 
+def _servers_part(args: Mapping[str, Any], ctx: Context) -> str:
+    return _option_script(SERVER_OPTIONS)
+
+
 def _servers_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     timeout = int(args.get("timeout", 5))
-    read = querydef.script_command(_option_script(SERVER_OPTIONS), ctx)
+    read = ctx.snapshot(querydef.JAVASCRIPT, _servers_part(args, ctx))
     strip = "sed 's/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9] >  *//'"
     # The list (else the single URL), split on , ; and white space; each entry that is a plain URL gets
     # GET <url>/r/test, framed by @@server/@@done (the judge re-reads the option and checks every entry).
@@ -172,18 +176,23 @@ action(
     build=_servers_cmd,
     judge=_judge_servers,
     read_only=True,
+    reads=(querydef.JAVASCRIPT,),
+    part=_servers_part,
     args=[ArgSpec("timeout", "int", "curl's time limit per server, in seconds", default=5, minimum=1)],
 )
 
 
-def _consolidated_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+def _consolidated_part(args: Mapping[str, Any], ctx: Context) -> str:
     fmt = campaign_formats.DATE_FORMAT
-    script = (
+    return (
         _option_script((LAST_CONSOLIDATION,))
         + f' logInfo("{OPTION} dates begin"); logInfo(formatDate(getOption("{LAST_CONSOLIDATION}"), "{fmt}") + '
         f'"\\t" + formatDate(new Date(), "{fmt}")); logInfo("{OPTION} dates end");'
     )
-    return querydef.script_command(script, ctx)
+
+
+def _consolidated_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    return ctx.snapshot(querydef.JAVASCRIPT, _consolidated_part(args, ctx))
 
 
 def _seconds(fields: tuple[int, int, int, int, int, int]) -> int:
@@ -229,6 +238,8 @@ action(
     build=_consolidated_cmd,
     judge=_judge_consolidated,
     read_only=True,
+    reads=(querydef.JAVASCRIPT,),
+    part=_consolidated_part,
     args=[
         ArgSpec(
             "max_age",

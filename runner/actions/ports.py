@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, render
-from runner.actions.modules import MODULE, pid_in_pdump, read_pdump
+from runner.actions.modules import MODULE, PDUMP, pid_in_pdump, read_pdump
 from runner.outcomes import Reading, Verdict
 
 PORT_ARGS = (
@@ -75,7 +75,7 @@ def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     else:
         resolve = f"a=$(getent ahosts {shlex.quote(address)} | awk '{{print $1}}' | sort -u | tr '\\n' ' ')"
     lines = [
-        f"d=$({ctx.nlserver} pdump); printf '%s\\n' \"$d\"",
+        f"d=$({ctx.snapshot(PDUMP)}); printf '%s\\n' \"$d\"",
         f'{resolve}; echo "@@addr $a"',
         f"w='( sport = :{port} ) and ( {WILDCARD_SOURCES}'",
         'for x in $a; do case $x in *:*) w="$w or src [$x]" ;; *) w="$w or src $x" ;; esac; done; w="$w )"',
@@ -194,6 +194,7 @@ action(
     judge=_judge_port,
     args=PORT_ARGS,
     read_only=True,
+    reads=(PDUMP,),
 )
 
 
@@ -216,4 +217,5 @@ action(
     judge=_judge_port_not_foreign,
     args=PORT_ARGS,
     read_only=True,
+    reads=(PDUMP,),
 )

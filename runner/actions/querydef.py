@@ -26,7 +26,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.actions.base import ArgSpec, Context, Effect, Skip, action, xml_attr
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, snapshot, xml_attr
 from runner.outcomes import Reading, Verdict
 from runner.templates import fill
 
@@ -138,17 +138,19 @@ def combined_command(scripts: Sequence[str], ctx: Context) -> str:
     return script_command("\n".join(scripts), ctx)
 
 
+# The one ``nlserver javascript`` call of a batch: every step reading it (each query, the tracking options)
+# contributes its script (``part``), each once, in order; each reads its own lines back by its key. A
+# JavaScript engine start costs seconds on a real server.
+JAVASCRIPT = "javascript"
+snapshot(JAVASCRIPT, lambda parts, ctx: combined_command(list(dict.fromkeys(parts)), ctx))
+
+
+def _query_part(args: Mapping[str, Any], ctx: Context) -> str:
+    return fragment(args, ctx)[1]
+
+
 def _query_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    return script_command(fragment(args, ctx)[1], ctx)
-
-
-def _merged_cmd(every: Sequence[Mapping[str, Any]], ctx: Context) -> str:
-    """The one ``nlserver javascript`` call of several queries: each fragment once, in order.
-
-    A JavaScript engine start costs seconds on a real server; each step reads its own rows back by
-    its key.
-    """
-    return combined_command(list(dict.fromkeys(fragment(args, ctx)[1] for args in every)), ctx)
+    return ctx.snapshot(JAVASCRIPT, _query_part(args, ctx))
 
 
 _CONSOLE = re.compile(r"^\d{2}:\d{2}:\d{2} >\s*")
@@ -213,7 +215,8 @@ QUERY = action(
     judge=_judge_query,
     read_only=True,
     validate=_valid,
-    merge=_merged_cmd,
+    reads=(JAVASCRIPT,),
+    part=_query_part,
     args=[
         ArgSpec("schema", "str", "the schema, e.g. xtk:workflow", required=True, pattern=SCHEMA),
         ArgSpec("select", "list[str]", "the expressions to read, e.g. [@internalName, @state]", required=True),

@@ -25,12 +25,19 @@ SETTINGS_MARK = "@@hostfact"  # runner.hostfacts' frame marker: the read of the 
 Answer = Callable[[str], tuple[str, str, int]]  # command -> (stdout, stderr, exit code)
 
 _STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
+# a snapshot the batch takes once (runner.plan.batch), and a step's replay of it (runner.plan.replay)
+_SNAPSHOT = re.compile(r"cat >\"\$d/s_(?P<name>\w+)\.c\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
+_REPLAY = re.compile(
+    r"\((?:cat|(?P<filter>[^(]*?) <)\s?\"\$RMD_SNAP/s_(?P<name>\w+)\.o\"; cat \"\$RMD_SNAP/s_\w+\.e\" >&2; "
+    r"read r m <\"\$RMD_SNAP/s_\w+\.r\" \|\| r=255; exit \$r\)"
+)
 
 
 @dataclass
 class Sent:
     command: str
     batched: bool  # True: a read step inside a batch; False: a command run on its own (a change)
+    snapshot: bool = False  # True: a snapshot a batch took once for its steps
 
 
 @dataclass
@@ -47,7 +54,9 @@ class FakeHost:
     settings: dict[str, str] = field(default_factory=dict)  # runner.hostfacts section -> its text (else none)
 
     def factory(self, host: Host, _ssh_config: Path | None) -> FakeSession:
-        return FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
+        session = FakeSession(self, Endpoint(host.name, "127.0.0.1", 22, "neolane"))
+        session.inventory_host = host
+        return session
 
     def changes(self) -> list[str]:
         """Changing commands sent to the host, the run's own reads sent alone excepted (its audit anchor,
@@ -67,6 +76,10 @@ class FakeHost:
 
     def reads(self) -> list[str]:
         return [s.command for s in self.sent if s.batched]
+
+    def snapshots(self) -> list[str]:
+        """The snapshots the batches took (each once per batch), in order."""
+        return [s.command for s in self.sent if s.snapshot]
 
 
 class _FakeStream:
@@ -107,6 +120,21 @@ class FakeSession:
         self.host = host
         self.endpoint = endpoint
         self.fingerprint: str | None = None
+        self.inventory_host: Host | None = None
+
+    def _stand_in(self, name: str, taken: dict[str, str], match: re.Match[str]) -> str:
+        """The command a step's replay of snapshot ``name`` stands for, so the test's ``answer`` sees the
+        step as if it took its own reading: the snapshot's command, or the command of the snapshot a
+        filtered replay gives (``pdump`` from ``pdump -who``)."""
+        from runner.actions import Context
+        from runner.actions.base import SNAPSHOTS
+
+        wanted = match.group("filter")
+        if not wanted:
+            return taken[name]
+        served = next(n for n, f in SNAPSHOTS[name].serves.items() if f == wanted)
+        assert self.inventory_host is not None
+        return SNAPSHOTS[served].command([], Context(self.inventory_host))
 
     def open(self) -> None:
         self.fingerprint = "SHA256:fake"
@@ -140,9 +168,13 @@ class FakeSession:
             out, err, rc = self.host.answer(command)
             return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
         frames = []
+        taken = {m.group("name"): m.group("cmd") for m in _SNAPSHOT.finditer(command)}
+        for snap in taken.values():
+            self.host.sent.append(Sent(snap, batched=True, snapshot=True))
         for match in steps:
             marker, index, step_command = match.group("m"), match.group("index"), match.group("cmd")
             self.host.sent.append(Sent(step_command, batched=True))
-            out, err, rc = self.host.answer(step_command)
+            standing = _REPLAY.sub(lambda r: self._stand_in(r.group("name"), taken, r), step_command)
+            out, err, rc = self.host.answer(standing)
             frames.append(f"\n{marker} O {index}\n{out}\n{marker} E {index} {rc} 5\n{err}\n{marker} X {index}\n")
         return Result(stdout="".join(frames), stderr="", exit_code=0, duration=0.01)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from runner import hostvars, plan
 from runner.actions import Context
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
-from runner.playbook import When, parse
+from runner.playbook import Step, When, parse
 from runner.transport import remote_command
 from runner.wire import Result
 
@@ -195,3 +197,113 @@ def test_parallel_reads_is_a_bounded_count() -> None:
         assert "parallel" in str(exc)
     else:
         raise AssertionError("parallel=0 accepted")
+
+
+# --- snapshots: what several steps of a batch read of the host is read once --------------------------
+
+_WHO = "\n".join(
+    [
+        "14:02:11 > Application server for Adobe Campaign Classic (7.3 23.1 build 9362@a1b2c3d) of 15/03/2024",
+        "web@default (9984) - 50.1 Mo",
+        "watchdog (2273) - 6.6 Mo",
+        "wfserver@prod (9987) - 8.8 Mo",
+        "",
+        "Connections ------------------------------------------------------",
+        "Last Access IP Instance Login ",
+        "15/03/2024 14:01:58 127.0.0.1 default internal|monitoring",
+        "",
+        "Connection pool --------------------------------------------------",
+        "Datasource Server Provider Login ",
+        "default xxxxx myserver myprovider test400",
+    ]
+)  # Adobe's pdump -who layout (tests/fixtures/adobe/pdump-who.yml, usual-commands.md)
+
+
+def _nlserver(tmp_path, pdump_rc: int = 0):  # type: ignore[no-untyped-def]
+    """A stand-in nlserver that appends each start's argv to a file and answers in Adobe's layouts."""
+    starts = tmp_path / "starts"
+    (tmp_path / "who.txt").write_text(_WHO + "\n")
+    script = tmp_path / "nlserver"
+    banner = _WHO.splitlines()[0]
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {starts}\n'
+        'case "$*" in\n'
+        f"  'pdump -who') cat {tmp_path}/who.txt; exit {pdump_rc} ;;\n"
+        f"  pdump) sed '/^Connections -/,$d' {tmp_path}/who.txt; exit {pdump_rc} ;;\n"
+        f"  'monitor -missing') echo '{banner}'; echo 'mta@prod' ;;\n"
+        "  javascript*) echo '@@opt NmsTracking_ServerUrlList begin'; echo '@@opt NmsTracking_ServerUrlList end' ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return script, starts
+
+
+def _snapshot_ctx(nlserver) -> Context:  # type: ignore[no-untyped-def]
+    import getpass
+
+    user = getpass.getuser()
+    host = Host("h", ("all",), {"instance": "prod", "nlserver": str(nlserver), "campaign_user": user}, "t:1")
+    return Context(host, ssh_user=user, run_id="r1")
+
+
+def _snapshot_steps() -> list[tuple[str, Step]]:
+    from runner.actions import Effect
+
+    def step(sid: str, action: str, args: dict[str, object]) -> Step:
+        return Step(sid, sid, "check", Effect.READ, action, dict(args), None, None, 30.0, None, None, 1)
+
+    query = {"schema": "xtk:workflow", "select": ["@internalName"], "where": ["@failed = 1"], "expect": "empty"}
+    return [
+        ("wfserver", step("wfserver_running", "module_running", {"module": "wfserver"})),
+        ("wfserver", step("no_stuck_workflows", "query", query)),
+        ("web", step("web_running", "module_running", {"module": "web"})),
+        ("web", step("web_sessions", "web_sessions", {})),
+        ("watchdog", step("processes_running", "processes_running", {})),
+        ("watchdog", step("watchdog_running", "module_running", {"module": "watchdog"})),
+        ("watchdog", step("nothing_missing", "monitor_missing", {})),
+        ("mta", step("mta_running", "module_running", {"module": "mta"})),
+        ("tracking", step("tracking_servers_answer", "tracking_servers", {})),
+    ]
+
+
+def test_a_batch_starts_each_snapshot_once_and_every_step_reads_it(tmp_path) -> None:
+    nlserver, starts = _nlserver(tmp_path)
+    ctx = _snapshot_ctx(nlserver)
+    reads = plan.read_batch(_snapshot_steps(), ctx)
+    assert reads.batch is not None
+    res = _sh(reads.batch.script)
+    results = plan.unbatch(reads.batch, res)
+    started = starts.read_text().splitlines()
+    # pdump -who serves pdump (its lines up to "Connections"), monitor -missing once, one javascript
+    assert sorted(s.split(" -instance")[0] for s in started) == ["javascript", "monitor -missing", "pdump -who"]
+    verdicts = {}
+    for module, p in reads.todo:
+        verdicts[f"{module}/{p.key}"] = plan.judge(p.step, ctx, results[reads.keys[f"{module}/{p.key}"]])
+    assert verdicts["wfserver/wfserver_running"].passed, verdicts["wfserver/wfserver_running"].message
+    assert verdicts["web/web_running"].passed and verdicts["watchdog/watchdog_running"].passed
+    assert verdicts["mta/mta_running"].failed  # listed by monitor -missing: enabled, not running
+    assert verdicts["web/web_sessions"].passed and "internal|monitoring" in verdicts["web/web_sessions"].message
+    # every step that replays a snapshot says which, and the batch names the command that took it
+    assert reads.reads["wfserver/wfserver_running"] == ("pdump_who", "missing")
+    assert reads.snapshots["pdump_who"] == f"{nlserver} pdump -who"
+
+
+@pytest.mark.parametrize("rc", [1, 255])
+def test_a_failed_snapshot_leaves_its_readers_undetermined(tmp_path, rc: int) -> None:
+    nlserver, _starts = _nlserver(tmp_path, pdump_rc=rc)
+    ctx = _snapshot_ctx(nlserver)
+    reads = plan.read_batch(_snapshot_steps(), ctx)
+    assert reads.batch is not None
+    results = plan.unbatch(reads.batch, _sh(reads.batch.script))
+    for module, p in reads.todo:
+        if module in ("wfserver", "web") and p.key.endswith("_running"):
+            verdict = plan.judge(p.step, ctx, results[reads.keys[f"{module}/{p.key}"]])
+            assert verdict.undetermined, (p.key, verdict.message)
+
+
+def test_a_snapshot_that_left_no_exit_code_replays_as_255(tmp_path) -> None:
+    script = f"RMD_SNAP={tmp_path}; export RMD_SNAP; " + plan.replay("pdump") + "; echo rc=$?"
+    (tmp_path / "s_pdump.o").write_text("half")
+    run = _sh(script)
+    assert run.stdout.endswith("rc=255\n")

@@ -80,11 +80,20 @@ def _step(sid: str, args: dict[str, object]) -> Step:
 
 
 def test_every_query_of_a_batch_shares_one_nlserver_javascript_call() -> None:
-    ctx = _ctx()
+    ctx = _ctx(campaign_user="neolane")
+    ctx.ssh_user = "neolane"
     other = {"schema": "nms:delivery", "select": ["@id", "@state"], "where": ["@state = 51"]}
-    planned = [plan.build(_step("a", ARGS), ctx), plan.build(_step("b", other), ctx)]
-    merged = plan.merge_calls(planned, ctx)
-    assert merged[0].command == merged[1].command
-    assert merged[0].command is not None and merged[0].command.count("nlserver javascript") == 1
-    script = shlex.split(merged[0].command.split("printf '%s\\n' ", 1)[1])[0]
+    reads = plan.read_batch([("m", _step("a", ARGS)), ("m", _step("b", other))], ctx)
+    assert reads.batch is not None and list(reads.snapshots) == [q.JAVASCRIPT]
+    taken = reads.snapshots[q.JAVASCRIPT]
+    assert reads.batch.script.count("nlserver javascript") == 1 and taken.count("nlserver javascript") == 1
+    script = shlex.split(taken.split("printf '%s\\n' ", 1)[1])[0]
     assert q.fragment(ARGS, ctx)[1] in script and q.fragment(other, ctx)[1] in script
+    # each step replays that one reading, and reads its own rows back by its key
+    commands = [p.command for _m, p in reads.todo]
+    assert commands[0] == commands[1] == plan.replay(q.JAVASCRIPT)
+    assert reads.reads == {"m/a": (q.JAVASCRIPT,), "m/b": (q.JAVASCRIPT,)}
+    # alone (show, a step outside a batch) a query is its own nlserver javascript call
+    alone = plan.build(_step("a", ARGS), ctx).command
+    assert alone is not None and alone.count("nlserver javascript") == 1
+    assert shlex.split(alone.split("printf '%s\\n' ", 1)[1])[0] == q.fragment(ARGS, ctx)[1]
