@@ -311,6 +311,39 @@ def var_dir_moved(lab: LabContext, host: str) -> None:
     wait_ready(lab, [host], timeout=30)
 
 
+def _memory_thresholds(lab: LabContext, host: str) -> tuple[float, float]:
+    """web's maxProcessMemoryWarningMb / maxProcessMemoryAlertMb on the host: config-default.xml, else
+    serverConf.xml, else Adobe's 1600 / 1800 (installation/using/the-server-configuration-file.md)."""
+    import xml.etree.ElementTree as ET
+
+    found: dict[str, float] = {}
+    for name in ("config-default.xml", "serverConf.xml"):
+        try:
+            web = ET.parse(lab.hdir(host) / "nl6" / "conf" / name).getroot().find("web")
+        except (OSError, ET.ParseError):
+            continue
+        for attr in ("maxProcessMemoryWarningMb", "maxProcessMemoryAlertMb"):
+            value = web.get(attr) if web is not None else None
+            if attr not in found and value and value.strip().isdigit():
+                found[attr] = float(value)
+    return found.get("maxProcessMemoryWarningMb", 1600.0), found.get("maxProcessMemoryAlertMb", 1800.0)
+
+
+def _memory(level: str) -> Breaker:
+    """web@default's process shows more memory in pdump: between the host's warning and alert thresholds
+    (warning), or above the alert (alert). Held by run/faults/memory for that pid: a restart ends it."""
+
+    def f(lab: LabContext, host: str) -> None:
+        pid = read_pidfile(lab.hdir(host) / "run" / "procs" / "web@default.pid")
+        if not pid:
+            raise LabError(f"{host}: web@default is not running")
+        warning, alert = _memory_thresholds(lab, host)
+        mb = (warning + alert) / 2 if level == "warning" else alert + 100
+        _flag(lab, host, "memory", f"web@default {pid} {mb:.1f}\n")
+
+    return f
+
+
 def _merge_into(src: Path, dst: Path) -> None:
     """Move what `src` holds that `dst` lacks into `dst` (a directory written while var/ was elsewhere, such as
     remediate's lock directory), then remove `src`."""
@@ -403,6 +436,15 @@ FAULTS: dict[str, tuple[str, Breaker]] = {
         "logon.jsp answers Tomcat's HTTP 500 error report (java.lang.UnsatisfiedLinkError): customer.sh's "
         "JAVA_HOME is wrong, a restart does not fix it",
         web_java_error,
+    ),
+    "memory_warning": (
+        "pdump shows web@default between maxProcessMemoryWarningMb and maxProcessMemoryAlertMb (1600 / 1800 by "
+        "default): a warning; a restart of web ends it",
+        _memory("warning"),
+    ),
+    "memory_alert": (
+        "pdump shows web@default above maxProcessMemoryAlertMb (1800 by default): an alert; a restart of web ends it",
+        _memory("alert"),
     ),
     "import_duplicates": (
         "an import re-run duplicated 20 recipients (12 in the same folder, 8 across folders)",

@@ -3,8 +3,9 @@
 Owns: the ``/r/test`` answer, SOAP faults, the well-formed tracking (redir/log) line of Adobe's
 ``sed -nE`` expression, the workflow and delivery states Adobe names, the module settings of a
 ``config-<instance>.xml`` file, the tab-separated module log line, the tracking servers of the option
-``NmsTracking_ServerUrlList`` and a date as ``formatDate`` writes it. Every format has a sample taken
-from Adobe's pages in ``tests/fixtures/adobe/`` and a row in ``docs/fidelity.md``. Input that does
+``NmsTracking_ServerUrlList``, a date as ``formatDate`` writes it, the ``/nl/jsp/ping.jsp`` answer, the
+``<indicator>`` elements of ``nlserver monitor``'s XML and the process memory thresholds. Every format
+has a sample taken from Adobe's pages in ``tests/fixtures/adobe/`` and a row in ``docs/fidelity.md``. Input that does
 not have the documented shape is a :class:`ParseError` ("undetermined"), never a default. Pure: no I/O.
 Must not: import other ``runner`` modules (``runner.campaign`` re-exports everything here).
 """
@@ -362,3 +363,125 @@ def parse_date_display(text: str) -> tuple[int, int, int, int, int, int]:
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
         raise ParseError(f"date: out of range: {_excerpt(text)!r}")
     return year, month, day, hour, minute, second
+
+
+# ---- /nl/jsp/ping.jsp (production/using/monitoring-processes.md, "/nl/jsp/ping.jsp") -----------------
+
+_PING_OK = re.compile(r"^ok$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What ``/nl/jsp/ping.jsp`` answered: its first line (Adobe's "OK", shown as ``Ok``), and what follows
+    (Adobe's sample: the server's time, ``2017-02-09 12:28:56.591Z``)."""
+
+    status: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return _PING_OK.match(self.status) is not None
+
+
+def parse_ping(text: str) -> Ping:
+    """The answer of ping.jsp: ``OK`` (any case) then its time when everything works. Adobe shows no other
+    answer: any other first line parses and is not ok; an empty, binary or HTML answer is a ParseError."""
+    body = text.strip()
+    if not body or "\x00" in body:
+        raise ParseError("ping.jsp: empty or binary answer")
+    if body.startswith("<"):
+        raise ParseError(f"ping.jsp: a markup page, not a status line: {_excerpt(body)!r}")
+    first, _nl, rest = body.partition("\n")
+    return Ping(first.strip(), " ".join(rest.split()))
+
+
+# ---- nlserver monitor (production/using/monitoring-processes.md, "Command line", "Customize indicators") --
+
+_CONSOLE_PREFIX = re.compile(r"^\d{2}:\d{2}:\d{2} >")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One ``<indicator name=...>`` of the monitoring XML, in the shape of Adobe's cust_indicators.sh sample:
+    ``<current label value display/>`` (one or more), ``<warning value/>``, ``<alert value/>``, ``<max label
+    value/>``. A value Adobe leaves out is ``None``."""
+
+    name: str
+    current: float | None
+    display: str  # the current elements' display texts, joined
+    warning: float | None
+    alert: float | None
+    maximum: float | None
+
+    @property
+    def level(self) -> str:
+        """``alert`` when the current value reaches the alert value, ``warning`` when it reaches the warning
+        value, else ``ok`` (Adobe: "this indicator is displayed when ... reaches")."""
+        if self.current is None:
+            return "ok"
+        if self.alert is not None and self.current >= self.alert:
+            return "alert"
+        if self.warning is not None and self.current >= self.warning:
+            return "warning"
+        return "ok"
+
+
+def _number(element: ET.Element | None, where: str) -> float | None:
+    value = element.get("value") if element is not None else None
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise ParseError(f"{where}: value {value!r} is not a number") from None
+
+
+def parse_monitor(text: str) -> list[Indicator]:
+    """The indicators of ``nlserver monitor``'s XML ("easily processed XML format"). Adobe documents the
+    ``<indicator>`` element (cust_indicators.sh, whose output the monitoring shows) but not the document
+    around it: console lines before the XML are skipped, any root element is accepted, and every
+    ``indicator`` element in it is read. A document without one is a ParseError."""
+    lines = [line for line in text.splitlines() if not _CONSOLE_PREFIX.match(line.strip())]
+    root = _xml("\n".join(lines), "nlserver monitor")
+    found = [el for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) == "indicator"]
+    if not found:
+        raise ParseError(f"nlserver monitor: no <indicator> element under <{_excerpt(root.tag)}>")
+    out = []
+    for el in found:
+        name = el.get("name", "").strip()
+        if not name:
+            raise ParseError("nlserver monitor: an <indicator> without a name")
+        currents = [c for c in el if isinstance(c.tag, str) and _local(c.tag) == "current"]
+        values = [v for c in currents if (v := _number(c, f"indicator {name!r} current")) is not None]
+        display = "; ".join(
+            f"{c.get('label', '').strip()}: {c.get('display', '').strip()}".strip(": ")
+            for c in currents
+            if c.get("display", "").strip()
+        )
+        out.append(
+            Indicator(
+                name,
+                values[0] if values else None,
+                display,
+                _number(el.find("warning"), f"indicator {name!r} warning"),
+                _number(el.find("alert"), f"indicator {name!r} alert"),
+                _number(el.find("max"), f"indicator {name!r} max"),
+            )
+        )
+    return out
+
+
+# ---- process memory thresholds (installation/using/the-server-configuration-file.md) ------------------
+
+MEMORY_WARNING_MB = 1600  # maxProcessMemoryWarningMb: "warning concerning the amount of RAM consumed (in Mb)"
+MEMORY_ALERT_MB = 1800  # maxProcessMemoryAlertMb: "alert concerning the amount of RAM consumed (in Mb)"
+
+
+def memory_level(memory_mb: float, warning_mb: float, alert_mb: float) -> str:
+    """``alert`` from maxProcessMemoryAlertMb up, ``warning`` from maxProcessMemoryWarningMb up, else ``ok``
+    (below the warning value)."""
+    if memory_mb >= alert_mb:
+        return "alert"
+    if memory_mb >= warning_mb:
+        return "warning"
+    return "ok"

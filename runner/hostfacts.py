@@ -11,7 +11,10 @@ What Adobe lets each site set, and where (docs/fidelity.md has a row for each):
   file.md), in ``config-default.xml`` (web) or ``config-<instance>.xml`` (stat, dataStore), else
   ``serverConf.xml``; host vars ``web_port``, ``web_control_port``, ``stat_port``, ``export_dir``;
 - the systemd unit ``nlserver`` (``systemctl start nlserver`` from 20.1, production/using/usual-
-  commands.md): host var ``service_manager`` is then ``systemd``.
+  commands.md): host var ``service_manager`` is then ``systemd``;
+- ``maxProcessMemoryWarningMb`` and ``maxProcessMemoryAlertMb`` of each module element (the-server-
+  configuration-file.md), in the module's config file, else ``serverConf.xml``: the fact
+  ``memory_thresholds`` (module -> warning, alert, where each was read), no host var.
 
 The script prints the Campaign environment as the run's commands see it (the env script sourced, so
 what ``customer.sh`` exports), ``customer.sh`` and the three config files as text, and what systemd says
@@ -46,6 +49,22 @@ VARS = (
     "export_dir",
     "service_manager",
 )
+# the module elements Adobe documents maxProcessMemoryWarningMb / maxProcessMemoryAlertMb on
+# (installation/using/the-server-configuration-file.md; defaults 1600 / 1800)
+MEMORY_MODULES = (
+    "inMail",
+    "interactiond",
+    "mta",
+    "pipelined",
+    "sms",
+    "stat",
+    "syslogd",
+    "tracking",
+    "trackinglogd",
+    "web",
+    "wfserver",
+)
+MEMORY_ATTRS = ("maxProcessMemoryWarningMb", "maxProcessMemoryAlertMb")
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$")
 _INSTALL_DIR, _INSTANCE_NAME = "$(XTK_INSTALL_DIR)", "$(INSTANCE_NAME)"
@@ -274,6 +293,7 @@ def _configs(sections: Mapping[str, tuple[str, int]], nl6_root: str, instance: s
                 result.facts[var] = Fact(_port(found[0], found[1]), found[1])
             except ValueError as exc:
                 result.problems.append(str(exc))
+    _memory_thresholds(roots, names, result)
     found = first(("instance", "serverconf"), "shared/dataStore", "exportDirectory")
     if found is not None:
         directory = found[0].replace(_INSTALL_DIR, nl6_root).replace(_INSTANCE_NAME, instance or "")
@@ -281,6 +301,37 @@ def _configs(sections: Mapping[str, tuple[str, int]], nl6_root: str, instance: s
             result.problems.append(f"{found[1]}={found[0]!r}: not an absolute path this runner can read")
         else:
             result.facts["export_dir"] = Fact(directory.rstrip("/") or "/", found[1])
+
+
+def _memory_thresholds(roots: Mapping[str, ET.Element], names: Mapping[str, str], result: HostFacts) -> None:
+    """maxProcessMemoryWarningMb / maxProcessMemoryAlertMb of each module element that sets them: the module's
+    own config file first (config-default.xml for web, syslogd, trackinglogd; config-<instance>.xml for the
+    others), then serverConf.xml. Fact ``memory_thresholds``: module -> {warning, alert, source}, only for
+    what the host sets (Adobe's defaults, 1600 and 1800, apply to the rest)."""
+    found: dict[str, dict[str, Any]] = {}
+    for module in MEMORY_MODULES:
+        order = ("default" if module in ("web", "syslogd", "trackinglogd") else "instance", "serverconf")
+        for key, attr in (("warning", MEMORY_ATTRS[0]), ("alert", MEMORY_ATTRS[1])):
+            for section in order:
+                element = roots[section].find(module) if section in roots else None
+                value = element.get(attr) if element is not None else None
+                if value is None or not value.strip():
+                    continue
+                where = f"{names[section]} {module}/@{attr}"
+                if not value.strip().isdigit() or int(value) <= 0:
+                    result.problems.append(f"{where}={value!r} is not a number of Mb")
+                    break
+                entry = found.setdefault(module, {"sources": []})
+                entry[key] = int(value)
+                entry["sources"].append(where)
+                break
+    if found:
+        thresholds = {
+            m: {"warning": e.get("warning"), "alert": e.get("alert"), "source": ", ".join(e["sources"])}
+            for m, e in found.items()
+        }
+        source = "; ".join(str(t["source"]) for t in thresholds.values())
+        result.facts["memory_thresholds"] = Fact(thresholds, source)
 
 
 def same(inventory: Any, host: Any) -> bool:

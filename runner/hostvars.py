@@ -229,6 +229,14 @@ _TABLE = (
         "REMEDIATE_SOAP_PASSWORD",
     ),
     HostVar(
+        "ping_session_token",
+        "str",
+        "the session token /nl/jsp/ping.jsp is called with (__sessiontoken=, production/using/monitoring-"
+        "processes.md): a monitoring operator's login in a sessionTokenOnly security zone; Adobe's netreport "
+        "uses the operator monitoring, which 'already exists'",
+        "monitoring",
+    ),
+    HostVar(
         "service_manager",
         "str",
         "how the watchdog is started: systemd (systemctl start nlserver, Adobe's advice from 20.1; the host's "

@@ -22,8 +22,13 @@ Formats:
 - nagios: one Nagios/Icinga/Zabbix plugin line with perfdata, and the plugin exit code (Monitoring
   Plugins guidelines: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), first that applies: CRITICAL a module
   has a problem; UNKNOWN a host could not be reached (nothing could be checked there) or the invocation
-  was bad; WARNING a check could not decide (undetermined); OK every module healthy or not on the host
-  (skipped).
+  was bad; WARNING a check could not decide (undetermined), or a check passed with a warning (a process
+  above maxProcessMemoryWarningMb); OK every module healthy or not on the host (skipped).
+
+A check that passed with a warning (:func:`runner.report.warnings`) is shown by every format: text under its
+module, JSON in ``warnings``, Prometheus as ``remediate_check_module_warning``, Nagios as WARNING. Values the
+checks measured (:func:`runner.report.measures`: each process's memory, the indicators of ``nlserver
+monitor``) are Prometheus gauges.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from runner.outcomes import HostStatus, ModuleVerdict, StepStatus
-from runner.report import HostOutcome, StepOutcome
+from runner.report import HostOutcome, StepOutcome, measures, warnings
 
 
 class Paint(Protocol):
@@ -130,6 +135,7 @@ def _run_summary(doc: RunDocument, paint: Paint) -> str:
         batch = f" [batch {outcome.batch}{', canary' if outcome.batch == 1 else ''}]" if outcome.batch else ""
         lines.append(f"  {outcome.host}: {status}{batch} - {outcome.message}")
         lines += [f"      found: {finding}" for finding in outcome.found]
+        lines += [f"      warning: {module}: {text}" for module, text in warnings(outcome)]
         lines += [f"      done:  {command}" for command in outcome.done]
         lines += [f"      held:  {_held(hold)}" for hold in outcome.holds]
         lines += [f"      setting: {note}" for note in outcome.settings]
@@ -150,6 +156,9 @@ def _sweep_table(doc: RunDocument, paint: Paint) -> str:
             lines.append(
                 f"  {module:<13} {paint(verdict, fg=STATUS_COLOR.get(verdict))}" + (f"  ({detail})" if detail else "")
             )
+            lines += [
+                f"    {paint('warning', fg='yellow')}: {text}" for mod, text in warnings(outcome) if mod == module
+            ]
         lines += [f"  held: {_held(hold)}" for hold in outcome.holds]
         lines += [f"  setting: {note}" for note in outcome.settings]
     return _lines(lines)
@@ -193,6 +202,9 @@ def _host_json(outcome: HostOutcome) -> dict[str, Any]:
     }
     if outcome.modules:
         fields["modules"] = {name: str(verdict) for name, verdict in outcome.modules.items()}
+    found_warnings = warnings(outcome)
+    if found_warnings:
+        fields["warnings"] = [f"{module}: {text}" for module, text in found_warnings]
     if outcome.holds:
         fields["holds"] = outcome.holds
     if outcome.settings:
@@ -257,6 +269,19 @@ def as_prometheus(doc: RunDocument, _paint: Paint) -> Rendered:
             "# TYPE remediate_check_module_held gauge",
             *(f'remediate_check_module_held{{host="{_label(h)}",process="{_label(p)}"}} 1' for h, p in held),
         ]
+    warned = [(outcome.host, module) for outcome in doc.hosts for module, _text in warnings(outcome)]
+    lines += [
+        "# HELP remediate_check_module_warning Checks of the module that passed with a warning (e.g. a process "
+        "above maxProcessMemoryWarningMb).",
+        "# TYPE remediate_check_module_warning gauge",
+    ]
+    for outcome in doc.hosts:
+        for module in outcome.modules:
+            count = warned.count((outcome.host, module))
+            lines.append(
+                f'remediate_check_module_warning{{host="{_label(outcome.host)}",module="{_label(module)}"}} {count}'
+            )
+    lines += _measured(doc)
     for name, help_text, attr in families:
         lines += [f"# HELP remediate_check_{name} {help_text}", f"# TYPE remediate_check_{name} gauge"]
         for outcome in doc.hosts:
@@ -267,6 +292,43 @@ def as_prometheus(doc: RunDocument, _paint: Paint) -> Rendered:
             if value is not None:
                 lines.append(f'remediate_check_{name}{{host="{_label(outcome.host)}"}} {value:.3f}')
     return Rendered(_lines(lines), doc.exit_code)
+
+
+MEASURED = {
+    "process_memory_mb": (
+        "remediate_process_memory_mb",
+        "process",
+        "Memory nlserver pdump shows for the process (MB), with Adobe's maxProcessMemoryWarningMb / "
+        "maxProcessMemoryAlertMb in force on the host.",
+    ),
+    "monitor_indicator": (
+        "remediate_monitor_indicator",
+        "indicator",
+        "An indicator of nlserver monitor's XML: its current value, warning, alert and max values.",
+    ),
+}
+
+
+def _measured(doc: RunDocument) -> list[str]:
+    """One gauge family per measured metric: ``kind="current"`` the value, ``warning``/``alert``/``max`` the
+    limits the check compared it with (one sample per host and subject: the first check that measured it)."""
+    lines: list[str] = []
+    for metric, (family, label, help_text) in MEASURED.items():
+        seen: set[tuple[str, str]] = set()
+        samples = []
+        for outcome in doc.hosts:
+            for found in measures(outcome):
+                if found.metric != metric or (found.host, found.subject) in seen:
+                    continue
+                seen.add((found.host, found.subject))
+                labels = (
+                    f'host="{_label(found.host)}",module="{_label(found.module)}",{label}="{_label(found.subject)}"'
+                )
+                samples.append(f'{family}{{{labels},kind="current"}} {found.value:g}')
+                samples += [f'{family}{{{labels},kind="{k}"}} {v:g}' for k, v in found.limits.items()]
+        if samples:
+            lines += [f"# HELP {family} {help_text}", f"# TYPE {family} gauge", *samples]
+    return lines
 
 
 # --- nagios ---------------------------------------------------------------------------------------
@@ -281,6 +343,7 @@ def as_nagios(doc: RunDocument, _paint: Paint) -> Rendered:
     problems: list[str] = []
     unsure: list[str] = []
     unreachable = [outcome.host for outcome in doc.hosts if outcome.status == HostStatus.UNREACHABLE]
+    warned = [f"{outcome.host} {module}: {text}" for outcome in doc.hosts for module, text in warnings(outcome)]
     for outcome in doc.hosts:
         for module, verdict in outcome.modules.items():
             counts[STATES[ModuleVerdict(verdict)]] += 1
@@ -294,15 +357,18 @@ def as_nagios(doc: RunDocument, _paint: Paint) -> Rendered:
         code, summary = NAGIOS_UNKNOWN, "unreachable: " + ", ".join(unreachable)
     elif unsure:
         code, summary = NAGIOS_WARNING, "undetermined: " + ", ".join(unsure)
+    elif warned:
+        code, summary = NAGIOS_WARNING, "warning: " + "; ".join(warned)
     else:
         code, summary = NAGIOS_OK, f"{counts['healthy']} module checks healthy on {len(doc.hosts)} host(s)"
     extra = [f"unreachable: {', '.join(unreachable)}"] if unreachable and code != NAGIOS_UNKNOWN else []
     held = [f"{outcome.host} {hold['process']}" for outcome in doc.hosts for hold in outcome.holds]
     extra += [f"held: {', '.join(held)}"] if held else []
+    extra += [f"{len(warned)} warning(s)"] if warned and code != NAGIOS_WARNING else []
     status_text = "; ".join([summary, *extra])
     duration = max((outcome.duration or 0.0 for outcome in doc.hosts), default=0.0)
     perf = " ".join(f"{state}={count};;;0" for state, count in counts.items())
-    perf += f" unreachable={len(unreachable)};;;0 duration={duration:.3f}s;;;0"
+    perf += f" unreachable={len(unreachable)};;;0 warning={len(warned)};;;0 duration={duration:.3f}s;;;0"
     return Rendered(f"REMEDIATE {_NAGIOS_WORD[code]} - {status_text} | {perf}\n", code)
 
 

@@ -1,7 +1,8 @@
 """Web module probes, read as Adobe documents the answers: ``/r/test``, ``/nl/jsp/logon.jsp`` and the
 opt-in ``xtk:session#Logon`` on ``/nl/jsp/soaprouter.jsp``.
 
-Owns: the ``r_test``, ``logon_page`` and ``soap_logon`` actions (commands, judges, argument specs).
+Owns: the ``r_test``, ``logon_page`` and ``soap_logon`` actions (commands, judges, argument specs);
+``ping_jsp`` is in :mod:`runner.actions.memory`.
 - ``/r/test`` answers ``<redir status='OK' .../>`` (production/using/monitoring-processes.md), read with
   :func:`runner.campaign_formats.parse_r_test`, on Tomcat (``web_port``) or through the front web server
   (``front_web_port``: Apache/IIS with Campaign's module, integration-into-a-web-server-for-linux.md), the

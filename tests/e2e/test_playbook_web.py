@@ -111,11 +111,16 @@ def test_web_soap_fault_is_reported_not_restarted(lab, remediate, host, tmp_path
 
 
 def test_web_soap_fault_without_opt_in_is_not_probed(lab, remediate, host):
-    """Without soap_probe_login the same fault is not looked for: /r/test and logon.jsp are fine, web is left alone."""
+    """Without soap_probe_login the Logon is not sent: /r/test and logon.jsp are fine, ping.jsp names the database
+    (its data source points to a wrong port), and web is left alone."""
     lab.break_(host, "web_xtk_errors")
     old = pid_of(lab, host, "web@default")
     code, report = run(remediate, "web", "--yes")
-    assert code == 0 and report["status"] == "healthy", report
+    assert code == 1 and report["status"] == "failed", report
+    (ping,) = steps(report, "check", "failed")
+    assert ping["id"] == "ping_jsp" and "PGS-220000" in ping["message"] and "database" in ping["message"], ping
+    assert step(report, "soap_logon")["outcome"] == "skipped"
+    assert not steps(report, "remediation", "ran")
     assert pid_of(lab, host, "web@default") == old
 
 

@@ -71,6 +71,31 @@ def sweep_hosts() -> list[HostOutcome]:
         "web: 2 problems",
         modules={"web": ModuleVerdict.PROBLEM, "mta": ModuleVerdict.HEALTHY, "inMail": ModuleVerdict.SKIPPED},
         found=["web: /r/test answered 500", "web: logon.jsp answered 503"],
+        steps=[
+            StepOutcome(
+                "web_memory",
+                "check",
+                "read",
+                "web@default's memory",
+                "nlserver pdump",
+                StepStatus.PASSED,
+                "web@default uses 40.5 MB, below maxProcessMemoryWarningMb 1600 (Adobe's defaults) "
+                '[process_memory_mb "web@default"=40.5 warning=1600 alert=1800]',
+                module="web",
+            ),
+            StepOutcome(
+                "mta_memory",
+                "check",
+                "read",
+                "mta@prod's memory",
+                "nlserver pdump",
+                StepStatus.PASSED,
+                "warning: mta@prod uses 1700 MB, at or above maxProcessMemoryWarningMb 1600, below "
+                "maxProcessMemoryAlertMb 1800 (Adobe's defaults) "
+                '[process_memory_mb "mta@prod"=1700 warning=1600 alert=1800]',
+                module="mta",
+            ),
+        ],
         duration=2.5,
         checked_at=1_700_000_000.25,
     )

@@ -125,6 +125,13 @@ def _judge(fmt: str, text: str, expect: dict[str, Any]) -> None:
         assert campaign_formats.parse_tracking_servers(text) == expect["urls"]
     elif fmt == "date_display":
         assert list(campaign_formats.parse_date_display(text)) == expect["fields"]
+    elif fmt == "ping":
+        _check(campaign_formats.parse_ping(text), expect)
+    elif fmt == "monitor":
+        found = {ind.name: ind for ind in campaign_formats.parse_monitor(text)}
+        assert set(found) == set(expect["indicators"])
+        for name, want in expect["indicators"].items():
+            _check(found[name], want)
     elif fmt == "request":
         root = ET.fromstring(text)
         assert any(el.tag.endswith("}Logon") for el in root.iter())
@@ -147,6 +154,8 @@ def _refused(fmt: str, text: str) -> None:
         "log_line": campaign_formats.parse_log_line,
         "tracking_servers": campaign_formats.parse_tracking_servers,
         "date_display": campaign_formats.parse_date_display,
+        "ping": campaign_formats.parse_ping,
+        "monitor": campaign_formats.parse_monitor,
     }[fmt]
     with pytest.raises(ParseError):
         parse(text)

@@ -99,8 +99,8 @@ def test_check_nagios_exit_code_is_the_plugins(site: Path) -> None:
     code, out, _err = _remediate(site, "check", *run_documents.SWEEP_MODULES, "--output", "nagios")
     assert code == 2
     assert out == (
-        "REMEDIATE CRITICAL - problem: prod1 web; unreachable: prod2 | healthy=3;;;0 problem=1;;;0 "
-        "undetermined=1;;;0 skipped=1;;;0 unreachable=1;;;0 duration=2.500s;;;0\n"
+        "REMEDIATE CRITICAL - problem: prod1 web; unreachable: prod2; 1 warning(s) | healthy=3;;;0 problem=1;;;0 "
+        "undetermined=1;;;0 skipped=1;;;0 unreachable=1;;;0 warning=1;;;0 duration=2.500s;;;0\n"
     )
 
 

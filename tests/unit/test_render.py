@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner import console, render, report
+from runner.outcomes import HostStatus, ModuleVerdict
 from runner.report import HostOutcome
 from tests.unit import run_documents
 
@@ -61,7 +62,7 @@ def test_sweep_formats(output: str, colour: bool, expected: str) -> None:
 
 
 SWEEP = run_documents.sweep_hosts()
-PERF = "undetermined={u};;;0 skipped={s};;;0 unreachable={n};;;0 duration={d}s;;;0\n"
+PERF = "undetermined={u};;;0 skipped={s};;;0 unreachable={n};;;0 warning={w};;;0 duration={d}s;;;0\n"
 
 
 @pytest.mark.parametrize(
@@ -70,37 +71,58 @@ PERF = "undetermined={u};;;0 skipped={s};;;0 unreachable={n};;;0 duration={d}s;;
         (
             SWEEP,
             2,
-            "REMEDIATE CRITICAL - problem: prod1 web; unreachable: prod2 | healthy=3;;;0 problem=1;;;0 "
-            + PERF.format(u=1, s=1, n=1, d="2.500"),
+            "REMEDIATE CRITICAL - problem: prod1 web; unreachable: prod2; 1 warning(s) | healthy=3;;;0 problem=1;;;0 "
+            + PERF.format(u=1, s=1, n=1, w=1, d="2.500"),
         ),
         (
             run_documents.healthy_sweep(),
             0,
             "REMEDIATE OK - 2 module checks healthy on 1 host(s) | healthy=2;;;0 problem=0;;;0 "
-            + PERF.format(u=0, s=1, n=0, d="0.750"),
+            + PERF.format(u=0, s=1, n=0, w=0, d="0.750"),
         ),
         (
             [SWEEP[2]],
             1,
             "REMEDIATE WARNING - undetermined: prod3 web | healthy=2;;;0 problem=0;;;0 "
-            + PERF.format(u=1, s=0, n=0, d="1.000"),
+            + PERF.format(u=1, s=0, n=0, w=0, d="1.000"),
         ),
         (
             [SWEEP[1]],
             3,
             "REMEDIATE UNKNOWN - unreachable: prod2 | healthy=0;;;0 problem=0;;;0 "
-            + PERF.format(u=0, s=0, n=1, d="0.000"),
+            + PERF.format(u=0, s=0, n=1, w=0, d="0.000"),
         ),
         (
             [SWEEP[1], SWEEP[2]],
             3,
             "REMEDIATE UNKNOWN - unreachable: prod2 | healthy=2;;;0 problem=0;;;0 "
-            + PERF.format(u=1, s=0, n=1, d="1.000"),
+            + PERF.format(u=1, s=0, n=1, w=0, d="1.000"),
         ),
     ],
 )
 def test_nagios_lines(hosts: list[HostOutcome], code: int, line: str) -> None:
     assert render_sweep("nagios", hosts) == (code, line)
+
+
+def test_a_warning_alone_is_nagios_warning_and_shown_everywhere() -> None:
+    """A check that passed with a warning (a process above maxProcessMemoryWarningMb): Nagios WARNING (exit 1),
+    the text and JSON name it, Prometheus counts it; the run itself stays healthy."""
+    host = SWEEP[0]
+    warned = HostOutcome(
+        "prod1",
+        HostStatus.HEALTHY,
+        modules={"mta": ModuleVerdict.HEALTHY},
+        steps=host.steps,
+        duration=1.0,
+    )
+    code, line = render_sweep("nagios", [warned])
+    assert code == 1 and line.startswith("REMEDIATE WARNING - warning: prod1 mta: mta@prod uses 1700 MB"), line
+    assert "[process_memory_mb" not in line and " warning=1;;;0 " in line
+    assert "    warning: mta@prod uses 1700 MB" in render_sweep("text", [warned])[1]
+    assert '"warnings": [\n        "mta: mta@prod uses 1700 MB' in render_sweep("json", [warned])[1]
+    prom = render_sweep("prometheus", [warned])[1]
+    assert 'remediate_check_module_warning{host="prod1",module="mta"} 1\n' in prom
+    assert 'remediate_process_memory_mb{host="prod1",module="mta",process="mta@prod",kind="current"} 1700\n' in prom
 
 
 def test_nagios_bad_input_is_one_unknown_line() -> None:

@@ -14,7 +14,7 @@ from .formats import MONO, MULTI
 # they start: a one-shot command such as `pdump` loads only what it runs.
 
 USAGE = """Usage: nlserver <command> [options]
-  pdump [-who] | monitor -missing | start|stop|restart <module>[@instance] [-immediate] [-verbose] [-noconsole]
+  pdump [-who] | monitor [-missing] | start|stop|restart <module>[@instance] [-immediate] [-verbose] [-noconsole]
   shutdown | watchdog -svc -noconsole | config -reload | stat -reload
   javascript -instance:<I> -file <f.js> | tracking -instance:<I> -download -update
   <module> -instance:<I> -verbose -tracefilter:<filters>   (foreground trace mode)"""
@@ -91,10 +91,7 @@ def main(argv: list[str]) -> int:
     if cmd == "pdump":
         return c.cmd_pdump("-who" in opts)
     if cmd == "monitor":
-        if "-missing" not in opts:
-            error("only 'monitor -missing' is supported by this server")
-            return 1
-        return c.cmd_monitor_missing()
+        return c.cmd_monitor_missing() if "-missing" in opts else c.cmd_monitor()
     if cmd in ("start", "stop", "restart"):
         return _start_stop(cmd, opts, args)
     if cmd == "shutdown":

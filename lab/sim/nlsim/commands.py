@@ -1,6 +1,7 @@
 """The nlserver commands: what one `nlserver ...` invocation does before it exits.
 
-Owns: pdump, monitor -missing, start/stop/restart, shutdown, watchdog, config -reload, stat -reload,
+Owns: pdump (with the memory_warning / memory_alert faults), monitor (XML), monitor -missing,
+start/stop/restart, shutdown, watchdog, config -reload, stat -reload,
 javascript (workflow Start/Restart, logInfo), tracking, and the foreground trace mode, with their
 console lines and exit codes (0 ok, 1 error, 2 tracking stopped on a corrupted line).
 Must not: import anything outside the standard library; signal a process not recorded in a pid file.
@@ -111,10 +112,51 @@ def cmd_pdump(who: bool = False) -> int:
     if not shown:
         print("No tasks")
     random.shuffle(shown)
+    grown = memory_fault()
     for n, p in shown:
-        print(f"{n} ({p}) - {rss_mb(p):.1f} MB")
+        print(f"{n} ({p}) - {grown.get((n, p), rss_mb(p)):.1f} MB")
     if who and shown:
         print_who("web@default" in procs)
+    return 0
+
+
+def memory_fault() -> dict[tuple[str, int], float]:
+    """The memory_warning / memory_alert faults: run/faults/memory holds `<process> <pid> <MB>` lines, the memory
+    pdump shows for that very process (a restart, a new pid, ends it, as a restart frees a grown process)."""
+    out: dict[tuple[str, int], float] = {}
+    try:
+        with open(os.path.join(RUN, "faults", "memory")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[1].isdigit():
+                    out[(parts[0], int(parts[1]))] = float(parts[2])
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def cmd_monitor() -> int:
+    """`nlserver monitor`: the monitoring XML (production/using/monitoring-processes.md, "Command line"). Adobe
+    documents its <indicator> elements (the cust_indicators.sh sample of "Customize indicators"), not the
+    document around them: the lab's root <monitoring> is its own. Indicators: Core Files (core files in nl6/,
+    warning and alert at 1, max 1 as Adobe describes them), and what nl6/cust_indicators.sh prints ("This
+    file is called by Adobe Campaign")."""
+    if flag("command_hangs"):
+        hang()
+    import glob
+    import subprocess
+
+    cores = len(glob.glob(os.path.join(os.path.dirname(RUN), "nl6", "core*")))
+    print("<monitoring>")
+    print(
+        f"<indicator name='Core Files'><current label='Current Value' value='{cores}' display=''/>"
+        "<warning value='1'/><alert value='1'/><max label='Max Value' value='1'/></indicator>"
+    )
+    script = os.path.join(os.path.dirname(RUN), "nl6", "cust_indicators.sh")
+    if os.path.isfile(script):
+        done = subprocess.run(["/bin/sh", script], capture_output=True, text=True, timeout=30, check=False)
+        print(done.stdout.strip())
+    print("</monitoring>")
     return 0
 
 

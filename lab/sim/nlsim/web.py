@@ -1,6 +1,7 @@
 """web@default: the Tomcat of a Campaign host (HTTP on 8080, control port 8005).
 
-Owns: `/r/test`, `/nl/jsp/logon.jsp` and the SOAP router's `xtk:session#Logon`, which connects to the
+Owns: `/r/test`, `/nl/jsp/ping.jsp` (a query of the database: `Ok` and the time, or an error when the
+data source does not answer), `/nl/jsp/logon.jsp` and the SOAP router's `xtk:session#Logon`, which connects to the
 database with the host's data source on every call (a wrong dbcnx gives an xtk:session fault) and lets
 only an operator of XtkOperator with its password log on; the faults of this one web process
 (run/faults/<name> holding its pid: /r/test not OK, logon.jsp blank), a site redirect of logon.jsp
@@ -159,6 +160,8 @@ class WebHandler(BaseHTTPRequestHandler):
             )
         elif self.path.startswith("/r/"):
             self._redirect()
+        elif self.path.startswith("/nl/jsp/ping.jsp"):
+            self._ping()
         elif self.path.startswith("/nl/jsp/logon.jsp"):
             if JAVA["problem"]:
                 self._send(500, TOMCAT_ERROR.format(detail=html.escape(JAVA["problem"])), "text/html;charset=utf-8")
@@ -173,6 +176,28 @@ class WebHandler(BaseHTTPRequestHandler):
                 self._send(200, LOGON_PAGE, "text/html;charset=utf-8")
         else:
             self._send(404, NOT_FOUND, "text/html")
+
+    def _ping(self) -> None:
+        """/nl/jsp/ping.jsp: a query through the web module to the database, "OK" when it works (Adobe's page
+        shows `Ok` and the time, production/using/monitoring-processes.md). The session token names the
+        operator (sessionTokenOnly); the lab looks it up in XtkOperator. Adobe shows no failure: the lab's
+        own is HTTP 500 with `Error` then the reason on the next line."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        token = query.get("__sessiontoken", [""])[0]
+        try:
+            pg = PG(timeout=3)
+            rows = pg.query("SELECT iOperatorId FROM XtkOperator WHERE sName=$1::text", [token])
+            pg.close()
+        except (DBError, OSError) as e:
+            log("error", f"ping.jsp: {e} (iRc=-2006)")
+            self._send(500, f"Error\n{e}\n", "text/plain;charset=utf-8")
+            return
+        if not token or not rows:
+            self._send(500, f"Error\nsession token '{html.escape(token[:64])}' names no operator\n", "text/plain")
+            return
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+        self._send(200, f"Ok\n{stamp}\n", "text/plain;charset=utf-8")
 
     def _redirect(self) -> None:
         """A tracked open or click, `/r/?id=<h|o><delivery>,<recipient>,<url>[&instance=I]` (ids in hex):
