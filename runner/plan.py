@@ -188,10 +188,11 @@ SNAP_DIR = "RMD_SNAP"  # the variable naming the batch's directory, where each s
 def replay(name: str, filtered: str | None = None) -> str:
     """The shell text that prints the batch's reading of snapshot ``name`` as the command printed it: its
     stdout (through ``filtered``, a filter, when given), its stderr and its exit code (255 when the
-    snapshot left no exit code: it did not run to its end)."""
+    snapshot left no exit code: it did not run to its end). A brace group, so it goes wherever a command
+    goes (``$(...)``, a pipeline, ``;``) and leaves the step's shell running."""
     path = f"${SNAP_DIR}/s_{name}"
     show = f'{filtered} <"{path}.o"' if filtered else f'cat "{path}.o"'
-    return f'({show}; cat "{path}.e" >&2; read r m <"{path}.r" || r=255; exit $r)'
+    return f'{{ {show}; cat "{path}.e" >&2; read rmd_rc rmd_ms <"{path}.r" || rmd_rc=255; (exit "$rmd_rc"); }}'
 
 
 def batch(

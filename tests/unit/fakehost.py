@@ -28,8 +28,8 @@ _STEP = re.compile(r"cat >\"\$d/c(?P<index>\d+)\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P
 # a snapshot the batch takes once (runner.plan.batch), and a step's replay of it (runner.plan.replay)
 _SNAPSHOT = re.compile(r"cat >\"\$d/s_(?P<name>\w+)\.c\" <<'(?P<m>@@rmd[0-9a-f]+)'\n(?P<cmd>.*?)\n(?P=m)\n", re.DOTALL)
 _REPLAY = re.compile(
-    r"\((?:cat|(?P<filter>[^(]*?) <)\s?\"\$RMD_SNAP/s_(?P<name>\w+)\.o\"; cat \"\$RMD_SNAP/s_\w+\.e\" >&2; "
-    r"read r m <\"\$RMD_SNAP/s_\w+\.r\" \|\| r=255; exit \$r\)"
+    r"\{ (?:cat|(?P<filter>.*?) <)\s?\"\$RMD_SNAP/s_(?P<name>\w+)\.o\"; cat \"\$RMD_SNAP/s_\w+\.e\" >&2; "
+    r"read rmd_rc rmd_ms <\"\$RMD_SNAP/s_\w+\.r\" \|\| rmd_rc=255; \(exit \"\$rmd_rc\"\); \}"
 )
 
 

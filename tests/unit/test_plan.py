@@ -302,6 +302,21 @@ def test_a_failed_snapshot_leaves_its_readers_undetermined(tmp_path, rc: int) ->
             assert verdict.undetermined, (p.key, verdict.message)
 
 
+def test_a_replay_goes_wherever_the_command_went(tmp_path) -> None:
+    """In ``$(...)`` (``$((`` would be arithmetic), in a pipeline, and before ``;`` with its exit code."""
+    (tmp_path / "s_pdump.o").write_text("web@default (9984) - 50.1 Mo\n")
+    (tmp_path / "s_pdump.e").write_text("warn\n")
+    (tmp_path / "s_pdump.r").write_text("3 12\n")
+    r = plan.replay("pdump")
+    script = (
+        f"RMD_SNAP={tmp_path}; export RMD_SNAP; d=$({r}); echo \"[$d]\"; p=$({r} | sed -n 's/.*(\\(.*\\)).*/\\1/p'); "
+        f'echo "pid=$p"; {r} >/dev/null; echo "rc=$?"'
+    )
+    run = _sh(script)
+    assert run.stdout.splitlines() == ["[web@default (9984) - 50.1 Mo]", "pid=9984", "rc=3"], run
+    assert run.stderr.count("warn") == 3
+
+
 def test_a_snapshot_that_left_no_exit_code_replays_as_255(tmp_path) -> None:
     script = f"RMD_SNAP={tmp_path}; export RMD_SNAP; " + plan.replay("pdump") + "; echo rc=$?"
     (tmp_path / "s_pdump.o").write_text("half")
