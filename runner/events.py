@@ -44,6 +44,8 @@ class Event(StrEnum):
     HOLD_HONOURED = "hold.honoured"  # a run did not touch a held module
     SETTINGS_READ = "settings.read"  # the host's own settings (TRACE_ADDR, serverConf.xml ...) and their sources
     HOST_SETTING_MISMATCH = "host.setting_mismatch"  # an inventory var says otherwise than the host: it is used
+    BUNDLE_COLLECTED = "bundle.collected"  # a host's evidence bundle (remediate collect; before a disruptive step)
+    BUNDLE_FAILED = "bundle.failed"  # no evidence bundle could be written: the run went on
 
 
 STEP_RECORDS = frozenset({Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED})  # one per step and host

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from runner import hold, hostvars, plan, retry, rolling
+from runner import collect, hold, hostvars, plan, retry, rolling
 from runner.actions import Context, Effect
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, TransportError
@@ -87,6 +87,7 @@ class RunConfig:
     waiting: Waiting = field(default_factory=NoOneWatching)
     verbose: bool = False  # step records carry the first lines of what the host answered
     rollout: rolling.Rollout = field(default_factory=rolling.Rollout)
+    collect_dir: Path | None = None  # where the evidence bundle before each disruptive step goes (None: none)
     # How a host's session is made: the real SSH session by default; tests hand in an in-memory one.
     session_factory: Callable[[Host, Path | None], Session] | None = None
 
@@ -233,6 +234,8 @@ class Engine:
             story = self._stop_story(run, step) if starts else ()
             if self.config.dry_run:
                 message = "dry-run: not run"
+                if step.effect is Effect.DISRUPT and self.config.collect_dir is not None:
+                    message += f"; {collect.DRY_RUN_NOTE}"
                 if starts:
                     message += f"; would ask to confirm starting {', '.join(starts)}: " + " | ".join(story)
                 self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
@@ -241,6 +244,8 @@ class Engine:
                 run, playbook, step, planned.command, failed, starts, story
             ):
                 return
+            if step.effect is Effect.DISRUPT and self.config.collect_dir is not None:  # evidence before the fix
+                collect.before_disruption(self.worker, run, module, step.id, self.config.collect_dir)
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
             if not self.worker.change(run, module, step, planned):
                 return

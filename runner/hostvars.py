@@ -20,6 +20,7 @@ from runner.templates import template_fields
 
 # a host var's type: a kind of runner.kinds (``str`` here is a single-line string, kinds' ``line``)
 VarType = Literal[
+    "int",
     "str",
     "port",
     "address",
@@ -87,6 +88,16 @@ _TABLE = (
         1000,
     ),
     HostVar("secret_vars", "list[str]", "more vars whose values are secrets (replaced by *** in output and audit)"),
+    # evidence bundles (remediate collect, and the bundle taken before a disruptive step)
+    HostVar("collect_timeout", "seconds", "seconds each command of an evidence bundle may run (then stopped)", 20),
+    HostVar("collect_max_bytes", "int", "bytes kept of each file of an evidence bundle (more is cut, and said)", 2**21),
+    HostVar("collect_total_max_bytes", "int", "bytes kept of all the files of one evidence bundle", 20 * 2**20),
+    HostVar(
+        "collect_budget",
+        "seconds",
+        "seconds the evidence bundle before a disruptive step may take; what is not read by then is skipped, said",
+        60,
+    ),
     # the Campaign install
     HostVar("instance", "instance", "the Campaign instance (wfserver@<instance>, mta@<instance> ...)"),
     HostVar("nlserver", "str", "the nlserver command", "nlserver"),

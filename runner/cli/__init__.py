@@ -23,7 +23,7 @@ from runner.cli.exits import fail
 from runner.cli.selection import module_names, module_names_quietly, playbook_path
 from runner.console import out
 
-BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage", "hold", "release", "history")
+BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage", "hold", "release", "history", "collect")
 
 
 def _version_text() -> str:
@@ -120,7 +120,7 @@ def main(playbooks: tuple[Path, ...]) -> None:
 
 
 def _register() -> None:
-    from runner.cli import audit, check, history, hold, hosts, info
+    from runner.cli import audit, check, collect, history, hold, hosts, info
 
     for command in (
         info.list_cmd,
@@ -134,6 +134,7 @@ def _register() -> None:
     ):
         main.add_command(command)
     main.add_command(audit.audit_group)
+    main.add_command(collect.collect_cmd)
     main.add_command(history.history_cmd)
 
 

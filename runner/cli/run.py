@@ -9,6 +9,7 @@ rendered in the ``--output`` format through :mod:`runner.cli.output`.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -47,6 +48,12 @@ def module_command(module: str) -> click.Command:
         "disruptive, else 100].",
     )
     @click.option("--pause", type=click.FloatRange(0, 3600), default=0, help="Seconds to wait between batches.")
+    @click.option(
+        "--no-collect",
+        is_flag=True,
+        help="Take no evidence bundle before a disruptive step [default: one per host and step, in "
+        "./remediate-bundles/, as remediate collect].",
+    )
     def command(**flags: Any) -> None:
         _run_playbook(module, flags)
 
@@ -69,8 +76,9 @@ def _parse_options(items: tuple[str, ...], mode: str | None) -> dict[str, str]:
 
 
 def _run_playbook(module: str, flags: dict[str, Any]) -> None:
-    from runner import plan, playbook, rolling, sshconfig
-    from runner.errors import RemediateError
+    from runner import collect, plan, playbook, rolling, sshconfig
+    from runner.cli.collect import DEFAULT_OUT, bundle_lines
+    from runner.errors import InputError, RemediateError
     from runner.execute import Engine, RunConfig
 
     try:
@@ -83,11 +91,14 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         )
         hosts = hosts_from_flags(flags)
         sshconfig.check(hosts, flags["ssh_config"])  # a refused OpenSSH directive stops the run before any host
+        if not flags["no_collect"] and (wrong := collect.check_limits(hosts)):
+            raise InputError("; ".join(wrong), where="collect_* host vars", hint="or --no-collect")
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
     except RemediateError as exc:
         fail(exc)
     progress = render.FORMATS[flags["output"]].progress and not flags["quiet"]
     log.listeners.append(console.Progress(progress))
+    log.listeners.append(bundle_lines(progress))  # the evidence bundle taken before a disruptive step
     config = RunConfig(
         dry_run=flags["dry_run"],
         force=flags["force"],
@@ -99,6 +110,7 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         confirm=console.confirm_on_terminal,
         verbose=flags["verbose"],
         rollout=rollout,
+        collect_dir=None if flags["no_collect"] else Path(DEFAULT_OUT),
     )
     if progress and sys.stderr.isatty():  # a live line while a restart runs or verification polls
         config.waiting = console.LiveLine()
