@@ -8,7 +8,8 @@ of secrets by value. Listeners (the console) receive the same events after they 
 Must not: print, or let an event be lost silently — a failed write raises :class:`AuditError`.
 
 Field names are a public schema: ts, run_id, event, operator, host, module, step, phase, effect,
-command, exit_code, duration, outcome, message, reason, dry_run, playbook_sha256, host_key, prev, hash.
+command, exit_code, duration, outcome, message, reason, dry_run, playbook_sha256, host_key, prev, hash,
+incident (on every record of a run given ``--incident``).
 """
 
 from __future__ import annotations
@@ -202,6 +203,11 @@ class AuditLog:
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
         self.redact.add(secrets)
+
+    def bind(self, **fields: Any) -> None:
+        """Fields every later record of this run carries (``incident``), before its first event."""
+        with self._lock:
+            self._log = self._log.bind(**{k: v for k, v in fields.items() if v is not None})
 
     def emit(self, event: Event, **fields: Any) -> dict[str, Any]:
         """Write one event durably, then tell the listeners; raise AuditError if it cannot be written."""

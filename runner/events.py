@@ -44,6 +44,11 @@ class Event(StrEnum):
     HOLD_HONOURED = "hold.honoured"  # a run did not touch a held module
     SETTINGS_READ = "settings.read"  # the host's own settings (TRACE_ADDR, serverConf.xml ...) and their sources
     HOST_SETTING_MISMATCH = "host.setting_mismatch"  # an inventory var says otherwise than the host: it is used
+    NOTIFY_SENT = "notify.sent"  # a notifier (config file) accepted a message about the run
+    NOTIFY_FAILED = "notify.failed"  # a notifier did not accept it: reported, never changes the exit code
+    SILENCE_CREATED = "silence.created"  # an Alertmanager silence for a disruptive step (its id, matchers, end)
+    SILENCE_EXPIRED = "silence.expired"  # that silence expired when verification ended
+    SILENCE_FAILED = "silence.failed"  # Alertmanager did not answer: the step went on (or, silence_required, refused)
     BUNDLE_COLLECTED = "bundle.collected"  # a host's evidence bundle (remediate collect; before a disruptive step)
     BUNDLE_FAILED = "bundle.failed"  # no evidence bundle could be written: the run went on
 

@@ -73,6 +73,21 @@ class NoOneWatching:
         pass
 
 
+class RunObserver(Protocol):
+    """Told of a run's turning points the audit log does not carry (notifications: :mod:`runner.notify`;
+    alert silences: :mod:`runner.silence`). Never raises for a failure of its own."""
+
+    def disruption_planned(self, module: str, hosts: Sequence[str], steps: Sequence[str]) -> None:
+        """Checks are done and disruptive ``steps`` are planned on ``hosts``."""
+
+    def disrupting(self, host: Host, module: str, step: Step, bound: float) -> str | None:
+        """``step`` (disruptive, confirmed) is about to run; the host's remaining steps and verification
+        last at most ``bound`` seconds. A reason to refuse the step, else None."""
+
+    def settled(self, host: Host, module: str) -> None:
+        """The host's remediation is over (verification passed or failed, or it stopped earlier)."""
+
+
 @dataclass
 class RunConfig:
     dry_run: bool = False
@@ -87,6 +102,8 @@ class RunConfig:
     waiting: Waiting = field(default_factory=NoOneWatching)
     verbose: bool = False  # step records carry the first lines of what the host answered
     rollout: rolling.Rollout = field(default_factory=rolling.Rollout)
+    incident: str | None = None  # --incident: in every audit record of the run and the host anchors
+    observers: Sequence[RunObserver] = ()  # notifications and alert silences (runner.notify, runner.silence)
     collect_dir: Path | None = None  # where the evidence bundle before each disruptive step goes (None: none)
     # How a host's session is made: the real SSH session by default; tests hand in an in-memory one.
     session_factory: Callable[[Host, Path | None], Session] | None = None
@@ -133,11 +150,16 @@ class Engine:
     def _roll(self, todo: list[HostRun], playbook: Playbook, *, selected: int) -> None:
         """Remediate in batches (:mod:`runner.rolling`): the first is the canary, hosts of one batch run in
         parallel up to ``forks``, and a batch whose failures pass the threshold stops the run."""
-        disruptive = any(
-            s.effect is Effect.DISRUPT
+        disrupting = {
+            s.id: None
             for r in todo
             for s in plan.steps_to_run(playbook, r.verdicts, self.config.options, force=self.config.force)
-        )
+            if s.effect is Effect.DISRUPT
+        }
+        disruptive = bool(disrupting)
+        if disruptive and not self.config.dry_run:
+            for observer in self.config.observers:
+                observer.disruption_planned(playbook.module, [r.host.name for r in todo], list(disrupting))
         serial, threshold = rolling.defaults(self.config.rollout, disruptive=disruptive)
         batches = rolling.plan_batches(todo, serial, selected)
         module = playbook.module
@@ -146,7 +168,7 @@ class Engine:
             self.audit.emit(Event.BATCH_STARTED, module=module, batch=number, hosts=names, canary=number == 1 or None)
             for r in batch:
                 r.outcome.batch = number
-            self._parallel(batch, lambda r: self._remediate_host(r, playbook))
+            self._parallel(batch, lambda r: self._remediate_observed(r, playbook))
             failed = [r.host.name for r in batch if r.outcome.status in (HostStatus.FAILED, HostStatus.UNKNOWN)]
             stop = rolling.stops(len(failed), len(batch), threshold) and number < len(batches)
             self.audit.emit(Event.BATCH_FINISHED, module=module, batch=number, failed=failed, stopped=stop or None)
@@ -206,6 +228,27 @@ class Engine:
         """An option set away from its default is an explicit request to remediate (e.g. log precision)."""
         return any(self.config.options.get(name, opt.default) != opt.default for name, opt in playbook.options.items())
 
+    def _remediate_observed(self, run: HostRun, playbook: Playbook) -> None:
+        try:
+            self._remediate_host(run, playbook)
+        finally:
+            for observer in self.config.observers:
+                observer.settled(run.host, playbook.module)
+
+    def _observed_disruption(self, run: HostRun, playbook: Playbook, step: Step, steps: list[Step]) -> bool:
+        """Tell the observers a confirmed disruptive step is about to run (an alert silence is created);
+        False when one refuses it: the host ends ``not_confirmed``, nothing of the step is sent."""
+        rest = steps[steps.index(step) :]
+        bound = sum(s.timeout for s in rest) + max((s.poll.timeout for s in playbook.verification if s.poll), default=0)
+        for observer in self.config.observers:
+            refusal = observer.disrupting(run.host, playbook.module, step, bound)
+            if refusal is not None:
+                run.outcome.status = HostStatus.NOT_CONFIRMED
+                run.outcome.message = refusal
+                self.worker.record(run, playbook.module, step, None, StepStatus.DECLINED, refusal, None, None)
+                return False
+        return True
+
     def _remediate_host(self, run: HostRun, playbook: Playbook) -> None:
         module = playbook.module
         failed = tuple(plan.failed_checks(plan.judged(playbook, run.verdicts)))
@@ -246,6 +289,8 @@ class Engine:
                 return
             if step.effect is Effect.DISRUPT and self.config.collect_dir is not None:  # evidence before the fix
                 collect.before_disruption(self.worker, run, module, step.id, self.config.collect_dir)
+            if step.effect is Effect.DISRUPT and not self._observed_disruption(run, playbook, step, steps):
+                return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
             if not self.worker.change(run, module, step, planned):
                 return

@@ -272,6 +272,31 @@ _TABLE = (
         "the Linux account Campaign runs as (Adobe: neolane); root only where the site's Campaign really runs as root",
         "neolane",
     ),
+    # on-call across a fleet: incidents and alert silences (README, "Team features")
+    HostVar(
+        "require_incident",
+        "bool",
+        "true where a run with a disruptive step needs --incident (refused before any host is touched without it)",
+        False,
+    ),
+    HostVar(
+        "alertmanager_url",
+        "str",
+        "the Alertmanager a disruptive step silences this host's alerts in (http://HOST:PORT; overrides the "
+        "config file's)",
+    ),
+    HostVar(
+        "silence_matchers",
+        "list[str]",
+        "the silence's matchers, each NAME=VALUE (also !=, =~, !~) with {host}, {address} and {module} filled in "
+        "(default: instance=~<address>(:[0-9]+)?, module=<module>)",
+    ),
+    HostVar(
+        "silence_required",
+        "bool",
+        "true where a disruptive step is refused (exit 4) when its Alertmanager silence cannot be created",
+        False,
+    ),
 )
 VARS: dict[str, HostVar] = {v.name: v for v in _TABLE}
 DEFAULTS: Mapping[str, Any] = MappingProxyType({v.name: v.default for v in _TABLE if v.default is not None})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,10 @@ from runner.cli.exits import fail
 from runner.cli.frame import run_in_frame, run_options
 from runner.cli.output import deliver, output_option, run_output_help
 from runner.cli.selection import hosts_from_flags, playbook_path
+
+if TYPE_CHECKING:
+    from runner.inventory import Host
+    from runner.playbook import Playbook
 
 
 def module_command(module: str) -> click.Command:
@@ -49,6 +53,21 @@ def module_command(module: str) -> click.Command:
     )
     @click.option("--pause", type=click.FloatRange(0, 3600), default=0, help="Seconds to wait between batches.")
     @click.option(
+        "--incident",
+        default=None,
+        metavar="ID",
+        help="The incident or ticket this run answers (e.g. INC-1234): in every audit record, the host "
+        "anchors and the notifications; required for disruptive steps where require_incident is true.",
+    )
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Config file (notifiers, alertmanager_url) [default: $REMEDIATE_CONFIG or "
+        "$XDG_CONFIG_HOME/remediate/config.yml].",
+    )
+    @click.option(
         "--no-collect",
         is_flag=True,
         help="Take no evidence bundle before a disruptive step [default: one per host and step, in "
@@ -75,8 +94,27 @@ def _parse_options(items: tuple[str, ...], mode: str | None) -> dict[str, str]:
     return options
 
 
+def _require_incident(book: Playbook, hosts: list[Host], incident: str | None, dry_run: bool) -> None:
+    """Exit 2 before any host is touched when a selected host sets ``require_incident`` and the playbook
+    has a disruptive step (which may run on it) but no ``--incident`` was given."""
+    from runner.actions import Effect
+    from runner.errors import InputError
+
+    if incident is not None or dry_run or not any(s.effect is Effect.DISRUPT for s in book.remediation):
+        return
+    strict = [h.name for h in hosts if h.var("require_incident") is True]
+    if strict:
+        steps = ", ".join(s.id for s in book.remediation if s.effect is Effect.DISRUPT)
+        raise InputError(
+            f"host {', '.join(strict)} sets require_incident: true and {book.module} has disruptive steps ({steps})",
+            where="--incident",
+            hint="name the incident: --incident ID",
+        )
+
+
 def _run_playbook(module: str, flags: dict[str, Any]) -> None:
-    from runner import collect, plan, playbook, rolling, sshconfig
+    from runner import collect, notify, plan, playbook, rolling, silence, sshconfig
+    from runner import config as team_config
     from runner.cli.collect import DEFAULT_OUT, bundle_lines
     from runner.errors import InputError, RemediateError
     from runner.execute import Engine, RunConfig
@@ -89,13 +127,20 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
             flags["max_fail_percentage"],
             flags["pause"],
         )
+        incident = team_config.check_incident(flags["incident"]) if flags["incident"] is not None else None
+        team = team_config.load(flags["config_file"])
         hosts = hosts_from_flags(flags)
+        _require_incident(book, hosts, incident, flags["dry_run"])
+        silence.check(hosts, team)
         sshconfig.check(hosts, flags["ssh_config"])  # a refused OpenSSH directive stops the run before any host
         if not flags["no_collect"] and (wrong := collect.check_limits(hosts)):
             raise InputError("; ".join(wrong), where="collect_* host vars", hint="or --no-collect")
+        console.add_secrets(team.secrets())
         log = open_audit_log(flags["audit_log"], hosts, flags["syslog"])
     except RemediateError as exc:
         fail(exc)
+    log.add_secrets(team.secrets())
+    log.bind(incident=incident)
     progress = render.FORMATS[flags["output"]].progress and not flags["quiet"]
     log.listeners.append(console.Progress(progress))
     log.listeners.append(bundle_lines(progress))  # the evidence bundle taken before a disruptive step
@@ -110,14 +155,22 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         confirm=console.confirm_on_terminal,
         verbose=flags["verbose"],
         rollout=rollout,
+        incident=incident,
         collect_dir=None if flags["no_collect"] else Path(DEFAULT_OUT),
     )
+    if not config.dry_run:  # notifications and alert silences (README, "Team features")
+        warn = _warner()
+        fanout = notify.Fanout(team.notifiers, log, module=module, incident=incident, reason=config.reason, warn=warn)
+        log.listeners.append(fanout)
+        silences = silence.Silences(log, team, incident=incident, reason=config.reason, warn=warn)
+        config.observers = (fanout, silences)
     if progress and sys.stderr.isatty():  # a live line while a restart runs or verification polls
         config.waiting = console.LiveLine()
     started = {
         "force": config.force,
         "yes": config.yes,
         "reason": config.reason,
+        "notifiers": [f"{n.name} ({n.type})" for n in team.notifiers] or None,
         "options": options,
         "playbook": book.path,
         "playbook_sha256": book.sha256,
@@ -128,3 +181,16 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
     )
     doc = render.RunDocument(log.run_id, module, config.dry_run, outcomes, code)
     sys.exit(deliver(flags["output"], doc))
+
+
+def _warner() -> Any:
+    """One warning line on stderr (redacted, as every line printed), from any thread."""
+    import threading
+
+    lock = threading.Lock()
+
+    def warn(line: str) -> None:
+        with lock:
+            console.out(line, err=True)
+
+    return warn
