@@ -39,8 +39,8 @@ def is_database_error(message: str) -> bool:
 
 
 def codes_note(counts: Mapping[str, int], since: str) -> str:
-    """``; codes since inMail started: PGS-220000 x2 (PostgreSQL error; a module restart cannot help: ...)``,
-    each code named with Adobe's meaning, or as unknown; empty without a code."""
+    """``; codes since inMail started: PGS-220000 x2 (PostgreSQL error; a module restart cannot help)``, each
+    code named with Adobe's meaning, or as unknown (``remediate triage CODE`` says why); empty without one."""
     if not counts:
         return ""
     named = []
@@ -48,7 +48,7 @@ def codes_note(counts: Mapping[str, int], since: str) -> str:
         row = errorcodes.lookup(code)
         text = f"{code} x{count} ({row.meaning if row is not None else errorcodes.UNKNOWN}"
         if errorcodes.restart_helps(code) == "no":
-            text += f"; a module restart cannot help: {row.why}" if row is not None else "; a database error"
+            text += "; a module restart cannot help" if row is not None else "; a database error"
         named.append(text + ")")
     return f"; codes {since}: " + ", ".join(named)
 
@@ -83,28 +83,43 @@ def rotated(path: str) -> str | None:
     return path[: -len(".log")] + "_2.log" if path.endswith(".log") else None
 
 
-def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
-    """The host's clock, the config when the window comes from it, then the last lines of the log — the
-    rotated file's first, so a window that spans a rotation still sees every line in it."""
-    path = render(str(args["file"]), ctx, quote=False)
+def read_command(path: str, lines: int, between: tuple[str, ...] = (), width: int | None = None) -> str:
+    """The host's clock (``date -u +%s``), the ``between`` parts, ``@@log``, then the last ``lines`` lines of
+    the log — the rotated file's first, so a window that spans a rotation still sees every line in it; each
+    line cut to ``width`` bytes when given. Exit 2 naming the path when neither file can be read."""
     older = rotated(path)
     files = [f for f in (older, path) if f]
-    lines = int(args.get("lines", 2000))
     unreadable = shlex.quote(f"cannot read {path}")  # the path is a host var: never raw in the command
     readable = " || ".join(f"[ -r {shlex.quote(f)} ]" for f in files)
-    parts = [f"{{ {readable}; }} || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s"]
+    parts = [f"{{ {readable}; }} || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s", *between]
+    tails = "; ".join(f"tail -n {lines} {shlex.quote(f)} 2>/dev/null" for f in files)
+    cut = f" | cut -b 1-{width}" if width else ""
+    parts += ["echo @@log", f"{{ {tails}; }} | tail -n {lines}{cut}"]
+    return "; ".join(parts)
+
+
+def split_read(out: str) -> tuple[int | None, str, str]:
+    """What :func:`read_command` printed: the host's clock (``None`` when it is not a number), the text
+    between the clock and ``@@log``, and the log's lines."""
+    head, _mark, log = out.partition("@@log\n")
+    clock, _c, between = head.partition("\n")
+    return (int(clock.strip()) if clock.strip().isdigit() else None), between, log
+
+
+def _log_errors_cmd(args: Mapping[str, Any], ctx: Context) -> str:
+    """The host's clock, the config when the window comes from it, then the last lines of the log."""
+    path = render(str(args["file"]), ctx, quote=False)
+    between: tuple[str, ...] = ()
     if str(args.get("window_from", "fixed")) != "fixed":
         config = f"{ctx.var('nl6_root')}/conf/config-{ctx.var('instance')}.xml"
-        parts += ["echo @@config", f"cat {shlex.quote(config)} 2>/dev/null"]
-    tails = "; ".join(f"tail -n {lines} {shlex.quote(f)} 2>/dev/null" for f in files)
-    parts += ["echo @@log", f"{{ {tails}; }} | tail -n {lines}"]
-    return "; ".join(parts)
+        between = ("echo @@config", f"cat {shlex.quote(config)} 2>/dev/null")
+    return read_command(path, int(args.get("lines", 2000)), between)
 
 
 _STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?")
 
 
-def _epoch(timestamp: str) -> float:
+def epoch(timestamp: str) -> float:
     """Seconds since the epoch of a log line's UTC timestamp (the host's clock is read on the host)."""
     match = _STAMP.match(timestamp)
     if match is None:
@@ -152,7 +167,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             unreadable += 1
             continue
         read += 1
-        if entry.level == "error" and _epoch(entry.timestamp) >= since:
+        if entry.level == "error" and epoch(entry.timestamp) >= since:
             found = database_errors if is_database_error(entry.message) else module_errors
             found.append(f"{entry.timestamp} {entry.message}"[:200])
             for code in errorcodes.find_codes(entry.message):

@@ -171,9 +171,7 @@ def test_a_database_code_is_counted_named_and_said_to_be_no_reason_to_restart() 
     lines = (_line(50, "error", PGS), _line(40, "error", PGS), _line(30, "error", "XYZ-123456 Something (iRc=-1)"))
     module = ACTIONS["log_errors"].judge(ARGS, CTX, _log(*lines), "", 0)
     assert module.failed and "2 database error line(s) left out" in module.message
-    assert "codes in the window: PGS-220000 x2 (PostgreSQL error; a module restart cannot help: a database" in (
-        module.message
-    )
+    assert "codes in the window: PGS-220000 x2 (PostgreSQL error; a module restart cannot help)" in module.message
     assert "XYZ-123456 x1 (unknown: not in Adobe's documented table)" in module.message
     assert module.data["codes"]["PGS-220000"] == {
         "count": 2,
