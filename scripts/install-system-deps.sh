@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the system packages the Campaign lab needs (Debian 12), idempotently.
 # As root: installs openssh-server, postgresql, curl, iproute2, procps, prometheus-node-exporter (the
-# monitoring test serves remediate check results through it), iptables (the network tests'
+# monitoring test serves remediate check results through it), prometheus-alertmanager (the silence tests
+# start their own on loopback), iptables (the network tests'
 # bastion-only rule), sudo (the become: sudo test: root reaching the Campaign account) (apt-get update only when a
 # package is missing), makes sure no Debian-started sshd/postgresql service can collide with the lab
 # (the lab uses its own addresses 127.0.X.K:2222 and 127.0.X.250:5432; Debian's services use :22 and
@@ -10,8 +11,8 @@
 # As a normal user: only checks that the tools exist and lists what is missing.
 set -eu
 
-PKGS="openssh-server openssh-client postgresql curl iproute2 procps python3 iptables prometheus-node-exporter sudo"
-TOOLS="/usr/sbin/sshd ssh ssh-keygen psql /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl curl ss ps timeout find stat"
+PKGS="openssh-server openssh-client postgresql curl iproute2 procps python3 iptables prometheus-node-exporter sudo prometheus-alertmanager"
+TOOLS="/usr/sbin/sshd ssh ssh-keygen psql /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl curl ss ps timeout find stat /usr/bin/prometheus-alertmanager"
 
 missing_tools() {
     out=""
@@ -55,7 +56,7 @@ if [ -n "$need" ]; then
     fi
     [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        for s in ssh postgresql prometheus-node-exporter; do
+        for s in ssh postgresql prometheus-node-exporter prometheus-alertmanager; do
             systemctl disable --now "$s" >/dev/null 2>&1 || true
         done
     fi
