@@ -31,7 +31,21 @@ STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # command and the name of its run lock file, so it is a plain word that no built-in command already uses
 SITE_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 COMMAND_WORDS = frozenset(
-    {"all", "audit", "check", "collect", "history", "hold", "hosts", "list", "release", "show", "triage", "validate"}
+    {
+        "all",
+        "audit",
+        "check",
+        "collect",
+        "history",
+        "hold",
+        "hosts",
+        "list",
+        "logs",
+        "release",
+        "show",
+        "triage",
+        "validate",
+    }
 )
 TOP_KEYS = frozenset({"module", "title", "scope", "symptom", "keywords", "interrupts", "options", "notes", *PHASES})
 WHEN_KEYS = frozenset({"failed", "passed", "not_failed", "option", "force"})

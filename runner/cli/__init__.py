@@ -3,7 +3,7 @@
 Owns: the click group, one command per playbook on the search path, ``--version`` and ``--playbooks``,
 and the registration of the subcommands. Commands: :mod:`runner.cli.run` (a playbook run),
 :mod:`runner.cli.check` (the sweep), :mod:`runner.cli.info` (list, show, validate, triage),
-:mod:`runner.cli.hosts`, :mod:`runner.cli.audit`,
+:mod:`runner.cli.hosts`, :mod:`runner.cli.audit`, :mod:`runner.cli.logs` (a module's log),
 :mod:`runner.cli.hold` (hold, release). What they share, one concern per module:
 :mod:`runner.cli.selection` (playbooks and hosts), :mod:`runner.cli.frame` (the run options and frame),
 :mod:`runner.cli.output` (``--output`` and where a rendered run goes), :mod:`runner.cli.auditlog`,
@@ -23,7 +23,20 @@ from runner.cli.exits import fail
 from runner.cli.selection import module_names, module_names_quietly, playbook_path
 from runner.console import out
 
-BUILTINS = ("list", "show", "validate", "hosts", "audit", "check", "triage", "hold", "release", "history", "collect")
+BUILTINS = (
+    "list",
+    "show",
+    "validate",
+    "hosts",
+    "audit",
+    "check",
+    "triage",
+    "hold",
+    "release",
+    "history",
+    "collect",
+    "logs",
+)
 
 
 def _version_text() -> str:
@@ -120,7 +133,7 @@ def main(playbooks: tuple[Path, ...]) -> None:
 
 
 def _register() -> None:
-    from runner.cli import audit, check, collect, history, hold, hosts, info
+    from runner.cli import audit, check, collect, history, hold, hosts, info, logs
 
     for command in (
         info.list_cmd,
@@ -136,6 +149,7 @@ def _register() -> None:
     main.add_command(audit.audit_group)
     main.add_command(collect.collect_cmd)
     main.add_command(history.history_cmd)
+    main.add_command(logs.logs_cmd)
 
 
 _register()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -146,14 +146,20 @@ def _looks_like_inventory(path: Path) -> bool:
 @click.argument("symptom")
 @output_option(["text", "json"])
 def triage_cmd(symptom: str, output: str) -> None:
-    """Map a symptom in plain words to the modules to check, from the seed table."""
+    """Map a symptom in plain words to the modules to check, from the seed table; or a message code
+    (PGS-220000, or a log line holding codes) to Adobe's meaning, page, whether a restart helps, and the
+    playbooks concerned. Exit 1 when nothing matches or a code is not in Adobe's documented table."""
     from runner import triage
     from runner.errors import RemediateError
 
     try:
-        matches = triage.rank(symptom, load_all_playbooks())
+        books = load_all_playbooks()
     except RemediateError as exc:
         fail(exc)
+    answers = triage.codes(symptom, books)
+    if answers:
+        _triage_codes(answers, output)
+    matches = triage.rank(symptom, books)
     if output == "json":
         ranked = [{"module": book.module, "score": score, "symptom": book.symptom} for book, score in matches]
         out(json.dumps(ranked, indent=2))
@@ -164,3 +170,45 @@ def triage_cmd(symptom: str, output: str) -> None:
     for book, _score in matches:
         out(f"{book.module:<13} {book.symptom}")
         out(f"{'':<13} remediate check {book.module} --host HOST")
+
+
+def _triage_codes(answers: list[Any], output: str) -> NoReturn:
+    """Each code's row of Adobe's table; exit 0 when every code is known, 1 when one is not."""
+    from runner import errorcodes
+
+    if output == "json":
+        rows = [
+            {
+                "code": a.code,
+                "known": a.row is not None,
+                "meaning": a.row.meaning if a.row else None,
+                "page": f"help/{a.row.page}" if a.row else None,
+                "section": a.row.section if a.row else None,
+                "restart_helps": a.restart_helps,
+                "why": a.row.why if a.row else None,
+                "database": a.database,
+                "modules": list(a.row.modules) if a.row else [],
+                "playbooks": [f"remediate {m}" for m in a.playbooks],
+            }
+            for a in answers
+        ]
+        out(json.dumps(rows, indent=2))
+    pad = " " * 12
+    for a in answers if output != "json" else []:
+        if a.row is None:
+            out(f"{a.code}  {errorcodes.UNKNOWN} (its meaning is not guessed)")
+            if a.database:
+                family = a.code[:3]
+                out(f"{pad}restart helps: no (a {family}- code: a database error, as the table's {family}- codes)")
+            continue
+        row = a.row
+        out(f"{a.code}  {row.meaning}")
+        out(f"{pad}Adobe's page: help/{row.page} ({row.section})")
+        out(f"{pad}restart helps: {row.restart_helps} ({row.why})")
+        out(f"{pad}modules: {', '.join(row.modules) or 'none named by the page'}")
+        for module in a.playbooks:
+            out(f"{pad}playbook: remediate {module} --host HOST  (read-only: remediate check {module} --host HOST)")
+        if not a.playbooks:
+            why = f"no playbook for {', '.join(row.modules)}" if row.modules else "the page names no module"
+            out(f"{pad}playbook: none ({why})")
+    sys.exit(0 if all(a.row is not None for a in answers) else 1)
