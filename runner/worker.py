@@ -303,7 +303,7 @@ class Worker:
             "started": self.started,
             "ended": stamp,
             "reason": self.config.reason,
-            "incident": getattr(self.config, "incident", None),
+            "incident": self.config.incident,
             "log": anchor.log_id(self.audit.path),
             "log_host": socket.gethostname(),
         }

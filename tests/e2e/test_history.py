@@ -43,7 +43,7 @@ def _repair(
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert pid_of(lab, host, WF) is not None
-    path = Path(log[1]) if log else remediate.audit_log
+    path = Path(log[log.index("--audit-log") + 1]) if "--audit-log" in log else remediate.audit_log
     events = [json.loads(line) for line in path.read_text().splitlines()]
     return [e for e in events if e["event"] == "run.started"][-1]["run_id"], events[0]
 
@@ -62,7 +62,9 @@ def test_history_merges_the_runs_of_another_log_from_the_host(
     other_log = tmp_path / "bob-audit.jsonl"
     alice, alice_first = _repair(lab, host, remediate, "alice", "INC-51 workflows stuck")  # $REMEDIATE_AUDIT_LOG
     between = datetime.now(UTC).replace(microsecond=0)
-    bob, bob_first = _repair(lab, host, remediate, "bob", "INC-52 again", "--audit-log", str(other_log))
+    bob, bob_first = _repair(
+        lab, host, remediate, "bob", "again", "--audit-log", str(other_log), "--incident", "INC-52"
+    )
 
     # what the host itself holds: each run's summary, with the log it was written from
     a, b = _on_host(lab, host, alice), _on_host(lab, host, bob)
@@ -72,10 +74,10 @@ def test_history_merges_the_runs_of_another_log_from_the_host(
         "INC-51 workflows stuck",
         "remediated",
     )
-    assert (b["operator"], b["module"], b["reason"], b["outcome"]) == ("bob", "wfserver", "INC-52 again", "remediated")
+    assert (b["operator"], b["module"], b["reason"], b["outcome"]) == ("bob", "wfserver", "again", "remediated")
     assert a["log"] == alice_first["hash"] and b["log"] == bob_first["hash"] and a["log"] != b["log"]
     assert a["log_host"] == b["log_host"] == socket.gethostname()
-    assert "incident" in a and a["incident"] is None  # the run named none
+    assert "incident" in a and a["incident"] is None and b["incident"] == "INC-52"  # alice's run named none
     for rec in (a, b):
         started, ended = (datetime.fromisoformat(rec[k].replace("Z", "+00:00")) for k in ("started", "ended"))
         assert started <= ended and started.tzinfo is not None
@@ -100,13 +102,14 @@ def test_history_merges_the_runs_of_another_log_from_the_host(
         "another log",
         "bob",
         "wfserver",
-        "INC-52 again",
+        "again",
         bob_first["hash"],
     )
+    assert theirs["incident"] == "INC-52" and mine["incident"] is None
     assert theirs["hosts"] == {host: "remediated"} and theirs["via"] == [host]
     text = remediate("history", "--host", host).stdout.splitlines()
     bob_line = next(line for line in text if bob in line)
-    assert "bob" in bob_line and "INC-52 again" in bob_line and f"{host}=remediated" in bob_line
+    assert "bob" in bob_line and 'INC-52 / "again"' in bob_line and f"{host}=remediated" in bob_line
     assert "another log" in bob_line and f"via {host}" in bob_line
     assert next(line for line in text if alice in line).endswith("[this log]")
 
