@@ -3,3 +3,21 @@ imports this file, and every suite (tests/lab included, whose modules are not in
 shared infrastructure as ``tests.support``. Fixtures live in each suite's conftest, built from
 ``tests.support.labfix``; no suite imports another suite's conftest.
 """
+
+import os
+
+# Under pytest-xdist (`make test` runs the suites on several workers) each worker starts its own labs, so
+# each takes its own address blocks: worker gwN moves every suite's block (the env var or the suite's
+# default third octet) to 127.(10 + 2N).x, and the spare block of the lab tests to 127.(11 + 2N).x.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
+    _SECOND = 10 + 2 * int(_WORKER[2:])
+    for _var, _default in (
+        ("REMEDIATE_E2E_NET", "127.0.4"),
+        ("REMEDIATE_LAB_TEST_NET", "127.0.3"),
+        ("REMEDIATE_RELIABILITY_NET", "127.0.8"),
+        ("REMEDIATE_E2E_NETWORK_NET", "127.0.65"),
+    ):
+        _third = os.environ.get(_var, _default).split(".")[2]
+        os.environ[_var] = f"127.{_SECOND}.{_third}"
+    os.environ["REMEDIATE_LAB_SPARE_NET"] = f"127.{_SECOND + 1}.{os.environ['REMEDIATE_LAB_TEST_NET'].split('.')[2]}"

@@ -55,8 +55,11 @@ def source_commit() -> str:
 
 
 def figures_dir() -> Path:
-    """docs/ when the figures were asked for (``REMEDIATE_WRITE_FIGURES=1``), else the untracked .pytest-figures/."""
-    return ROOT / "docs" if os.environ.get(WRITE_ENV) == "1" else ROOT / ".pytest-figures"
+    """docs/ when the figures were asked for (``REMEDIATE_WRITE_FIGURES=1``, one process), else the untracked
+    .pytest-figures/ (a pytest-xdist worker's own counts in .pytest-figures/<worker>/)."""
+    if os.environ.get(WRITE_ENV) == "1":
+        return ROOT / "docs"
+    return ROOT / ".pytest-figures" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 # (key, label, how it is counted)
@@ -333,6 +336,6 @@ def render(doc: dict[str, Any]) -> str:
 def write(figures: Figures, directory: Path) -> None:
     """reliability.json (raw numbers) and reliability.md (rendered) into ``directory``."""
     doc = figures.document()
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "reliability.json").write_text(json.dumps(doc, indent=1) + "\n")
     (directory / "reliability.md").write_text(render(doc))

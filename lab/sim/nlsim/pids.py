@@ -120,10 +120,13 @@ def kill_verified(paths: Iterable[PathLike], timeout: float = 5.0, immediate: bo
     deadline = time.time() + timeout
     while time.time() < deadline and not all(_gone(p, s) for p, s in victims.items()):
         time.sleep(0.05)
-    for pid, st in victims.items():
-        if starttime(pid) == st and proc_state(pid) != "Z":
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    killed = {pid: st for pid, st in victims.items() if starttime(pid) == st and proc_state(pid) != "Z"}
+    for pid in killed:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 2.0  # a SIGKILLed process can still show in /proc for a moment on a busy host
+    while killed and time.time() < deadline and not all(_gone(p, s) for p, s in killed.items()):
+        time.sleep(0.05)
     for p in paths:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(p)
