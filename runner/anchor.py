@@ -152,7 +152,7 @@ def parse(text: str) -> tuple[list[dict[str, str]], int]:
     """The anchor records of a host's file (the keys of :data:`ANCHOR_KEYS`), and how many lines were not
     anchor records. In a trimmed file the oldest record also carries ``trimmed: "yes"`` (see :func:`compare`)."""
     found, bad, trimmed = summaries(text)
-    out = [{k: str(a[k]) for k in ANCHOR_KEYS} for a in found]
+    out = [{k: str(a[k]) for k in ANCHOR_KEYS} | ({"log": str(a["log"])} if a.get("log") else {}) for a in found]
     if trimmed and out:
         out[0]["trimmed"] = "yes"
     return out, bad
@@ -167,6 +167,7 @@ class Comparison:
     missing_from_log: list[tuple[str, str]] = field(default_factory=list)  # runs a host knows, the log does not
     missing_on_host: list[tuple[str, str]] = field(default_factory=list)  # anchored per the log, absent on host
     unreachable: list[tuple[str, str]] = field(default_factory=list)  # (host, why): not counted as a match
+    other_logs: list[tuple[str, str]] = field(default_factory=list)  # runs another audit log anchored there
     foreign_lines: dict[str, int] = field(default_factory=dict)  # host -> lines that are not anchor records
 
     @property
@@ -189,6 +190,12 @@ def compare(
     hashes_of: dict[str, set[str]] = {}
     for e in events:
         hashes_of.setdefault(str(e.get("run_id")), set()).add(str(e.get("hash")))
+    # This log's ids: its first record's hash, and the id any of its own runs was anchored with (a log
+    # rewritten from its first line keeps its old id on the hosts). A run a host knows under another id
+    # came from another operator's log (`remediate history` shows it); one under a known id that the log
+    # lacks was removed from it.
+    ours = {str(events[0].get("hash"))} if events else set()
+    ours |= {a["log"] for found in anchors.values() for a in found if a.get("log") and a["run_id"] in hashes_of}
     written = [e for e in events if e.get("event") == Event.ANCHOR_WRITTEN]
     claimed = {(str(e["host"]), str(e["run_id"])) for e in written}
     anchored_at = {(str(e["host"]), str(e["run_id"])): e.get("ts") for e in written}
@@ -197,7 +204,9 @@ def compare(
         for a in found:
             run = a["run_id"]
             seen.add(run)
-            if run not in hashes_of:
+            if run not in hashes_of and a.get("log") and a["log"] not in ours:
+                result.other_logs.append((host, run))
+            elif run not in hashes_of:
                 result.missing_from_log.append((host, run))
             elif a["head"] not in hashes_of[run]:
                 result.rewritten.append((host, run, f"head {a['head'][:12]} is not a line of run {run} in the log"))

@@ -74,6 +74,7 @@ def audit_verify(path: Path, anchors: bool, inventory: Path | None, ssh_config: 
         missing_from_log=[{"host": h, "run_id": r} for h, r in found.missing_from_log],
         missing_on_host=[{"host": h, "run_id": r} for h, r in found.missing_on_host],
         unreachable=[{"host": h, "why": w} for h, w in found.unreachable],
+        other_logs=[{"host": h, "run_id": r} for h, r in found.other_logs],
     )
     good = ok and found.intact
     if output == "json":
@@ -90,6 +91,9 @@ def audit_verify(path: Path, anchors: bool, inventory: Path | None, ssh_config: 
         out(f"  NO ANCHOR {host}: the log says run {run} anchored here, the host has no such head")
     for host, why in found.unreachable:
         out(f"  UNCHECKED {host}: {why} (not counted as a match)")
+    for host in dict.fromkeys(h for h, _ in found.other_logs):
+        count = sum(1 for h, _ in found.other_logs if h == host)
+        out(f"  other     {host}: {count} run(s) anchored from other audit logs (remediate history --host {host})")
     out("anchors match the log" if found.intact else "anchors DO NOT match the log")
     sys.exit(ExitCode.OK if good else ExitCode.UNHEALTHY)
 

@@ -120,3 +120,34 @@ def test_audit_times_are_shown_in_local_time_to_the_second(monkeypatch: pytest.M
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def _from_log(head: str, run_id: str, log: str) -> dict[str, str]:
+    text = anchor.record(run_id, "2026-01-01T00:00:00Z", "bob", "web", "remediated", head, {"log": log})
+    return anchor.parse(text)[0][0]
+
+
+def test_runs_of_another_log_are_told_apart_from_runs_removed_from_this_one(tmp_path: Path) -> None:
+    events, head = _log(tmp_path / "a.jsonl")
+    ours = str(events[0]["hash"])
+    host = [_from_log(head, "r1", ours), _from_log("e" * 64, "r9", "b" * 64)]
+    result = anchor.compare(events, {"h1": host}, {})
+    assert result.intact and result.other_logs == [("h1", "r9")] and result.matched == [("h1", "r1")]
+    # a run this log anchored under its own id, since removed from it: missing, not "another log"
+    removed = anchor.compare(events, {"h1": [*host, _from_log("d" * 64, "r0", ours)]}, {})
+    assert removed.missing_from_log == [("h1", "r0")] and not removed.intact
+
+
+def test_a_log_rewritten_from_its_first_line_keeps_its_old_id_on_the_hosts(tmp_path: Path) -> None:
+    events, head = _log(tmp_path / "a.jsonl")
+    old_id = str(events[0]["hash"])
+    prev = "0" * 64
+    for e in events:  # every hash recomputed: the log's first-record id changes
+        e["prev"] = prev
+        e["hash"] = line_hash(e)
+        prev = str(e["hash"])
+    # r1 is still in the log and was anchored under the old id: that id is this log's, so r0 (removed) is
+    # missing from the log, not another operator's run
+    host = [_from_log(head, "r1", old_id), _from_log("d" * 64, "r0", old_id)]
+    result = anchor.compare(events, {"h1": host}, {})
+    assert result.missing_from_log == [("h1", "r0")] and not result.other_logs and not result.intact

@@ -65,7 +65,8 @@ def test_an_anchor_carries_the_run_summary_and_old_ones_stay_readable() -> None:
     assert found[1]["started"] == "2026-12-01T10:00:00Z" and found[1]["ended"] == "2026-12-01T10:01:00Z"
     # audit verify --anchors reads both as it always did
     plain, bad = anchor.parse(f"{old}\n{new}\n")
-    assert bad == 0 and [a["run_id"] for a in plain] == ["r1", "r2"] and set(plain[1]) == set(anchor.ANCHOR_KEYS)
+    assert bad == 0 and [a["run_id"] for a in plain] == ["r1", "r2"] and set(plain[1]) == {*anchor.ANCHOR_KEYS, "log"}
+    assert set(plain[0]) == set(anchor.ANCHOR_KEYS)  # an old record has no log id
 
 
 def test_the_log_id_is_the_hash_of_its_first_record(tmp_path: Path) -> None:
