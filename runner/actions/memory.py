@@ -34,7 +34,7 @@ from typing import Any
 
 from runner import campaign_formats
 from runner.actions.base import ArgSpec, Context, Effect, action, render
-from runner.actions.modules import MODULE, _pdump_cmd, read_pdump
+from runner.actions.modules import MODULE, PDUMP, _pdump_cmd, read_pdump
 from runner.actions.web import TIMEOUT, _no_answer, _redirect, probe_command, split_answer
 from runner.campaign_formats import MEMORY_ALERT_MB, MEMORY_WARNING_MB, ParseError, memory_level, parse_monitor
 from runner.outcomes import Reading, Verdict
@@ -108,6 +108,7 @@ action(
     judge=_judge,
     args=[MODULE],
     read_only=True,
+    reads=(PDUMP,),  # the batch's one pdump (runner.actions.base.Snapshot)
 )
 
 

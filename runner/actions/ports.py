@@ -54,6 +54,7 @@ def listen_address(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 OWN_UNREADABLE = "unreadable"
+PDUMP_FAILED = "@@pdumpexit"  # pdump's exit code, printed only when it is not 0
 SECTION = re.compile(r"^@@(addr|ss|own|mine|ps)\b ?(.*)$", re.M)
 
 
@@ -75,7 +76,7 @@ def _port_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     else:
         resolve = f"a=$(getent ahosts {shlex.quote(address)} | awk '{{print $1}}' | sort -u | tr '\\n' ' ')"
     lines = [
-        f"d=$({ctx.snapshot(PDUMP)}); printf '%s\\n' \"$d\"",
+        f'd=$({ctx.snapshot(PDUMP)}); r=$?; printf \'%s\\n\' "$d"; [ $r = 0 ] || echo "{PDUMP_FAILED} $r"',
         f'{resolve}; echo "@@addr $a"',
         f"w='( sport = :{port} ) and ( {WILDCARD_SOURCES}'",
         'for x in $a; do case $x in *:*) w="$w or src [$x]" ;; *) w="$w or src $x" ;; esac; done; w="$w )"',
@@ -127,7 +128,9 @@ def _judge_port(args: Mapping[str, Any], ctx: Context, out: str, err: str, rc: i
     if parsed is None:
         return Verdict(Reading.UNDETERMINED, f"cannot parse port check output for {label}")
     pdump_text, sections = parsed
-    dump = read_pdump(pdump_text, 0, err)
+    text, _mark, code = pdump_text.partition(f"{PDUMP_FAILED} ")
+    rc_pdump = 0 if not _mark else int(code.strip()) if code.strip().isdigit() else -1
+    dump = read_pdump(text, rc_pdump, err)
     if isinstance(dump, Verdict):
         return dump
     module = dump.find(owner)
