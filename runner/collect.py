@@ -482,7 +482,7 @@ def gather(
             note = f"not read: the bundle reached collect_total_max_bytes ({lim.total_max_bytes})"
             entries.append(Entry(item, b"", Status.TRUNCATED, note))
             continue
-        cap = min(lim.max_bytes, room)
+        cap = min(lim.max_bytes, room, MAX_OUTPUT // 2)  # what one command's answer can carry back, whole
         read = min(cap * 2 + _SLACK, MAX_OUTPUT - _SLACK) if item.shape == "log" else cap + 1
         timeout = max(1.0, min(lim.timeout, left)) if left is not None else lim.timeout
         try:
@@ -651,6 +651,7 @@ def take(
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "reached": run.session is not None,
+        "settings_not_read": (run.facts.problems if run.facts is not None else [run.outcome.message]) or None,
     }
     doc = manifest(entries, meta, lim)
     name = bundle_name(host, label, started)

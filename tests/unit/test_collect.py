@@ -237,6 +237,14 @@ def test_log_files_per_module() -> None:
     assert collect.log_files("inMail") == [("inMail", "inMail")]
 
 
+def test_the_manifest_names_the_message_codes_of_the_logs() -> None:
+    log = log_line("2026-12-03T02:00:00.000Z", "PGS-220000 PostgreSQL error: could not connect (iRc=-2006)")
+    entries = [Entry(Item("logs/inMail.log", "s", "w", "true", shape="log"), log.encode())]
+    entries.append(Entry(text_item("pdump.txt"), b"XSV-350003 in a file that is no log\n"))
+    codes = collect.manifest(entries, {}, LIMITS)["error_codes"]
+    assert [c["code"] for c in codes] == ["PGS-220000"] and "PostgreSQL" in codes[0]["description"]
+
+
 # -- the bundle file -----------------------------------------------------------------------------------
 
 
