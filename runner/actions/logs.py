@@ -83,17 +83,20 @@ def rotated(path: str) -> str | None:
     return path[: -len(".log")] + "_2.log" if path.endswith(".log") else None
 
 
-def read_command(path: str, lines: int, between: tuple[str, ...] = (), width: int | None = None) -> str:
+def read_command(
+    path: str, lines: int, between: tuple[str, ...] = (), width: int | None = None, most: int | None = None
+) -> str:
     """The host's clock (``date -u +%s``), the ``between`` parts, ``@@log``, then the last ``lines`` lines of
     the log — the rotated file's first, so a window that spans a rotation still sees every line in it; each
-    line cut to ``width`` bytes when given. Exit 2 naming the path when neither file can be read."""
+    line cut to ``width`` bytes and the whole to its last ``most`` bytes when given. Exit 2 naming the path
+    when neither file can be read."""
     older = rotated(path)
     files = [f for f in (older, path) if f]
     unreadable = shlex.quote(f"cannot read {path}")  # the path is a host var: never raw in the command
     readable = " || ".join(f"[ -r {shlex.quote(f)} ]" for f in files)
     parts = [f"{{ {readable}; }} || {{ echo {unreadable} >&2; exit 2; }}", "date -u +%s", *between]
     tails = "; ".join(f"tail -n {lines} {shlex.quote(f)} 2>/dev/null" for f in files)
-    cut = f" | cut -b 1-{width}" if width else ""
+    cut = (f" | cut -b 1-{width}" if width else "") + (f" | tail -c {most}" if most else "")
     parts += ["echo @@log", f"{{ {tails}; }} | tail -n {lines}{cut}"]
     return "; ".join(parts)
 

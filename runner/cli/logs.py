@@ -8,8 +8,9 @@ by :func:`runner.campaign_formats.parse_log_line`), each message code with Adobe
 ``NO_COLOR``. Hosts are read in parallel (:func:`runner.execute.read_each`): first the host's own settings
 when the inventory sets no ``var_dir`` (``XTK_VAR_DIR`` moves the logs, :mod:`runner.hostfacts`), then
 the last lines of ``<module>_2.log`` and ``<module>.log`` (:func:`runner.actions.logs.read_command`:
-rotation aware, bounded), in the Campaign account. Exit 0 when every host was read, 3 when one could not
-be (named on stderr), 2 for bad input. Must not: write to a host, or keep an audit record (it only looks).
+rotation aware, each line and the whole bounded), in the Campaign account. Exit 0 when every host was
+read, 3 when one could not be (named on stderr), 2 for bad input. Must not: write to a host, or keep an
+audit record (it only looks).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from runner.console import Color, color_for, out
 from runner.outcomes import ExitCode
 
 WIDTH = 4000  # bytes kept of each log line
+MOST = 8 * 1024 * 1024  # bytes kept of a host's lines (the last ones; a line cut at the start is unreadable)
 LEVEL_COLOR = {"error": "red", "warning": "yellow"}
 
 
@@ -205,7 +207,7 @@ def _read(module: str, targets: list[_Target], flags: dict[str, Any]) -> tuple[d
     paths = {t.host.name: _log_path(module, t.ctx) for t in ready}
 
     def command(host: Any) -> str:
-        return run_as(read_command(paths[host.name], flags["count"], width=WIDTH), by_name[host.name].become)
+        return run_as(read_command(paths[host.name], flags["count"], width=WIDTH, most=MOST), by_name[host.name].become)
 
     logs: dict[str, HostLog] = {}
     for name, result in read_each([t.host for t in ready], command, config).items():

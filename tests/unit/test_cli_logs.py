@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,18 @@ def test_text_highlights_codes_only_when_painting() -> None:
     summary = logs_cli._summary(_read(errors=True))
     assert "2 of 4 line(s) shown, 1 not in Adobe's layout" in summary
     assert "PGS-220000 x1 (PostgreSQL error; a module restart cannot help)" in summary
+
+
+def test_the_read_command_reads_the_rotated_file_first_and_bounds_the_lines(tmp_path: Path) -> None:
+    """The command as logs sends it, run by a real shell on files laid out as Adobe's rotation leaves them."""
+    from runner.actions.logs import read_command, split_read
+
+    (tmp_path / "inMail_2.log").write_text("old 1\nold 2\n")
+    (tmp_path / "inMail.log").write_text("new 1\n" + "x" * 50 + "\n")
+    command = read_command(str(tmp_path / "inMail.log"), 3, width=10, most=1000)
+    res = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=10)
+    clock, _between, text = split_read(res.stdout)
+    assert res.returncode == 0 and clock is not None and abs(clock - time.time()) < 60
+    assert text.splitlines() == ["old 2", "new 1", "x" * 10]
+    res = subprocess.run(["sh", "-c", read_command(str(tmp_path / "no.log"), 3)], capture_output=True, text=True)
+    assert res.returncode == 2 and f"cannot read {tmp_path}/no.log" in res.stderr
