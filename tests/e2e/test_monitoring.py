@@ -17,6 +17,8 @@ from lab import Lab
 from tests.support.cli import Runner
 from tests.support.wait import wait_until
 
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
 
 
@@ -111,7 +113,17 @@ def test_nagios_exit_codes_in_every_state(lab: Lab, host: str, remediate: Runner
     assert code == 2 and line.startswith(f"REMEDIATE CRITICAL - problem: {host} wfserver")
     lab.heal(host)
     lab.break_(host, "command_hangs")  # pdump never answers: the check cannot decide
-    code, line = nagios()
+    # the shipped playbook with 3 s check timeouts, so that the hung read ends quickly
+    book = yaml.safe_load((PLAYBOOKS / "wfserver.yml").read_text())
+    for check in book["checks"]:
+        check["timeout"] = 3
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "wfserver.yml").write_text(yaml.safe_dump(book, sort_keys=False))
+    res = remediate(
+        "check", "wfserver", "--host", host, "--output", "nagios", env={"REMEDIATE_PLAYBOOKS": str(tmp_path / "books")}
+    )
+    assert res.stdout.count("\n") == 1, res.stdout + res.stderr
+    code, line = res.returncode, res.stdout.strip()
     assert code == 1 and line.startswith(f"REMEDIATE WARNING - undetermined: {host} wfserver"), line
     lab.heal(host)
 
