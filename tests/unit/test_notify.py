@@ -252,3 +252,63 @@ def test_a_quiet_healthy_run_tells_no_one(tmp_path: Path) -> None:
         log.emit(Event.HOST_FINISHED, host="lab1", module="m", outcome="healthy", message="every check passed")
         log.emit(Event.RUN_FINISHED, module="m", status="finished", exit_code=0, hosts={"lab1": "healthy"})
         assert rx.got == []
+
+
+# -- the engine's observer calls -------------------------------------------------------------------
+class Recorder:
+    """An observer that records the engine's calls and refuses when told to."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.refuse = refuse
+
+    def disruption_planned(self, module: str, hosts: Any, steps: Any) -> None:
+        self.calls.append(("planned", module, list(hosts), list(steps)))
+
+    def disrupting(self, host: Any, module: str, step: Any, bound: float) -> str | None:
+        self.calls.append(("disrupting", host.name, step.id, bound))
+        return self.refuse
+
+    def settled(self, host: Any, module: str) -> None:
+        self.calls.append(("settled", host.name))
+
+
+def _engine_run(tmp_path: Path, running: set[str], observer: Recorder, **config: Any) -> tuple[Any, Any]:
+    from runner.execute import Engine, RunConfig
+    from runner.inventory import Host
+    from tests.unit.fakehost import FakeHost
+    from tests.unit.test_engine import WFSERVER, Campaign, _book
+
+    fake = FakeHost(Campaign(running))
+    log = AuditLog(tmp_path / "audit.jsonl")
+    host = Host("prod1", ("all",), {"instance": "prod", "nlserver": "nlserver"}, "t:1")
+    run_config = RunConfig(session_factory=fake.factory, yes=True, observers=(observer,), **config)
+    (outcome,) = Engine([host], log, run_config).run(_book(tmp_path, WFSERVER))
+    log.close()
+    return outcome, fake
+
+
+def test_the_engine_tells_observers_of_a_planned_disruption_and_when_the_host_is_settled(tmp_path: Path) -> None:
+    observer = Recorder()
+    outcome, fake = _engine_run(tmp_path, {"watchdog", "wfserver@prod"}, observer, force=True)
+    assert outcome.status == "remediated"
+    assert observer.calls == [
+        ("planned", "wfserver", ["prod1"], ["restart_wfserver"]),
+        ("disrupting", "prod1", "restart_wfserver", observer.calls[1][3]),
+        ("settled", "prod1"),
+    ]
+    assert observer.calls[1][3] >= 5  # the step's timeout plus the verification bound (5 s)
+    assert any("restart wfserver" in c for c in fake.changes())
+
+
+def test_a_start_is_no_planned_disruption(tmp_path: Path) -> None:
+    observer = Recorder()
+    outcome, _fake = _engine_run(tmp_path, {"watchdog"}, observer)
+    assert outcome.status == "remediated" and observer.calls == [("settled", "prod1")]
+
+
+def test_an_observer_refusal_sends_nothing_and_ends_not_confirmed(tmp_path: Path) -> None:
+    observer = Recorder(refuse="restart_wfserver refused: no silence")
+    outcome, fake = _engine_run(tmp_path, {"watchdog", "wfserver@prod"}, observer, force=True)
+    assert outcome.status == "not_confirmed" and outcome.message == "restart_wfserver refused: no silence"
+    assert fake.changes() == [] and observer.calls[-1] == ("settled", "prod1")
