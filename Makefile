@@ -26,11 +26,11 @@ demo: setup
 
 # Lint first, then every suite. Leaves the checkout as it found it: the reliability figures go to the
 # untracked .pytest-figures/ (docs/reliability.* are rewritten only by `make reliability-figures`).
-# The suites run on $(TEST_WORKERS) pytest-xdist workers, a test file per worker at a time; each worker
-# starts its own labs on its own address blocks (tests/conftest.py).
+# The suites run on $(TEST_WORKERS) pytest-xdist workers, test by test (a file marked xdist_group stays on
+# one worker); each worker starts its own labs on its own address blocks (tests/conftest.py).
 TEST_WORKERS ?= 4
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 # remediate as a user installs it: sdist -> wheel -> a fresh virtualenv outside the checkout, then
 # list, validate, show, completion and a repair on a lab host with the installed command.

@@ -26,6 +26,9 @@ import pytest
 from lab import Lab
 from tests.support.labfix import pid_of
 
+# one pytest-xdist worker runs the whole file: one wheel build and one installed virtualenv for the module
+pytestmark = pytest.mark.xdist_group("test_install")
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(path.stem for path in (ROOT / "playbooks").glob("*.yml"))  # what the checkout ships
 WF = "wfserver@prod"

@@ -34,6 +34,9 @@ from runner.inventory import Host
 from runner.transport import Session, resolve
 from tests.support.cli import ROOT
 
+# one pytest-xdist worker runs the whole file: its bastion, relay and tarpit on the same addresses
+pytestmark = pytest.mark.xdist_group("test_network")
+
 NET = os.environ.get("REMEDIATE_E2E_NETWORK_NET", "127.0.65")
 PORT = 2222
 BASTION, TARGET, RELAY, DIRECT, TARPIT, REFUSED = (f"{NET}.{k}" for k in (1, 2, 3, 4, 5, 6))

@@ -31,6 +31,9 @@ from tests.support.receiver import (
     receiving,
 )
 
+# one pytest-xdist worker runs the whole file: one Alertmanager for the module
+pytestmark = pytest.mark.xdist_group("test_team")
+
 WF = "wfserver@prod"
 SLACK_TOKEN = "T0000/B0000/xoxb-s3cr3t-slack"
 PD_KEY = "e93facc04764012d7bfb002500d5d1a6"

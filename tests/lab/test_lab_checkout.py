@@ -23,6 +23,9 @@ from labtools import nl
 from lab import Lab, LabError, postgres
 from lab.base import proc_state, read_pidfile, starttime
 
+# one pytest-xdist worker runs the whole file: one spare address block for its labs
+pytestmark = pytest.mark.xdist_group("test_lab_checkout")
+
 REPO = Path(__file__).resolve().parents[2]
 _octets = NET.split(".")
 SPARE_NET = os.environ.get("REMEDIATE_LAB_SPARE_NET") or f"127.{(int(_octets[1]) + 1) % 256}.{_octets[2]}"

@@ -26,6 +26,9 @@ from tests.reliability.helpers import lock_is_free, wait_event, write_playbook
 from tests.support.cli import Runner, finish
 from tests.support.wait import wait_until
 
+# one pytest-xdist worker runs the whole file: fixed addresses in 127.0.125
+pytestmark = pytest.mark.xdist_group("test_network_faults")
+
 NET = "127.0.125"
 PORT = 2222
 DEAD_BASTION, RELAY, TARPIT = f"{NET}.2", f"{NET}.3", f"{NET}.5"
