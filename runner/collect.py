@@ -639,7 +639,11 @@ def take(
         return Bundle(host, None, None, True, error=str(exc))
     started = datetime.now(UTC)
     wanted = _items_or_note(run.ctx, modules)
-    down = "" if run.session is not None else f"the host was not reached ({run.outcome.message or 'no connection'})"
+    down = ""
+    if run.session is None:
+        why = run.outcome.message or "no connection"
+        lost = run.outcome.status is HostStatus.UNREACHABLE
+        down = f"the host was not reached ({why})" if lost else f"nothing was sent ({why})"
     entries = gather(wanted, _send_for(run) if run.session is not None else None, lim, audit.redact, down=down)
     meta = {
         "host": host,

@@ -37,8 +37,9 @@ def bundle_lines(enabled: bool) -> Callable[[dict[str, Any]], None]:
         name = event.get("event")
         host = event.get("host", "")
         if name == Event.BUNDLE_COLLECTED and enabled:
-            partial = " partial" if event.get("partial") else ""
-            console.out(f"{host:>10}  bundle       {'':>9}  {event.get('path')} sha256 {event.get('sha256')}{partial}")
+            partial = str(bool(event.get("partial"))).lower()
+            where = f"{event.get('path')}  sha256 {event.get('sha256')}  partial: {partial}"
+            console.out(f"{host:>10}  bundle       {'':>9}  {where}")
         if name == Event.BUNDLE_COLLECTED and event.get("message"):
             console.out(f"remediate: warning: {host}: {event['message']}", err=True)
         elif name == Event.BUNDLE_FAILED:
