@@ -199,3 +199,15 @@ def test_a_host_not_reached_is_said_in_its_bundle_and_the_exit_code(
     assert manifest["reached"] is False and manifest["partial"] is True
     assert all(f["status"] == "failed" and "not reached" in f["note"] for f in manifest["files"])
     assert [e for e in read_events(remediate.audit_log) if e["event"] == "host.unreachable"]
+
+
+def test_no_bundle_with_no_collect_and_none_in_a_dry_run(lab: Lab, remediate: Runner, host: str) -> None:
+    before = pid_of(lab, host, "web@default")
+    res = remediate("web", "--host", host, "--force", "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "would take an evidence bundle first" in res.stdout and pid_of(lab, host, "web@default") == before
+    res = remediate("web", "--host", host, "--force", "--yes", "--no-collect")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert pid_of(lab, host, "web@default") not in (None, before)  # restarted, with no bundle before it
+    assert not [e for e in read_events(remediate.audit_log) if e["event"].startswith("bundle.")]
+    assert not (remediate.workdir / "remediate-bundles").exists()
