@@ -304,6 +304,7 @@ def _with_snapshots(
     replays = {name: replay(by, filtered) for name, (by, filtered) in routes.items()}
     built: list[tuple[str, Planned]] = []
     parts: dict[str, list[str]] = {}
+    limits: dict[str, float] = {}  # a snapshot's time limit: the longest of its readers' own
     uses: dict[str, tuple[str, ...]] = {}
     for module, step in steps:
         action = ACTIONS[step.action]
@@ -324,11 +325,12 @@ def _with_snapshots(
         uses[f"{module}/{planned.key}"] = used
         for taken in used:
             parts.setdefault(taken, []).extend([part] if part is not None else [])
+            limits[taken] = max(limits.get(taken, 0.0), step.timeout)
     snaps: list[tuple[str, str, float]] = []
     refused: dict[str, str] = {}
     for name, got in parts.items():
         try:
-            snaps.append((name, SNAPSHOTS[name].command(list(dict.fromkeys(got)), ctx), SNAPSHOTS[name].timeout))
+            snaps.append((name, SNAPSHOTS[name].command(list(dict.fromkeys(got)), ctx), limits[name]))
         except (Skip, ValueError) as exc:  # its readers cannot run here either
             refused[name] = str(exc)
     for index, (module, planned) in enumerate(built):

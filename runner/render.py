@@ -176,6 +176,7 @@ def _held(hold: dict[str, Any]) -> str:
 
 
 def _step_json(step: StepOutcome) -> dict[str, Any]:
+    snapshots = {"snapshots": step.snapshots} if step.snapshots else {}  # the batch's readings it replayed
     return {
         "id": step.id,
         "module": step.module,
@@ -187,6 +188,7 @@ def _step_json(step: StepOutcome) -> dict[str, Any]:
         "duration": round(step.duration, 3) if step.duration is not None else None,
         "outcome": str(step.outcome),
         "message": step.message,
+        **snapshots,
     }
 
 

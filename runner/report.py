@@ -29,6 +29,7 @@ class StepOutcome:
     exit_code: int | None = None
     duration: float | None = None
     module: str | None = None
+    snapshots: dict[str, str] = field(default_factory=dict)  # readings the command replays -> what took them
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +44,7 @@ class Read:
     command: str
     verdict: Verdict
     result: Result | None
+    snapshots: Mapping[str, str] = field(default_factory=dict)  # replayed snapshot -> the command that took it
 
     @property
     def status(self) -> StepStatus:
@@ -172,11 +173,14 @@ class Worker:
         todo = [(module, planned, str(planned.command)) for module, planned in reads.todo]
         if reads.batch is None:
             return out
+        # the snapshots each step's command replays, each with the command the batch took it by
+        taken = {
+            f"{module}/{p.key}": {name: reads.snapshots[name] for name in reads.reads.get(f"{module}/{p.key}", ())}
+            for module, p, _c in todo
+        }
         if record:
             for module, p, command in todo:
-                # the snapshots the step's command replays, each with the command the batch took it by
-                taken = {name: reads.snapshots[name] for name in reads.reads.get(f"{module}/{p.key}", ())}
-                extra = {"snapshots": taken} if taken else {}
+                extra = {"snapshots": mine} if (mine := taken[f"{module}/{p.key}"]) else {}
                 self.step_event(Event.STEP_STARTED, run, module, p.step, command=command, **extra)
         results = self._run_batch(run, reads.batch)
         keys = reads.keys
@@ -190,7 +194,7 @@ class Worker:
                 verdict = Verdict(Reading.UNDETERMINED, f"timed out after {p.step.timeout:g}s (stopped on the host)")
             else:
                 verdict = plan.judge(p.step, run.ctx, res)
-            read = Read(p.step, command, verdict, res)
+            read = Read(p.step, command, verdict, res, taken[f"{module}/{p.key}"])
             out[(module, p.key)] = read
             if record:
                 self.record_read(run, module, read)
@@ -210,6 +214,7 @@ class Worker:
             read.verdict.message,
             read.result.exit_code if read.result else None,
             duration if duration is not None else read.result.duration if read.result else None,
+            snapshots=read.snapshots,
         )
 
     def _run_batch(self, run: HostRun, batch: plan.Batch) -> dict[str, Result]:
@@ -240,6 +245,8 @@ class Worker:
         message: str,
         exit_code: int | None,
         duration: float | None,
+        *,
+        snapshots: Mapping[str, str] | None = None,
     ) -> StepOutcome:
         step_outcome = StepOutcome(
             id=step.id,
@@ -252,6 +259,7 @@ class Worker:
             exit_code=exit_code,
             duration=duration,
             module=module,
+            snapshots=dict(snapshots or {}),
         )
         run.outcome.steps.append(step_outcome)
         self.step_event(

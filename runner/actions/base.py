@@ -221,13 +221,13 @@ class Snapshot:
     (``Action.part``: e.g. the JavaScript of each query, run by one ``nlserver javascript``; empty for a
     snapshot that takes none). ``serves`` maps another snapshot to a shell filter that turns this one's
     output into that one's (``pdump -who`` prints what ``pdump`` prints, then its own sections): a batch
-    that takes this one takes no separate reading of that one.
+    that takes this one takes no separate reading of that one. Its time limit is the longest of its
+    readers' own ``timeout``.
     """
 
     name: str
     command: Callable[[Sequence[str], Context], str]
     serves: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 60.0
 
 
 SNAPSHOTS: dict[str, Snapshot] = {}
@@ -238,12 +238,11 @@ def snapshot(
     command: Callable[[Sequence[str], Context], str],
     *,
     serves: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
 ) -> Snapshot:
     """Define a snapshot and register it in :data:`SNAPSHOTS`."""
     if name in SNAPSHOTS or not IDENT.match(name):
         raise ValueError(f"snapshot {name!r} is registered twice or is not a name")
-    made = Snapshot(name, command, dict(serves or {}), timeout)
+    made = Snapshot(name, command, dict(serves or {}))
     SNAPSHOTS[name] = made
     return made
 

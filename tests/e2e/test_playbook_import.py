@@ -177,7 +177,8 @@ def test_import_check_reads_only_its_folders_and_recent_recipients(lab, remediat
         assert code == 0, report
         checked = step(report, "no_duplicate_emails")
         assert checked["outcome"] == "passed" and "import_folders" in checked["message"], checked
-        assert "SubDays(GetDate(), 7)" in checked["command"] and "[folder/@name] IN" in checked["command"]
+        sent = " ".join([checked["command"], *checked.get("snapshots", {}).values()])  # the batch's javascript
+        assert "SubDays(GetDate(), 7)" in sent and "[folder/@name] IN" in sent
     finally:
         lab.psql(
             "DELETE FROM NmsRecipient WHERE iRecipientId > 200; DELETE FROM XtkFolder WHERE iFolderId = 3", db=_db(host)

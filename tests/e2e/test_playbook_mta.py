@@ -106,9 +106,8 @@ def test_pending_delivery_logs_are_read_within_the_window_only(lab, remediate, h
     shown = next(s for s in doc["hosts"][HOST]["steps"] if s["id"] == "pending_logs")
     assert code == 0 and shown["outcome"] == "passed", shown  # inform: shown, never a reason to act
     assert shown["message"].startswith("1 deliveries with Pending delivery logs") and " 150" in shown["message"]
-    assert (
-        "@lastModified &gt; SubSeconds(GetDate(), 86400)" in shown["command"] and 'lineCount="20"' in shown["command"]
-    )
+    sent = " ".join([shown["command"], *shown.get("snapshots", {}).values()])  # the batch's javascript
+    assert "@lastModified &gt; SubSeconds(GetDate(), 86400)" in sent and 'lineCount="20"' in sent
     lab.psql(
         "UPDATE NmsBroadLogRcp SET tsLastModified = now() - interval '2 days' WHERE iStatus = 6", db="campaign_lab1"
     )
