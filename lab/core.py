@@ -236,12 +236,13 @@ class Lab(LabContext):
         return f"python -m lab{where} {args}"
 
     def _install_sim(self) -> None:
-        """Copy the simulator package (its .py files) to sim/nlsim/, readable by the login user."""
+        """Copy the simulator package (its .py files, and Adobe's tracking expression it reads: the
+        runner's own file, linked from the package) to sim/nlsim/, readable by the login user."""
         dest = self.dir / SIM_DIR
         dest.mkdir(parents=True, exist_ok=True)
         os.chmod(dest.parent, 0o755)
         os.chmod(dest, 0o755)
-        for src in SIM_PKG.glob("*.py"):
+        for src in [*SIM_PKG.glob("*.py"), SIM_PKG / "redir_line.ere"]:
             shutil.copy2(src, dest / src.name)
             os.chmod(dest / src.name, 0o644)
 

@@ -254,12 +254,56 @@ def test_redir_regex_agrees_with_grep_on_mutated_lines(tmp_path: Path) -> None:
     assert 0 < len(by_grep) < len(lines)  # both outcomes exercised
 
 
+ADOBE_COMMAND = yaml.safe_load((FIXTURES / "redir-log-lines.yml").read_text(encoding="utf-8"))["adobe_command"]
+
+
+def _sed_expression(text: str) -> set[str]:
+    return set(re.findall(r"sed -nE '/(.+?)/!p'", text))
+
+
 def test_redir_expression_is_adobes_verbatim() -> None:
-    page = ADOBE_DOCS / "help/delivery/using/about-message-tracking.md"
-    if not page.is_file():
-        pytest.skip("Adobe's markdown is not checked out here")
-    found = set(re.findall(r"sed -nE '/(.+?)/!p'", page.read_text(encoding="utf-8")))
-    assert found == {campaign_formats.REDIR_LINE_ERE}
+    """Runs everywhere (CI included): Adobe's command as sampled is the runner's and the lab's one file."""
+    from lab.sim.nlsim import formats as lab_formats
+
+    shipped = (Path(campaign_formats.__file__).parent / "redir_line.ere").read_text(encoding="ascii")
+    assert _sed_expression(ADOBE_COMMAND["text"]) == {shipped.strip("\n")} == {campaign_formats.REDIR_LINE_ERE}
+    assert lab_formats.EXPRESSION == campaign_formats.REDIR_LINE_ERE
+    assert Path(lab_formats.EXPRESSION_FILE).resolve() == (Path(campaign_formats.__file__).parent / "redir_line.ere")
+    page = ADOBE_DOCS / ADOBE_COMMAND["page"]
+    if page.is_file():  # where Adobe's markdown is checked out: the sample is the page's own text
+        text = page.read_text(encoding="utf-8")
+        assert ADOBE_COMMAND["text"] in text and _sed_expression(text) == {campaign_formats.REDIR_LINE_ERE}
+
+
+def test_grep_with_adobes_own_text_agrees_with_the_runner_and_the_lab(tmp_path: Path) -> None:
+    """grep -E (on every CI machine) with the expression taken from Adobe's command, not from the runner,
+    judges the samples and their mutations as the runner's and the lab's Python readings do."""
+    from lab.sim.nlsim import formats as lab_formats
+
+    grep = shutil.which("grep")
+    assert grep is not None, "grep is needed (it is on every Debian)"
+    (expression,) = _sed_expression(ADOBE_COMMAND["text"])
+    rng = random.Random(20261203)
+    seeds = [s["sample"] for s in REDIR]
+    lines = [*seeds]
+    for _ in range(1500):
+        chars = list(rng.choice(seeds))
+        pos = rng.randrange(len(chars) + 1)
+        chars.insert(pos, rng.choice([*"\t\\.:,-x 0aFg/()é\x7f\x1f;", "\t\t"]))
+        lines.append("".join(chars))
+    path = tmp_path / "0x0000000000000002.log"
+    path.write_bytes("\n".join(lines).encode("utf-8") + b"\n")
+    res = subprocess.run(
+        [grep, "-a", "-n", "-E", expression.replace("\\t", "\t"), str(path)],
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C"},
+        check=False,
+    )
+    assert res.returncode in (0, 1), res.stderr
+    by_grep = {int(line.split(b":", 1)[0]) - 1 for line in res.stdout.splitlines()}
+    assert 0 < len(by_grep) < len(lines)
+    assert {i for i, line in enumerate(lines) if campaign_formats.is_redir_line(line)} == by_grep
+    assert {i for i, line in enumerate(lines) if lab_formats.is_redir_line(line.encode("utf-8"))} == by_grep
 
 
 # ---- states: only what Adobe names ----------------------------------------------------------------

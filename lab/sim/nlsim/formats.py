@@ -19,12 +19,21 @@ MULTI = ("syslogd", "web", "trackinglogd")  # instance "default", configured in 
 MONO = ("wfserver", "mta", "stat", "inMail")  # one per instance, configured in config-<instance>.xml
 
 # Adobe's expression for a well-formed tracking line (delivery/using/about-message-tracking.md, "The
-# tracking workflow is failing"), in the C locale: [[:alnum:]] and [[:print:]] are ASCII.
-_AL, _PR, _IP = "[0-9A-Za-z]", "[\\x20-\\x7e]", "[0-9a-fA-F\\\\.:]"
-TRACK_RE = re.compile(
-    rf"{_AL}{{2}}x{_AL}*\t[0-9T:\\.\-]*\t[0-9a-fA-F]*\t[0-9a-fA-F]*\t[0-9a-fA-F]*\t{_AL}*\t[0-9A-Za-z\-]*"
-    rf"\t{_PR}*\t{_PR}*\t{_PR}*\t(?:{_IP}*|{_IP}*\t{_PR}*|{_IP}*,{_PR}*)"
-)
+# tracking workflow is failing"), verbatim in the one file the runner reads too (runner/redir_line.ere,
+# linked here and copied beside the simulator by `up`), read in the C locale: [[:alnum:]] and [[:print:]]
+# are ASCII, a backslash in a bracket is itself.
+EXPRESSION_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "redir_line.ere")
+with open(EXPRESSION_FILE, encoding="ascii") as _f:
+    EXPRESSION = _f.read().strip("\n")
+_C_LOCALE = {"[:alnum:]": "0-9A-Za-z", "[:print:]": "\\x20-\\x7e"}
+
+
+def _posix_bracket(m: re.Match[str]) -> str:
+    inner = re.sub(r"\[:[a-z]+:\]", lambda c: _C_LOCALE[c[0]], m[1].replace("\\", "\\\\"))
+    return "[" + (inner[:-1] + "\\-" if inner.endswith("-") else inner) + "]"
+
+
+TRACK_RE = re.compile(re.sub(r"\[((?:\[:[a-z]+:\]|[^\]])+)\]", _posix_bracket, EXPRESSION))
 EVENTS = {"h": "click", "o": "open"}  # the event letter of a line (the page's example has h), as the lab uses it
 
 
