@@ -52,8 +52,11 @@ def logon_body(login: str, password: str) -> str:
 DB_FACTS_SQL = (
     "SELECT json_build_object("
     "'recipients', (SELECT count(*) FROM NmsRecipient),"
-    "'duplicate_email_groups', (SELECT count(*) FROM (SELECT 1 FROM NmsRecipient WHERE sEmail IS NOT NULL AND "
-    "sEmail <> '' GROUP BY lower(trim(sEmail)) HAVING count(*) > 1) d),"
+    # the import playbook's condition (no_duplicate_emails): Length(Ltrim(Rtrim(@email))) > 0, grouped by
+    # Lower(Ltrim(Rtrim(@email))), more than one recipient; over every recipient (the lab knows no folder
+    # or window of an inventory)
+    "'duplicate_email_groups', (SELECT count(*) FROM (SELECT 1 FROM NmsRecipient WHERE "
+    "length(ltrim(rtrim(sEmail))) > 0 GROUP BY lower(ltrim(rtrim(sEmail))) HAVING count(*) > 1) d),"
     "'pending_deliveries', (SELECT count(*) FROM NmsDelivery WHERE iState=51),"
     "'pending_delivery_logs', (SELECT count(*) FROM NmsBroadLogRcp WHERE iStatus=6),"
     "'subscriptions', (SELECT count(*) FROM NmsSubscription),"

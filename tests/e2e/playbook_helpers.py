@@ -34,18 +34,22 @@ def pids(st: dict[str, Any]) -> dict[str, int | None]:
     return {name: p["pid"] for name, p in st["processes"].items()}
 
 
+DB_FACTS = ("recipients", "duplicate_email_groups", "pending_deliveries")
+WORKFLOW_FACTS = ("state", "failed", "error")
+
+
 def db_view(st: dict[str, Any]) -> dict[str, Any]:
+    """The database facts a run must leave as they were, read strictly: a view the lab could not read
+    (``DBUnavailable``: its facts raise) or a fact it lacks fails the test, so "nothing changed" is never
+    two unknowns compared equal. No clock field (a workflow's last run moves on its own schedule)."""
     db = st["db"]
-    wfs = {
-        name: {k: w[k] for k in ("state", "failed", "error", "last_run")}
-        for name, w in (db.get("workflows") or {}).items()
-    }
-    return {
-        "recipients": db.get("recipients"),
-        "duplicate_email_groups": db.get("duplicate_email_groups"),
-        "pending_deliveries": db.get("pending_deliveries"),
-        "workflows": wfs,
-    }
+    assert db["reachable"] is not False, f"the lab could not read the database: {st.get('db_error')}"
+    workflows = db["workflows"]
+    assert isinstance(workflows, dict) and workflows, f"no workflow read from the database: {workflows!r}"
+    view: dict[str, Any] = {key: db[key] for key in DB_FACTS}
+    assert all(isinstance(view[key], int) for key in DB_FACTS), view
+    view["workflows"] = {name: {k: w[k] for k in WORKFLOW_FACTS} for name, w in workflows.items()}
+    return view
 
 
 def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
