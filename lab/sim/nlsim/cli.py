@@ -1,13 +1,18 @@
 """`nlserver <command> [options]`: argument dispatch of the simulated nlserver.
 
 Owns: splitting the command line into command, options and arguments and picking the command; the
-usage text. Must not: import anything outside the standard library.
+usage text; the host's record of the nlserver commands it received (`run/nlserver-starts.log`). Must
+not: import anything outside the standard library.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import time
+
 from . import commands as c
-from .common import banner, error, full_name, inst, known, load_host, set_instance
+from .common import RUN, banner, error, full_name, inst, known, load_host, set_instance
 from .formats import MONO, MULTI
 
 # The long-lived processes (modules, watchdog, POP3 server, fault helpers) import their bodies when
@@ -51,7 +56,26 @@ def _foreground(cmd: str, opts: list[str]) -> int:
     return c.cmd_foreground(f"{base}@{instance}")
 
 
+STARTS = os.path.join(RUN, "nlserver-starts.log")
+
+
+def record_start(argv: list[str]) -> None:
+    """One line per nlserver command this host receives, appended to `run/nlserver-starts.log`: the time
+    (epoch seconds), the pid and the argv, tab-separated. Each is one start of the Campaign runtime on a
+    real host, so what a run costs a host is counted from here. The lab's own processes (`_module`,
+    `_watchdog`, ...) are not commands a host receives and are left out."""
+    if argv and argv[0].startswith("_"):
+        return
+    line = f"{time.time():.3f}\t{os.getpid()}\t{shlex.join(argv)}\n"
+    try:
+        with open(STARTS, "a", encoding="utf-8") as f:
+            f.write(line)  # one write of one short line, O_APPEND: lines of concurrent starts stay whole
+    except OSError:
+        pass  # a host whose run/ is gone still answers
+
+
 def main(argv: list[str]) -> int:
+    record_start(argv)
     if argv and argv[0] in ("_squat", "_proxy"):
         from .foreign import proxy, squat
 
