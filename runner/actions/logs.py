@@ -17,7 +17,7 @@ from typing import Any
 
 from runner import campaign_formats, errorcodes
 from runner.actions.base import ArgSpec, Context, Effect, action, render
-from runner.actions.modules import MODULE, PDUMP, pid_in_pdump
+from runner.actions.modules import MODULE, PDUMP, PDUMP_FAILED, pid_in_pdump
 from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
@@ -257,7 +257,8 @@ def _since_start_cmd(args: Mapping[str, Any], ctx: Context) -> str:
     )
     return (
         f"{_log_errors_cmd(_log_args(args), ctx)}; echo {UPTIME}; "
-        f"p=$({ctx.snapshot(PDUMP)} | {pid_in_pdump(process)}); "
+        f'd=$({ctx.snapshot(PDUMP)}) || {{ echo "{PDUMP_FAILED} $?"; exit 0; }}; '
+        f"p=$(printf '%s\\n' \"$d\" | {pid_in_pdump(process)}); "
         f'[ -n "$p" ] && {{ {started}; }}; exit 0'
     )
 
@@ -266,6 +267,9 @@ def _judge_since_start(args: Mapping[str, Any], ctx: Context, out: str, err: str
     log_out, mark, started = out.rpartition(f"{UPTIME}\n")
     if not mark:
         return _judge_log_errors(_log_args(args), ctx, out, err, rc or 2)
+    if started.startswith(PDUMP_FAILED):  # whether and since when the module runs is not known
+        code = started[len(PDUMP_FAILED) :].strip()
+        return Verdict(Reading.UNDETERMINED, f"nlserver pdump failed (exit {code}): when the module started is unknown")
     try:
         since = float(started.strip())
     except ValueError:  # the module is not running: every error in the window counts

@@ -38,6 +38,7 @@ PDUMP = "pdump"
 MISSING = "missing"
 PDUMP_WHO = "pdump_who"
 CUT_WHO = "sed '/^[[:space:]]*Connections -/,$d'"
+PDUMP_FAILED = "@@pdumpexit"  # a reader that goes on after pdump prints this and pdump's exit code when not 0
 snapshot(PDUMP, lambda _parts, ctx: f"{ctx.nlserver} pdump")
 snapshot(MISSING, lambda _parts, ctx: f"{ctx.nlserver} monitor -missing")
 snapshot(PDUMP_WHO, lambda _parts, ctx: f"{ctx.nlserver} pdump -who", serves={PDUMP: CUT_WHO})

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import ArgSpec, Context, Effect, Skip, action, render
-from runner.actions.modules import MODULE, PDUMP, pid_in_pdump, read_pdump
+from runner.actions.modules import MODULE, PDUMP, PDUMP_FAILED, pid_in_pdump, read_pdump
 from runner.outcomes import Reading, Verdict
 
 PORT_ARGS = (
@@ -54,7 +54,6 @@ def listen_address(args: Mapping[str, Any], ctx: Context) -> str:
 
 
 OWN_UNREADABLE = "unreadable"
-PDUMP_FAILED = "@@pdumpexit"  # pdump's exit code, printed only when it is not 0
 SECTION = re.compile(r"^@@(addr|ss|own|mine|ps)\b ?(.*)$", re.M)
 
 

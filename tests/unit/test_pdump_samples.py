@@ -106,3 +106,15 @@ def test_a_replayed_snapshot_keeps_pdumps_exit_code(tmp_path: Path) -> None:
     line = f'RMD_SNAP={tmp_path}; export RMD_SNAP; d=$({plan.replay("pdump")}); r=$?; echo "rc=$r"'
     res = subprocess.run(["sh", "-c", line], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "rc=255"
+
+
+@pytest.mark.parametrize("code", ["1", "255"])
+def test_log_errors_since_start_after_a_failed_pdump_is_undetermined(code: str) -> None:
+    """Not "the module is not running, so every error counts": when it started is not known."""
+    args = {"module": "inMail", "file": "/x/inMail.log"}
+    log = "1733200000\n@@log\n2024-12-03T04:00:00.000Z\t1\t00000000\t1\terror\tinMail\tBAS-010007 failed\n"
+    judge = ACTIONS["log_errors_since_start"].judge
+    failed = judge(args, CTX, f"{log}@@uptime\n@@pdumpexit {code}\n", "", 0)
+    assert failed.undetermined and not failed.failed, failed.message
+    cmd = ACTIONS["log_errors_since_start"].build(args, CTX)
+    assert '|| { echo "@@pdumpexit $?"; exit 0; }' in cmd
