@@ -52,6 +52,7 @@ def test_pop3_down_is_reported_not_restarted_then_a_new_error_is_restarted(lab, 
     lab.break_(host, "pop3_down")
     log = lab.hdir(host) / f"nl6/var/{INSTANCE}/log/inMail.log"
     wait_until(lambda: "\terror\t" in log.read_text(errors="replace"), 15, "inMail logs a POP3 error")
+    wait_until(lambda: pid_of(lab, host, INMAIL) is not None, 15, "the restarted inMail ready")
     old = pid_of(lab, host, INMAIL)
     code, report = run(remediate, "inMail", "--yes")
     assert code == 1, report
