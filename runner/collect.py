@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from runner import anchor, campaign, errorcodes, hostvars
 from runner.actions import ACTIONS, Context, Skip
 from runner.actions.logs import rotated
+from runner.audit import default_path
 from runner.channels import MAX_OUTPUT
 from runner.errors import CommandTimeout, ConnectionLost
 from runner.events import Event
@@ -61,7 +62,16 @@ if TYPE_CHECKING:
     from runner.inventory import Host
     from runner.worker import HostRun, Worker
 
-DEFAULT_DIR = "remediate-bundles"
+ENV = "REMEDIATE_BUNDLES"
+
+
+def default_dir() -> Path:
+    """Where bundles go unless told: $REMEDIATE_BUNDLES, else `bundles/` beside the default audit log
+    ($REMEDIATE_AUDIT_LOG's directory, or $XDG_STATE_HOME/remediate), never the current directory."""
+    env = os.environ.get(ENV)
+    return Path(env) if env else default_path().parent / "bundles"
+
+
 FORMAT = 1
 ANCHOR_LINES = 50  # the host's most recent runs kept from its anchor file
 RC_MARK = "@@collect rc"
@@ -693,7 +703,7 @@ def _items_or_note(ctx: Context, modules: Sequence[str]) -> list[Item]:
 
 def before_disruption(worker: Worker, run: HostRun, module: str, step: str, directory: Path | None = None) -> Bundle:
     """The bundle taken before a disruptive step (after its confirmation), within ``collect_budget``."""
-    return take(worker.audit, run, [module], directory or Path(DEFAULT_DIR), label=module, budget=True, step=step)
+    return take(worker.audit, run, [module], directory or default_dir(), label=module, budget=True, step=step)
 
 
 DRY_RUN_NOTE = "would take an evidence bundle first (remediate collect; --no-collect: none)"

@@ -26,8 +26,6 @@ from runner.cli.output import output_option
 from runner.cli.selection import hosts_from_flags, module_names
 from runner.events import Event
 
-DEFAULT_OUT = "remediate-bundles"
-
 
 def bundle_lines(enabled: bool) -> Callable[[dict[str, Any]], None]:
     """An audit listener printing each evidence bundle as it is written (stdout), and a bundle that could
@@ -57,7 +55,8 @@ def bundle_lines(enabled: bool) -> Callable[[dict[str, Any]], None]:
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     metavar="DIR",
-    help=f"Directory of the bundles (created mode 700) [default: ./{DEFAULT_OUT}/].",
+    help="Directory of the bundles (created mode 700) [default: $REMEDIATE_BUNDLES, else "
+    "bundles/ beside the default audit log].",
 )
 @output_option(["text", "json"])
 def collect_cmd(modules: tuple[str, ...], **flags: Any) -> None:
@@ -87,7 +86,7 @@ def collect_cmd(modules: tuple[str, ...], **flags: Any) -> None:
     text = flags["output"] == "text"
     log.listeners.append(console.Progress(text))
     log.listeners.append(bundle_lines(False))
-    directory = flags["out_dir"] or Path(DEFAULT_OUT)
+    directory = flags["out_dir"] or collect.default_dir()
     config = RunConfig(forks=flags["forks"], reason=flags["reason"], ssh_config=flags["ssh_config"])
     bundles: list[collect.Bundle] = []
 

@@ -71,7 +71,7 @@ def module_command(module: str) -> click.Command:
         "--no-collect",
         is_flag=True,
         help="Take no evidence bundle before a disruptive step [default: one per host and step, in "
-        "./remediate-bundles/, as remediate collect].",
+        "$REMEDIATE_BUNDLES, else bundles/ beside the default audit log, as remediate collect].",
     )
     def command(**flags: Any) -> None:
         _run_playbook(module, flags)
@@ -115,7 +115,7 @@ def _require_incident(book: Playbook, hosts: list[Host], incident: str | None, d
 def _run_playbook(module: str, flags: dict[str, Any]) -> None:
     from runner import collect, notify, plan, playbook, rolling, silence, sshconfig
     from runner import config as team_config
-    from runner.cli.collect import DEFAULT_OUT, bundle_lines
+    from runner.cli.collect import bundle_lines
     from runner.errors import InputError, RemediateError
     from runner.execute import Engine, RunConfig
 
@@ -156,7 +156,7 @@ def _run_playbook(module: str, flags: dict[str, Any]) -> None:
         verbose=flags["verbose"],
         rollout=rollout,
         incident=incident,
-        collect_dir=None if flags["no_collect"] else Path(DEFAULT_OUT),
+        collect_dir=None if flags["no_collect"] else collect.default_dir(),
     )
     if not config.dry_run:  # notifications and alert silences (README, "Team features")
         warn = _warner()

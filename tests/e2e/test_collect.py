@@ -64,7 +64,8 @@ def test_a_bundle_holds_what_the_host_holds_and_its_hashes_match(lab: Lab, remed
     bundle = doc["hosts"][host]
     path = Path(bundle["path"])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert path.parent == remediate.workdir / "remediate-bundles"
+    assert path.parent == remediate.audit_log.parent / "bundles"  # beside the audit log, not in the cwd
+    assert not (remediate.workdir / "remediate-bundles").exists()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == bundle["sha256"]
     files = open_bundle(path)
     manifest = manifest_of(files)
@@ -210,4 +211,4 @@ def test_no_bundle_with_no_collect_and_none_in_a_dry_run(lab: Lab, remediate: Ru
     assert res.returncode == 0, res.stdout + res.stderr
     assert pid_of(lab, host, "web@default") not in (None, before)  # restarted, with no bundle before it
     assert not [e for e in read_events(remediate.audit_log) if e["event"].startswith("bundle.")]
-    assert not (remediate.workdir / "remediate-bundles").exists()
+    assert not (remediate.audit_log.parent / "bundles").exists()
