@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from lab import postgres
 from tests.e2e.playbook_helpers import pids, run, step, steps
 from tests.support.labfix import pid_of
 
@@ -64,3 +65,20 @@ def test_memory_alert_is_a_problem_and_nothing_is_restarted(lab, remediate, host
     assert code == 1 and step(report, "web_memory")["outcome"] == "failed", report
     assert not steps(report, "remediation", "ran")
     assert pid_of(lab, host, "web@default") == old
+
+
+def test_ping_jsp_fails_while_the_lab_database_is_down(lab, remediate, host):
+    """Adobe's ping.jsp goes through Tomcat, web and the database: with the lab's PostgreSQL stopped it is
+    not Ok, the web check names it, and web is not restarted for a database outage."""
+    before = pid_of(lab, host, "web@default")
+    assert postgres.stop(lab), "the lab's PostgreSQL was not running"
+    try:
+        code, report = run(remediate, "web")
+    finally:
+        postgres.start(lab)
+        lab.heal(host)
+    assert code == 1, report
+    ping = step(report, "ping_jsp")
+    assert ping["outcome"] == "failed" and "Ok" not in ping["message"], ping
+    assert not steps(report, "remediation", "ran"), report["steps"]
+    assert pid_of(lab, host, "web@default") == before
