@@ -112,14 +112,9 @@ def _compare_anchors(path: Path, inventory: Path | None, ssh_config: Path | None
     results = read_each(
         hosts, lambda host: anchor.read_command(anchor.anchor_file(host)), RunConfig(ssh_config=ssh_config)
     )
-    found: dict[str, list[dict[str, str]]] = {}
-    for name, result in results.items():
-        if isinstance(result, str):
-            unreachable[name] = result
-        elif result.exit_code != 0:
-            unreachable[name] = f"cannot read the anchor file (exit {result.exit_code}): {result.stderr.strip()[:200]}"
-        else:
-            found[name], _bad = anchor.parse(result.stdout)
+    texts, unread = anchor.read_back(results)
+    unreachable.update(unread)
+    found = {name: anchor.parse(text)[0] for name, text in texts.items()}
     if not names:
         raise InputError("the log names no anchored run (no anchor.written event)", where=str(path))
     return anchor.compare(events, found, unreachable)
