@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,30 +97,44 @@ def test_the_chain_end_is_not_searched_beyond_one_mebibyte(tmp_path: Path) -> No
     assert _continues(path)["prev"] == audit.GENESIS
 
 
-@pytest.fixture
-def file_size_limit() -> Iterator[None]:
-    """Lets a test lower RLIMIT_FSIZE: SIGXFSZ ignored (a write past it is short), both restored after."""
-    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
-        signal.signal(signal.SIGXFSZ, handler)
+def _emit_under_a_file_size_limit(log: audit.AuditLog, limit: int) -> dict[str, str | None]:
+    """In a forked child (the limit is the whole process's): RLIMIT_FSIZE lowered to ``limit`` with SIGXFSZ
+    ignored, so a write past it is short; one emit; the AuditError's parts back through a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_end)
+        result: dict[str, str | None] = {}
+        try:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+            log.emit("step.started", message="m" * 200)
+        except AuditError as exc:
+            result = {"what": exc.what, "where": exc.where, "hint": exc.hint}
+        except BaseException as exc:
+            result = {"other": repr(exc)}
+        os.write(write_end, json.dumps(result).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    return dict(json.loads(answer))
 
 
-def test_a_short_write_is_undone_and_named(tmp_path: Path, file_size_limit: None) -> None:
+def test_a_short_write_is_undone_and_named(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     log = audit.AuditLog(path)
     log.emit("run.started")
     before = path.read_bytes()
-    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 10, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-    with pytest.raises(AuditError) as caught:
-        log.emit("step.started", message="m" * 200)
-    assert caught.value.what == "cannot write audit log: short write (disk full?)"
-    assert caught.value.where == str(path) and caught.value.hint == "nothing more will run"
-    assert path.read_bytes() == before  # no half line left behind
+    error = _emit_under_a_file_size_limit(log, len(before) + 10)
     log.close()
+    assert error == {
+        "what": "cannot write audit log: short write (disk full?)",
+        "where": str(path),
+        "hint": "nothing more will run",
+    }
+    assert path.read_bytes() == before  # no half line left behind
 
 
 def test_a_closed_log_cannot_be_locked_and_closes_twice(tmp_path: Path) -> None:
