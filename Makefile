@@ -61,6 +61,12 @@ man: venv
 bench: setup
 	$(PY) bench/run.py
 
+# Remediation across a 10-host lab against one host (start, rolling restart): the "Fleet remediation"
+# section of docs/performance.md.
+.PHONY: bench-fleet
+bench-fleet: setup
+	$(PY) bench/fleet_remediation.py
+
 # The reliability suite alone, writing its figures into the tracked docs/reliability.md and .json.
 reliability-figures: setup
 	REMEDIATE_WRITE_FIGURES=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
