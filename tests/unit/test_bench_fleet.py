@@ -123,3 +123,15 @@ def test_splice_replaces_only_its_section(fleet: ModuleType) -> None:
     again = fleet.splice(doc, new)
     assert again == f"# Performance\n\nother rows\n\n{new}\n## Later section\n"
     assert fleet.splice(again, new) == again
+
+
+def test_make_bench_keeps_the_fleet_section(fleet: ModuleType, tmp_path: Path) -> None:
+    """bench/run.py rewrites docs/performance.md whole: the section the fleet bench owns is carried over."""
+    run = sys.modules["run"]  # bench/run.py, as the fleet bench imports it
+    assert (fleet.BEGIN, fleet.END) in run.KEPT_SECTIONS
+    doc = tmp_path / "performance.md"
+    section = f"{fleet.BEGIN}\n## Fleet remediation\n\n| row |\n{fleet.END}"
+    doc.write_text(f"# Performance\n\nold figures\n\n{section}\n\ntrailing\n")
+    assert run.kept_sections(doc) == f"\n{section}\n"
+    doc.write_text("# Performance\n")  # no section: nothing to keep
+    assert run.kept_sections(doc) == ""
