@@ -17,6 +17,7 @@ if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
         ("REMEDIATE_LAB_TEST_NET", "127.0.3"),
         ("REMEDIATE_RELIABILITY_NET", "127.0.8"),
         ("REMEDIATE_E2E_NETWORK_NET", "127.0.65"),
+        ("REMEDIATE_E2E_FLEET_NET", "127.0.70"),
     ):
         _third = os.environ.get(_var, _default).split(".")[2]
         os.environ[_var] = f"127.{_SECOND}.{_third}"
