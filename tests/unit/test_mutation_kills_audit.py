@@ -240,3 +240,16 @@ def test_secrets_added_later_and_bound_fields_reach_every_later_record(tmp_path:
     assert first["incident"] == second["incident"] == "INC-1234"
     assert "change" not in first and "change" not in second
     assert _lines(path) == [first, second]
+
+
+def test_the_chain_end_is_found_behind_a_foreign_line_within_the_last_mebibyte(tmp_path: Path) -> None:
+    """A long record, then a short one, then 500 kB of a foreign line: only the last window (1 MiB, cut
+    inside the long record) reaches the short record, the first whole line in it."""
+    path = tmp_path / "a.jsonl"
+    log = audit.AuditLog(path)
+    log.emit("step.finished", message="x" * 600_000)
+    short = log.emit("step.finished")
+    log.close()
+    _append(path, "y" * 500_000 + "\n")
+    assert path.stat().st_size > 1 << 20
+    assert _continues(path)["prev"] == short["hash"]

@@ -5,6 +5,7 @@ let through: `make mutation`, docs/mutation.md)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,37 @@ def test_memory_levels_start_at_their_thresholds() -> None:
     assert cf.memory_level(1800, 1600, 1800) == "alert"
     assert cf.memory_level(1600, 1600, 1800) == "warning"
     assert cf.memory_level(1599.9, 1600, 1800) == "ok"
+
+
+def test_a_url_written_with_and_without_its_trailing_slash_is_one_server() -> None:
+    text = "http://t1.example.com http://t1.example.com/ https://t2.example.com/X/ https://t2.example.com/X"
+    assert cf.parse_tracking_servers(text) == ["http://t1.example.com", "https://t2.example.com/X"]
+
+
+def test_a_current_without_display_shows_nothing_and_a_display_keeps_its_letters() -> None:
+    (one,) = cf.parse_monitor(
+        "<monitoring><indicator name='Disk'><current value='3'/><current label='' display='XFS full'/>"
+        "<current label='Mount' display=': /var :'/></indicator></monitoring>"
+    )
+    assert (one.current, one.display) == (3.0, "XFS full; Mount: : /var")
+
+
+@pytest.mark.parametrize(
+    ("posix", "python", "inside", "outside"),
+    [
+        ("[[:alnum:]]", "[0-9A-Za-z]", "aZ09", "-_ \t"),
+        ("[[:alnum:]-]", "[0-9A-Za-z\\-]", "a-9", "_."),
+        ("[0-9T:\\.-]", "[0-9T:\\\\.\\-]", "2T:.-\\", "Za"),
+        ("[[:print:]]", "[\\x20-\\x7e]", " ~a", "\t\x7f"),
+    ],
+)
+def test_a_posix_bracket_of_adobes_expression_reads_the_same_in_python(
+    posix: str, python: str, inside: str, outside: str
+) -> None:
+    """How REDIR_LINE_RE is built from Adobe's sed expression: a POSIX bracket's backslash is itself, a
+    class is its C-locale range, a last '-' is a literal (done at import, so tested here by hand)."""
+    match = re.fullmatch(r"\[(.*)\]", posix)
+    assert match is not None
+    assert cf._bracket(match) == python
+    assert all(re.fullmatch(python, c) for c in inside)
+    assert not any(re.fullmatch(python, c) for c in outside)

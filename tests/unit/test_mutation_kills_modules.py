@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.actions import ACTIONS, Context, Skip
+from runner.actions import ACTIONS, Context, Skip, modules
 from runner.actions.modules import MISSING_MARK, read_pdump
 from runner.inventory import Host
 from runner.outcomes import Reading, Verdict
@@ -222,3 +222,32 @@ def test_the_pdump_reads_need_a_known_instance_except_for_the_watchdog() -> None
     assert ACTIONS["processes_running"].build({}, unknown) == "nlserver pdump"
     assert ACTIONS["web_sessions"].build({}, _ctx()) == "nlserver pdump -who"
     assert ACTIONS["monitor_missing"].build({}, _ctx()) == "nlserver monitor -missing"
+
+
+def test_a_pdump_with_its_banner_and_no_process_runs_nothing() -> None:
+    banner = PDUMP.splitlines()[0] + "\n"
+    v = ACTIONS["processes_running"].judge({}, _ctx(), banner, "", 0)
+    assert (v.reading, v.message) == (Reading.FAILED, "pdump says No tasks: no Campaign process is running")
+
+
+def test_the_db_pool_is_named_only_when_pdump_who_lists_one() -> None:
+    judge = ACTIONS["web_sessions"].judge
+    sample = WHO[1]["sample"]  # no connection in progress, one pool row
+    pool_row = "default xxxxx myserver myprovider test400\n"
+    assert sample.endswith(pool_row)
+    v = judge({}, _ctx(), sample[: -len(pool_row)], "", 0)
+    assert (v.reading, v.message) == (
+        Reading.PASSED,
+        "0 connection(s) a web restart would cut: no connection in progress",
+    )
+    assert v.data == {"sessions": [], "pool": []}
+    v = judge({}, _ctx(), sample + "mkt xxxxx myserver2 myprovider mktuser\n", "", 0)
+    assert v.message.endswith(" | DB pool: default as test400, mkt as mktuser")
+
+
+def test_each_control_builder_names_its_verb_process_and_flags() -> None:
+    """The builders are made once, at import: made again here, so that what makes them is tested too."""
+    for verb in ("start", "stop", "restart"):
+        build = modules._control(verb)
+        assert build({"module": "mta", "flags": ["-verbose"]}, _ctx()) == f"nlserver {verb} mta@demo -verbose"
+        assert build({"module": "watchdog"}, _ctx()) == f"nlserver {verb} watchdog"

@@ -190,3 +190,32 @@ def test_an_expression_outside_the_grammar_is_named_with_its_clause() -> None:
         assert validate({"select": ["@a"], key: ["@a", "sqlExec('x')"]}) == (
             f"{key} expression \"sqlExec('x')\" is not an attribute (@name, [link/@name]) or a known function of one"
         )
+
+
+def test_several_group_and_having_clauses_and_a_var_in_having() -> None:
+    args = {
+        "schema": "nms:recipient",
+        "select": ["@email", "@name", "Count(@id)"],
+        "group_by": ["@email", "@name"],
+        "having": ["Count(@id) > {n}", "Count(@id) < 100"],
+    }
+    js = q.fragment(args, _ctx())[1]
+    assert '<groupBy><node expr="@email"/><node expr="@name"/></groupBy>' in js
+    assert '<having><condition expr="Count(@id) &gt; 7"/><condition expr="Count(@id) &lt; 100"/></having>' in js
+
+
+def test_row_values_keep_their_spaces_and_empty_fields() -> None:
+    out = "@@qd k1 begin\n@@qd k1 row\texport Daily\t\t13\n@@qd k1 end\n"
+    assert q.rows_of("k1", out) == ([["export Daily", "", "13"]], None)
+
+
+def test_the_verdicts_without_rows_carry_the_empty_answer() -> None:
+    judge = ACTIONS["query"].judge
+    args = {"schema": "xtk:workflow", "select": ["@internalName"]}
+    key = q.fragment(args, _ctx())[0]
+    none = _answer(key, [])
+    for expect, reading in (("nonempty", Reading.FAILED), ("ok", Reading.PASSED)):
+        v = judge({**args, "expect": expect}, _ctx(), none, "", 0)
+        assert (v.reading, v.message, v.data) == (reading, "no rows", {"rows": [], "row_count": 0})
+    v = judge(args, _ctx(), _answer(key, ["a"]), "", 0)
+    assert (v.reading, v.message, v.data) == (Reading.PASSED, "1 rows: a", {"rows": [["a"]], "row_count": 1})
