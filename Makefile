@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAB    := $(PY) -m lab
 
-.PHONY: setup system-deps venv demo test test-install test-fast lint typecheck lab lab-down man bench reliability-figures clean
+.PHONY: setup system-deps venv demo test test-install test-fast lint typecheck lab lab-down man bench reliability-figures mutation clean
 
 setup: system-deps venv
 
@@ -71,5 +71,14 @@ bench-fleet: setup
 reliability-figures: setup
 	REMEDIATE_WRITE_FIGURES=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
+# mutmut over runner/campaign_formats.py, redact.py, audit.py, actions/modules.py and actions/querydef.py
+# (settings: [mutmut] in setup.cfg), one mutant at a time under nice, each against the unit tests that
+# exercise it; then docs/mutation.md (score and survivors, shown in docs/reliability.md) from its results.
+# A fresh run each time: mutmut's working copy mutants/ (untracked) is rebuilt from the checkout.
+mutation: venv
+	rm -rf mutants
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
+	$(PY) tests/mutation_report.py
+
 clean: lab-down
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-figures build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-figures build mutants
