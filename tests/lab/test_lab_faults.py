@@ -351,6 +351,24 @@ def check_sshd_drops(lab: Lab, h: str) -> None:
     assert results[0] != 0 and results[1] != 0 and results[2] == 0, results
 
 
+def _web_memory_mb(lab: Lab, h: str) -> float:
+    """The memory pdump shows for web@default (Adobe's `web@default (<pid>) - <n> MB` line)."""
+    line = next(ln for ln in nl(lab, h, "pdump").stdout.splitlines() if ln.startswith("web@default ("))
+    return float(line.rsplit(" - ", 1)[1].split()[0])
+
+
+def check_memory_warning(lab: Lab, h: str) -> None:
+    assert 1600 < _web_memory_mb(lab, h) < 1800  # between Adobe's default warning and alert thresholds
+
+
+def check_memory_alert(lab: Lab, h: str) -> None:
+    pid = lab.status(h)["processes"]["web@default"]["pid"]
+    assert _web_memory_mb(lab, h) > 1800  # above Adobe's default alert threshold
+    assert nl(lab, h, "restart", "web@default").returncode == 0  # a restart ends it: a new process
+    poll(lambda: lab.status(h)["processes"]["web@default"]["pid"] not in (None, pid), timeout=20)
+    poll(lambda: _web_memory_mb(lab, h) < 1600, timeout=10)
+
+
 def check_command_hangs(lab: Lab, h: str) -> None:
     r = lab.run_as(["timeout", "3", str(lab.hdir(h) / "nl6/bin/nlserver"), "pdump"], check=False)
     assert r.returncode == 124
@@ -394,6 +412,8 @@ CASES = {
     "slow_restart": check_slow_restart,
     "sshd_drops": check_sshd_drops,
     "command_hangs": check_command_hangs,
+    "memory_warning": check_memory_warning,
+    "memory_alert": check_memory_alert,
     "hostkey_changed": check_hostkey_changed,
     "syslogd_moved": check_syslogd_moved,
     "syslogd_loopback": check_syslogd_loopback,
