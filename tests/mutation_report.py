@@ -56,6 +56,11 @@ END_CACHE = (
     "equivalent in outcome: the file size after our last write only spares the next emit a read of the "
     "chain's end; a wrong one makes it read it, and it finds our own last hash"
 )
+SHORT_ERRNO = "equivalent: the errno of the short-write error is never read, only its text reaches the AuditError"
+CACHE_FIRST_USE = (
+    "equivalent: structlog's lazy proxy is bound once, in __init__, and never used again (bind() rebinds the "
+    "bound logger it returned), so caching its first use changes no record"
+)
 CODEC_CASE = "equivalent: Python's codec names are case-insensitive ('ASCII' is 'ascii', 'LATIN-1' is 'latin-1')"
 REASONS: dict[str, str] = {
     "runner.campaign_formats.x__bracket__mutmut_*": IMPORT_TIME,
@@ -91,6 +96,23 @@ REASONS: dict[str, str] = {
     ),
     "runner.audit.xǁ_FileSinkǁmsg__mutmut_2[45]": END_CACHE,
     "runner.audit.xǁAuditLogǁemit__mutmut_20": END_CACHE,
+    "runner.audit.x_canonical__mutmut_4": "equivalent: ensure_ascii None is false, as False",
+    "runner.audit.x_line_hash__mutmut_9": CODEC_CASE,
+    "runner.audit.xǁ_FileSinkǁ__init____mutmut_[234]": (
+        "equivalent: the sink's written_to is read (by emit) only after a write set it"
+    ),
+    "runner.audit.xǁ_FileSinkǁmsg__mutmut_16": SHORT_ERRNO,
+    "runner.audit.xǁ_FileSinkǁmsg__mutmut_20": SHORT_ERRNO,
+    "runner.audit.xǁAuditLogǁ__init____mutmut_14": (
+        "equivalent: the first emit always reads the chain's end from the file (the end cache starts at -1), "
+        "which replaces this first value of prev"
+    ),
+    "runner.audit.xǁAuditLogǁ__init____mutmut_1[567]": (
+        "equivalent: -1, -2 and None are no file size, so the first emit reads the chain's end; +1 is the "
+        "size of a one-byte file, which holds no record: reading it would give GENESIS, the value prev has"
+    ),
+    "runner.audit.xǁAuditLogǁ__init____mutmut_2[58]": CACHE_FIRST_USE,
+    "runner.audit.xǁAuditLogǁ__init____mutmut_30": CACHE_FIRST_USE,
     "runner.audit.x__redacting__mutmut_6": "equivalent: emit always passes prev, so pop needs no default",
     "runner.audit.x_syslog_listener__mutmut_24": "equivalent: propagate None is false, as False",
     "runner.audit.x_syslog_listener__mutmut_3": (

@@ -253,3 +253,40 @@ def test_the_chain_end_is_found_behind_a_foreign_line_within_the_last_mebibyte(t
     _append(path, "y" * 500_000 + "\n")
     assert path.stat().st_size > 1 << 20
     assert _continues(path)["prev"] == short["hash"]
+
+
+def test_a_run_continues_a_log_whose_last_record_starts_one_byte_before_the_first_window(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    first = _continues(path)
+    size = path.stat().st_size
+    _append(path, "y" * (4097 - size - 1) + "\n")  # 4097 bytes: the first window starts at byte 1
+    assert path.stat().st_size == 4097
+    assert _continues(path)["prev"] == first["hash"]
+
+
+def test_the_canonical_form_is_compact_sorted_utf8_and_names_other_types() -> None:
+    event = {"b": "é", "a": 1, "p": Path("/var/log")}
+    assert audit.canonical(event) == '{"a":1,"b":"é","p":"/var/log"}'
+
+
+def test_the_log_is_created_private_with_its_directories(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "remediate" / "audit.jsonl"
+    log = audit.AuditLog(path)
+    log.close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(log.run_id) == 16 and int(log.run_id, 16) >= 0
+
+
+def test_a_log_that_cannot_be_opened_names_the_path_and_the_flag(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(AuditError) as caught:
+        audit.AuditLog(blocker / "audit.jsonl")
+    assert caught.value.what == "cannot open audit log: File exists"
+    assert caught.value.where == str(blocker / "audit.jsonl")
+    assert caught.value.hint == "pass --audit-log PATH to a writable file"
+
+
+def test_a_secret_inside_another_is_replaced_whole() -> None:
+    redactor = redact.Redactor(["aaaa", "aaaazzzz", "wxyz", "abcdwxyz"])
+    assert redactor.text("1 aaaazzzz 2 abcdwxyz 3 aaaa 4 wxyz") == "1 *** 2 *** 3 *** 4 ***"
