@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import audit as audit_mod
+from tests import mutation_report
 from tests.support.cli import ROOT
 
 HOSTS = 3  # lab hosts of the suite's session lab (named in the document)
@@ -238,6 +239,16 @@ class Figures:
         }
 
 
+def mutation_section() -> str:
+    """The summary of docs/mutation.md (score and survivors of `make mutation`, a run of its own), between
+    the markers `make mutation` rewrites in place in docs/reliability.md."""
+    try:
+        summary = mutation_report.summary(mutation_report.DOC.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        summary = f"No mutation run recorded ({exc}): `make mutation` writes docs/mutation.md."
+    return f"{mutation_report.BEGIN}\n{summary}\n{mutation_report.END}"
+
+
 def render(doc: dict[str, Any]) -> str:
     f = doc["figures"]
     rows = "\n".join(f"| {label} | {f[key]} | {how} |" for key, label, how in FIGURE_ROWS)
@@ -320,7 +331,16 @@ def render(doc: dict[str, Any]) -> str:
           `secret_vars`) and the environment (`PGPASSWORD`, `*_TOKEN`) searched by value in the audit log,
           stdout and stderr of runs, dry-runs, checks, `show`, `hosts` and error messages, including inside
           command lines and host output.
+
+        ## Mutation testing (`make mutation`)
+
+        Not measured by this suite: `make mutation` runs mutmut over the modules that read Campaign's
+        formats, redact secrets, write the audit log and build the module and query commands, and keeps its
+        score and every surviving mutant, with the reason it survives, in [mutation.md](mutation.md):
+
+        {mutation}
         """).format(
+        mutation=mutation_section(),
         hosts=HOSTS,
         rows=rows,
         defects=defects,
