@@ -60,15 +60,14 @@ def test_memory_of_a_process_not_running_or_unreadable_pdump() -> None:
     assert judge("module_memory", {"module": "web"}, PDUMP, rc=1).reading is Reading.UNDETERMINED
 
 
+ADOBE = Path(__file__).resolve().parents[1] / "fixtures" / "adobe"
+
+
 def test_hostfacts_read_the_thresholds_of_adobes_trackinglogd_sample() -> None:
     """additional-parameters.md's <trackinglogd ... maxProcessMemoryAlertMb="1800" maxProcessMemoryWarningMb="1600">,
     in config-default.xml, over serverConf.xml's web element."""
-    default = (
-        '<serverconf><trackinglogd args="" autoStart="false" initScript="" maxCreateFileRetry="5" '
-        'maxLogsSizeOnDiskMb="500"\nmaxProcessMemoryAlertMb="1800" maxProcessMemoryWarningMb="1600" '
-        'maxSharedLogs="25000"\nprocessRestartTime="06:00:00" purgeLogsPeriod="50000" runLevel="10"\n'
-        'webTrackingParamSize="64"/></serverconf>'
-    )
+    (sample,) = yaml.safe_load((ADOBE / "settings" / "memory-thresholds.yml").read_text())["samples"]
+    default = f"<serverconf>{sample['sample']}</serverconf>"
     server = '<serverconf><web maxProcessMemoryWarningMb="900"/><wfserver maxProcessMemoryAlertMb="x"/></serverconf>'
     out = "\n".join(
         f"{hostfacts.MARK} {name}\n{text}\n{hostfacts.MARK} rc 0"
