@@ -76,6 +76,7 @@ reliability-figures: setup
 # exercise it; then docs/mutation.md (score and survivors, shown in docs/reliability.md) from its results.
 # A fresh run each time: mutmut's working copy mutants/ (untracked) is rebuilt from the checkout.
 mutation: venv
+	$(PY) -m pip install --quiet -e '.[dev,mutation]'
 	rm -rf mutants
 	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
 	$(PY) tests/mutation_report.py
