@@ -287,10 +287,10 @@ class Engine:
                 run, playbook, step, planned.command, failed, starts, story
             ):
                 return
+            if step.effect is Effect.DISRUPT and not self._observed_disruption(run, playbook, step, steps):
+                return  # refused (a silence that is required could not be made): no bundle for a step not run
             if step.effect is Effect.DISRUPT and self.config.collect_dir is not None:  # evidence before the fix
                 collect.before_disruption(self.worker, run, module, step.id, self.config.collect_dir)
-            if step.effect is Effect.DISRUPT and not self._observed_disruption(run, playbook, step, steps):
-                return
             run.disrupted = run.disrupted or step.effect is Effect.DISRUPT
             if not self.worker.change(run, module, step, planned):
                 return
