@@ -41,6 +41,9 @@ from runner.inventory import Host
 from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
 from runner.wire import KILL_AFTER, STDIN_SCRIPT, Result
 
+# seconds a command's output may still arrive after its exit status (see Session.run)
+EOF_GRACE = 2.0
+
 __all__ = ["CONNECT_TIMEOUT", "Endpoint", "Session", "remote_command", "resolve"]
 
 
@@ -193,6 +196,7 @@ class Session:
         except Exception as exc:  # paramiko raises SSHException/EOFError/OSError once the link is gone
             raise ConnectionLost(f"cannot start command: {_why(exc)}", host=name) from None
         out, err = Capture(), Capture()
+        status_at: float | None = None  # when the exit status came
         try:
             while True:
                 select.select([chan], [], [], 0.25)  # the channel pipe wakes us on stdout data and on close
@@ -200,8 +204,15 @@ class Session:
                     out.add(chan.recv(65536))
                 while chan.recv_stderr_ready():
                     err.add(chan.recv_stderr(65536))
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
+                if chan.exit_status_ready():
+                    # sshd may send the exit status before the last output (on a busy host, the last stderr
+                    # line): the output is whole at the channel's EOF. A daemon the command started may hold
+                    # the channel open, so the EOF is waited for only EOF_GRACE seconds after the status.
+                    status_at = status_at if status_at is not None else time.monotonic()
+                    whole = chan.eof_received or chan.closed or time.monotonic() - status_at > EOF_GRACE
+                    if whole and not chan.recv_ready() and not chan.recv_stderr_ready():
+                        break
+                    continue
                 if chan.closed or not transport.is_active():
                     raise ConnectionLost("connection lost during command (no exit status)", host=name)
                 dead = self._dead()
