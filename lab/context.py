@@ -190,12 +190,22 @@ class LabContext:
             for p in paths:
                 os.chown(p, uid, gid)
 
-    def write(self, path: Path, text: str, mode: int = 0o644, owned: bool = True) -> None:
+    def write(self, path: Path, text: str, mode: int = 0o644, owned: bool = True, in_place: bool = False) -> None:
+        """Give ``path`` the contents ``text`` (mode, and the Campaign account as owner when ``owned``).
+
+        The new file replaces the old in one step, so a module reading it meanwhile (inMail reads
+        config-<instance>.xml at each poll) sees the old or the new contents, never the empty file a
+        truncating write leaves for a moment. ``in_place`` truncates and rewrites the same file instead:
+        for a log that a running module keeps appending to.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        os.chmod(path, mode)
+        target = path if in_place else path.with_name(f".{path.name}.{os.getpid()}.new")
+        target.write_text(text)
+        os.chmod(target, mode)
         if owned:
-            self.chown(path)
+            self.chown(target)
+        if not in_place:
+            os.replace(target, path)
 
     def nlserver(
         self, host: str, *args: str, check: bool = True, timeout: float = 30

@@ -92,7 +92,7 @@ def _log_files(lab: LabContext, host: str) -> None:
         module, _, instance = name.partition("@")
         path = var / ("default" if module in MULTI else instance) / "log" / f"{module}.log"
         if not path.exists():
-            lab.write(path, "")
+            lab.write(path, "", in_place=True)  # syslogd may be creating it meanwhile
 
 
 def _keys(lab: LabContext, host: str) -> None:

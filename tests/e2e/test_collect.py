@@ -112,24 +112,26 @@ def test_no_secret_of_the_host_or_the_inventory_gets_into_a_bundle(
     }
     try:
         instance = conf / "config-prod.xml"
-        instance.write_text(
+        lab.write(  # in one step: inMail reads config-prod.xml at each poll
+            instance,
             instance.read_text().replace('login="', f'password="{on_host["dbcnx"]}" encrypted="1" login="')
         )
         server = conf / "serverConf.xml"
-        server.write_text(
+        lab.write(
+            server,
             server.read_text().replace(
                 "</serverconf>", f'  <xtk internalPassword="{on_host["internal"]}"/>\n</serverconf>'
             )
         )
         customer = lab.hdir(host) / "nl6" / "customer.sh"
-        customer.write_text(customer.read_text() + f"export SITE_DB_PASSWORD='{on_host['customer']}'\n")
+        lab.write(customer, customer.read_text() + f"export SITE_DB_PASSWORD='{on_host['customer']}'\n")
         assert all(secret in "".join(p.read_text() for p in files) for secret in on_host.values())
         inventory = inventory_with(lab, tmp_path, None, **inv_secrets)
         code, doc = collect(remediate, "--host", host, inventory=inventory, env=env)
         assert code in (0, 1), doc
     finally:
         for path, content in files.items():
-            path.write_bytes(content)
+            lab.write(path, content.decode())
     bundle = open_bundle(Path(doc["hosts"][host]["path"]))
     every = [*inv_secrets.values(), *env.values(), *on_host.values(), lab.monitoring_password()]
     every += [lab.db_password(name) for name in lab.hosts()]

@@ -76,7 +76,7 @@ def test_logs_names_adobes_codes_and_changes_nothing(lab, remediate, host):
         assert log.read_text(errors="replace")[:size].count(token) == 3
         assert pids(lab.status(host)) == before
     finally:
-        lab.write(log, kept)  # the lines sent here leave the log (syslogd appends to the same file)
+        lab.write(log, kept, in_place=True)  # the lines sent here leave the log (syslogd appends to the same file)
 
 
 def test_logs_follows_the_hosts_var_dir_and_refuses_bad_input_before_any_host(lab, remediate, host):

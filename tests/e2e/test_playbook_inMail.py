@@ -89,7 +89,7 @@ def test_database_error_lines_restart_nothing(lab, remediate, host):
     try:
         _database_errors_restart_nothing(lab, remediate, host, log, old)
     finally:
-        lab.write(log, kept)  # the lines written here leave the log (syslogd appends to the same file)
+        lab.write(log, kept, in_place=True)  # the lines written here leave the log (syslogd appends to the same file)
 
 
 def _database_errors_restart_nothing(lab, remediate, host, log, old):
