@@ -113,15 +113,14 @@ def test_no_secret_of_the_host_or_the_inventory_gets_into_a_bundle(
     try:
         instance = conf / "config-prod.xml"
         lab.write(  # in one step: inMail reads config-prod.xml at each poll
-            instance,
-            instance.read_text().replace('login="', f'password="{on_host["dbcnx"]}" encrypted="1" login="')
+            instance, instance.read_text().replace('login="', f'password="{on_host["dbcnx"]}" encrypted="1" login="')
         )
         server = conf / "serverConf.xml"
         lab.write(
             server,
             server.read_text().replace(
                 "</serverconf>", f'  <xtk internalPassword="{on_host["internal"]}"/>\n</serverconf>'
-            )
+            ),
         )
         customer = lab.hdir(host) / "nl6" / "customer.sh"
         lab.write(customer, customer.read_text() + f"export SITE_DB_PASSWORD='{on_host['customer']}'\n")
