@@ -15,7 +15,17 @@ from pathlib import Path
 from .base import DB_PORT, INSTANCE, MULTI, POP_MAIL_PERIOD, STAT_PORT, SYSLOG_PORT, autostart_modules
 from .context import LabContext
 from .sshd import HOST_KEY
-from .templates import CONFIG_DEFAULT, CONFIG_INSTANCE, CUSTOMER_SH, ENV_SH, NLSERVER, SERVERCONF, VAR_DIR_SH
+from .templates import (
+    CONFIG_DEFAULT,
+    CONFIG_INSTANCE,
+    CUSTOMER_SH,
+    ENV_RECORD_SH,
+    ENV_SH,
+    NLSERVER,
+    RECORD_SH,
+    SERVERCONF,
+    VAR_DIR_SH,
+)
 
 VAR_DIRS = ["log", "export", "upload"]
 REDIR_DIRS = ["redir", "redir/log", "redir/url"]
@@ -24,6 +34,8 @@ SECOND_INSTANCE = "prod2"
 # runs two instances (prod2 with a remote stat: stat@prod) and the last host is a mid-sourced marketing
 # server that is not a redirection server.
 STANDALONE, TWO_INSTANCES, MID_SOURCED = "standalone", "two-instances", "mid-sourced"
+# `up` with this set to 1 writes hosts that record what they receive (lab/README.md "Records")
+RECORD_ENV = "REMEDIATE_LAB_RECORD"
 
 
 def role_for(k: int, hosts: int) -> str:
@@ -120,6 +132,7 @@ def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
         "instances": instances,
         "redirection": role != MID_SOURCED,
         "lab_dir": str(lab.dir),
+        "record": os.environ.get(RECORD_ENV) == "1",
     }
     h.mkdir(parents=True, exist_ok=True)
     lab.write(h / "host.json", json.dumps(info, indent=1) + "\n")
@@ -127,7 +140,11 @@ def host_tree(lab: LabContext, host: str, role: str = STANDALONE) -> None:
     lab.write(
         nl6 / "bin" / "nlserver", NLSERVER.format(host=host, nl6=nl6, python=lab.python, entry=lab.sim_entry), 0o755
     )
-    lab.write(nl6 / "env.sh", ENV_SH.format(host=host, nl6=nl6, db_host=lab.db_host, db_port=DB_PORT), 0o644)
+    env_sh = ENV_SH.format(host=host, nl6=nl6, db_host=lab.db_host, db_port=DB_PORT)
+    if info["record"]:
+        env_sh += ENV_RECORD_SH.format(h=h)
+        lab.write(h / "rec" / "sh", RECORD_SH.format(h=h, host=host), 0o755)
+    lab.write(nl6 / "env.sh", env_sh, 0o644)
     lab.write(nl6 / "customer.sh", customer_sh(lab, host), 0o644)
     lab.write(nl6 / "conf" / "serverConf.xml", SERVERCONF.format(addr=addr, host=host))
     write_configs(lab, host)

@@ -37,6 +37,8 @@ def sshd_conf(lab: LabContext, host: str, port: int, key: str, extra: str = "") 
     h = lab.hdir(host)
     conf = h / "ssh" / f"sshd_config.{port}"
     text = SSHD_CONFIG.format(addr=lab.addr(host), port=port, key=h / "ssh" / key, h=h, user=lab.user) + extra
+    if lab.info(host).get("record"):  # each connection and each command session in the log (lab/records.py)
+        text = text.replace("LogLevel ERROR", "LogLevel VERBOSE")
     lab.write(conf, text, 0o644)
     return conf
 

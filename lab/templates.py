@@ -64,6 +64,31 @@ export PGHOST PGPORT PGDATABASE PGUSER
 [ -f '{nl6}/customer.sh' ] && . '{nl6}/customer.sh'
 :
 """
+# The lab's record of what a host receives (`up` with REMEDIATE_LAB_RECORD=1; lab/README.md "Records"): env.sh
+# appends one line per sourcing to run/env-sourced.log and puts rec/ first on PATH, where rec/sh writes one line
+# when a command run through `sh` starts and one when it ends to run/commands.log, then runs it with /bin/sh.
+ENV_RECORD_SH = """# lab record: this sourcing (epoch ns, shell pid, parent pid); the commands run through sh after it
+printf '%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "$PPID" 2>/dev/null >>'{h}/run/env-sourced.log'
+PATH='{h}/rec':"$PATH"
+export PATH
+:
+"""
+RECORD_SH = """#!/bin/sh
+# Lab record of lab host {host}: a command run through sh, one line at its start (S, epoch ns, pid, parent
+# pid, its text on one line) and one at its end (E, epoch ns, pid, exit code) in run/commands.log; the
+# command itself runs under /bin/sh with the same arguments, stdin, stdout and stderr.
+log='{h}/run/commands.log'
+case $1 in
+  -c) text=$(printf '%s' "$2" | tr '\\t\\n' '  ') ;;
+  -*|'') text="sh $*" ;;
+  *) text=$(tr '\\t\\n' '  ' <"$1" 2>/dev/null) ;;
+esac
+printf 'S\\t%s\\t%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "$PPID" "${{text% }}" 2>/dev/null >>"$log"
+/bin/sh "$@"
+rc=$?
+printf 'E\\t%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "$rc" 2>/dev/null >>"$log"
+exit $rc
+"""
 # syslogd's address and port are TRACE_ADDR's (production/using/configuration.md). Every lab host shares one
 # machine, so each names its own: its address (on the loopback interface) and 6666, Adobe's "(local)" port.
 CUSTOMER_SH = "# site customisations (sourced by env.sh)\nexport TRACE_ADDR={trace_addr}\n"

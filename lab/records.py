@@ -1,0 +1,126 @@
+"""What a lab host received, read back from its own records (hosts set up with REMEDIATE_LAB_RECORD=1).
+
+Owns: reading, from a byte offset taken before a run, the host's records of that run: its sshd log
+(one ``Accepted publickey`` line per connection, one ``Starting session: command`` line per command
+session, at LogLevel VERBOSE), ``run/env-sourced.log`` (one line per sourcing of env.sh),
+``run/commands.log`` (each command run through ``sh`` after env.sh: start, end, exit code, its text;
+``rec/sh``) and ``run/nlserver-starts.log`` (one line per nlserver command: lab/sim/nlsim/cli.py); and
+what is compared across runs of different tools (:func:`signature`). Must not: write to a host, or
+count anything a client says it sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .base import SSH_PORT
+
+FILES = {
+    "sshd": Path("run") / f"sshd.{SSH_PORT}.log",
+    "env": Path("run") / "env-sourced.log",
+    "commands": Path("run") / "commands.log",
+    "nlserver": Path("run") / "nlserver-starts.log",
+}
+# what differs from run to run in the same command: random tokens (batch markers, query names, probe
+# tokens) and temporary file names
+_RANDOM = re.compile(r"/tmp/tmp\.[A-Za-z0-9]+|[0-9a-f]{8,}")
+
+
+def normalize(text: str) -> str:
+    """``text`` with its per-run random parts replaced by ``#``: the same command sent twice compares equal."""
+    return _RANDOM.sub("#", text)
+
+
+@dataclass
+class Command:
+    """One command the host ran through ``sh``: its text, start and end (epoch ns), exit code (None: no end)."""
+
+    text: str
+    start: int
+    end: int | None = None
+    rc: int | None = None
+
+
+@dataclass
+class Received:
+    """What a host recorded between two moments."""
+
+    connections: int = 0
+    sessions: int = 0
+    env_sourcings: int = 0
+    commands: list[Command] = field(default_factory=list)
+    nlserver: list[str] = field(default_factory=list)
+
+
+def offsets(hdir: Path) -> dict[str, int]:
+    """The current size of each record of the host (what a later :func:`since` starts from)."""
+    out = {}
+    for name, rel in FILES.items():
+        path = hdir / rel
+        out[name] = path.stat().st_size if path.exists() else 0
+    return out
+
+
+def _lines(path: Path, offset: int) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    # a record line is written in one write; a partial last line (a writer mid-way) is left for later
+    text = data.decode("utf-8", errors="replace")
+    return text.split("\n")[:-1]
+
+
+def since(hdir: Path, marks: dict[str, int]) -> Received:
+    """What the host recorded after ``marks`` (from :func:`offsets`)."""
+    got = Received()
+    for line in _lines(hdir / FILES["sshd"], marks.get("sshd", 0)):
+        if line.startswith("Accepted publickey "):
+            got.connections += 1
+        elif line.startswith("Starting session: command "):
+            got.sessions += 1
+    got.env_sourcings = len([x for x in _lines(hdir / FILES["env"], marks.get("env", 0)) if x])
+    running: dict[str, Command] = {}
+    for line in _lines(hdir / FILES["commands"], marks.get("commands", 0)):
+        fields = line.split("\t")
+        if fields[0] == "S" and len(fields) >= 5:
+            cmd = Command(text="\t".join(fields[4:]), start=int(fields[1]))
+            running[fields[2]] = cmd
+            got.commands.append(cmd)
+        elif fields[0] == "E" and len(fields) >= 4 and fields[2] in running:
+            cmd = running.pop(fields[2])
+            cmd.end, cmd.rc = int(fields[1]), int(fields[3])
+    for line in _lines(hdir / FILES["nlserver"], marks.get("nlserver", 0)):
+        parts = line.split("\t", 2)
+        if len(parts) == 3:
+            got.nlserver.append(parts[2])
+    return got
+
+
+def max_parallel(commands: list[Command]) -> int:
+    """The most commands running at once (from their recorded starts and ends)."""
+    events = sorted(
+        [(c.start, 1) for c in commands] + [(c.end, -1) for c in commands if c.end is not None],
+        key=lambda e: (e[0], e[1]),  # an end before a start at the same instant
+    )
+    now = best = 0
+    for _t, step in events:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def signature(got: Received) -> dict[str, Any]:
+    """What two runs that did the same work on a host have in common: sessions, env sourcings, the
+    commands (normalized, sorted), how many ran at once at most, the nlserver starts (normalized, sorted)."""
+    return {
+        "sessions": got.sessions,
+        "env_sourcings": got.env_sourcings,
+        "commands": sorted(normalize(c.text) for c in got.commands),
+        "parallel": max_parallel(got.commands),
+        "nlserver": sorted(normalize(a) for a in got.nlserver),
+    }

@@ -1,0 +1,92 @@
+"""A lab host set up with REMEDIATE_LAB_RECORD=1 records what it received (lab/records.py): its sshd
+log counts connections and command sessions, env.sh each sourcing, rec/sh each command run through
+``sh`` after env.sh (text, start, end, exit code) and nlserver each start. The bench compares these
+records across tools. Own lab of one host on ``$REMEDIATE_LAB_SPARE_NET`` (default 127.0.62)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab import Lab, records, temporary_lab
+from tests.lab.labtools import ssh
+
+NET = os.environ.get("REMEDIATE_LAB_SPARE_NET") or "127.0.62"
+
+
+@pytest.fixture(scope="module")
+def rlab() -> Iterator[Lab]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REMEDIATE_LAB_RECORD", "1")  # read when `up` writes the host
+    try:
+        with temporary_lab("remediate-lab-records-", NET, 1) as lab:
+            yield lab
+    finally:
+        mp.undo()
+
+
+def settle(hdir: Path, marks: dict[str, int]) -> records.Received:
+    """The records after a session, once sshd has logged its close (written after the client returns)."""
+    deadline = time.time() + 5
+    while "Closing connection" not in (hdir / records.FILES["sshd"]).read_text()[marks["sshd"] :]:
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
+    return records.since(hdir, marks)
+
+
+def test_host_records_sessions_sourcings_commands_and_starts(rlab: Lab) -> None:
+    h = rlab.hdir("lab1")
+    env = h / "nl6" / "env.sh"
+    marks = records.offsets(h)
+    script = (
+        f". {shlex.quote(str(env))} && "
+        "sh -c 'echo one; exit 3'; "
+        "sh -c 'sleep 0.4' & sh -c 'sleep 0.4' & wait; "
+        "nlserver pdump -who >/dev/null"
+    )
+    res = ssh(rlab, "lab1", script)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == "one"  # the command's own output, untouched by the record
+    got = settle(h, marks)
+    assert got.connections == 1
+    assert got.sessions == 1
+    assert got.env_sourcings == 1
+    assert sorted((c.text, c.rc) for c in got.commands) == [
+        ("echo one; exit 3", 3),
+        ("sleep 0.4", 0),
+        ("sleep 0.4", 0),
+    ]
+    assert records.max_parallel(got.commands) == 2  # the two sleeps ran at once
+    assert all(c.end is not None and c.end >= c.start for c in got.commands)
+    assert got.nlserver == ["pdump -who"]
+
+
+def test_env_sh_prints_nothing_and_commands_before_it_are_not_recorded(rlab: Lab) -> None:
+    h = rlab.hdir("lab1")
+    marks = records.offsets(h)
+    res = ssh(rlab, "lab1", f"sh -c 'exit 0' && . {shlex.quote(str(h / 'nl6' / 'env.sh'))}")
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
+    got = settle(h, marks)
+    assert got.sessions == 1 and got.env_sourcings == 1
+    assert got.commands == []  # sh before env.sh is the login PATH's: not the record's
+
+
+def test_two_runs_of_the_same_work_have_one_signature(rlab: Lab) -> None:
+    h = rlab.hdir("lab1")
+    env = shlex.quote(str(h / "nl6" / "env.sh"))
+    sigs = []
+    for token in ("0123456789abcdef", "fedcba9876543210"):  # a per-run random token, as a batch marker
+        marks = records.offsets(h)
+        assert ssh(rlab, "lab1", f". {env} && sh -c 'echo {token}' >/dev/null").returncode == 0
+        sigs.append(records.signature(settle(h, marks)))
+    assert sigs[0] == sigs[1]
+    assert sigs[0]["commands"] == ["echo #"]
+    marks = records.offsets(h)
+    assert ssh(rlab, "lab1", f". {env} && sh -c 'echo other' >/dev/null").returncode == 0
+    assert records.signature(settle(h, marks)) != sigs[0]
