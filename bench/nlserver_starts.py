@@ -9,7 +9,9 @@ healthy), and prints how many lines each run added to that host's record, and wh
 Nothing here counts what the runner says it sent.
 
 Starts its own lab (``--lab-dir``, default /tmp/remediate-starts, on ``--net``, default
-``$REMEDIATE_LAB_SPARE_NET`` else 127.0.8) and stops it at the end unless ``--keep-lab``.
+``$REMEDIATE_LAB_SPARE_NET`` else 127.0.61) and stops it at the end unless ``--keep-lab``. ``explain`` (used by
+bench/run.py for its "nlserver starts per host per `check all` sweep" row) names, for each start a host recorded,
+the steps of the run's audit log that read it.
 Usage: ``.venv/bin/python bench/nlserver_starts.py [--hosts 3] [--json FILE]``.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -56,6 +59,45 @@ def starts_since(lab: Lab, host: str, offset: int) -> list[str]:
         words = shlex.split(argv)
         out.append(" ".join(w for w in words if not w.startswith(("/", "-file", "-instance"))))  # no file names
     return out
+
+
+_CALL = re.compile(r"nlserver['\"]?((?:\s+[^\s;|&)<>]+)+)")
+
+
+def words(argv: str) -> tuple[str, ...]:
+    """An nlserver command as compared: its command and options, without file names, ``-file`` and
+    ``-instance`` (``javascript -instance:prod -file /tmp/x.js`` -> ``("javascript",)``)."""
+    try:
+        parts = shlex.split(argv)
+    except ValueError:
+        parts = argv.split()
+    kept = [w for w in parts if not w.startswith(("/", "-file", "-instance", "$", '"', "'"))]
+    return tuple(w for i, w in enumerate(kept) if i == 0 or w.startswith("-"))
+
+
+def calls(text: str) -> set[tuple[str, ...]]:
+    """The nlserver commands a shell command text runs (as :func:`words`)."""
+    return {words(m.group(1)) for m in _CALL.finditer(text)}
+
+
+def explain(per_host: dict[str, dict[str, Any]], audit: Path) -> dict[str, Any]:
+    """The nlserver starts each host recorded in one run (``per_host[h]["nlserver"]``: argv lines) and,
+    for each, the steps of that run's audit log whose command or snapshot runs it (what it is for)."""
+    counts = {h: len(w.get("nlserver", [])) for h, w in per_host.items()}
+    host = min(per_host, key=lambda h: (-counts[h], h)) if per_host else None
+    uses: dict[tuple[str, ...], list[str]] = {}
+    events = [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    for e in events:
+        if e.get("event") != "step.started" or e.get("host") != host:
+            continue
+        texts = [str(e.get("command", "")), *map(str, (e.get("snapshots") or {}).values())]
+        for call in set().union(*(calls(t) for t in texts)):
+            uses.setdefault(call, []).append(f"{e.get('module')}/{e.get('step')}")
+    starts = []
+    for argv in per_host.get(host, {}).get("nlserver", []) if host else []:
+        w = words(argv)
+        starts.append({"argv": " ".join(w), "steps": uses.get(w, [])})
+    return {"host": host, "per_host": counts, "most": max(counts.values(), default=0), "starts": starts}
 
 
 def run(args: list[str], inventory: Path, audit: Path) -> dict[str, Any]:
@@ -97,7 +139,7 @@ def measure(lab: Lab, host: str, label: str, args: list[str], audit: Path) -> di
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lab-dir", default="/tmp/remediate-starts")
-    ap.add_argument("--net", default=os.environ.get("REMEDIATE_LAB_SPARE_NET", "127.0.8"))
+    ap.add_argument("--net", default=os.environ.get("REMEDIATE_LAB_SPARE_NET", "127.0.61"))
     ap.add_argument("--hosts", type=int, default=3)
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")
     ap.add_argument("--json", help="also write the figures to this file")

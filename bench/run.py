@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shlex
 import shutil
 import statistics
@@ -46,10 +47,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
-from runner import inventory, plan, playbook, transport  # noqa: E402
+import nlserver_starts  # noqa: E402
+
+from lab import records  # noqa: E402
+from lab.base import SSH_PORT, read_pidfile  # noqa: E402
+from lab.hostfiles import RECORD_ENV  # noqa: E402
+from runner import hold, hostfacts, hostvars, inventory, plan, playbook, transport  # noqa: E402
 from runner.actions import Context  # noqa: E402
-from runner.wire import Result, sourced  # noqa: E402
+from runner.actions.base import become_for  # noqa: E402
+from runner.plan import Batch  # noqa: E402
+from runner.wire import Account, Result, run_as, sourced  # noqa: E402
 
 # the runner of this checkout (not whatever an editable install points at): ``python -m runner`` with
 # PYTHONPATH set to this checkout (base_env)
@@ -57,17 +66,19 @@ REMEDIATE = [sys.executable, "-m", "runner"]
 ANSIBLE_VENV = Path(os.environ.get("REMEDIATE_BENCH_ANSIBLE_VENV", str(BENCH / ".venv-ansible")))
 PAGE = os.sysconf("SC_PAGE_SIZE")
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+# what a measured figure depends on: a tree that differs from its commit here is refused (or marked -dirty)
+MEASURED = ("runner/", "playbooks/", "lab/", "bench/")
 SETS = {"playbooks": None, "short": BENCH / "short"}  # probe set -> $REMEDIATE_PLAYBOOKS
 
 TARGETS = {
-    "b_over_a_n1": 2.5,
-    "b_over_a_n10": 1.25,
-    "b_over_a_n50": 1.25,
-    "c_over_b_n10": 10.0,
+    "c_over_b_short_n10": 10.0,  # transport-bound set: ansible-playbook over remediate, wall time
+    "b_over_a_playbooks": 1.10,  # `check all`: remediate over raw OpenSSH, each N measured
+    "cpu_c_over_b_playbooks": 10.0,  # `check all`: ansible-playbook's own CPU over remediate's
     "help_s": 0.20,
     "list_s": 0.30,
     "rss_n50_mb": 100.0,
     "wfserver_s": 1.0,
+    "nlserver_starts": 3,  # per host per `check all` sweep, from the hosts' records
 }
 
 
@@ -185,6 +196,14 @@ def lab(cmd: list[str], args: argparse.Namespace) -> None:
     subprocess.run([sys.executable, "-m", "lab", "--dir", args.lab_dir, "--net", args.net, *cmd], cwd=ROOT, check=True)
 
 
+def recording(lab_dir: Path) -> bool:
+    """Whether the lab's hosts were set up to record what they receive (lab/README.md "Records")."""
+    try:
+        return bool(json.loads((lab_dir / "hosts" / "lab1" / "host.json").read_text()).get("record"))
+    except (OSError, ValueError):
+        return False
+
+
 def lab_hosts(lab_dir: Path, net: str) -> list[str]:
     from lab import Lab
 
@@ -195,55 +214,118 @@ def lab_hosts(lab_dir: Path, net: str) -> list[str]:
 
 
 def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, dict[str, Any]]:
-    """Per host: the sweep's batch (exactly as Engine.check builds it) and each probe's full command."""
+    """Per host: what ``remediate check`` sends it, in order, each built by the runner's own functions:
+    the holds listing, the host's settings read (env script sourced) and the sweep's batch (exactly as
+    Engine.check builds it: env script sourced once, ``parallel_reads`` commands at a time)."""
     inv = inventory.load(lab_dir / "inventory.yml")
     folder = folder or playbook.default_dir()
     books = [playbook.load_module(m, folder) for m in playbook.available(folder)]
     out: dict[str, dict[str, Any]] = {}
     for name in hosts:
         host = inv.hosts[name]
-        ctx = Context(host, {})
-        # the very script remediate sends for `check` (queries merged into one nlserver javascript call)
+        ctx = Context(host, {}, run_id=secrets.token_hex(8))
+        become = become_for(Account.CAMPAIGN, ctx)
+        env = host.var("nlserver_env")
+        root = str(ctx.var("nl6_root"))
+        settings = run_as(sourced(hostfacts.script(root, host.instance), env), become)
+        # the batch is built from the host's own settings as Worker.read_facts reads them (syslogd's address
+        # from TRACE_ADDR ...): read once here, untimed, over the same command
+        read = subprocess.run(
+            ["ssh", "-F", str(lab_dir / "ssh_config"), "-o", "BatchMode=yes", name, transport.remote_command(30)],
+            input=settings,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if settings_failure(read.stdout):
+            raise RuntimeError(f"{name}: the settings read failed: {read.stderr.strip()[-200:]}")
+        ctx.facts = hostfacts.parse(read.stdout, nl6_root=root, instance=host.instance).values
         rb = plan.read_batch([(pb.module, step) for pb in books for step in pb.checks], ctx)
         assert rb.batch is not None
-        # the batch's distinct commands, each with the env script sourced: what ansible runs, one task each
-        distinct = list(dict.fromkeys(sourced(str(p.command), ctx.host.var("nlserver_env")) for _m, p in rb.todo))
-        assert len(distinct) == len(rb.batch.keys), (len(distinct), len(rb.batch.keys))
+        sends = [
+            # Worker.read_holds, Worker.read_facts (30 s each), then Worker.read_many's batch
+            ("holds", transport.remote_command(30), run_as(hold.list_script(hostvars.lock_dir(host)), become)),
+            ("settings", transport.remote_command(30), settings),
+            ("batch", transport.remote_command(rb.batch.timeout), rb.batch.script),
+        ]
         out[name] = {
             "batch": rb.batch,
-            "remote": transport.remote_command(rb.batch.timeout),
-            "distinct": distinct,
+            "sends": sends,
             "checks": len(rb.todo),
+            "parallel": plan.parallel_reads(ctx),
             "modules": [pb.module for pb in books],
         }
     return out
 
 
+# --- what each tool's output says of its work (the same rule for all three) ---------------------------
+
+STOPPED = (-1, 124, 137)  # a batch step's exit code when it left no record or its host-side timeout stopped it
+
+
+def batch_failure(b: Batch, stdout: str, rc: int) -> str | None:
+    """Why a batch's result shows that a command failed (None: every command ran to its end): the script
+    exited non-zero, a command's frame is missing, or a command was stopped (exit -1, 124, 137)."""
+    if rc != 0:
+        return f"batch exit {rc}"
+    got = plan.unbatch(b, Result(stdout, "", rc))
+    if len(got) != len(b.keys):
+        return f"{len(got)} of {len(b.keys)} frames"
+    stopped = [k for k, r in got.items() if r.exit_code in STOPPED]
+    return f"stopped: {', '.join(stopped)}" if stopped else None
+
+
+def settings_failure(stdout: str) -> str | None:
+    """Worker.read_facts's rule: the settings read counts when its output holds a section marker."""
+    ok = any(f"{hostfacts.MARK} {m}" in stdout for m in ("env", "rc"))
+    return None if ok else "settings read without a section"
+
+
 # --- (a) floor ---------------------------------------------------------------------------------------
 
 
-def floor_script(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> Path:
-    lines = ["#!/bin/bash"]
+def floor_script(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]], forks: int) -> Path:
+    """Raw OpenSSH: per host one connection (ControlMaster) carrying the same commands remediate sends,
+    one after another, each script on stdin; at most ``forks`` hosts at once (``xargs -P``)."""
     for h in hosts:
-        # as remediate does: the remote command line reads the batch script from stdin
-        (tmp / f"{h}.sh").write_text(pr[h]["batch"].script)
-        lines.append(
-            f"ssh -F {lab_dir}/ssh_config -o BatchMode=yes {h} {shlex.quote(pr[h]['remote'])}"
-            f" <{tmp}/{h}.sh >{tmp}/{h}.out 2>{tmp}/{h}.err &"
-        )
-    lines.append("wait")
+        ssh = f"ssh -F {lab_dir}/ssh_config -o BatchMode=yes -o ControlPath={tmp}/cm-{h}"
+        lines = ["#!/bin/sh", f"rm -f {tmp}/{h}.*.out"]
+        for i, (_kind, remote, script) in enumerate(pr[h]["sends"]):
+            (tmp / f"{h}.{i}.in").write_text(script)
+            master = " -o ControlMaster=yes -o ControlPersist=yes" if i == 0 else ""
+            lines.append(
+                f"{ssh}{master} {h} {shlex.quote(remote)} <{tmp}/{h}.{i}.in >{tmp}/{h}.{i}.out 2>{tmp}/{h}.{i}.err"
+                f"; echo $? >{tmp}/{h}.{i}.rc"
+            )
+        lines.append(f"{ssh} -O exit {h} 2>/dev/null")
+        (tmp / f"{h}.sh").write_text("\n".join(lines) + "\n")
     path = tmp / "floor.sh"
-    path.write_text("\n".join(lines) + "\n")
+    names = " ".join(hosts)
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' {names} | xargs -P {forks} -I@ sh {tmp}/@.sh\n")
     return path
 
 
-def floor_ok(tmp: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> bool:
+def floor_failures(tmp: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
     for h in hosts:
-        b = pr[h]["batch"]
-        got = plan.unbatch(b, Result((tmp / f"{h}.out").read_text(errors="replace"), "", 0))
-        if len(got) != len(b.keys):
-            return False
-    return True
+        for i, (kind, _remote, _script) in enumerate(pr[h]["sends"]):
+            try:
+                text = (tmp / f"{h}.{i}.out").read_text(errors="replace")
+                rc = int((tmp / f"{h}.{i}.rc").read_text())
+            except (OSError, ValueError):
+                out.append(f"{h} {kind}: no result")
+                continue
+            why = (
+                batch_failure(pr[h]["batch"], text, rc)
+                if kind == "batch"
+                else settings_failure(text)
+                if kind == "settings"
+                else (f"exit {rc}" if rc else None)
+            )
+            if why:
+                out.append(f"{h} {kind}: {why}")
+    return out
 
 
 def remediate_ok(audit: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> bool:
@@ -271,11 +353,23 @@ def ansible_bin() -> Path | None:
     return exe
 
 
-def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """Inventory and playbook for (c): per host, one task per distinct command of its batch.
+# each task's failed_when: the same rule as batch_failure / settings_failure / the holds listing's exit code
+ANSIBLE_FAILED = {
+    "holds": "r{i}.rc != 0",
+    "settings": "('@@hostfact env' not in r{i}.stdout) and ('@@hostfact rc' not in r{i}.stdout)",
+    "batch": (
+        "r{i}.rc != 0"
+        " or (r{i}.stdout | regex_findall('(?m)^' ~ mk ~ ' X ') | length) != nk"
+        " or (r{i}.stdout | regex_findall('(?m)^' ~ mk ~ ' E \\\\d+ (-1|124|137) ') | length) > 0"
+    ),
+}
 
-    Returns the number of tasks each host runs (its distinct commands), for the ``ok`` check.
-    """
+
+def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -> int:
+    """Inventory and playbook for (c): per host one ``shell`` task per command remediate sends (holds,
+    settings, the sweep's batch script), each the same command line with the same script on its stdin,
+    so the env script is sourced as often and the batch runs its commands as many at once. Each task
+    fails when its result shows a failed command (ANSIBLE_FAILED). Returns the task count per host."""
     inv = [
         "all:",
         "  vars:",
@@ -283,19 +377,23 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
         "    ansible_python_interpreter: /usr/bin/python3",
         "  hosts:",
     ]
+    kinds = [kind for kind, _r, _s in pr[hosts[0]]["sends"]]
     for h in hosts:
-        inv.append(f"    {h}:")
-        for i, command in enumerate(pr[h]["distinct"]):
-            inv.append(f"      d{i}: !unsafe {json.dumps(command)}")
+        b = pr[h]["batch"]
+        inv += [f"    {h}:", f"      mk: {json.dumps(b.marker)}", f"      nk: {len(b.keys)}"]
+        for i, (_kind, remote, script) in enumerate(pr[h]["sends"]):
+            inv += [f"      c{i}: !unsafe {json.dumps(remote)}", f"      s{i}: !unsafe {json.dumps(script)}"]
     (tmp / "inventory.yml").write_text("\n".join(inv) + "\n")
     book = ["- hosts: all", "  gather_facts: false", "  tasks:"]
-    for i in range(max(len(pr[h]["distinct"]) for h in hosts)):
+    for i, kind in enumerate(kinds):
         book += [
-            f"    - name: command {i}",
-            f'      shell: "{{{{ d{i} }}}}"',
-            f"      when: d{i} is defined",
+            f"    - name: {kind}",
+            f'      shell: "{{{{ c{i} }}}}"',
+            "      args:",
+            f'        stdin: "{{{{ s{i} }}}}"',
+            f"      register: r{i}",
             "      changed_when: false",
-            "      failed_when: false",
+            f"      failed_when: {json.dumps(ANSIBLE_FAILED[kind].format(i=i))}",
         ]
     (tmp / "probes.yml").write_text("\n".join(book) + "\n")
     (tmp / "ansible.cfg").write_text(
@@ -304,7 +402,7 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
         "[ssh_connection]\npipelining = True\n"
         f"control_path_dir = {tmp}/cp\ncontrol_path = %(directory)s/%%C\n"
     )
-    return {h: len(pr[h]["distinct"]) for h in hosts}
+    return len(kinds)
 
 
 def ansible_env(tmp: Path) -> dict[str, str]:
@@ -330,17 +428,77 @@ def ansible_close(tmp: Path, lab_dir: Path) -> None:
         )
 
 
-def ansible_ok(out: Path, tasks: dict[str, int]) -> bool:
-    """Every host ran each of its tasks (ok=its distinct commands), none unreachable or failed."""
+def ansible_failures(out: Path, hosts: list[str], tasks: int) -> list[str]:
+    """Hosts whose recap is not ok=every task, none unreachable or failed."""
     text = out.read_text(errors="replace")
-    for h, n in tasks.items():
+    bad = []
+    for h in hosts:
         m = re.search(rf"^{h}\s+:\s+ok=(\d+)\s.*unreachable=(\d+)\s+failed=(\d+)", text, re.M)
-        if not m or int(m.group(1)) != n or m.group(2) != "0" or m.group(3) != "0":
+        if not m or int(m.group(1)) != tasks or m.group(2) != "0" or m.group(3) != "0":
+            bad.append(f"{h}: {m.group(0) if m else 'no recap'}")
+    return bad
+
+
+# --- what the hosts recorded -------------------------------------------------------------------------
+
+
+def host_marks(lab_obj: Any, hosts: list[str]) -> dict[str, dict[str, int]]:
+    return {h: records.offsets(lab_obj.hdir(h)) for h in hosts}
+
+
+def host_work(lab_obj: Any, hosts: list[str], marks: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """What each host recorded of one run: connections, command sessions, env sourcings, the commands run
+    through sh (normalized, sorted), the most at once, nlserver starts (argv), commands with no end."""
+    out = {}
+    for h in hosts:
+        got = records.since(lab_obj.hdir(h), marks[h])
+        out[h] = {
+            "connections": got.connections,
+            **records.signature(got),
+            "unended": sum(1 for c in got.commands if c.end is None),
+            "nonzero": sum(1 for c in got.commands if c.rc not in (0, None)),
+        }
+    return out
+
+
+def sessions_closed(lab_obj: Any, hosts: list[str], timeout: float = 10.0) -> bool:
+    """Wait until no host's sshd listener has a connection process left (all reaped: their CPU counted
+    in the listener's cutime/cstime, their records written); False when one is left at ``timeout``."""
+    pids = [read_pidfile(lab_obj.hdir(h) / "run" / f"sshd.{SSH_PORT}.pid") for h in hosts]
+    deadline = time.monotonic() + timeout
+    while any(pid and _children(pid) for pid in pids):
+        if time.monotonic() > deadline:
             return False
+        time.sleep(0.05)
     return True
 
 
+def hosts_cpu(lab_obj: Any, hosts: list[str]) -> float:
+    """CPU seconds the hosts' sshd listeners and every session they reaped have used (utime, stime,
+    cutime, cstime of /proc/PID/stat): what the clients' connections made the hosts do, commands included."""
+    total = 0
+    for h in hosts:
+        pid = read_pidfile(lab_obj.hdir(h) / "run" / f"sshd.{SSH_PORT}.pid")
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, TypeError):
+            continue
+        total += sum(int(x) for x in fields[11:15])  # fields 14-17 of proc(5), counted after "pid (comm)"
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 # --- the runs ----------------------------------------------------------------------------------------
+
+
+def nlsim_processes() -> int:
+    """Lab simulator processes running on the machine (any lab's): other work sharing the cores."""
+    n = 0
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                if b"nlsim" in (d / "cmdline").read_bytes():
+                    n += 1
+    return n
 
 
 def source_state() -> tuple[str, list[str]]:
@@ -395,6 +553,54 @@ def set_env(probe_set: str) -> dict[str, str]:
     return env
 
 
+def paired(xs: list[float], ys: list[float]) -> float | None:
+    """Median of the per-round ratios ys[i] / xs[i] (rounds in which both ran); None without any."""
+    ratios = [y / x for x, y in zip(xs, ys, strict=False) if x > 0]
+    return statistics.median(ratios) if ratios else None
+
+
+def work_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A tool's work over its runs, from the hosts' records: per host the same every run (``consistent``),
+    and its figures per host (the largest over hosts and runs; ``parallel``: the most at once)."""
+    per_host: dict[str, set[str]] = {}
+    for r in runs:
+        for h, w in r["work"].items():
+            same = {k: v for k, v in w.items() if k not in ("parallel", "unended", "nonzero")}
+            per_host.setdefault(h, set()).add(json.dumps(same, sort_keys=True))
+    every = [w for r in runs for w in r["work"].values()]
+
+    def most(key: str) -> int:
+        return max((w[key] if isinstance(w[key], int) else len(w[key]) for w in every), default=0)
+
+    return {
+        "consistent": all(len(v) == 1 for v in per_host.values()),
+        "per_host": {h: json.loads(next(iter(v))) for h, v in per_host.items()},
+        "connections": most("connections"),
+        "sessions": most("sessions"),
+        "env_sourcings": most("env_sourcings"),
+        "commands": most("commands"),
+        "nlserver": most("nlserver"),
+        "parallel": most("parallel"),
+        "unended": sum(w["unended"] for w in every),
+        "nonzero": max((w["nonzero"] for w in every), default=0),
+    }
+
+
+def same_work(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """How tool a's recorded work differs from tool b's (empty: the same on every host)."""
+    diff = []
+    if a["per_host"].keys() != b["per_host"].keys():
+        return ["different hosts"]
+    for h in sorted(b["per_host"]):
+        x, y = a["per_host"][h], b["per_host"][h]
+        for key in sorted(y):
+            if x.get(key) != y[key]:
+                diff.append(f"{h} {key}")
+    if a["parallel"] != b["parallel"]:
+        diff.append(f"at most {a['parallel']} at once, not {b['parallel']}")
+    return diff
+
+
 def run_fleet(
     args: argparse.Namespace,
     lab_dir: Path,
@@ -404,23 +610,42 @@ def run_fleet(
     work: Path,
     probe_set: str,
 ) -> dict[str, Any]:
+    from lab import Lab
+
+    lab_obj = Lab(lab_dir, args.net, project_inventory=False)
     hosts = [f"lab{i}" for i in range(1, n + 1)]
     tmp = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=work))
-    script = floor_script(tmp, lab_dir, hosts, pr)
-    tasks = ansible_files(tmp, lab_dir, hosts, pr) if ansible else {}
+    script = floor_script(tmp, lab_dir, hosts, pr, args.forks)
+    with_c = ansible is not None and n in args.ansible_sizes
+    tasks = ansible_files(tmp, lab_dir, hosts, pr) if with_c else 0
     host_args = [a for h in hosts for a in ("--host", h)]
     modules = pr["lab1"]["modules"]
+    rounds = args.runs_large if n >= 50 else args.runs
     res: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": []}
-    ok = {"a": True, "b": True, "c": True}
-    large = n >= 50 and probe_set == "playbooks"
-    slow_runs = (args.slow_runs_large if large else args.slow_runs) if n in args.ansible_sizes else 0
+    failures: dict[str, list[str]] = {"a": [], "b": [], "c": []}
     load_before = os.getloadavg()
-    for i in range(args.runs):
-        r = measure(["bash", str(script)])
-        ok["a"] &= r["rc"] == 0 and floor_ok(tmp, hosts, pr)
-        res["a"].append(r)
+
+    def timed(k: str, argv: list[str], **kw: Any) -> dict[str, Any]:
+        marks = host_marks(lab_obj, hosts)
+        cpu0 = hosts_cpu(lab_obj, hosts)
+        r = measure(argv, **kw)
+        if k == "c":
+            ansible_close(tmp, lab_dir)  # the connection's last records are written when it closes
+        sessions_closed(lab_obj, hosts)  # the listeners log the closes and reap their last sessions
+        r["host_cpu"] = hosts_cpu(lab_obj, hosts) - cpu0
+        r["work"] = host_work(lab_obj, hosts, marks)
+        res[k].append(r)
+        return r
+
+    for i in range(rounds):
+        r = timed("a", ["sh", str(script)])
+        failures["a"] += [
+            f"round {i + 1}: {f}"
+            for f in floor_failures(tmp, hosts, pr) + ([] if r["rc"] == 0 else [f"exit {r['rc']}"])
+        ]
         audit = tmp / f"audit-{i}.jsonl"
-        r = measure(
+        r = timed(
+            "b",
             # the set's own modules (not `all`: $REMEDIATE_PLAYBOOKS is searched before the shipped playbooks,
             # so `all` would add every shipped playbook to the short set)
             [
@@ -428,6 +653,8 @@ def run_fleet(
                 "check",
                 *modules,
                 *host_args,
+                "--forks",
+                str(args.forks),
                 "-i",
                 str(lab_dir / "inventory.yml"),
                 "--audit-log",
@@ -436,42 +663,71 @@ def run_fleet(
             out=tmp / "remediate.out",
             env=set_env(probe_set),
         )
-        ok["b"] &= r["rc"] == 0 and remediate_ok(audit, hosts, pr)
-        res["b"].append(r)
-        if ansible and i < slow_runs:
-            r = measure(
-                [str(ansible), "-i", str(tmp / "inventory.yml"), "-f", str(n), str(tmp / "probes.yml")],
+        if r["rc"] != 0 or not remediate_ok(audit, hosts, pr):
+            failures["b"].append(f"round {i + 1}: exit {r['rc']}, audit step.started per host not the set's checks")
+        if i == 0:
+            shutil.copy(audit, tmp / "audit-kept.jsonl")
+        if with_c:
+            r = timed(
+                "c",
+                [str(ansible), "-i", str(tmp / "inventory.yml"), "-f", str(args.forks), str(tmp / "probes.yml")],
                 env=ansible_env(tmp),
                 out=tmp / "ansible.out",
                 cwd=tmp,
             )
-            ansible_close(tmp, lab_dir)
-            ok["c"] &= r["rc"] == 0 and ansible_ok(tmp / "ansible.out", tasks)
-            res["c"].append(r)
+            bad = ansible_failures(tmp / "ansible.out", hosts, tasks) + ([] if r["rc"] == 0 else [f"exit {r['rc']}"])
+            failures["c"] += [f"round {i + 1}: {f}" for f in bad]
         print(
-            f"  {probe_set} N={n} run {i + 1}: a {res['a'][-1]['wall']:.2f}s  b {res['b'][-1]['wall']:.2f}s"
-            + (f"  c {res['c'][-1]['wall']:.2f}s" if ansible and i < slow_runs else ""),
+            f"  {probe_set} N={n} round {i + 1}: a {res['a'][-1]['wall']:.2f}s  b {res['b'][-1]['wall']:.2f}s"
+            + (f"  c {res['c'][-1]['wall']:.2f}s" if with_c else "")
+            + ("".join(f"  {k} NOT OK" for k in "abc" if failures[k]) or ""),
             flush=True,
         )
-    per_host = {h: len(pr[h]["batch"].keys) for h in hosts}  # distinct commands: the batch (a), (b) send
     out: dict[str, Any] = {
         "set": probe_set,
         "n": n,
+        "rounds": rounds,
+        "forks": args.forks,
         "commit": args.commit,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "checks_per_host": pr["lab1"]["checks"],
+        "parallel_reads": pr["lab1"]["parallel"],
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
     for k in "abc":
         if res[k]:
-            # (a) and (b) send each host's batch of distinct commands; (c) runs one task per distinct command
-            commands = per_host if k in "ab" else tasks
-            out[k] = {**summarize(res[k]), "ok": ok[k], "commands_per_host": sorted(set(commands.values()))}
+            w = work_summary(res[k])
+            if w["unended"]:
+                failures[k].append(f"{w['unended']} recorded commands with no end")
+            if not w["consistent"]:
+                failures[k].append("a host's recorded work differs between rounds")
+            out[k] = {
+                **summarize(res[k]),
+                "host_cpu_s": statistics.median(r["host_cpu"] for r in res[k]),
+                "cpus": [round(r["cpu"], 3) for r in res[k]],
+                "ok": not failures[k],
+                "failures": failures[k][:5],
+                "work": {key: v for key, v in w.items() if key != "per_host"},
+            }
+            out[k]["_per_host"] = w["per_host"]
+    for k in "ac":
+        if k in out:
+            out[k]["same_work_as_b"] = same_work(
+                {**out[k]["work"], "per_host": out[k]["_per_host"]},
+                {**out["b"]["work"], "per_host": out["b"]["_per_host"]},
+            )
+    if "b" in out:
+        per_host = out["b"]["_per_host"]
+        if probe_set == "playbooks":
+            out["nlserver_record"] = nlserver_starts.explain(per_host, tmp / "audit-kept.jsonl")
+    for k in "abc":
+        out.get(k, {}).pop("_per_host", None)
     if "a" in out and "b" in out:
-        out["b_over_a"] = out["b"]["median_s"] / out["a"]["median_s"]
+        out["b_over_a"] = paired(out["a"]["walls"], out["b"]["walls"])
     if "b" in out and "c" in out:
-        out["c_over_b"] = out["c"]["median_s"] / out["b"]["median_s"]
+        out["c_over_b"] = paired(out["b"]["walls"], out["c"]["walls"])
+        out["cpu_c_over_b"] = paired(out["b"]["cpus"], out["c"]["cpus"])
     if not args.keep_tmp:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -510,15 +766,23 @@ def run_cold(args: argparse.Namespace, lab_dir: Path, ansible: Path | None, work
 
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     cold = results["cold"]
-    rows = []
+    rows: list[dict[str, Any]] = []
 
     def add(
-        name: str, value: float | None, limit: float, le: bool = True, unit: str = "", row: dict | None = None
+        name: str,
+        value: float | None,
+        limit: float,
+        le: bool = True,
+        unit: str = "",
+        row: dict | None = None,
+        kind: str = "",
+        tools: str = "abc",
     ) -> None:
         met = None if value is None else (value <= limit if le else value >= limit)
-        not_ok = [k for k in "abc" if row and k in row and not row[k]["ok"]]
-        if met is not None and not_ok:
-            met = False  # a figure from a run that did not do its work meets nothing
+        not_ok = [k for k in tools if row and k in row and not row[k]["ok"]]
+        differ = [k for k in "ac" if k in tools and row and k in row and row[k].get("same_work_as_b")]
+        if met is not None and (not_ok or differ):
+            met = False  # a figure from a run that did not do its work, or not the same work, meets nothing
         rows.append(
             {
                 "target": name,
@@ -528,19 +792,51 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": unit,
                 "met": met,
                 "not_ok": not_ok,
+                "not_same_work": differ,
                 "commit": row.get("commit", "not recorded") if row else "-",
+                "kind": kind,
+                "set": row.get("set") if row else None,
+                "n": row.get("n") if row else None,
             }
         )
 
+    fleet = {(f["set"], f["n"]): f for f in results["fleet"]}
+    row = fleet.get(("short", 10))
+    add("short: c/b at N=10", (row or {}).get("c_over_b"), TARGETS["c_over_b_short_n10"], le=False, row=row, kind="c/b")
+    for n in sorted(n for s, n in fleet if s == "playbooks"):
+        row = fleet[("playbooks", n)]
+        add(
+            f"playbooks (`check all`): b/a at N={n}",
+            row.get("b_over_a"),
+            TARGETS["b_over_a_playbooks"],
+            row=row,
+            kind="b/a",
+            tools="ab",
+        )
+        if "c" in row:
+            add(
+                f"playbooks (`check all`): runner CPU c/b at N={n}",
+                row.get("cpu_c_over_b"),
+                TARGETS["cpu_c_over_b_playbooks"],
+                le=False,
+                row=row,
+                kind="cpu c/b",
+                tools="bc",
+            )
     for probe_set in results["sets"]:
-        fleet = {f["n"]: f for f in results["fleet"] if f["set"] == probe_set}
-        for n, lim in ((1, TARGETS["b_over_a_n1"]), (10, TARGETS["b_over_a_n10"]), (50, TARGETS["b_over_a_n50"])):
-            add(f"{probe_set}: b/a at N={n}", fleet.get(n, {}).get("b_over_a"), lim, row=fleet.get(n))
-        row10 = fleet.get(10)
-        add(f"{probe_set}: c/b at N=10", (row10 or {}).get("c_over_b"), TARGETS["c_over_b_n10"], le=False, row=row10)
-        row50 = fleet.get(50)
-        rss = (row50 or {}).get("b", {}).get("maxrss_mb")
-        add(f"{probe_set}: remediate peak RSS at N=50", rss, TARGETS["rss_n50_mb"], unit="MB", row=row50)
+        row = fleet.get((probe_set, 50))
+        rss = (row or {}).get("b", {}).get("maxrss_mb")
+        add(f"{probe_set}: remediate peak RSS at N=50", rss, TARGETS["rss_n50_mb"], unit="MB", row=row, tools="b")
+    starts = [f for f in results["fleet"] if f.get("nlserver_record")]
+    first = min(starts, key=lambda f: f["n"]) if starts else None
+    add(
+        "nlserver starts per host per `check all` sweep",
+        max(f["nlserver_record"]["most"] for f in starts) if starts else None,
+        TARGETS["nlserver_starts"],
+        row=first,
+        kind="nlserver",
+        tools="b",
+    )
     cold_commit = results.get("cold_commit", results.get("commit"))
     for name, key, limit in (
         ("remediate --help median", "remediate --help", TARGETS["help_s"]),
@@ -552,34 +848,75 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         ),
     ):
         entry = cold.get(key)
-        row = {"commit": cold_commit, "b": {"ok": entry["exit_codes"] == [0]}} if entry else None
-        add(name, (entry or {}).get("median_s"), limit, unit="s", row=row)
+        crow = {"commit": cold_commit, "b": {"ok": entry["exit_codes"] == [0]}} if entry else None
+        add(name, (entry or {}).get("median_s"), limit, unit="s", row=crow, kind="cold:" + key, tools="b")
     return rows
 
 
 HOW_COUNTED = [
     (
         "median s / min-max s",
-        "wall time of the whole command (process start to exit), median and range over the row's runs",
+        "wall time of the whole command (process start to exit), median and range over the row's rounds",
     ),
-    ("CPU s", "user + system CPU of the measured process tree (wait4 rusage of its children), median"),
+    ("CPU s", "user + system CPU of the measured client process tree (wait4 rusage of its children), median"),
+    (
+        "host CPU s",
+        "CPU the lab hosts' sshd listeners and every session they reaped used during the run (utime, stime, "
+        "cutime, cstime of /proc/PID/stat), summed over the hosts, median: the work the commands made the hosts do",
+    ),
     ("max RSS MB", "the largest resident set of any single process of the tree (GNU time %M), largest over the runs"),
     ("tree RSS MB", "peak of the summed RSS of the whole process tree, sampled every 50 ms (shared pages per process)"),
-    ("commands/host", "distinct commands each host ran: the batch script of (a) and (b), one task each in (c)"),
+    (
+        "host records",
+        'what each host recorded of each run (lab/records.py; lab/README.md "Records"), the largest over hosts '
+        "and rounds: conn = connections its sshd accepted, sess = command sessions, env = sourcings of env.sh, "
+        "sh = commands run through `sh` after env.sh (each command of the batch), nl = nlserver starts, "
+        "at once = the most of those commands started before every earlier one had ended (from their recorded "
+        "starts and ends: the batch's `parallel_reads` waves; 1 when they run one after another)",
+    ),
+    (
+        "same work as (b)",
+        "every host recorded, for this tool and for (b), the same connections, sessions, env sourcings, "
+        "commands (text with per-run random tokens masked), nlserver starts, and the same most-at-once; "
+        "otherwise the fields that differ",
+    ),
     (
         "ok",
-        "every run of that tool exited 0 and did all its work: (a) every frame of every host's batch came "
-        "back, (b) `check` exited 0 and its audit log has one step.started per check of the set on every host "
-        "(no other playbook ran), (c) every host ok=its task count, none unreachable or failed",
+        "every round of that tool exited 0 and did all its work, by one rule for the three: the holds listing "
+        "exited 0, the settings read printed its sections, the batch exited 0 with every command's frame and "
+        "none stopped (exit -1, 124, 137); (a) from its outputs, (b) `check` exited 0 and its audit log has one "
+        "step.started per check of the set on every host, (c) each task's `failed_when` applies that rule to its "
+        "result and every host's recap is ok=3, none unreachable or failed; and for every tool every command a "
+        "host recorded has an end, and each host recorded the same work every round",
     ),
-    ("b/a, c/b", "ratio of the medians of the same row (same N, same probes, interleaved runs)"),
+    (
+        "b/a, c/b, CPU c/b",
+        "median over the row's rounds of the ratio of the two tools' figures in the same round (each round runs "
+        "a, b, c one after the other, so every ratio comes from the same rounds)",
+    ),
     ("cold start", "median wall time of the command over its runs, after one untimed warm-up run"),
-    ("met", "the figure is within its limit and every tool of its row was ok; a row that was not ok meets nothing"),
+    (
+        "met",
+        "the figure is within its limit, every tool of its row was ok and did the same work as (b); "
+        "otherwise it meets nothing",
+    ),
 ]
 
 
 def fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
+
+
+NAMES = {"a": "(a) OpenSSH floor", "b": "(b) remediate check", "c": "(c) ansible-playbook"}
+
+
+def records_cell(w: dict[str, Any] | None) -> str:
+    if not w:
+        return "-"
+    return (
+        f"conn {w['connections']}, sess {w['sessions']}, env {w['env_sourcings']}, sh {w['commands']}, "
+        f"nl {w['nlserver']}, at once {w['parallel']}"
+    )
 
 
 def analysis(results: dict[str, Any]) -> list[str]:
@@ -589,35 +926,39 @@ def analysis(results: dict[str, Any]) -> list[str]:
         where = f"{f['set']} probes, N={f['n']}"
         bits = []
         if f.get("b_over_a") is not None:
-            faster = "faster than" if f["b_over_a"] < 1 else "slower than"
             bits.append(
-                f"remediate took {fmt(f['b']['median_s'])} s against the floor's {fmt(f['a']['median_s'])} s "
-                f"(b/a {fmt(f['b_over_a'])}: {faster} raw OpenSSH)"
+                f"remediate {fmt(f['b']['median_s'])} s, floor {fmt(f['a']['median_s'])} s "
+                f"(b/a {fmt(f['b_over_a'])} over {f['rounds']} rounds)"
             )
         if f.get("c_over_b") is not None:
-            bits.append(f"ansible-playbook took {fmt(f['c']['median_s'])} s (c/b {fmt(f['c_over_b'], 1)})")
-        cmds = {k: f[k].get("commands_per_host") for k in "abc" if k in f}
-        same = len({json.dumps(v) for v in cmds.values()}) == 1
-        if None in cmds.values():
-            bits.append("commands per host not recorded (a run from before they were)")
-        elif same:
-            bits.append(f"every tool ran the same {', '.join(map(str, cmds['b']))} distinct commands per host")
-        else:
-            bits.append("**commands per host differ between tools**: " + json.dumps(cmds))
-        not_ok = [k for k in "abc" if k in f and not f[k]["ok"]]
+            bits.append(
+                f"ansible-playbook {fmt(f['c']['median_s'])} s (c/b {fmt(f['c_over_b'], 1)}; CPU "
+                f"{fmt(f['c']['cpu_s'])} s against {fmt(f['b']['cpu_s'])} s, CPU c/b {fmt(f.get('cpu_c_over_b'), 1)})"
+            )
+        tools = [k for k in "abc" if k in f]
+        differ = {k: f[k]["same_work_as_b"] for k in "ac" if k in f and f[k].get("same_work_as_b")}
+        if differ:
+            bits.append(
+                "**the hosts recorded different work**: "
+                + "; ".join(f"{NAMES[k]}: {', '.join(v[:4])}" for k, v in differ.items())
+            )
+        elif "b" in f:
+            w = f["b"]["work"]
+            bits.append(
+                f"the hosts recorded the same work for {', '.join(NAMES[k] for k in tools)}: per host "
+                f"{w['connections']} connection(s), {w['sessions']} command sessions, {w['env_sourcings']} "
+                f"sourcing(s) of env.sh, {w['commands']} commands through sh, at most {w['parallel']} at once "
+                f"(parallel_reads {f.get('parallel_reads', '-')}), {w['nlserver']} nlserver start(s)"
+            )
+        not_ok = [k for k in tools if not f[k]["ok"]]
         if not_ok:
-            bits.append(f"**not ok: {', '.join(not_ok)}** (its figures meet no target)")
+            bits.append(
+                "**not ok: "
+                + "; ".join(f"{k} ({'; '.join(f[k].get('failures', [])[:2])})" for k in not_ok)
+                + "** (its figures meet no target)"
+            )
         load = f"load {f['load_before'][0]} before, {f['load_after'][0]} after"
         out.append(f"- {where} ({f.get('commit', 'commit not recorded')}, {load}): " + "; ".join(bits) + ".")
-    cpu = [(f["set"], f["n"], f["a"]["cpu_s"], f["b"]["cpu_s"]) for f in results["fleet"] if "a" in f and "b" in f]
-    if cpu:
-        out += [
-            "",
-            "CPU of the client side per row (median CPU s of the measured tree, floor vs remediate): "
-            + "; ".join(f"{p} N={n}: {fmt(x)} vs {fmt(y)}" for p, n, x, y in cpu)
-            + ". The floor starts one OpenSSH client per host at once; remediate runs at most `--forks` "
-            "hosts at a time in one process.",
-        ]
     commits = sorted({f.get("commit", "?") for f in results["fleet"]})
     if len(commits) > 1:
         out += ["", f"The rows come from {len(commits)} commits ({', '.join(commits)}): compare rows of one commit."]
@@ -633,30 +974,74 @@ def analysis(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def _row(v: dict[str, Any], results: dict[str, Any]) -> dict[str, Any] | None:
+    return next((f for f in results["fleet"] if f["set"] == v.get("set") and f["n"] == v.get("n")), None)
+
+
 def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
-    """Why a target is missed and what would close it, from the row's own figures."""
-    m = re.fullmatch(r"(\w+): c/b at N=(\d+)", v["target"])
-    row = next((f for f in results["fleet"] if m and f["set"] == m.group(1) and f["n"] == int(m.group(2))), None)
-    if m is None or row is None or "a" not in row or "c" not in row:
-        return f"Missed: {v['target']} ({fmt(v['value'])} {v['unit']}, limit {v['op']} {v['limit']:g})."
-    a, b, c = (row[k]["median_s"] for k in "abc")
-    bound = c / a
-    text = (
-        f"Why {v['target']} is missed: ansible-playbook took {fmt(c)} s and the floor {fmt(a)} s for the same "
-        f"commands on the same hosts, so a runner exactly as fast as raw OpenSSH would reach c/b {fmt(bound, 1)}; "
-        f"remediate took {fmt(b)} s ({'under' if b < a else 'over'} the floor by {fmt(abs(b - a))} s)."
-    )
-    if bound < v["limit"]:
-        cpu_b, cpu_c = row["b"]["cpu_s"], row["c"]["cpu_s"]
-        return text + (
-            " The time is the work on the hosts (the Campaign commands the checks run), which every tool does "
-            "alike, not the runner's own: in the lab every host shares this machine's cores, so the hosts' work "
-            f"is queued behind each other's. The runners' own CPU tells them apart: ansible-playbook {fmt(cpu_c)} s, "
-            f"remediate {fmt(cpu_b)} s ({fmt(cpu_c / cpu_b, 1)} times less) for the same run. What would close it: "
-            "hosts with cores of their own (a real fleet: each host does its share at once), fewer or cheaper "
-            "host commands per check for every tool, or a target for this set stated against the floor (b/a, met)."
+    """Why a target is missed, from the figures of its own row (every number and comparison computed)."""
+    head = f"Missed: {v['target']}: {fmt(v['value'])} {v['unit']}".rstrip() + f", limit {v['op']} {v['limit']:g}"
+    if v.get("not_ok") or v.get("not_same_work"):
+        extra = []
+        if v.get("not_ok"):
+            extra.append(f"not ok: {', '.join(v['not_ok'])}")
+        if v.get("not_same_work"):
+            extra.append(f"not the same recorded work as (b): {', '.join(v['not_same_work'])}")
+        head += " (" + "; ".join(extra) + ")"
+    row = _row(v, results)
+    cold = results.get("cold", {})
+    kind = v.get("kind", "")
+    if kind == "b/a" and row and "a" in row and "b" in row:
+        a, b = row["a"], row["b"]
+        gap = b["median_s"] - a["median_s"]
+        text = (
+            f"{head}. Over {row['rounds']} rounds remediate took {fmt(b['median_s'])} s and the floor "
+            f"{fmt(a['median_s'])} s (medians; {fmt(gap)} s apart). Client CPU: remediate {fmt(b['cpu_s'])} s, "
+            f"floor {fmt(a['cpu_s'])} s; host CPU: {fmt(b['host_cpu_s'])} s under remediate, "
+            f"{fmt(a['host_cpu_s'])} s under the floor."
         )
-    return text + " What would close it: a smaller runner overhead over the floor (b - a)."
+        fab = cold.get("python -c 'import fabric'", {}).get("median_s")
+        if fab is not None:
+            share = gap / fab if fab > 0 else None
+            text += (
+                f" Importing fabric alone takes {fmt(fab)} s (cold start table): the gap is {fmt(share, 1)} times that."
+            )
+        limit_gap = a["median_s"] * (v["limit"] - 1)
+        text += f" Meeting b/a {v['op']} {v['limit']:g} at this floor needs a gap of at most {fmt(limit_gap)} s."
+        return text
+    if kind == "c/b" and row and all(k in row for k in "abc"):
+        a, b, c = (row[k]["median_s"] for k in "abc")
+        bound = c / a if a > 0 else None
+        text = (
+            f"{head}. ansible-playbook took {fmt(c)} s and the floor {fmt(a)} s for the same recorded work, so a "
+            f"runner exactly as fast as raw OpenSSH would reach c/b {fmt(bound, 1)}; remediate took {fmt(b)} s "
+            f"({'under' if b < a else 'over'} the floor by {fmt(abs(b - a))} s)."
+        )
+        if bound is not None and bound < v["limit"]:
+            text += f" That bound is below {v['limit']:g}: no runner reaches the target against this ansible time."
+        return text
+    if kind == "cpu c/b" and row and "b" in row and "c" in row:
+        return (
+            f"{head}. Client CPU over {row['rounds']} rounds: ansible-playbook {fmt(row['c']['cpu_s'])} s, "
+            f"remediate {fmt(row['b']['cpu_s'])} s, the floor {fmt(row['a']['cpu_s']) if 'a' in row else '-'} s "
+            f"(medians)."
+        )
+    if kind == "nlserver" and row:
+        rec = row["nlserver_record"]
+        parts = []
+        for s in rec["starts"]:
+            steps = s["steps"]
+            shown = ", ".join(steps[:4]) + (f" and {len(steps) - 4} more" if len(steps) > 4 else "")
+            parts.append(f"`nlserver {s['argv']}` (read by {len(steps)} step(s){': ' + shown if steps else ''})")
+        return (
+            f"{head}. {rec['host']} recorded these nlserver starts in one `check all` sweep "
+            f"(run/nlserver-starts.log), each with the steps of that run's audit log whose command or "
+            f"snapshot runs it: " + "; ".join(parts) + "."
+        )
+    if kind.startswith("cold:"):
+        base = cold.get("python -c pass", {}).get("median_s")
+        return head + (f"; `python -c pass` alone takes {fmt(base, 3)} s on this machine." if base else ".")
+    return head + "."
 
 
 def write_doc(results: dict[str, Any], path: Path) -> None:
@@ -672,42 +1057,53 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         f"- {m['nproc']} cores, {m['cpu']}, {m['mem_gb']} GB RAM, Linux {m['kernel']}",
         f"- Python {m['python']}; {m['openssh']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"- ansible-core: {results.get('ansible_version') or 'not measured'}",
-        f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}",
+        f"- load average (1/5/15 min) at start {results['load_start']}, at end {results['load_end']}; "
+        f"{results.get('nlsim_at_start', 'not counted')} lab simulator processes (`nlsim`) running on the "
+        "machine at the start, the bench's own lab not yet grown",
         f"- date {results['date']}; runner at commit {results['commit']} (each row and the cold start name "
         "their own); regenerate with `make bench`",
         "- commands: " + "; ".join(f"`{c}`" for c in results.get("commands", [results["command"]])),
         "",
         "## What is measured",
         "",
-        f"A lab fleet (`python -m lab --dir {results['lab_dir']} --net {results['net']} up --hosts N`, grown "
-        "to each fleet size before its rows, so no idle host adds its background work to a smaller fleet's "
-        "figures): every host a real sshd on loopback and simulated Campaign modules. "
-        "Two probe sets, each built from playbooks for each host exactly as `remediate check all` builds "
-        "them (`plan.read_batch`: one batch script per host, read steps sending the same command sharing one "
-        "execution, every database query in one `nlserver javascript` call, `parallel_reads` steps at a time), "
-        "so (a), (b) and (c) run the same distinct commands on each host:",
+        f"A lab fleet (`REMEDIATE_LAB_RECORD=1 python -m lab --dir {results['lab_dir']} --net {results['net']} up "
+        "--hosts N`, grown to each fleet size before its rows, so no idle host adds its background work to a "
+        "smaller fleet's figures): every host a real sshd on loopback and simulated Campaign modules, each "
+        'recording what it receives (lab/README.md "Records"). For each host the bench builds, with the '
+        "runner's own functions, what `remediate check` sends it: the holds listing, the host's settings read "
+        "(env script sourced) and the sweep's batch script (`plan.read_batch`: env script sourced once, read steps "
+        "sending the same command sharing one execution, every database query in one `nlserver javascript` call, "
+        "`parallel_reads` commands at a time). Two probe sets:",
         "",
-        f"- **playbooks**: the read-only checks of every shipped playbook "
-        f"({results['probes'].get('playbooks', '-')} distinct commands per host; modules "
+        f"- **playbooks**: the read-only checks of every shipped playbook, i.e. `check all` "
+        f"({results['probes'].get('playbooks', '-')} distinct commands in the batch; modules "
         f"{', '.join(results.get('modules', []))}). Many call `nlserver` (a Python simulator process on "
-        "the lab host; `nlserver javascript` reads the lab's PostgreSQL) or `ss`: the host-side work dominates, "
-        "and it runs on the same cores;",
+        "the lab host; `nlserver javascript` reads the lab's PostgreSQL) or `ss`, on the same cores as the clients;",
         f"- **short**: `bench/short/` ({results['probes'].get('short', '-')} distinct short commands: hostname, "
         "uname, df, ls ...), the transport-bound workload (`$REMEDIATE_PLAYBOOKS=bench/short`).",
         "",
-        "- **(a) floor**: raw OpenSSH (`ssh -F ssh_config -o BatchMode=yes labK REMOTE <SCRIPT`), one connection "
-        "per host; SCRIPT is the sweep's batch script and REMOTE the command line that reads it from stdin, the "
-        "very ones remediate sends; all hosts in parallel from one `bash` script;",
-        "- **(b) remediate**: `python -m runner check MODULES --host lab1 ... --host labN -i inventory.yml` (the set's "
-        "modules; default "
-        "`--forks 10`), the runner of the measured commit, a fresh audit log per run;",
-        "- **(c) ansible**: `ansible-playbook -f N`, one `shell` task per distinct command of the host's batch "
-        "(env script sourced in each), `gather_facts: false`, `pipelining = True`, default ssh_args "
-        "(ControlMaster/ControlPersist, closed after each run so every run starts cold).",
+        f"- **(a) floor**: raw OpenSSH: per host one connection (`ssh -F ssh_config -o BatchMode=yes -o "
+        "ControlMaster=yes -o ControlPersist=yes`) carrying those three commands one after the other, each the "
+        "command line remediate sends with the same script on its stdin; at most "
+        f"{results.get('forks', '-')} hosts at once (`xargs -P {results.get('forks', '-')}`);",
+        f"- **(b) remediate**: `python -m runner check MODULES --host lab1 ... --host labN --forks "
+        f"{results.get('forks', '-')} -i inventory.yml` (the set's modules), the runner of the measured commit, a "
+        "fresh audit log per run;",
+        f"- **(c) ansible**: `ansible-playbook -f {results.get('forks', '-')}`, three `shell` tasks per host, each "
+        "the same command line as (a) with the same script on its stdin (`stdin:`): the sweep's batch is ONE "
+        "task, so ansible sources env.sh as often as (a) and (b) and runs the batch's commands as many at once; "
+        "each task's `failed_when` checks its result (the batch: exit 0, every command's frame, none stopped), "
+        "`gather_facts: false`, `pipelining = True`, default ssh_args (ControlMaster/ControlPersist, closed after "
+        "each run so every run starts cold).",
         "",
-        "Runs are interleaved (a, b, c, a, b, c, ...); each row gives its own run counts. Fleet sizes measured: "
+        "After every run the bench reads each host's records of that run and compares them across the tools "
+        "(columns *host records* and *same work as (b)*): a row whose tools did not make the hosts do the same "
+        "work meets no target.",
+        "",
+        "Each round runs a, b, c one after the other; every tool of a row runs the same number of rounds, and "
+        "each ratio is the median of the per-round ratios. Fleet sizes measured: "
         + ", ".join(f"{p} N={n}" for p, n in sorted({(f["set"], f["n"]) for f in results["fleet"]}))
-        + "; the targets name N=1, 10 and 50 (a target of a size not measured reads 'not measured').",
+        + ".",
         "",
         "## How each figure is counted",
         "",
@@ -715,30 +1111,34 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         "",
         "## Fleet sweep",
         "",
-        "| probes | N | tool | commands/host | median s | min-max s | CPU s | max RSS MB | tree RSS MB | ok | commit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| probes | N | tool | rounds | median s | min-max s | CPU s | host CPU s | max RSS MB | tree RSS MB "
+        "| host records (per host) | same work as (b) | ok | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    names = {"a": "(a) OpenSSH floor", "b": "(b) remediate check", "c": "(c) ansible-playbook"}
     for f in results["fleet"]:
         for k in "abc":
             if k in f:
                 s = f[k]
+                same = (
+                    "-"
+                    if k == "b"
+                    else ("yes" if not s.get("same_work_as_b") else "**no**: " + ", ".join(s["same_work_as_b"][:3]))
+                )
                 L.append(
-                    f"| {f['set']} | {f['n']} | {names[k]} ({s['runs']} runs) | "
-                    f"{', '.join(map(str, s.get('commands_per_host', []))) or '-'} | {fmt(s['median_s'])} | "
-                    f"{fmt(s['min_s'])}-{fmt(s['max_s'])} | {fmt(s['cpu_s'])} | {fmt(s['maxrss_mb'], 1)} | "
-                    f"{fmt(s['tree_rss_mb'], 1)} | {'yes' if s['ok'] else '**NO**'} | "
-                    f"{f.get('commit', 'not recorded')} |"
+                    f"| {f['set']} | {f['n']} | {NAMES[k]} | {s['runs']} | {fmt(s['median_s'])} | "
+                    f"{fmt(s['min_s'])}-{fmt(s['max_s'])} | {fmt(s['cpu_s'])} | {fmt(s.get('host_cpu_s'))} | "
+                    f"{fmt(s['maxrss_mb'], 1)} | {fmt(s['tree_rss_mb'], 1)} | {records_cell(s.get('work'))} | "
+                    f"{same} | {'yes' if s['ok'] else '**NO**'} | {f.get('commit', 'not recorded')} |"
                 )
     L += [
         "",
-        "| probes | N | b/a | c/b | lab hosts up | load before → after | date |",
-        "|---|---|---|---|---|---|---|",
+        "| probes | N | b/a | c/b | CPU c/b | lab hosts up | load before → after | date |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in results["fleet"]:
         L.append(
             f"| {f['set']} | {f['n']} | {fmt(f.get('b_over_a'))} | {fmt(f.get('c_over_b'), 1)} | "
-            f"{f.get('lab_hosts', results.get('lab_hosts', '-'))} | "
+            f"{fmt(f.get('cpu_c_over_b'), 1)} | {f.get('lab_hosts', results.get('lab_hosts', '-'))} | "
             f"{f['load_before'][0]} → {f['load_after'][0]} | {f.get('date', 'not recorded')} |"
         )
     cold = results["cold"]
@@ -800,9 +1200,9 @@ def main() -> int:
     ap.add_argument("--net", default="127.0.7")
     ap.add_argument("--sizes", default="1,10,50")
     ap.add_argument("--ansible-sizes", default="1,10,50", help="N for which (c) runs ('' to skip ansible)")
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--slow-runs", type=int, default=3, help="runs of (c)")
-    ap.add_argument("--slow-runs-large", type=int, default=3, help="runs of (c) at N >= 50 on the playbooks set")
+    ap.add_argument("--runs", type=int, default=5, help="rounds (a, b, c each once) per row")
+    ap.add_argument("--runs-large", type=int, default=3, help="rounds per row at N >= 50")
+    ap.add_argument("--forks", type=int, default=10, help="hosts at once for every tool (remediate's --forks)")
     ap.add_argument("--sets", default="short,playbooks", help="probe sets: short, playbooks")
     ap.add_argument("--report-only", action="store_true", help="rewrite the doc from the JSON results")
     ap.add_argument(
@@ -812,7 +1212,7 @@ def main() -> int:
     )
     ap.add_argument("--skip-cold", action="store_true", help="do not measure cold start")
     ap.add_argument("--cold-runs", type=int, default=10)
-    ap.add_argument("--quick", action="store_true", help="N=1,10; 2 runs; ansible only at N=1")
+    ap.add_argument("--quick", action="store_true", help="N=1,10; 2 rounds; ansible only at N=1")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end (reused next time)")
     ap.add_argument("--keep-tmp", action="store_true")
     ap.add_argument(
@@ -829,16 +1229,19 @@ def main() -> int:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str) + "\n")
         write_doc(results, Path(args.doc))
         return 0
-    args.commit, dirty = source_state()
+    commit, dirty = source_state()
+    dirty = [p for p in dirty if p.startswith(MEASURED)]  # other engineers' edits elsewhere are not measured
+    args.commit = commit if dirty else commit.removesuffix("-dirty")
     if dirty and not args.allow_dirty:
         print(
-            f"bench: the tree has uncommitted changes ({', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}): "
-            "commit first (a published figure comes from one commit), or pass --allow-dirty",
+            f"bench: measured code has uncommitted changes ({', '.join(dirty[:5])}"
+            f"{' ...' if len(dirty) > 5 else ''}): commit first (a published figure comes from one commit), "
+            "or pass --allow-dirty",
             file=sys.stderr,
         )
         return 2
     if args.quick:
-        args.sizes, args.ansible_sizes, args.runs, args.slow_runs, args.cold_runs = "1,10", "1", 2, 1, 3
+        args.sizes, args.ansible_sizes, args.runs, args.runs_large, args.cold_runs = "1,10", "1", 2, 2, 3
     sizes = [int(x) for x in args.sizes.split(",") if x]
     sets = [x for x in args.sets.split(",") if x]
     args.ansible_sizes = [int(x) for x in args.ansible_sizes.split(",") if x]
@@ -852,8 +1255,9 @@ def main() -> int:
         "net": args.net,
         "lab_hosts": max(sizes),
         "runs": args.runs,
-        "slow_runs": args.slow_runs,
-        "slow_runs_large": args.slow_runs_large,
+        "runs_large": args.runs_large,
+        "forks": args.forks,
+        "nlsim_at_start": nlsim_processes(),
         "fleet": [],
         "cold": {},
         "sets": sets,
@@ -869,14 +1273,15 @@ def main() -> int:
             f.setdefault("date", old.get("date", "not recorded"))
         old.setdefault("cold_commit", old.get("commit"))
         old.setdefault("cold_date", old.get("date"))
-        old["fleet"] = [f for f in old["fleet"] if (f["set"], f["n"]) not in done]
+        # rows of the same layout only (host records, rounds), not those of the same probe set and N
+        old["fleet"] = [f for f in old["fleet"] if (f["set"], f["n"]) not in done and "rounds" in f]
         old["commit"], old["date"] = results["commit"], results["date"]
         old["commands"] = [*old.get("commands", [old.get("command")]), results["command"]]
         old["sets"] = list(dict.fromkeys([*old["sets"], *sets]))
         old["load_start"] = old.get("load_start")
         if not args.skip_cold:
             old["cold"] = {}
-        for key in ("runs", "slow_runs", "slow_runs_large"):
+        for key in ("runs", "runs_large", "forks"):
             old.setdefault(f"{key}_by_command", {})[results["command"]] = results[key]
         results = old
     ansible = ansible_bin() if args.ansible_sizes else None
@@ -890,6 +1295,9 @@ def main() -> int:
         # would add their background work to a smaller fleet's figures.
         sizes = sorted(sizes)
         print(f"bench: lab in {lab_dir} ({args.net}.x), grown to each of N={sizes}", flush=True)
+        os.environ[RECORD_ENV] = "1"  # `up` writes hosts that record what they receive
+        if lab_hosts(lab_dir, args.net) and not recording(lab_dir):
+            lab(["down"], args)  # a lab set up without the records: the rows need them
         if len(lab_hosts(lab_dir, args.net)) < sizes[0]:
             lab(["up", "--hosts", str(sizes[0]), "--no-project-inventory"], args)
         if not args.skip_cold:

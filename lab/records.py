@@ -114,13 +114,34 @@ def max_parallel(commands: list[Command]) -> int:
     return best
 
 
+def waves(commands: list[Command]) -> list[int]:
+    """The commands grouped by start: a group ends when every command started so far has ended before
+    the next one starts. Their sizes say how many the client let run at once (a batch run ``parallel_reads``
+    at a time gives groups of that size, one after another gives 1s), even for commands too short to
+    overlap: one that ends before its sibling starts keeps the group open while another still runs."""
+    sizes: list[int] = []
+    ended: int | None = None  # when every command started so far had ended (None: one has not)
+    for c in sorted(commands, key=lambda c: c.start):
+        if sizes and ended is not None and c.start > ended:
+            sizes.append(1)
+            ended = c.end
+        elif sizes:
+            sizes[-1] += 1
+            ended = None if ended is None or c.end is None else max(ended, c.end)
+        else:
+            sizes.append(1)
+            ended = c.end
+    return sizes
+
+
 def signature(got: Received) -> dict[str, Any]:
     """What two runs that did the same work on a host have in common: sessions, env sourcings, the
-    commands (normalized, sorted), how many ran at once at most, the nlserver starts (normalized, sorted)."""
+    commands (normalized, sorted), the largest group of :func:`waves`, the nlserver starts (normalized,
+    sorted)."""
     return {
         "sessions": got.sessions,
         "env_sourcings": got.env_sourcings,
         "commands": sorted(normalize(c.text) for c in got.commands),
-        "parallel": max_parallel(got.commands),
+        "parallel": max(waves(got.commands), default=0),
         "nlserver": sorted(normalize(a) for a in got.nlserver),
     }

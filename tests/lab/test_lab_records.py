@@ -63,6 +63,7 @@ def test_host_records_sessions_sourcings_commands_and_starts(rlab: Lab) -> None:
         ("sleep 0.4", 0),
     ]
     assert records.max_parallel(got.commands) == 2  # the two sleeps ran at once
+    assert records.waves(got.commands) == [1, 2]  # one command, then two started together
     assert all(c.end is not None and c.end >= c.start for c in got.commands)
     assert got.nlserver == ["pdump -who"]
 
@@ -90,3 +91,14 @@ def test_two_runs_of_the_same_work_have_one_signature(rlab: Lab) -> None:
     marks = records.offsets(h)
     assert ssh(rlab, "lab1", f". {env} && sh -c 'echo other' >/dev/null").returncode == 0
     assert records.signature(settle(h, marks)) != sigs[0]
+
+
+def test_waves_group_commands_started_before_the_earlier_ones_ended() -> None:
+    c = records.Command
+    # a wave of three where the first ends before the third starts (the second still runs), then one alone
+    wave = [c("a", 0, 5, 0), c("b", 1, 20, 0), c("c", 10, 12, 0), c("d", 30, 31, 0)]
+    assert records.waves(wave) == [3, 1]
+    assert records.max_parallel(wave) == 2
+    assert records.waves([c("a", 0, 1, 0), c("b", 2, 3, 0), c("c", 4, None)]) == [1, 1, 1]
+    assert records.waves([c("a", 0, None), c("b", 5, 6, 0)]) == [2]  # no end: the group stays open
+    assert records.waves([]) == []
