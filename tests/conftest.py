@@ -6,6 +6,8 @@ shared infrastructure as ``tests.support``. Fixtures live in each suite's confte
 
 import os
 
+import pytest
+
 # Under pytest-xdist (`make test` runs the suites on several workers) each worker starts its own labs, so
 # each takes its own address blocks: worker gwN moves every suite's block (the env var or the suite's
 # default third octet) to 127.(10 + 2N).x, and the spare block of the lab tests to 127.(11 + 2N).x.
@@ -22,3 +24,18 @@ if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
         _third = os.environ.get(_var, _default).split(".")[2]
         os.environ[_var] = f"127.{_SECOND}.{_third}"
     os.environ["REMEDIATE_LAB_SPARE_NET"] = f"127.{_SECOND + 1}.{os.environ['REMEDIATE_LAB_TEST_NET'].split('.')[2]}"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a run whose ``--dist loadgroup`` would not group: the files that start labs of fixed size or
+    build a wheel once (``pytestmark = pytest.mark.xdist_group``) would then run on every worker. pytest
+    9.2 ignores the node id suffix that pytest-xdist 3.8 groups by (pyproject pins pytest below it)."""
+    if not (_WORKER and config.getoption("dist", "no") == "loadgroup"):
+        return
+    lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid.split("::")[-1]]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup is not grouping ({len(lost)} marked tests without their group, e.g. {lost[0]}): "
+            "this pytest does not keep pytest-xdist's group suffix; install the pinned versions (make setup)"
+        )
