@@ -15,11 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from lab import Lab
+from tests.support.forkserver import SERVER
 
 ROOT = Path(__file__).resolve().parents[2]
 REMEDIATE = [sys.executable, "-m", "runner"]
 # subcommands that take no inventory: the driver adds ``-i <lab inventory>`` to every other command
 NO_INVENTORY = ("list", "show", "audit", "triage", "validate")
+
+
+def _forkable(env: dict[str, str]) -> bool:
+    """A run the fork server can stand for: the interpreter would start as the server did."""
+    if os.environ.get("REMEDIATE_TEST_EXEC") == "1" or env.get("REMEDIATE_TEST_EXEC") == "1":
+        return False
+    keys = {k for k in (*env, *os.environ) if k.startswith(("PYTHON", "LANG", "LC_"))}
+    return env.get("PYTHONPATH") == str(ROOT) and all(
+        env.get(k) == os.environ.get(k) for k in keys if k != "PYTHONPATH"
+    )
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
@@ -74,14 +85,23 @@ class Runner:
     def __call__(
         self, *args: str, inventory: Path | None = None, env: dict[str, str] | None = None, timeout: float = 240
     ) -> subprocess.CompletedProcess[str]:
-        """``remediate ARGS`` to completion, stdin closed, output captured."""
+        """``remediate ARGS`` to completion, stdin closed, output captured.
+
+        The run is a forked child of the worker's warm fork server (``tests.support.forkserver``: its own
+        process, environment and directory, without Python's start-up), unless its environment changes
+        how the interpreter starts; then, and with ``REMEDIATE_TEST_EXEC=1``, ``python -m runner`` itself.
+        """
+        argv, run_env = self.argv(args, inventory), self.env(**(env or {}))
+        if _forkable(run_env) and SERVER.available():
+            code, out, err = SERVER.run(argv[len(REMEDIATE) :], run_env, str(self.workdir), timeout)
+            return subprocess.CompletedProcess(argv, code, out, err)
         return subprocess.run(
-            self.argv(args, inventory),
+            argv,
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=self.workdir,
-            env=self.env(**(env or {})),
+            env=run_env,
             stdin=subprocess.DEVNULL,
             check=False,
         )
