@@ -391,6 +391,7 @@ def ansible_files(tmp: Path, lab_dir: Path, hosts: list[str], pr: dict[str, dict
             f'      shell: "{{{{ c{i} }}}}"',
             "      args:",
             f'        stdin: "{{{{ s{i} }}}}"',
+            "        stdin_add_newline: false",  # the script as (a) and (b) send it, byte for byte
             f"      register: r{i}",
             "      changed_when: false",
             f"      failed_when: {json.dumps(ANSIBLE_FAILED[kind].format(i=i))}",
@@ -876,8 +877,9 @@ HOW_COUNTED = [
     ),
     (
         "same work as (b)",
-        "every host recorded, for this tool and for (b), the same connections, sessions, env sourcings, "
-        "commands (text with per-run random tokens masked), nlserver starts, and the same most-at-once; "
+        "every host recorded, for this tool and for (b), the same connections, command sessions, session "
+        "scripts (each script its shell read on stdin and the command line that started it), env sourcings, "
+        "commands, nlserver starts (texts with per-run random tokens masked), and the same most-at-once; "
         "otherwise the fields that differ",
     ),
     (

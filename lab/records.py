@@ -1,16 +1,17 @@
 """What a lab host received, read back from its own records (hosts set up with REMEDIATE_LAB_RECORD=1).
 
-Owns: reading, from a byte offset taken before a run, the host's records of that run: its sshd log
-(one ``Accepted publickey`` line per connection, one ``Starting session: command`` line per command
-session, at LogLevel VERBOSE), ``run/env-sourced.log`` (one line per sourcing of env.sh),
-``run/commands.log`` (each command run through ``sh`` after env.sh: start, end, exit code, its text;
-``rec/sh``) and ``run/nlserver-starts.log`` (one line per nlserver command: lab/sim/nlsim/cli.py); and
-what is compared across runs of different tools (:func:`signature`). Must not: write to a host, or
-count anything a client says it sent.
+Owns: reading, from a byte offset taken before a run, the host's records of that run: its sshd log (one
+``Accepted publickey`` line per connection, one ``Starting session: command`` line per command session, at
+LogLevel VERBOSE), ``run/env-sourced.log`` (one line per sourcing of env.sh), ``run/sessions.log`` (each
+session's script, read on stdin by ``sh -c 'eval "$(cat)"'``: rec/sh), ``run/commands.log`` (each other
+command run through ``sh``: start, end, exit code, its text; rec/sh) and ``run/nlserver-starts.log`` (one line
+per nlserver command: lab/sim/nlsim/cli.py); and what is compared across runs of different tools
+(:func:`signature`). Must not: write to a host, or count anything a client says it sent.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,12 @@ FILES = {
     "sshd": Path("run") / f"sshd.{SSH_PORT}.log",
     "env": Path("run") / "env-sourced.log",
     "commands": Path("run") / "commands.log",
+    "scripts": Path("run") / "sessions.log",
     "nlserver": Path("run") / "nlserver-starts.log",
 }
 # what differs from run to run in the same command: random tokens (batch markers, query names, probe
 # tokens) and temporary file names
+_TIMEOUT = re.compile(r"timeout -k (\d+) (\d+) sh -c ")
 _RANDOM = re.compile(r"/tmp/tmp\.[A-Za-z0-9]+|[0-9a-f]{8,}")
 
 
@@ -45,6 +48,22 @@ class Command:
 
 
 @dataclass
+class Script:
+    """One session's script as the host's shell read it on stdin, and the command line that started that shell."""
+
+    start: int
+    line: str
+    text: str
+
+    def remote(self) -> str:
+        """The command line to send to run this script the same way: ``timeout -k K S sh -c 'eval "$(cat)"'``
+        when the shell was started so (the runner's transport.remote_command), else the shell alone."""
+        m = _TIMEOUT.match(self.line)
+        stdin_shell = "sh -c 'eval \"$(cat)\"'"
+        return f"timeout -k {m.group(1)} {m.group(2)} {stdin_shell}" if m else stdin_shell
+
+
+@dataclass
 class Received:
     """What a host recorded between two moments."""
 
@@ -52,6 +71,7 @@ class Received:
     sessions: int = 0
     env_sourcings: int = 0
     commands: list[Command] = field(default_factory=list)
+    scripts: list[Script] = field(default_factory=list)
     nlserver: list[str] = field(default_factory=list)
 
 
@@ -94,6 +114,12 @@ def since(hdir: Path, marks: dict[str, int]) -> Received:
         elif fields[0] == "E" and len(fields) >= 4 and fields[2] in running:
             cmd = running.pop(fields[2])
             cmd.end, cmd.rc = int(fields[1]), int(fields[3])
+    for line in _lines(hdir / FILES["scripts"], marks.get("scripts", 0)):
+        fields = line.split("\t")
+        if fields[0] == "T" and len(fields) == 5:
+            text = base64.b64decode(fields[4]).decode("utf-8", errors="replace")
+            got.scripts.append(Script(int(fields[1]), fields[3].strip(), text))
+    got.scripts.sort(key=lambda x: x.start)
     for line in _lines(hdir / FILES["nlserver"], marks.get("nlserver", 0)):
         parts = line.split("\t", 2)
         if len(parts) == 3:
@@ -140,6 +166,7 @@ def signature(got: Received) -> dict[str, Any]:
     sorted)."""
     return {
         "sessions": got.sessions,
+        "scripts": [normalize(x.remote() + "\n" + x.text) for x in got.scripts],
         "env_sourcings": got.env_sourcings,
         "commands": sorted(normalize(c.text) for c in got.commands),
         "parallel": max(waves(got.commands), default=0),

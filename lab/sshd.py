@@ -15,6 +15,8 @@ from .base import SSH_PORT, LabError, kill_verified, read_pidfile, write_pidfile
 from .context import LabContext
 from .templates import SSHD_CONFIG
 
+SESSION_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/games"  # sshd's PATH for a login user (Debian)
+
 HOST_KEY = "ssh_host_ed25519_key"
 
 
@@ -37,8 +39,12 @@ def sshd_conf(lab: LabContext, host: str, port: int, key: str, extra: str = "") 
     h = lab.hdir(host)
     conf = h / "ssh" / f"sshd_config.{port}"
     text = SSHD_CONFIG.format(addr=lab.addr(host), port=port, key=h / "ssh" / key, h=h, user=lab.user) + extra
-    if lab.info(host).get("record"):  # each connection and each command session in the log (lab/records.py)
-        text = text.replace("LogLevel ERROR", "LogLevel VERBOSE")
+    if lab.info(host).get("record"):  # lab/records.py: each connection and each command session in the log,
+        # and rec/sh first on the session's PATH (sshd's own PATH for the login user after it); sshd takes the
+        # first SetEnv line only, so PATH joins NL6_ROOT on it
+        text = text.replace("LogLevel ERROR", "LogLevel VERBOSE").replace(
+            f"SetEnv NL6_ROOT={h}/nl6", f"SetEnv NL6_ROOT={h}/nl6 PATH={h}/rec:{SESSION_PATH}"
+        )
     lab.write(conf, text, 0o644)
     return conf
 

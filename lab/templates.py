@@ -64,9 +64,9 @@ export PGHOST PGPORT PGDATABASE PGUSER
 [ -f '{nl6}/customer.sh' ] && . '{nl6}/customer.sh'
 :
 """
-# The lab's record of what a host receives (`up` with REMEDIATE_LAB_RECORD=1; lab/README.md "Records"): env.sh
-# appends one line per sourcing to run/env-sourced.log and puts rec/ first on PATH, where rec/sh writes one line
-# when a command run through `sh` starts and one when it ends to run/commands.log, then runs it with /bin/sh.
+# The lab's record of what a host receives (`up` with REMEDIATE_LAB_RECORD=1; lab/README.md "Records"): sshd
+# puts rec/ first on every session's PATH (lab/sshd.py), and so does env.sh, which also appends one line per
+# sourcing to run/env-sourced.log; rec/sh records each session's script and each command run through `sh`.
 ENV_RECORD_SH = """# lab record: this sourcing (epoch ns, shell pid, parent pid); the commands run through sh after it
 printf '%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "$PPID" 2>/dev/null >>'{h}/run/env-sourced.log'
 PATH='{h}/rec':"$PATH"
@@ -74,9 +74,20 @@ export PATH
 :
 """
 RECORD_SH = """#!/bin/sh
-# Lab record of lab host {host}: a command run through sh, one line at its start (S, epoch ns, pid, parent
-# pid, its text on one line) and one at its end (E, epoch ns, pid, exit code) in run/commands.log; the
-# command itself runs under /bin/sh with the same arguments, stdin, stdout and stderr.
+# Lab record of lab host {host}. A session's script (sh -c 'eval "$(cat)"' reading it on stdin): one line in
+# run/sessions.log (epoch ns, pid, the command line that started the shell, the script in base64), then the
+# script runs as it would have. Any other command run through sh: one line at its start in run/commands.log
+# (S, epoch ns, pid, parent pid, its text on one line) and one at its end (E, epoch ns, pid, exit code).
+# Either runs under /bin/sh with the same arguments, stdin, stdout, stderr and exit code.
+if [ "$1" = -c ] && [ "$2" = 'eval "$(cat)"' ] && [ $# -eq 2 ]; then
+  s=$(cat; echo .)
+  s=${{s%.}}
+  line=$(tr '\\0' ' ' </proc/$PPID/cmdline 2>/dev/null)
+  printf 'T\\t%s\\t%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "$line" "$(printf '%s' "$s" | base64 -w0)" \\
+    2>/dev/null >>'{h}/run/sessions.log'
+  printf '%s' "$s" | /bin/sh -c 'eval "$(cat)"'
+  exit $?
+fi
 log='{h}/run/commands.log'
 case $1 in
   -c) text=$(printf '%s' "$2" | tr '\\t\\n' '  ') ;;

@@ -1,12 +1,13 @@
-"""A lab host set up with REMEDIATE_LAB_RECORD=1 records what it received (lab/records.py): its sshd
-log counts connections and command sessions, env.sh each sourcing, rec/sh each command run through
-``sh`` after env.sh (text, start, end, exit code) and nlserver each start. The bench compares these
+"""A lab host set up with REMEDIATE_LAB_RECORD=1 records what it received (lab/records.py): its sshd log counts
+connections and command sessions, env.sh each sourcing, rec/sh each session's script read on stdin and each
+other command run through ``sh`` (text, start, end, exit code), nlserver each start. The bench compares these
 records across tools. Own lab of one host on ``$REMEDIATE_LAB_SPARE_NET`` (default 127.0.62)."""
 
 from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from lab import Lab, records, temporary_lab
 from tests.lab.labtools import ssh
 
 NET = os.environ.get("REMEDIATE_LAB_SPARE_NET") or "127.0.62"
+REMOTE = "timeout -k 5 30 sh -c 'eval \"$(cat)\"'"  # the runner's transport.remote_command(30)
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +70,22 @@ def test_host_records_sessions_sourcings_commands_and_starts(rlab: Lab) -> None:
     assert got.nlserver == ["pdump -who"]
 
 
-def test_env_sh_prints_nothing_and_commands_before_it_are_not_recorded(rlab: Lab) -> None:
+def test_env_sh_prints_nothing_and_a_session_script_is_recorded_as_sent(rlab: Lab) -> None:
     h = rlab.hdir("lab1")
     marks = records.offsets(h)
-    res = ssh(rlab, "lab1", f"sh -c 'exit 0' && . {shlex.quote(str(h / 'nl6' / 'env.sh'))}")
-    assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
+    script = f". {shlex.quote(str(h / 'nl6' / 'env.sh'))}\nprintf 'out\\n'; printf 'err\\n' >&2; exit 4\n\n"
+    res = subprocess.run(
+        ["ssh", "-F", str(rlab.dir / "ssh_config"), "-o", "BatchMode=yes", "lab1", REMOTE],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (res.returncode, res.stdout, res.stderr) == (4, "out\n", "err\n")  # env.sh printed nothing
     got = settle(h, marks)
     assert got.sessions == 1 and got.env_sourcings == 1
-    assert got.commands == []  # sh before env.sh is the login PATH's: not the record's
+    assert [(x.text, x.remote()) for x in got.scripts] == [(script, REMOTE)]
+    assert got.commands == []  # the session's own shell is the script's record, not a command's
 
 
 def test_two_runs_of_the_same_work_have_one_signature(rlab: Lab) -> None:
