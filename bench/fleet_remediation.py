@@ -28,6 +28,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -40,7 +41,20 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from run import REMEDIATE, base_env, fmt, machine, measure, source_state  # noqa: E402
+from run import (  # noqa: E402
+    REMEDIATE,
+    base_env,
+    fmt,
+    hosts_cpu,
+    machine,
+    measure,
+    release_cgroups,
+    sessions_closed,
+    source_state,
+)
+
+from lab import records  # noqa: E402
+from lab.hostfiles import RECORD_ENV  # noqa: E402
 
 N = 10
 GROUP = "fleet"  # the inventory's group of the N lab hosts (their main instances only)
@@ -104,7 +118,12 @@ def cpu_floor(side: dict[str, Any], cores: int) -> float | None:
 
 
 def figures(
-    row: str, one: dict[str, Any], ten: dict[str, Any], load_before: list[float], load_after: list[float]
+    row: str,
+    one: dict[str, Any],
+    ten: dict[str, Any],
+    load_before: list[float],
+    load_after: list[float],
+    floor: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A row's figures: both sides, their ratio and its verdict against the row's target."""
     spec = ROWS[row]
@@ -122,6 +141,7 @@ def figures(
         "load_before": load_before,
         "load_after": load_after,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        **({"floor": floor} if floor else {}),
     }
 
 
@@ -155,21 +175,65 @@ def row_sentence(row: dict[str, Any], cores: int) -> str:
             f"{cores} cores with nothing else running: {fmt(bound)} times the one-host median, "
         )
         if bound > target:
-            text += (
-                "above the target by itself: in the lab the ten hosts' own work shares this machine's cores, "
-                "which a fleet's hosts do not"
-            )
+            text += "above the target by itself"
         else:
             text += (
                 f"within the target; the other {fmt(ten['median_s'] - floor)} s of the median are not this CPU: "
                 "waits (verification polls, batches one after the other) and the machine's other work"
             )
+    if row.get("floor"):
+        text += floor_sentence(row)
     if ten.get("batches"):
         text += f". Batches per ten-host run, from its JSON document: {', '.join(map(str, ten['batches']))}"
     failed = [f"{n}: {why}" for n, side in (("one host", one), ("ten hosts", ten)) for why in side.get("failures", [])]
     if failed:
         text += "; runs that did not do their work: " + "; ".join(failed)
     return text + "."
+
+
+def floor_sentence(row: dict[str, Any]) -> str:
+    """What the floor (raw OpenSSH replaying the sessions the hosts recorded from the runner) says of the
+    row's ratio, every figure and comparison computed."""
+    fl, r, target = row["floor"], row.get("ratio"), row["target"]
+    f = fl.get("ratio")
+    text = (
+        f". Raw OpenSSH sending the same sessions (the floor, interleaved): one host {fmt(fl['one']['median_s'])} s, "
+        f"ten hosts {fmt(fl['ten']['median_s'])} s, ratio {fmt(f)}"
+    )
+    if f is None or r is None:
+        return text
+    if f > target:
+        text += (
+            f", itself {fmt(f - target)} above the target: the same sessions without the runner take "
+            f"{fmt(f)} times as long on ten hosts as on one on this machine"
+        )
+    else:
+        text += f", within the target by {fmt(target - f)}"
+    ten = row["ten"]["median_s"] - fl["ten"]["median_s"]
+    one = row["one"]["median_s"] - fl["one"]["median_s"]
+    text += (
+        f"; the runner's ratio is {fmt(abs(r - f))} {'above' if r >= f else 'below'} the floor's: its median is "
+        f"{fmt(abs(ten))} s {'over' if ten >= 0 else 'under'} the floor's on ten hosts and {fmt(abs(one))} s "
+        f"{'over' if one >= 0 else 'under'} it on one"
+    )
+    if fl.get("differs"):
+        text += "; the hosts recorded different work for the floor: " + "; ".join(fl["differs"][:3])
+    elif fl.get("work"):
+        w = fl["work"]
+        text += (
+            f"; the hosts recorded the same work for both (per host: {w['connections']} connection, "
+            f"{w['sessions']} sessions, {w['env_sourcings']} env.sh sourcings, nlserver "
+            f"{', '.join(w['nlserver']) or 'none'})"
+        )
+    return text
+
+
+def side_cells(side: dict[str, Any]) -> str:
+    """median | min-max | CPU | host CPU cells of one side of a row."""
+    return (
+        f"{fmt(side['median_s'])} | {fmt(side['min_s'])}-{fmt(side['max_s'])} | {fmt(side.get('cpu_s'))} | "
+        f"{fmt(side.get('host_cpu_s'))}"
+    )
 
 
 def render_section(res: dict[str, Any]) -> str:
@@ -196,8 +260,9 @@ def render_section(res: dict[str, Any]) -> str:
         "exit (the same `measure` as the rows above). A run counts only when it exited 0, its JSON document "
         "reports every host `remediated`, and the lab then finds wfserver running on every host (a new pid "
         "after a restart). Ratio: median on ten hosts over median on one host, from the same interleaved "
-        "rounds. CPU s: the runner's process tree (median); host CPU s: what the hosts' sshd sessions used, the "
-        "commands the runner sent included, summed over the hosts (median).",
+        "rounds. CPU s: the runner's process tree (median); host CPU s: what every process the hosts' sshd "
+        "listeners started used (each host's sshd in a cgroup of its own, cpuacct), the commands the runner sent "
+        "included, summed over the hosts (median).",
         "",
     ]
     for row in res["rows"]:
@@ -223,12 +288,29 @@ def render_section(res: dict[str, Any]) -> str:
         for n, side in ((1, row["one"]), (N, row["ten"])):
             last = n == N
             lines.append(
-                f"| {row['title']} | {n} | {fmt(side['median_s'])} | {fmt(side['min_s'])}-{fmt(side['max_s'])} | "
-                f"{fmt(side.get('cpu_s'))} | {fmt(side.get('host_cpu_s'))} | {fmt(side.get('maxrss_mb'), 1)} | "
+                f"| {row['title']} | {n} | {side_cells(side)} | {fmt(side.get('maxrss_mb'), 1)} | "
                 f"{fmt(row.get('ratio')) if last else '-'} | {'<= ' + format(row['target'], 'g') if last else '-'} | "
                 f"{met_word(row.get('met')) if last else '-'} | {row['load_before'][0]} → {row['load_after'][0]} | "
                 f"{measured_commit(res['commit'], res['dirty'])} | {row['date']} |"
             )
+    floors = [row for row in res["rows"] if row.get("floor")]
+    if floors:
+        lines += [
+            "",
+            "Floor: raw OpenSSH (`ssh -o ControlMaster=yes`, one connection per host, `xargs -P 10`) sending each host "
+            "the sessions it recorded from the runner's run of the same round (run/sessions.log: the same command "
+            "line, the same script on stdin, in the same order), on hosts broken the same way; wfserver must "
+            "then run on every host.",
+            "",
+            "| row | N | floor median s | min-max s | CPU s | host CPU s | floor ratio | runner ratio | ok |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {row['title']} | {n} | {side_cells(side)} | {fmt(row['floor'].get('ratio')) if n == N else '-'} | "
+            f"{fmt(row.get('ratio')) if n == N else '-'} | {'yes' if side['ok'] else '**no**'} |"
+            for row in floors
+            for n, side in ((1, row["floor"]["one"]), (N, row["floor"]["ten"]))
+        ]
     lines += ["", *(row_sentence(row, res["machine"]["nproc"]) for row in res["rows"])]
     met = [row.get("met") for row in res["rows"]]
     lines += [
@@ -279,23 +361,6 @@ def wf_pids(lab: Any, hosts: list[str]) -> dict[str, int | None]:
     return out
 
 
-def hosts_cpu(lab: Any, hosts: list[str]) -> float:
-    """CPU seconds the hosts' sshd listeners and every session they reaped have used (utime, stime,
-    cutime, cstime of /proc/PID/stat): what the runner's connections made the hosts do, commands included
-    (the lab's own work, heal and faults, runs outside sshd)."""
-    from lab.base import SSH_PORT, read_pidfile
-
-    total = 0
-    for h in hosts:
-        pid = read_pidfile(lab.hdir(h) / "run" / f"sshd.{SSH_PORT}.pid")
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError, TypeError):
-            continue
-        total += sum(int(x) for x in fields[11:15])  # fields 14-17 of proc(5), counted after "pid (comm)"
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def on_hosts(hosts: list[str], work: Any) -> None:
     with cf.ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         for future in [pool.submit(work, h) for h in hosts]:
@@ -318,9 +383,14 @@ def one_run(
     env.pop("REMEDIATE_CONFIG", None)
     env["XDG_CONFIG_HOME"] = str(tmp / "config")  # no operator's notifiers or silences
     cpu_before = hosts_cpu(lab, lab.hosts())
+    marks = {h: records.offsets(lab.hdir(h)) for h in hosts}
     r = measure(argv, env=env, out=out)
-    time.sleep(0.3)  # the listeners reap their last sessions
+    sessions_closed(lab, lab.hosts())  # the listeners reap their last sessions
     r["host_cpu"] = hosts_cpu(lab, lab.hosts()) - cpu_before
+    # what each host received, from its own records: the floor replays these sessions
+    got = {h: records.since(lab.hdir(h), marks[h]) for h in hosts}
+    r["scripts"] = {h: [(x.kind, x.remote(), x.text) for x in g.scripts] for h, g in got.items()}
+    r["work"] = {h: work_of(g) for h, g in got.items()}
     failures: list[str] = []
     if r["rc"] != 0:
         failures.append(f"exit {r['rc']}")
@@ -363,8 +433,81 @@ def side(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def work_of(got: records.Received) -> dict[str, Any]:
+    """A host's recorded work of one run, as compared between the runner and the floor."""
+    return {
+        "connections": got.connections,
+        "sessions": got.sessions,
+        "scripts": len(got.scripts),
+        "env_sourcings": got.env_sourcings,
+        "nlserver": sorted(records.normalize(a) for a in got.nlserver),
+    }
+
+
+def floor_run(
+    lab: Any, hosts: list[str], scripts: dict[str, list[tuple[str, str, str]]], tmp: Path, tag: str
+) -> dict[str, Any]:
+    """Raw OpenSSH sending each host the sessions it recorded from the runner, in the same order over one
+    connection per host (ControlMaster): each stdin script with the same command line and the same script
+    on its stdin; a session's own command (the runner's lock holder) kept open, its stdin a fifo, until the
+    others are done, then told ``release``. ``N`` hosts at once (``xargs -P``), timed like a runner run;
+    then wfserver must be running on every host (waited for, untimed)."""
+    d = tmp / f"floor-{tag}"
+    d.mkdir(parents=True, exist_ok=True)
+    for h in hosts:
+        ssh = f"ssh -F {lab.dir}/ssh_config -o BatchMode=yes -o ControlPath={d}/cm-{h}"
+        lines = ["#!/bin/sh", f"{ssh} -o ControlMaster=yes -o ControlPersist=yes -f -N {h}"]
+        held = []
+        for i, (kind, remote, text) in enumerate(scripts[h]):
+            out = f"{d}/{h}.{i}.out"
+            if kind == "C":
+                fd = 3 + len(held)
+                lines += [
+                    f"mkfifo {d}/{h}.{i}.fifo",
+                    f"{ssh} {h} {shlex.quote(remote)} <{d}/{h}.{i}.fifo >{out} 2>&1 &",
+                    f"exec {fd}>{d}/{h}.{i}.fifo",
+                    f"while [ ! -s {out} ] && kill -0 $! 2>/dev/null; do sleep 0.01; done",
+                ]
+                held.append(fd)
+                continue
+            (d / f"{h}.{i}.in").write_text(text)
+            lines.append(f"{ssh} {h} {shlex.quote(remote)} <{d}/{h}.{i}.in >{out} 2>&1")
+        lines += [f"echo release >&{fd}; exec {fd}>&-" for fd in held]
+        lines += ["wait", f"{ssh} -O exit {h} 2>/dev/null"]
+        (d / f"{h}.sh").write_text("\n".join(lines) + "\n")
+    (d / "floor.sh").write_text(f"#!/bin/sh\nprintf '%s\\n' {' '.join(hosts)} | xargs -P {N} -I@ sh {d}/@.sh\n")
+    cpu_before = hosts_cpu(lab, lab.hosts())
+    marks = {h: records.offsets(lab.hdir(h)) for h in hosts}
+    r = measure(["sh", str(d / "floor.sh")])
+    sessions_closed(lab, lab.hosts())
+    r["host_cpu"] = hosts_cpu(lab, lab.hosts()) - cpu_before
+    got = {h: records.since(lab.hdir(h), marks[h]) for h in hosts}
+    r["work"] = {h: work_of(g) for h, g in got.items()}
+    r["batches"] = None
+    failures = [] if r["rc"] == 0 else [f"exit {r['rc']}"]
+    deadline = time.time() + 20
+    while (down := [h for h, pid in wf_pids(lab, hosts).items() if pid is None]) and time.time() < deadline:
+        time.sleep(0.2)
+    if down:
+        failures.append("wfserver not running on " + ", ".join(down))
+    r["failures"] = failures
+    return r
+
+
+def same_as(runner: list[dict[str, Any]], floor: list[dict[str, Any]]) -> list[str]:
+    """Where a floor run's recorded work differs from the runner run it replayed (same round, same hosts)."""
+    out = []
+    for i, (a, b) in enumerate(zip(runner, floor, strict=False)):
+        for h in sorted(a["work"]):
+            diff = [k for k in a["work"][h] if a["work"][h][k] != b["work"].get(h, {}).get(k)]
+            if diff:
+                out.append(f"round {i + 1} {h}: {', '.join(diff)}")
+    return out
+
+
 def measure_row(lab: Any, row: str, hosts: list[str], rounds: int, tmp: Path, inv: Path) -> dict[str, Any]:
     runs: dict[int, list[dict[str, Any]]] = {1: [], N: []}
+    floors: dict[int, list[dict[str, Any]]] = {1: [], N: []}
     load_before = [round(x, 2) for x in os.getloadavg()]
     for number in range(1, rounds + 1):
         for size in (1, N):
@@ -381,8 +524,24 @@ def measure_row(lab: Any, row: str, hosts: list[str], rounds: int, tmp: Path, in
                 + (f"  NOT OK: {'; '.join(r['failures'])}" if r["failures"] else ""),
                 flush=True,
             )
+            if row == START:  # the floor: the same sessions, just recorded by the hosts, from raw OpenSSH
+                on_hosts(targets, lambda h: lab.break_(h, "wfserver_down"))
+                f = floor_run(lab, targets, r["scripts"], tmp, f"{size}-{number}")
+                floors[size].append(f)
+                on_hosts(targets, lab.heal)
+                print(
+                    f"  {row} floor N={size} round {number}: {f['wall']:.2f}s"
+                    + (f"  NOT OK: {'; '.join(f['failures'])}" if f["failures"] else ""),
+                    flush=True,
+                )
     load_after = [round(x, 2) for x in os.getloadavg()]
-    return figures(row, side(runs[1]), side(runs[N]), load_before, load_after)
+    floor = None
+    if floors[1] and floors[N]:
+        floor = {"one": side(floors[1]), "ten": side(floors[N])}
+        floor["ratio"] = ratio(floor["ten"]["median_s"], floor["one"]["median_s"])
+        floor["differs"] = same_as(runs[1], floors[1]) + same_as(runs[N], floors[N])
+        floor["work"] = runs[N][0]["work"].get(hosts[0]) if runs[N] else None
+    return figures(row, side(runs[1]), side(runs[N]), load_before, load_after, floor)
 
 
 def main() -> int:
@@ -423,6 +582,9 @@ def main() -> int:
     lab = Lab(Path(args.lab_dir), args.net, project_inventory=False)
     try:
         print(f"bench: lab of {N} hosts in {args.lab_dir} ({args.net}.x)", flush=True)
+        os.environ[RECORD_ENV] = "1"  # hosts that record what they receive: the floor replays it
+        if (lab.dir / "hosts" / "lab1" / "host.json").exists() and not lab.info("lab1").get("record"):
+            lab.down()  # a lab set up without the records
         lab.up(N)
         hosts = lab.hosts()[:N]
         with tempfile.TemporaryDirectory(prefix="remediate-bench-fleet-") as tmp:
@@ -431,6 +593,7 @@ def main() -> int:
                 res["rows"].append(measure_row(lab, row, hosts, args.rounds, Path(tmp), inv))
     finally:
         lab.down()
+        release_cgroups(args.net)
     res["load_end"] = [round(x, 2) for x in os.getloadavg()]
     for row in res["rows"]:
         print(

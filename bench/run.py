@@ -474,18 +474,51 @@ def sessions_closed(lab_obj: Any, hosts: list[str], timeout: float = 10.0) -> bo
     return True
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1 CPU accounting: every descendant counted, reaped or not
+
+
+def host_cgroup(lab_obj: Any, host: str) -> Path | None:
+    """The host's own CPU accounting group, its sshd listener in it (so every process a connection starts
+    is counted, whoever reaps it); None where the machine offers none (then :func:`hosts_cpu` falls back)."""
+    pid = read_pidfile(lab_obj.hdir(host) / "run" / f"sshd.{SSH_PORT}.pid")
+    if not pid or not (CPUACCT / "cgroup.procs").exists():
+        return None
+    group = CPUACCT / f"remediate-bench-{lab_obj.net}" / host
+    try:
+        group.mkdir(parents=True, exist_ok=True)
+        (group / "cgroup.procs").write_text(str(pid))  # again each time: a restarted sshd has a new pid
+    except OSError:
+        return None
+    return group
+
+
+def release_cgroups(net: str) -> None:
+    """Remove the accounting groups of a lab that is down (empty groups only; never raises)."""
+    top = CPUACCT / f"remediate-bench-{net}"
+    for group in [*top.glob("*/"), top] if top.is_dir() else []:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
 def hosts_cpu(lab_obj: Any, hosts: list[str]) -> float:
-    """CPU seconds the hosts' sshd listeners and every session they reaped have used (utime, stime,
-    cutime, cstime of /proc/PID/stat): what the clients' connections made the hosts do, commands included."""
-    total = 0
+    """CPU seconds every process the hosts' sshd listeners started has used (its cpuacct group), summed
+    over the hosts: what the clients' connections made the hosts do, commands included. Without such a
+    group: the listener's own and reaped children's CPU (/proc/PID/stat utime, stime, cutime, cstime),
+    which misses a session whose processes its connection did not reap."""
+    total = 0.0
     for h in hosts:
+        group = host_cgroup(lab_obj, h)
+        if group is not None:
+            with contextlib.suppress(OSError, ValueError):
+                total += int((group / "cpuacct.usage").read_text()) / 1e9
+                continue
         pid = read_pidfile(lab_obj.hdir(h) / "run" / f"sshd.{SSH_PORT}.pid")
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError, TypeError):
             continue
-        total += sum(int(x) for x in fields[11:15])  # fields 14-17 of proc(5), counted after "pid (comm)"
-    return total / os.sysconf("SC_CLK_TCK")
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # fields 14-17 of proc(5)
+    return total
 
 
 # --- the runs ----------------------------------------------------------------------------------------
@@ -862,8 +895,9 @@ HOW_COUNTED = [
     ("CPU s", "user + system CPU of the measured client process tree (wait4 rusage of its children), median"),
     (
         "host CPU s",
-        "CPU the lab hosts' sshd listeners and every session they reaped used during the run (utime, stime, "
-        "cutime, cstime of /proc/PID/stat), summed over the hosts, median: the work the commands made the hosts do",
+        "CPU every process the lab hosts' sshd listeners started used during the run (each host's sshd in a "
+        "cgroup of its own, cpuacct.usage before and after), summed over the hosts, median: the work the "
+        "commands made the hosts do",
     ),
     ("max RSS MB", "the largest resident set of any single process of the tree (GNU time %M), largest over the runs"),
     ("tree RSS MB", "peak of the summed RSS of the whole process tree, sampled every 50 ms (shared pages per process)"),
@@ -1328,6 +1362,7 @@ def main() -> int:
     finally:
         if not args.keep_lab:
             lab(["down"], args)
+            release_cgroups(args.net)
         shutil.rmtree(work, ignore_errors=True)
     save(results, args)
     print(f"bench: wrote {args.json} and {args.doc}")

@@ -3,16 +3,18 @@
 Owns: reading, from a byte offset taken before a run, the host's records of that run: its sshd log (one
 ``Accepted publickey`` line per connection, one ``Starting session: command`` line per command session, at
 LogLevel VERBOSE), ``run/env-sourced.log`` (one line per sourcing of env.sh), ``run/sessions.log`` (each
-session's script, read on stdin by ``sh -c 'eval "$(cat)"'``: rec/sh), ``run/commands.log`` (each other
-command run through ``sh``: start, end, exit code, its text; rec/sh) and ``run/nlserver-starts.log`` (one line
-per nlserver command: lab/sim/nlsim/cli.py); and what is compared across runs of different tools
-(:func:`signature`). Must not: write to a host, or count anything a client says it sent.
+session's script, read on stdin by ``sh -c 'eval "$(cat)"'``, or its own ``sh -c TEXT``: rec/sh),
+``run/commands.log`` (each other command run through ``sh``: start, end, exit code, its text; rec/sh) and
+``run/nlserver-starts.log`` (one line per nlserver command: lab/sim/nlsim/cli.py); and what is compared across
+runs of different tools (:func:`signature`). Must not: write to a host, or count anything a client says it
+sent.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +56,14 @@ class Script:
     start: int
     line: str
     text: str
+    kind: str = "T"  # T: read on stdin by sh -c 'eval "$(cat)"'; C: the session's command sh -c TEXT itself
 
     def remote(self) -> str:
         """The command line to send to run this script the same way: ``timeout -k K S sh -c 'eval "$(cat)"'``
-        when the shell was started so (the runner's transport.remote_command), else the shell alone."""
+        when the shell was started so (the runner's transport.remote_command), ``sh -c TEXT`` for a session's
+        own command (kind C), else the stdin shell alone."""
+        if self.kind == "C":
+            return f"sh -c {shlex.quote(self.text)}"
         m = _TIMEOUT.match(self.line)
         stdin_shell = "sh -c 'eval \"$(cat)\"'"
         return f"timeout -k {m.group(1)} {m.group(2)} {stdin_shell}" if m else stdin_shell
@@ -116,9 +122,9 @@ def since(hdir: Path, marks: dict[str, int]) -> Received:
             cmd.end, cmd.rc = int(fields[1]), int(fields[3])
     for line in _lines(hdir / FILES["scripts"], marks.get("scripts", 0)):
         fields = line.split("\t")
-        if fields[0] == "T" and len(fields) == 5:
+        if fields[0] in ("T", "C") and len(fields) == 5:
             text = base64.b64decode(fields[4]).decode("utf-8", errors="replace")
-            got.scripts.append(Script(int(fields[1]), fields[3].strip(), text))
+            got.scripts.append(Script(int(fields[1]), fields[3].strip(), text, fields[0]))
     got.scripts.sort(key=lambda x: x.start)
     for line in _lines(hdir / FILES["nlserver"], marks.get("nlserver", 0)):
         parts = line.split("\t", 2)

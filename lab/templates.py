@@ -74,10 +74,11 @@ export PATH
 :
 """
 RECORD_SH = """#!/bin/sh
-# Lab record of lab host {host}. A session's script (sh -c 'eval "$(cat)"' reading it on stdin): one line in
+# Lab record of lab host {host}. A session's script (sh -c 'eval "$(cat)"' reading it on stdin): one line T in
 # run/sessions.log (epoch ns, pid, the command line that started the shell, the script in base64), then the
-# script runs as it would have. Any other command run through sh: one line at its start in run/commands.log
-# (S, epoch ns, pid, parent pid, its text on one line) and one at its end (E, epoch ns, pid, exit code).
+# script runs as it would have; a session's own `sh -c TEXT` (started by sshd): one line C there (TEXT in
+# base64). Any other command run through sh: one line at its start in run/commands.log (S, epoch ns, pid,
+# parent pid, its text on one line) and one at its end (E, epoch ns, pid, exit code).
 # Either runs under /bin/sh with the same arguments, stdin, stdout, stderr and exit code.
 if [ "$1" = -c ] && [ "$2" = 'eval "$(cat)"' ] && [ $# -eq 2 ]; then
   s=$(cat; echo .)
@@ -87,6 +88,12 @@ if [ "$1" = -c ] && [ "$2" = 'eval "$(cat)"' ] && [ $# -eq 2 ]; then
     2>/dev/null >>'{h}/run/sessions.log'
   printf '%s' "$s" | /bin/sh -c 'eval "$(cat)"'
   exit $?
+fi
+read -r parent </proc/$PPID/comm 2>/dev/null || parent=
+if [ "$1" = -c ] && [ $# -eq 2 ] && [ "$parent" = sshd ]; then
+  printf 'C\\t%s\\t%s\\t%s\\t%s\\n' "$(date +%s%N)" "$$" "sh -c" "$(printf '%s' "$2" | base64 -w0)" \\
+    2>/dev/null >>'{h}/run/sessions.log'
+  exec /bin/sh "$@"
 fi
 log='{h}/run/commands.log'
 case $1 in

@@ -112,3 +112,21 @@ def test_waves_group_commands_started_before_the_earlier_ones_ended() -> None:
     assert records.waves([c("a", 0, 1, 0), c("b", 2, 3, 0), c("c", 4, None)]) == [1, 1, 1]
     assert records.waves([c("a", 0, None), c("b", 5, 6, 0)]) == [2]  # no end: the group stays open
     assert records.waves([]) == []
+
+
+def test_a_session_command_of_its_own_is_recorded_as_a_session(rlab: Lab) -> None:
+    """``sh -c TEXT`` as the session's command (the runner's lock holder): a session record, kind C."""
+    h = rlab.hdir("lab1")
+    marks = records.offsets(h)
+    text = 'read -r line; echo "got $line"'
+    res = subprocess.run(
+        ["ssh", "-F", str(rlab.dir / "ssh_config"), "-o", "BatchMode=yes", "lab1", f"sh -c {shlex.quote(text)}"],
+        input="release\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (res.returncode, res.stdout) == (0, "got release\n")
+    got = settle(h, marks)
+    assert [(x.kind, x.text, x.remote()) for x in got.scripts] == [("C", text, f"sh -c {shlex.quote(text)}")]
+    assert got.commands == []
