@@ -505,6 +505,12 @@ def same_as(runner: list[dict[str, Any]], floor: list[dict[str, Any]]) -> list[s
     return out
 
 
+def report(what: str, r: dict[str, Any]) -> None:
+    print(
+        f"  {what}: {r['wall']:.2f}s" + (f"  NOT OK: {'; '.join(r['failures'])}" if r["failures"] else ""), flush=True
+    )
+
+
 def measure_row(lab: Any, row: str, hosts: list[str], rounds: int, tmp: Path, inv: Path) -> dict[str, Any]:
     runs: dict[int, list[dict[str, Any]]] = {1: [], N: []}
     floors: dict[int, list[dict[str, Any]]] = {1: [], N: []}
@@ -519,21 +525,13 @@ def measure_row(lab: Any, row: str, hosts: list[str], rounds: int, tmp: Path, in
             runs[size].append(r)
             # heal between runs: every host as the lab starts it (faults cleared, start-up work done)
             on_hosts(targets, lab.heal)
-            print(
-                f"  {row} N={size} round {number}: {r['wall']:.2f}s"
-                + (f"  NOT OK: {'; '.join(r['failures'])}" if r["failures"] else ""),
-                flush=True,
-            )
+            report(f"{row} N={size} round {number}", r)
             if row == START:  # the floor: the same sessions, just recorded by the hosts, from raw OpenSSH
                 on_hosts(targets, lambda h: lab.break_(h, "wfserver_down"))
                 f = floor_run(lab, targets, r["scripts"], tmp, f"{size}-{number}")
                 floors[size].append(f)
                 on_hosts(targets, lab.heal)
-                print(
-                    f"  {row} floor N={size} round {number}: {f['wall']:.2f}s"
-                    + (f"  NOT OK: {'; '.join(f['failures'])}" if f["failures"] else ""),
-                    flush=True,
-                )
+                report(f"{row} floor N={size} round {number}", f)
     load_after = [round(x, 2) for x in os.getloadavg()]
     floor = None
     if floors[1] and floors[N]:
