@@ -1,27 +1,32 @@
 #!/usr/bin/env python3
 """Benchmark: `remediate check all` against the floor (raw OpenSSH) and ansible-playbook on a lab fleet.
 
-Starts a dedicated lab (default /tmp/remediate-bench on 127.0.7.x), takes the exact read-only probe
-commands of the sweep from the playbooks themselves (one batch script per host, as the engine builds
-it), and times on lab1..labN, N in --sizes:
+Starts a dedicated lab (default /tmp/remediate-bench on 127.0.7.x) whose hosts record what they receive
+(``REMEDIATE_LAB_RECORD=1``: lab/README.md "Records"), builds with the runner's own functions what
+``remediate check`` sends each host (the holds listing, the host's settings read, the sweep's batch script
+built from those settings) and times on lab1..labN, N in --sizes, in rounds of a, b, c:
 
-  (a) floor: raw OpenSSH, one ``ssh`` per host running the sweep's batch script, hosts in parallel;
-  (b) ``remediate check all --host lab1 .. --host labN``;
-  (c) ``ansible-playbook``: one ``shell`` task per distinct command of that same batch (the very
-      commands (a) and (b) send, the host's env script sourced in each), forks N, no facts,
-      pipelining on (ansible-core in bench/.venv-ansible, installed on first use).
+  (a) floor: raw OpenSSH, one connection per host (ControlMaster) carrying those three commands, each the
+      same command line with the same script on stdin; ``--forks`` hosts at once (``xargs -P``);
+  (b) ``remediate check MODULES --host lab1 .. --host labN --forks F``;
+  (c) ``ansible-playbook -f F``: three ``shell`` tasks per host, the same command lines with the same
+      scripts on stdin (the batch is ONE task: env.sh sourced as often, the same commands as many at
+      once), each task's ``failed_when`` checking its result; no facts, pipelining on (ansible-core in
+      bench/.venv-ansible, installed on first use).
 
-Every row records, per tool, how many commands each host ran (``commands_per_host``: the same for the
-three tools), whether every run of that tool was ``ok``, and the commit and date it was measured on; a
-target counts as met only when every tool of its row was ``ok``. A run that writes the tracked results
-must start from a clean tree (``git status`` empty) unless ``--allow-dirty`` (then its commit is marked
-``-dirty``); ``--merge`` keeps the rows of earlier runs with their own commit and date.
+After each run the bench reads every host's records of it (connections, sessions and their scripts, env.sh
+sourcings, the commands run and how many at once, nlserver starts) and compares them across the tools: a
+row whose tools did not do the same work on the hosts, or a tool whose results show a failed command,
+meets no target. Ratios are medians of per-round ratios. The "nlserver starts per host per `check all`
+sweep" row comes from the hosts' nlserver records of (b) with the steps that read each start
+(bench/nlserver_starts.py). Measured code (runner, playbooks, lab, bench) must be committed unless
+``--allow-dirty`` (its commit is then marked ``-dirty``); ``--merge`` keeps earlier rows of this layout.
 
-Per run: wall time, the largest RSS of any process of the tree (wait4 rusage) and the peak of the
-summed RSS of the whole process tree (sampled from /proc every 50 ms). Also cold start (``--help``,
-``list``, ``show wfserver``) and a wfserver run on one healthy host (checks only).
-Writes bench/results.json and docs/performance.md, whose analysis is generated from the figures. The
-lab is stopped at the end, also on error. Usage: ``make bench`` or ``.venv/bin/python bench/run.py [--quick]``.
+Per run: wall time, client CPU, host CPU (each host's sshd in a cpuacct cgroup), the largest RSS of any
+process of the tree and the peak of the summed RSS of the tree. Also cold start (``--help``, ``list``,
+``show wfserver``) and a wfserver run on one healthy host (checks only). Writes bench/results.json and
+docs/performance.md, whose text is generated from the figures. The lab is stopped at the end, also on
+error. Usage: ``make bench`` or ``.venv/bin/python bench/run.py [--quick]``.
 """
 
 from __future__ import annotations
