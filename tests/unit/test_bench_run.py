@@ -62,6 +62,8 @@ def test_recorded_work_compared_across_tools(run: ModuleType) -> None:
     assert run.same_work(same, b) == []
     other = run.work_summary([{"work": {"lab1": work(["x", "z"], parallel=1)}}])
     assert run.same_work(other, b) == ["lab1 commands", "at most 1 at once, not 4"]
+    reconnected = run.work_summary([{"work": {"lab1": {**work(["x", "y"]), "connections": 2}}}])
+    assert run.same_work(reconnected, b) == [] and reconnected["connections"] == 2  # transport: shown, not compared
     drift = run.work_summary([{"work": {"lab1": work(["x"])}}, {"work": {"lab1": work(["x", "y"])}}])
     assert not drift["consistent"]
 
