@@ -31,6 +31,10 @@ from tests.reliability.helpers import write_playbook
 from tests.support.cli import Runner
 from tests.support.labfix import pid_of
 
+# one pytest-xdist worker runs the whole file: the reliability lab's lab1 keeps wfserver down (``wf_down``)
+# for every case, instead of a heal and a break each time the file's tests meet another file's on a worker
+pytestmark = pytest.mark.xdist_group("test_bad_input")
+
 WF = "wfserver@prod"
 
 # --- property-based: the loaders never end in a traceback -------------------------------------------

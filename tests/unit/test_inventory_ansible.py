@@ -17,6 +17,9 @@ import pytest
 
 from runner import inventory
 
+# one pytest-xdist worker runs the whole file: ansible-inventory lists every inventory once (``listed``)
+pytestmark = pytest.mark.xdist_group("test_inventory_ansible")
+
 ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
 
 INVENTORIES = {
