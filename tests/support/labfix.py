@@ -25,14 +25,18 @@ HOST = "lab1"
 
 
 def healthy(lab: Lab, name: str) -> bool:
-    """Every process of the host alive and nothing listed by monitor -missing."""
-    st = lab.status(name)
-    return not st["missing"] and all(p["alive"] for p in st["processes"].values())
+    """The watchdog and every module the host's configs enable alive: nothing ``monitor -missing`` would
+    list (``lab.status`` derives ``missing`` from the same process table)."""
+    return all(p["alive"] for p in lab.processes(name).values())
 
 
 def pid_of(lab: Lab, name: str, process: str) -> int | None:
-    """The pid of a live process of the host (``wfserver@prod``, ``watchdog``), else None."""
-    proc = lab.status(name)["processes"].get(process)
+    """The pid of a live process of the host (``wfserver@prod``, ``watchdog``), else None.
+
+    Read from the host's process table alone (pid files checked against /proc), not the whole
+    ``lab.status`` (ports, web probes, database), which the many tests asking only this need not pay for.
+    """
+    proc = lab.processes(name).get(process)
     return proc["pid"] if proc and proc["alive"] else None
 
 
