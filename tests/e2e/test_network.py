@@ -1,4 +1,4 @@
-"""Real networks end to end: bastions, Include, tarpits, refusals, dead links (real sshd on 127.0.65.x, or
+"""Real networks end to end: bastions, Include, refusals, dead links (real sshd on 127.0.65.x, or
 the block in ``REMEDIATE_E2E_NETWORK_NET``).
 
 The fixture starts bare sshd hosts (no Campaign simulator: the probe playbook only runs ``shell``):
@@ -26,20 +26,19 @@ from pathlib import Path
 
 import pytest
 
-from lab.bastion import OnlyFromUid, Relay, Tarpit, iptables_unusable, net_context, ssh_host, ssh_host_stop
+from lab.bastion import OnlyFromUid, Relay, iptables_unusable, net_context, ssh_host, ssh_host_stop
 from lab.context import LabContext
-from runner import retry
 from runner.errors import ConnectionLost
 from runner.inventory import Host
 from runner.transport import Session, resolve
 from tests.support.cli import ROOT
 
-# one pytest-xdist worker runs the whole file: its bastion, relay and tarpit on the same addresses
+# one pytest-xdist worker runs the whole file: its bastion and relay on the same addresses
 pytestmark = pytest.mark.xdist_group("test_network")
 
 NET = os.environ.get("REMEDIATE_E2E_NETWORK_NET", "127.0.65")
 PORT = 2222
-BASTION, TARGET, RELAY, DIRECT, TARPIT, REFUSED = (f"{NET}.{k}" for k in (1, 2, 3, 4, 5, 6))
+BASTION, TARGET, RELAY, DIRECT, REFUSED = (f"{NET}.{k}" for k in (1, 2, 3, 4, 6))
 
 
 @dataclass
@@ -128,10 +127,6 @@ Host relayed
   HostKeyAlias direct-host
   ServerAliveInterval 1
   ServerAliveCountMax 3
-Host tarpit
-  HostName {TARPIT}
-  Port {PORT}
-  ConnectTimeout 2
 Host refused
   HostName {REFUSED}
   Port {PORT}
@@ -171,7 +166,7 @@ def net() -> Iterator[Net]:
         playbooks.mkdir()
         (playbooks / "wfserver.yml").write_text(PROBE.replace("MARKERS", str(markers)))
         inventory = d / "inventory.yml"
-        names = ["target", "target-pc", "target-unknown-bastion", "included", "relayed", "tarpit", "refused", "nowhere"]
+        names = ["target", "target-pc", "target-unknown-bastion", "included", "relayed", "refused", "nowhere"]
         inventory.write_text(
             f"all:\n  vars:\n    ssh_config: {cfg}\n  hosts:\n" + "".join(f"    {n}: {{}}\n" for n in names)
         )
@@ -280,22 +275,6 @@ def test_unknown_bastion_host_key_is_refused(net: Net) -> None:
     assert f"bastion bastion-unknown: host key for [{BASTION}]:{PORT} is not in" in out
     assert not net.marker(TARGET).exists()
     assert "Traceback" not in err
-
-
-def test_tarpit_ends_within_connect_timeout_and_retries(net: Net) -> None:
-    policy = retry.ConnectPolicy()
-    timeout = 2
-    waits = sum(min(policy.initial * 2**k, policy.max_wait) + policy.initial for k in range(policy.attempts - 1))
-    # what the same command costs on this machine now when the host fails at once (a name that does not
-    # resolve): interpreter start-up, inventory, ssh -G; a busy machine makes it longer, never the bound
-    _code, _out, _err, startup = net.remediate("check", "wfserver", "--host", "nowhere")
-    bound = min(policy.attempts * timeout + waits, policy.budget + timeout) + 2 * startup + 2
-    with Tarpit(TARPIT, PORT):
-        code, out, err, elapsed = net.remediate("check", "wfserver", "--host", "tarpit")
-    assert code == 3, out + err
-    assert f"no SSH banner from {TARPIT}:{PORT} within {timeout}s (is this an SSH server?)" in out
-    assert "Traceback" not in err and "paramiko" not in err, err
-    assert elapsed < bound, f"{elapsed:.1f}s > {bound:.1f}s"
 
 
 def test_refused_port_and_unknown_name_are_one_line(net: Net) -> None:
