@@ -177,10 +177,7 @@ def row_sentence(row: dict[str, Any], cores: int) -> str:
         if bound > target:
             text += "above the target by itself"
         else:
-            text += (
-                f"within the target; the other {fmt(ten['median_s'] - floor)} s of the median are not this CPU: "
-                "waits (verification polls, batches one after the other) and the machine's other work"
-            )
+            text += f"within the target; the other {fmt(ten['median_s'] - floor)} s of the median are not this CPU"
     if row.get("floor"):
         text += floor_sentence(row)
     if ten.get("batches"):
