@@ -38,7 +38,7 @@ test-install: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_install.py
 
 test-fast: venv
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests/unit
 
 lint: venv
 	$(VENV)/bin/ruff check runner lab tests bench
