@@ -912,7 +912,7 @@ HOW_COUNTED = [
         "host records",
         'what each host recorded of each run (lab/records.py; lab/README.md "Records"), the largest over hosts '
         "and rounds: conn = connections its sshd accepted, sess = command sessions, env = sourcings of env.sh, "
-        "sh = commands run through `sh` after env.sh (each command of the batch), nl = nlserver starts, "
+        "sh = commands run through `sh` (each command of the batch), nl = nlserver starts, "
         "at once = the most of those commands started before every earlier one had ended (from their recorded "
         "starts and ends: the batch's `parallel_reads` waves; 1 when they run one after another)",
     ),
