@@ -1142,7 +1142,9 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         "",
         "After every run the bench reads each host's records of that run and compares them across the tools "
         "(columns *host records* and *same work as (b)*): a row whose tools did not make the hosts do the same "
-        "work meets no target.",
+        "work meets no target. Keeping the records costs each command run through `sh` a few process starts on "
+        "the host (rec/sh runs `date` twice and `tr` once around it), whichever tool sent it; the single-host "
+        "wfserver run below is measured on the same recording hosts.",
         "",
         "Each round runs a, b, c one after the other; every tool of a row runs the same number of rounds, and "
         "each ratio is the median of the per-round ratios. Fleet sizes measured: "
