@@ -5,8 +5,11 @@ shared infrastructure as ``tests.support``. Fixtures live in each suite's confte
 """
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from lab import Lab, temporary_lab
 
 # Under pytest-xdist (`make test` runs the suites on several workers) each worker starts its own labs, so
 # each takes its own address blocks: worker gwN moves every suite's block (the env var or the suite's
@@ -17,7 +20,6 @@ if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
     for _var, _default in (
         ("REMEDIATE_E2E_NET", "127.0.4"),
         ("REMEDIATE_LAB_TEST_NET", "127.0.3"),
-        ("REMEDIATE_RELIABILITY_NET", "127.0.8"),
         ("REMEDIATE_E2E_NETWORK_NET", "127.0.65"),
         ("REMEDIATE_E2E_FLEET_NET", "127.0.70"),
     ):
@@ -39,3 +41,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--dist loadgroup is not grouping ({len(lost)} marked tests without their group, e.g. {lost[0]}): "
             "this pytest does not keep pytest-xdist's group suffix; install the pinned versions (make setup)"
         )
+
+
+# The Campaign lab the end-to-end and reliability suites share (tests.support.labfix.shared_lab): 3 hosts
+# on REMEDIATE_E2E_NET (127.0.4 by default), started on first use by each test process, removed at its end.
+CAMPAIGN_LAB_HOSTS = 3
+
+
+@pytest.fixture(scope="session")
+def campaign_lab() -> Iterator[Lab]:
+    with temporary_lab("remediate-e2e-", os.environ.get("REMEDIATE_E2E_NET", "127.0.4"), CAMPAIGN_LAB_HOSTS) as lab:
+        yield lab

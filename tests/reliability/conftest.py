@@ -1,8 +1,8 @@
 """Reliability and security suite: faults over real sshd, bad input, secrets; and the figures it produces.
 
-The suite runs its own Campaign lab (own directory under /tmp, own address block 127.0.8.x by default,
-env ``REMEDIATE_RELIABILITY_NET``) so it never meets the end-to-end lab in the same ``make test``. The
-CLI is driven by ``tests.support.cli.Runner``, as in the end-to-end suite.
+The suite runs against the Campaign lab it shares with the end-to-end suite (``campaign_lab`` in
+tests/conftest.py: one lab per test process, one test after another; every test heals what it changes).
+The CLI is driven by ``tests.support.cli.Runner``, as in the end-to-end suite.
 
 Figures (``figures.py``): counted by the tests, written at session end to ``docs/`` only with
 ``REMEDIATE_WRITE_FIGURES=1`` (``make reliability-figures``), else to the untracked ``.pytest-figures/``.
@@ -14,7 +14,6 @@ the property tests take their settings from that profile by name.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,9 +23,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.reliability.figures import HOSTS, Figures, figures_dir, write
-from tests.support.labfix import lab_fixtures
-
-NET = os.environ.get("REMEDIATE_RELIABILITY_NET", "127.0.8")
+from tests.support.labfix import shared_lab_fixtures
 
 PROFILE = "remediate-reliability"
 settings.register_profile(
@@ -39,7 +36,7 @@ settings.register_profile(
 )
 settings.load_profile(PROFILE)
 
-lab, audit_log, remediate, host = lab_fixtures("remediate-reliability-", NET, HOSTS)
+lab, audit_log, remediate, host = shared_lab_fixtures(HOSTS)
 
 FIGURES = Figures()
 

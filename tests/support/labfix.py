@@ -1,12 +1,14 @@
 """Session lab fixtures for the suites that need a Campaign lab, and the host-state helpers they share.
 
-Each suite's conftest builds its fixtures here with its own directory prefix, address block and host
-count, so suites never meet each other's lab (or a demo lab) in the same ``make test``:
+A suite's conftest builds its fixtures here: the lab suite on a lab of its own (directory prefix,
+address block, host count), the end-to-end and reliability suites on the lab they share
+(``campaign_lab`` in tests/conftest.py), so no suite meets a demo lab in the same ``make test``:
 
-    lab, audit_log, remediate, host = lab_fixtures("remediate-e2e-", NET, HOSTS)
+    lab, audit_log, remediate, host = lab_fixtures("remediate-lab-test-", NET, HOSTS)
+    lab, audit_log, remediate, host = shared_lab_fixtures(HOSTS)  # the e2e and reliability suites
 
-Owns: the ``lab`` (session, ``lab.temporary_lab``), ``audit_log``, ``remediate`` and ``host`` fixtures;
-``healthy`` and ``pid_of`` (state read through ``lab.status``). Must not: start a lab outside a fixture.
+Owns: the ``lab`` (session), ``audit_log``, ``remediate`` and ``host`` fixtures; ``healthy`` and ``pid_of``
+(read from the host's process table). Must not: start a lab outside a fixture.
 """
 
 from __future__ import annotations
@@ -72,6 +74,19 @@ def host(lab: Lab) -> Iterator[str]:
     lab.heal(HOST)
 
 
+def shared_lab(hosts: int) -> Callable[..., Any]:
+    """A session ``lab`` fixture standing for the root conftest's ``campaign_lab``: the end-to-end and the
+    reliability suites share one lab per test process (pytest-xdist worker), one suite's test after another.
+    Every test that changes a host heals it first (``host``, ``lab.heal``), as within one suite."""
+
+    @pytest.fixture(scope="session")
+    def lab(campaign_lab: Lab) -> Lab:
+        assert len(campaign_lab.hosts()) >= hosts, f"the shared lab has fewer than {hosts} hosts"
+        return campaign_lab
+
+    return lab
+
+
 class LabFixtures(NamedTuple):
     lab: Callable[..., Any]
     audit_log: Callable[..., Any]
@@ -82,6 +97,11 @@ class LabFixtures(NamedTuple):
 def lab_fixtures(prefix: str, net: str, hosts: int) -> LabFixtures:
     """The fixtures of a suite that runs the CLI against its own session lab (assign them in its conftest)."""
     return LabFixtures(session_lab(prefix, net, hosts), audit_log, remediate, host)
+
+
+def shared_lab_fixtures(hosts: int) -> LabFixtures:
+    """The fixtures of a suite that runs the CLI against the shared ``campaign_lab`` (``shared_lab``)."""
+    return LabFixtures(shared_lab(hosts), audit_log, remediate, host)
 
 
 def stopped_by_operator(lab: Lab, name: str, process: str) -> bool:
