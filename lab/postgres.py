@@ -8,9 +8,10 @@ Must not: stop a postmaster that does not serve this lab's data directory.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from .base import DB_PORT, PG_BIN, PKG
+from .base import DB_PORT, PG_BIN, PKG, proc_state, starttime
 from .context import LabContext
 
 PG_CONF = (
@@ -80,7 +81,13 @@ def stop(lab: LabContext) -> int | None:
     """Stop the cluster with `pg_ctl stop -m fast`; the postmaster's pid, or None when it was not running."""
     pid = pg_pid(lab)
     if pid:
+        born = starttime(pid)
         lab.run_as([str(PG_BIN / "pg_ctl"), "-D", str(lab.pgdata), "-m", "fast", "-w", "stop"], check=False)
+        # pg_ctl -w returns once postmaster.pid is gone, which the postmaster removes just before it exits:
+        # wait (10 s at most) until the process itself has ended (or is a zombie waiting for its reaper)
+        deadline = time.monotonic() + 10
+        while born and starttime(pid) == born and proc_state(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
     return pid
 
 
