@@ -146,9 +146,16 @@ def test_several_hosts_in_parallel(lab: Lab, remediate: Runner) -> None:
 
 
 def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediate: Runner, tmp_path: Path) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="remediate-rolling-", dir="/tmp"))
+    try:
+        _rolling_stops_at_the_canary(lab, remediate, tmp_path, shared)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)  # pass or fail
+
+
+def _rolling_stops_at_the_canary(lab: Lab, remediate: Runner, tmp_path: Path, shared: Path) -> None:
     d = tmp_path / "playbooks"
     d.mkdir()
-    shared = Path(tempfile.mkdtemp(prefix="remediate-rolling-", dir="/tmp"))
     shared.chmod(0o777)  # the lab's login user writes the marker
     marker = shared / "touched"
     (d / "wfserver.yml").write_text(
@@ -181,10 +188,7 @@ def test_rolling_stops_at_first_host_whose_verification_fails(lab: Lab, remediat
     for later in ("lab2", "lab3"):
         assert doc["hosts"][later]["status"] == "not_started", doc["hosts"][later]
         assert "not started: batch 1 (lab1) had 1 failed of 1" in doc["hosts"][later]["message"]
-    try:
-        assert marker.read_text().split() == [lab.addr("lab1")]  # only the first host was touched
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
+    assert marker.read_text().split() == [lab.addr("lab1")]  # only the first host was touched
 
 
 def test_web_restart_prompt_shows_the_sessions_it_cuts(lab: Lab, host: str, remediate: Runner) -> None:
