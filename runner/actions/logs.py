@@ -22,7 +22,7 @@ from runner.campaign_formats import ParseError
 from runner.outcomes import Reading, Verdict
 
 WINDOWS = ("fixed", "popMailPeriodSec")
-ERRORS = ("module", "database", "all")
+ERRORS = ("module", "database", "unfixable", "all")
 # A database error in a module's log: a restart of the module cannot fix it. Its code is a database row of
 # Adobe's code table (runner.errorcodes: PGS-220000 "PostgreSQL error", ODB-240000 "ODBC error", and their
 # families), or Adobe's wording without a code: a log line "PostgreSQL error: ERROR: ... (iRc=-2006)"
@@ -36,6 +36,16 @@ def is_database_error(message: str) -> bool:
     """Whether a log line's message is a database error (a database code of the table, or Adobe's wording)."""
     text = message.strip()
     return any(map(errorcodes.is_database_code, errorcodes.find_codes(text))) or bool(DATABASE_WORDING.search(text))
+
+
+def restart_cannot_fix(message: str) -> bool:
+    """Whether a log line's message is an error no module restart fixes: a database error, or a line with a
+    code of Adobe's table whose page gives another fix (``restart_helps`` no). An unknown code is no such
+    line: nothing is guessed about it."""
+    return is_database_error(message) or any(
+        errorcodes.lookup(code) is not None and errorcodes.restart_helps(code) == "no"
+        for code in errorcodes.find_codes(message)
+    )
 
 
 def codes_note(counts: Mapping[str, int], since: str) -> str:
@@ -70,8 +80,10 @@ WINDOW_ARGS = (
     ArgSpec(
         "errors",
         "enum",
-        "module: error lines a restart of the module may answer (database errors are left out and named); "
-        "database: only database error lines (PGS-, ODB-: a problem no module restart fixes); all: every one",
+        "module: error lines a restart of the module may answer (database errors, and lines with a code whose "
+        "documented fix is not a restart, are left out and named); database: only database error lines (PGS-, "
+        "ODB-: a problem no module restart fixes); unfixable: the lines a restart cannot fix (database errors and "
+        "those codes); all: every one",
         default="module",
         choices=ERRORS,
     ),
@@ -159,6 +171,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
         source = f"{now - since:.0f}s (since {args.get('_since_of', 'the module')} started; the window is {source})"
     module_errors: list[str] = []
     database_errors: list[str] = []
+    coded_errors: list[str] = []  # a code of Adobe's table whose page gives another fix than a restart
     codes: dict[str, int] = {}
     read = unreadable = 0
     for line in log.splitlines():
@@ -171,16 +184,23 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             continue
         read += 1
         if entry.level == "error" and epoch(entry.timestamp) >= since:
-            found = database_errors if is_database_error(entry.message) else module_errors
+            if is_database_error(entry.message):
+                found = database_errors
+            else:
+                found = coded_errors if restart_cannot_fix(entry.message) else module_errors
             found.append(f"{entry.timestamp} {entry.message}"[:200])
             for code in errorcodes.find_codes(entry.message):
                 codes[code] = codes.get(code, 0) + 1
     kind = str(args.get("errors", "module"))
-    errors = {"module": module_errors, "database": database_errors}.get(kind, module_errors + database_errors)
+    unfixable = database_errors + coded_errors
+    errors = {"module": module_errors, "database": database_errors, "unfixable": unfixable}.get(
+        kind, module_errors + unfixable
+    )
     note = codes_note(codes, f"since {args['_since_of']} started" if started_at is not None else "in the window")
     data = {
         "errors": errors[-20:],
         "database_errors": database_errors[-20:],
+        "unfixable_errors": unfixable[-20:],
         "codes": {code: _code_data(code, count) for code, count in codes.items()},
         "window": window,
         "lines_read": read,
@@ -190,7 +210,15 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
         return Verdict(
             Reading.UNDETERMINED, f"{path}: no line in the documented log layout ({unreadable} unreadable)", data
         )
-    if kind == "database":
+    if kind == "unfixable" and coded_errors:
+        return Verdict(
+            Reading.FAILED,
+            f"{len(unfixable)} error line(s) in {path} in the last {source} that a module restart cannot fix "
+            f"({len(database_errors)} database error(s); {len(coded_errors)} with a code whose documented fix is "
+            f"not a restart: remediate triage CODE says what the page does), last: {unfixable[-1]}{note}",
+            data,
+        )
+    if kind in ("database", "unfixable"):
         if database_errors:
             return Verdict(
                 Reading.FAILED,
@@ -199,9 +227,15 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
                 f"last: {database_errors[-1]}{note}",
                 data,
             )
-        return Verdict(Reading.PASSED, f"no database error in {path} in the last {source}{note}", data)
+        none = "database error" if kind == "database" else "error a module restart cannot fix (database or coded)"
+        return Verdict(Reading.PASSED, f"no {none} in {path} in the last {source}{note}", data)
     aside = ""
-    if kind == "module" and database_errors:
+    if kind == "module" and coded_errors:
+        aside = (
+            f" ({len(unfixable)} error line(s) left out: a restart cannot fix them; {len(database_errors)} database,"
+            f" {len(coded_errors)} with a code whose documented fix is not a restart)"
+        )
+    elif kind == "module" and database_errors:
         aside = f" ({len(database_errors)} database error line(s) left out: a restart cannot fix them)"
     if errors:
         return Verdict(
@@ -226,7 +260,8 @@ def _code_data(code: str, count: int) -> dict[str, Any]:
 action(
     "log_errors",
     "no error line in a module's log within a window (fixed, or periods of the instance's popMailPeriodSec); "
-    "database errors (PGS-, ODB-) are counted apart: a restart cannot fix them",
+    "database errors (PGS-, ODB-) and lines with a code whose documented fix is not a restart are counted apart: "
+    "a restart cannot fix them",
     Effect.READ,
     build=_log_errors_cmd,
     judge=_judge_log_errors,

@@ -6,6 +6,7 @@ trackinglogd left alone (same pid)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,38 @@ def test_not_a_redirection_server_is_not_applicable(lab, remediate, host):
     after = lab.status(other)
     assert pids(after) == pids(before) and "trackinglogd@default" not in after["processes"]
     assert not Path(lab.hdir(other) / "nl6/var/prod/redir").exists()
+
+
+def test_an_error_a_restart_cannot_fix_is_reported_and_its_own_error_restarts(lab, remediate, host):
+    """trackinglogd.log gets, after trackinglogd's start, a line with a code of Adobe's table whose fix is
+    not a restart (XTK-170024: a build upgrade, rn/using/release-2021.md): reported (exit 1), trackinglogd
+    left alone even with --yes. Once that line is gone, an error of its own (no documented code) is the
+    restart Adobe's table gives, confirmed by --yes."""
+    log = lab.var_dir(host) / "default" / "log" / "trackinglogd.log"
+    kept = log.read_text(errors="replace")
+    old = pid_of(lab, host, "trackinglogd@default")
+    assert old
+    try:
+        time.sleep(1.1)  # the line comes after trackinglogd's start, to the second
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        with log.open("a") as f:  # Adobe's log layout
+            f.write(
+                f"{stamp}.000Z\t{old}\t{old}\t1\terror\ttrackinglogd\tXTK-170024 The temporary 'temp:group' schema "
+                "is not defined in the current context\n"
+            )
+        code, report = run(remediate, "trackinglogd", "--yes")
+        assert code == 1, report
+        unfixable = step(report, "trackinglogd_unfixable_errors")
+        assert unfixable["outcome"] == "failed" and "XTK-170024 x1" in unfixable["message"], unfixable
+        assert step(report, "trackinglogd_log_errors")["outcome"] == "passed"
+        assert not steps(report, "remediation", "ran"), report["steps"]
+        assert pid_of(lab, host, "trackinglogd@default") == old
+    finally:
+        lab.write(log, kept, in_place=True)  # the line leaves the log (syslogd appends to the same file)
+    with log.open("a") as f:
+        f.write(f"{stamp}.500Z\t{old}\t{old}\t1\terror\ttrackinglogd\tUnable to write the tracking log (iRc=-53)\n")
+    code, report = run(remediate, "trackinglogd", "--yes")
+    assert code == 0, report
+    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["restart_trackinglogd"]
+    new = pid_of(lab, host, "trackinglogd@default")
+    assert new and new != old
