@@ -10,6 +10,7 @@ and an audit log that verifies.
 from __future__ import annotations
 
 import json
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -269,3 +270,40 @@ def test_link_cut_mid_changing_command_is_unknown_and_not_rerun(
     # workers on two cores); without keepalives the run would wait for the 60 s step timeout
     assert took < 1 * (3 + 1) + 20, took
     assert "Traceback" not in err
+
+
+def test_a_host_that_drops_mid_collection_gives_a_partial_bundle_not_a_crash(
+    lab: Lab, host: str, remediate: Runner, paths: Paths, relay: Relay, tmp_path: Path, figures: Figures
+) -> None:
+    """``remediate collect`` through the relay while lab1's ``nlserver pdump`` hangs (lab fault command_hangs),
+    so the collection is under way when the relay goes silent: keepalives end the connection; the bundle is
+    still written, says it is partial and why, and the run exits 1 (partial), not with a traceback."""
+    bundles = tmp_path / "bundles"
+    hung = lab.hdir(host) / "run" / "hung"
+    lab.break_(host, "command_hangs")
+    proc = remediate.start(
+        "collect", "--host", "relayed", "--output", "json", inventory=paths.inventory, REMEDIATE_BUNDLES=str(bundles)
+    )
+    try:
+        wait_until(lambda: any(hung.glob("*.pid")), 60, "a collection command to hang on the host")
+        figures.fault("link cut mid evidence collection (relay goes silent, no FIN/RST)", "network")
+        relay.cut()
+        code, out, err = finish(proc, 90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        relay.close()
+        lab.heal(host)
+    figures.audit(remediate.audit_log)
+    assert code == 1 and "Traceback" not in err, out + err
+    bundle = json.loads(out)["hosts"]["relayed"]
+    assert bundle["partial"] is True and Path(bundle["path"]).parent == bundles, bundle
+    with tarfile.open(bundle["path"]) as tar:
+        (name,) = [m for m in tar.getnames() if m.endswith("/MANIFEST.json")]
+        handle = tar.extractfile(name)
+        assert handle is not None
+        manifest = json.loads(handle.read())
+    assert manifest["partial"] is True
+    lost = [f for f in manifest["files"] if "the connection was lost" in (f.get("note") or "")]
+    assert lost and all(f["status"] == "failed" for f in lost), manifest["files"]
