@@ -10,6 +10,7 @@ start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,7 +50,8 @@ class _Listener:
     def __init__(self, addr: str, port: int) -> None:
         self.sock = socket.create_server((addr, port), backlog=64)
         self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self) -> None:
         while True:
@@ -63,6 +65,11 @@ class _Listener:
         self.held.append(conn)  # held open, never answered
 
     def close(self) -> None:
+        """Stop listening at once: a close() alone leaves the port listening while the accepting thread is
+        blocked in accept() on it (the next listener on the same address would fail to bind)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.acceptor.join(5)
         self.sock.close()
         for c in self.held:
             c.close()
