@@ -28,12 +28,21 @@ if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
     os.environ["REMEDIATE_LAB_SPARE_NET"] = f"127.{_SECOND + 1}.{os.environ['REMEDIATE_LAB_TEST_NET'].split('.')[2]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """On the controller, before any worker starts: the pytest versions known not to group (see below)."""
+    if not _WORKER and config.getoption("dist", "no") == "loadgroup" and pytest.version_tuple[:2] >= (9, 2):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} ignores pytest-xdist's xdist_group (--dist loadgroup would not group): "
+            "install the pinned versions (make setup)"
+        )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Refuse a run whose ``--dist loadgroup`` would not group: the files that start labs of fixed size or
     build a wheel once (``pytestmark = pytest.mark.xdist_group``) would then run on every worker. pytest
     9.2 ignores the node id suffix that pytest-xdist 3.8 groups by (pyproject pins pytest below it)."""
-    if not (_WORKER and config.getoption("dist", "no") == "loadgroup"):
+    if not (_WORKER and getattr(config.option, "loadgroup", False)):  # set on the workers by pytest-xdist
         return
     lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid.split("::")[-1]]
     if lost:
