@@ -1018,13 +1018,22 @@ def analysis(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def value_text(v: dict[str, Any]) -> str:
+    """A target's figure: a ratio with 3 decimals (1.104 is not 1.10), a count whole, seconds and MB as they are."""
+    if v["value"] is None:
+        return "-"
+    if v.get("kind") == "nlserver":
+        return f"{v['value']:.0f}"
+    return (fmt(v["value"], 3) if not v["unit"] else fmt(v["value"])) + (f" {v['unit']}" if v["unit"] else "")
+
+
 def _row(v: dict[str, Any], results: dict[str, Any]) -> dict[str, Any] | None:
     return next((f for f in results["fleet"] if f["set"] == v.get("set") and f["n"] == v.get("n")), None)
 
 
 def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
     """Why a target is missed, from the figures of its own row (every number and comparison computed)."""
-    head = f"Missed: {v['target']}: {fmt(v['value'])} {v['unit']}".rstrip() + f", limit {v['op']} {v['limit']:g}"
+    head = f"Missed: {v['target']}: {value_text(v)}, limit {v['op']} {v['limit']:g}"
     if v.get("not_ok") or v.get("not_same_work"):
         extra = []
         if v.get("not_ok"):
@@ -1208,7 +1217,7 @@ def write_doc(results: dict[str, Any], path: Path) -> None:
         if v.get("not_ok"):
             met += f" (not ok: {', '.join(v['not_ok'])})"
         L.append(
-            f"| {v['target']} | {fmt(v['value'])} {v['unit']} | {v['op']} {v['limit']:g} {v['unit']} | {met} | "
+            f"| {v['target']} | {value_text(v)} | {v['op']} {v['limit']:g} {v['unit']} | {met} | "
             f"{v.get('commit', '-')} |"
         )
     L += ["", *analysis(results), ""]
