@@ -1074,11 +1074,21 @@ def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
             text += f" That bound is below {v['limit']:g}: no runner reaches the target against this ansible time."
         return text
     if kind == "cpu c/b" and row and "b" in row and "c" in row:
-        return (
+        text = (
             f"{head}. Client CPU over {row['rounds']} rounds: ansible-playbook {fmt(row['c']['cpu_s'])} s, "
             f"remediate {fmt(row['b']['cpu_s'])} s, the floor {fmt(row['a']['cpu_s']) if 'a' in row else '-'} s "
             f"(medians)."
         )
+        most = row["c"]["cpu_s"] / v["limit"]  # the most CPU a runner may use to meet the target
+        text += f" Meeting c/b >= {v['limit']:g} needs the runner's client CPU at most {fmt(most)} s"
+        if "a" in row and row["a"]["cpu_s"] >= most:
+            text += (
+                f", which the floor's OpenSSH clients alone ({fmt(row['a']['cpu_s'])} s) already use: no runner "
+                "that connects with SSH reaches the target against this ansible CPU."
+            )
+        else:
+            text += f" ({fmt(row['b']['cpu_s'] - most)} s less than remediate used)."
+        return text
     if kind == "nlserver" and row:
         rec = row["nlserver_record"]
         parts = []

@@ -99,6 +99,15 @@ def test_verdicts_and_explanations_come_from_the_row(run: ModuleType) -> None:
     cpu = next(v for v in results["targets"] if "CPU c/b" in v["target"])
     assert cpu["value"] == 4.0 and cpu["met"] is False
     assert "ansible-playbook 4.00 s, remediate 1.00 s" in run.why_missed(cpu, results)
+    # the most CPU a runner may use is ansible's over the limit (0.40 s); against the floor's own CPU
+    floor_cpu = results["fleet"][0]["a"]["cpu_s"]
+    said = run.why_missed(cpu, results)
+    assert "needs the runner's client CPU at most 0.40 s" in said
+    assert ("no runner that connects with SSH" in said) is (floor_cpu >= 0.4), said
+    results["fleet"][0]["a"]["cpu_s"] = 0.5
+    assert "the floor's OpenSSH clients alone (0.50 s) already use" in run.why_missed(cpu, results)
+    results["fleet"][0]["a"]["cpu_s"] = 0.1
+    assert "(0.60 s less than remediate used)" in run.why_missed(cpu, results)
 
 
 def test_a_row_with_different_recorded_work_meets_nothing(run: ModuleType) -> None:
