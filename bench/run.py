@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -175,6 +176,31 @@ def measure(
         "maxrss_mb": maxrss_kb / 1024,
         "tree_rss_mb": peak[0] / 2**20 if sample else None,
         "cpu": usage.ru_utime + usage.ru_stime,
+    }
+
+
+def run_phases(log: Path, wall: float) -> dict[str, float] | None:
+    """Where one run's wall time went, from its own audit log: before its first record and after its last
+    (interpreter, imports, inventory, ssh -G, exit), connecting, the host's reads (first step.started to
+    last step.finished), and the rest of the run (lock, settings, anchor). None when the log cannot say."""
+
+    def at(e: dict[str, Any]) -> float:
+        return datetime.datetime.fromisoformat(str(e["ts"]).replace("Z", "+00:00")).timestamp()
+
+    try:
+        events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        first, last = at(events[0]), at(events[-1])
+        connected = next(at(e) for e in events if e["event"] == "host.connected")
+        started = min(at(e) for e in events if e["event"] == "step.started")
+        finished = max(at(e) for e in events if e["event"] == "step.finished")
+    except (OSError, ValueError, KeyError, StopIteration, IndexError):
+        return None
+    inside = last - first
+    return {
+        "outside_s": wall - inside,
+        "connect_s": connected - first,
+        "reads_s": finished - started,
+        "rest_s": inside - (connected - first) - (finished - started),
     }
 
 
@@ -793,11 +819,18 @@ def run_cold(args: argparse.Namespace, lab_dir: Path, ansible: Path | None, work
         out[name] = summarize(runs)
         print(f"  {name}: {out[name]['median_s']:.3f}s", flush=True)
     runs = []
+    phases = []
     for i in range(-1, args.runs):  # run -1 warms up like the cases above and is not timed
-        run = measure([*REMEDIATE, "wfserver", "--host", "lab1", "-i", inv, "--audit-log", str(work / f"wf{i}.jsonl")])
+        log = work / f"wf{i}.jsonl"
+        run = measure([*REMEDIATE, "wfserver", "--host", "lab1", "-i", inv, "--audit-log", str(log)])
         if i >= 0:
             runs.append(run)
+            phases.append(run_phases(log, run["wall"]))
     out["remediate wfserver --host lab1 (healthy: checks only)"] = summarize(runs)
+    if all(phases):
+        out["remediate wfserver --host lab1 (healthy: checks only)"]["phases"] = {
+            k: statistics.median(p[k] for p in phases) for k in phases[0]
+        }
     print(f"  wfserver: {out['remediate wfserver --host lab1 (healthy: checks only)']['median_s']:.3f}s", flush=True)
     return out
 
@@ -1103,7 +1136,16 @@ def why_missed(v: dict[str, Any], results: dict[str, Any]) -> str:
         )
     if kind.startswith("cold:"):
         base = cold.get("python -c pass", {}).get("median_s")
-        return head + (f"; `python -c pass` alone takes {fmt(base, 3)} s on this machine." if base else ".")
+        text = head + (f"; `python -c pass` alone takes {fmt(base, 3)} s on this machine" if base else "")
+        phases = cold.get(kind.removeprefix("cold:"), {}).get("phases")
+        if phases:
+            text += (
+                f". Of each run (medians, from its own audit log): {fmt(phases['outside_s'])} s before its first "
+                f"record and after its last (interpreter, imports, inventory, ssh -G, exit), "
+                f"{fmt(phases['connect_s'])} s connecting, {fmt(phases['reads_s'])} s the checks' reads on the host, "
+                f"{fmt(phases['rest_s'])} s the rest (lock, settings, anchor)"
+            )
+        return text + "."
     return head + "."
 
 

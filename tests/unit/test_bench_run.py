@@ -152,3 +152,26 @@ def test_nlserver_starts_named_with_the_steps_that_read_them(starts: ModuleType,
         {"argv": "monitor", "steps": ["watchdog/indicators"]},
         {"argv": "pdump -who", "steps": ["wfserver/running"]},
     ]
+
+
+def test_a_runs_phases_come_from_its_own_audit_log(run: ModuleType, tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    events = [
+        ("run.started", "00.000"),
+        ("host.connected", "00.200"),
+        ("step.started", "00.250"),
+        ("step.started", "00.260"),
+        ("step.finished", "00.550"),
+        ("step.finished", "00.560"),
+        ("run.finished", "00.600"),
+    ]
+    log.write_text("".join(f'{{"event": "{e}", "ts": "2026-12-03T09:00:{t}Z"}}\n' for e, t in events))
+    phases = run.run_phases(log, 1.0)
+    assert {k: round(v, 3) for k, v in phases.items()} == {
+        "outside_s": 0.4,
+        "connect_s": 0.2,
+        "reads_s": 0.31,
+        "rest_s": 0.09,
+    }
+    log.write_text('{"event": "run.started", "ts": "2026-12-03T09:00:00.000Z"}\n')
+    assert run.run_phases(log, 1.0) is None  # no connection, no step: the log cannot say
