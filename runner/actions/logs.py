@@ -38,11 +38,10 @@ def is_database_error(message: str) -> bool:
     return any(map(errorcodes.is_database_code, errorcodes.find_codes(text))) or bool(DATABASE_WORDING.search(text))
 
 
-def restart_cannot_fix(message: str) -> bool:
-    """Whether a log line's message is an error no module restart fixes: a database error, or a line with a
-    code of Adobe's table whose page gives another fix (``restart_helps`` no). An unknown code is no such
-    line: nothing is guessed about it."""
-    return is_database_error(message) or any(
+def fixed_elsewhere(message: str) -> bool:
+    """Whether a log line's message carries a code of Adobe's table whose page gives another fix than a
+    restart (``restart_helps`` no). An unknown code is no such line: nothing is guessed about it."""
+    return any(
         errorcodes.lookup(code) is not None and errorcodes.restart_helps(code) == "no"
         for code in errorcodes.find_codes(message)
     )
@@ -187,7 +186,7 @@ def _judge_log_errors(args: Mapping[str, Any], ctx: Context, out: str, err: str,
             if is_database_error(entry.message):
                 found = database_errors
             else:
-                found = coded_errors if restart_cannot_fix(entry.message) else module_errors
+                found = coded_errors if fixed_elsewhere(entry.message) else module_errors
             found.append(f"{entry.timestamp} {entry.message}"[:200])
             for code in errorcodes.find_codes(entry.message):
                 codes[code] = codes.get(code, 0) + 1
