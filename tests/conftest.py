@@ -5,11 +5,10 @@ shared infrastructure as ``tests.support``. Fixtures live in each suite's confte
 """
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from lab import Lab, temporary_lab
+from tests.support.labfix import session_lab
 
 # Under pytest-xdist (`make test` runs the suites on several workers) each worker starts its own labs, so
 # each takes its own address blocks: worker gwN moves every suite's block (the env var or the suite's
@@ -57,7 +56,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 CAMPAIGN_LAB_HOSTS = 3
 
 
-@pytest.fixture(scope="session")
-def campaign_lab() -> Iterator[Lab]:
-    with temporary_lab("remediate-e2e-", os.environ.get("REMEDIATE_E2E_NET", "127.0.4"), CAMPAIGN_LAB_HOSTS) as lab:
-        yield lab
+campaign_lab = session_lab(
+    "remediate-e2e-", os.environ.get("REMEDIATE_E2E_NET", "127.0.4"), CAMPAIGN_LAB_HOSTS, name="campaign_lab"
+)

@@ -4,7 +4,7 @@ A suite's conftest builds its fixtures here: the lab suite on a lab of its own (
 address block, host count), the end-to-end and reliability suites on the lab they share
 (``campaign_lab`` in tests/conftest.py), so no suite meets a demo lab in the same ``make test``:
 
-    lab, audit_log, remediate, host = lab_fixtures("remediate-lab-test-", NET, HOSTS)
+    lab = session_lab("remediate-lab-test-", NET, HOSTS)  # the lab suite
     lab, audit_log, remediate, host = shared_lab_fixtures(HOSTS)  # the e2e and reliability suites
 
 Owns: the ``lab`` (session), ``audit_log``, ``remediate`` and ``host`` fixtures; ``healthy`` and ``pid_of``
@@ -42,10 +42,11 @@ def pid_of(lab: Lab, name: str, process: str) -> int | None:
     return proc["pid"] if proc and proc["alive"] else None
 
 
-def session_lab(prefix: str, net: str, hosts: int) -> Callable[..., Any]:
-    """A session ``lab`` fixture: ``hosts`` lab hosts on ``net``.x in a fresh /tmp directory, removed after."""
+def session_lab(prefix: str, net: str, hosts: int, name: str = "lab") -> Callable[..., Any]:
+    """A session fixture (``lab``, or ``name``): ``hosts`` lab hosts on ``net``.x in a fresh /tmp directory,
+    removed after."""
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="session", name=name)
     def lab() -> Iterator[Lab]:
         with temporary_lab(prefix, net, hosts) as the_lab:
             yield the_lab
@@ -92,11 +93,6 @@ class LabFixtures(NamedTuple):
     audit_log: Callable[..., Any]
     remediate: Callable[..., Any]
     host: Callable[..., Any]
-
-
-def lab_fixtures(prefix: str, net: str, hosts: int) -> LabFixtures:
-    """The fixtures of a suite that runs the CLI against its own session lab (assign them in its conftest)."""
-    return LabFixtures(session_lab(prefix, net, hosts), audit_log, remediate, host)
 
 
 def shared_lab_fixtures(hosts: int) -> LabFixtures:
