@@ -208,6 +208,8 @@ class ForkServer:
     def run(self, argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[int, str, str]:
         """``remediate ARGV`` in a forked child: (exit code, stdout, stderr); a run past ``timeout`` is
         killed (by its pid) and raises ``subprocess.TimeoutExpired`` as ``subprocess.run`` would."""
+        if not self.available():  # started on first use
+            raise RuntimeError(self.broken or "the fork server is not running")
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
