@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -59,6 +57,9 @@ def request(method: str, url: str, body: Any, timeout: float) -> tuple[int, Any]
         headers["Content-Type"] = "application/json"
     if not url.startswith(("http://", "https://")):
         raise HttpError("not an http(s) URL")
+    import urllib.error  # here, not at the top: most runs send nothing, and urllib.request costs ~10 ms
+    import urllib.request
+
     req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (http(s) only)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as answer:  # noqa: S310 (http(s) only)
