@@ -27,6 +27,7 @@ class Event(StrEnum):
     HOST_FINISHED = "host.finished"
     BATCH_STARTED = "batch.started"  # a batch of a rolling remediation (the first is the canary)
     BATCH_FINISHED = "batch.finished"
+    BATCH_SENT = "batch.sent"  # one read batch's script, byte for byte as the host received it, and its steps
     LOCK_ACQUIRED = "lock.acquired"
     LOCK_REFUSED = "lock.refused"
     LOCK_STALE = "lock.stale"

@@ -182,7 +182,7 @@ class Worker:
             for module, p, command in todo:
                 extra = {"snapshots": mine} if (mine := taken[f"{module}/{p.key}"]) else {}
                 self.step_event(Event.STEP_STARTED, run, module, p.step, command=command, **extra)
-        results = self._run_batch(run, reads.batch)
+        results = self._run_batch(run, reads.batch, [(module, p.step.id) for module, p, _c in todo])
         keys = reads.keys
         for module, p, command in todo:
             res = results.get(keys[f"{module}/{p.key}"])
@@ -217,8 +217,22 @@ class Worker:
             snapshots=read.snapshots,
         )
 
-    def _run_batch(self, run: HostRun, batch: plan.Batch) -> dict[str, Result]:
+    def _run_batch(self, run: HostRun, batch: plan.Batch, carried: Sequence[tuple[str, str]]) -> dict[str, Result]:
+        """Send one read batch (``carried``: the (module, step id) of each step it holds) and split its answer;
+        each sending is recorded first (``batch.sent``) with the very script the host receives."""
         assert run.session is not None
+        modules = list(dict.fromkeys(module for module, _s in carried))
+
+        def sent() -> None:
+            self.audit.emit(
+                Event.BATCH_SENT,
+                host=run.host.name,
+                module=modules[0] if len(modules) == 1 else None,
+                command=batch.script,
+                steps=[f"{module}/{step}" for module, step in carried],
+            )
+
+        sent()
         try:
             res = run.session.run(batch.script, batch.timeout)
         except (ConnectionLost, CommandTimeout) as exc:
@@ -230,6 +244,7 @@ class Worker:
                 retry.connect(run.session.open, self.config.connect_policy)
                 if run.lock is not None and not run.lock.acquire(self._owner()).acquired:
                     return {}
+                sent()
                 res = run.session.run(batch.script, batch.timeout)
             except (TransportError, ConnectionLost, CommandTimeout, PreconditionError):
                 return {}

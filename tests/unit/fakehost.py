@@ -3,7 +3,8 @@
 It speaks the runner's side of the protocol exactly: it receives the same batch scripts and changing
 commands a real sshd would, pulls each step's command out of a batch the way ``sh`` would see it, and
 answers with frames the engine parses. What each command answers is the test's ``answer`` function.
-Everything it was sent is kept in ``sent`` (batches split into their commands) for assertions.
+Everything it was sent is kept in ``sent`` (batches split into their commands) and, as the session
+received it, in ``received`` for assertions.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class FakeHost:
     answer: Answer
     lock_answer: str = "LOCKED \n"
     fail_changes: type[Exception] | None = None  # raise this on the next changing command
+    drop_batches: int = 0  # lose the connection during this many read batches (they were received)
     sent: list[Sent] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)  # every text run() was given, byte for byte, in order
     streams: list[str] = field(default_factory=list)
     released: int = 0
     holds: dict[str, str] = field(default_factory=dict)  # hold file name -> its content, in the lock dir
@@ -147,6 +150,7 @@ class FakeSession:
         return _FakeStream(self.host, self.host.lock_answer)
 
     def run(self, command: str, timeout: float) -> Result:
+        self.host.received.append(command)
         steps = list(_STEP.finditer(command))
         if not steps:
             self.host.sent.append(Sent(command, batched=False))
@@ -167,6 +171,9 @@ class FakeSession:
 
             out, err, rc = self.host.answer(command)
             return Result(stdout=out, stderr=err, exit_code=rc, duration=0.01)
+        if self.host.drop_batches > 0:
+            self.host.drop_batches -= 1
+            raise ConnectionLost("connection lost during command", host=self.endpoint.name)
         frames = []
         taken = {m.group("name"): m.group("cmd") for m in _SNAPSHOT.finditer(command)}
         for snap in taken.values():

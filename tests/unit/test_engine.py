@@ -17,7 +17,7 @@ from runner.errors import CommandTimeout
 from runner.execute import Engine, RunConfig
 from runner.inventory import Host
 from runner.outcomes import HostStatus, StepStatus
-from tests.unit.fakehost import FakeHost
+from tests.unit.fakehost import EVIDENCE_MARK, HOLD_MARK, SETTINGS_MARK, FakeHost
 
 BANNER = "12:09:54 >   Application server for Adobe Campaign Classic (7.3 23.10 build 9362@6e4ecd4) of 14/02/2024"
 
@@ -286,27 +286,55 @@ def test_lock_directory_not_writable_is_its_own_error(tmp_path: Path) -> None:
     assert any(e["event"] == "host.precondition_failed" for e in events)
 
 
-def test_every_recorded_command_is_the_text_the_host_received(tmp_path: Path) -> None:
-    """The plan builds, the worker sends, the audit records one text: a change is recorded with the
-    Campaign environment sourced exactly as it went over the wire, and each read as its batch step."""
-    fake = FakeHost(Campaign({"watchdog"}))
+@pytest.mark.parametrize(
+    ("account", "wrap"),
+    [({}, ""), ({"campaign_user": "acc", "become": "sudo"}, "sudo -n -u acc -- sh -c 'eval \"$(cat)\"' <<'@@rmdas")],
+    ids=["direct", "sudo-to-campaign-user"],
+)
+@pytest.mark.parametrize("dropped", [0, 1], ids=["", "batch-resent"])
+def test_every_recorded_command_is_the_text_the_host_received(
+    tmp_path: Path, account: dict[str, str], wrap: str, dropped: int
+) -> None:
+    """The plan builds, the worker sends, the audit records one text: every read batch (``batch.sent``) and
+    every change is recorded byte for byte as the session received it, with the Campaign environment
+    sourced and, when the Campaign account is not the SSH user's (the fake logs in as neolane), the sudo
+    wrap; each read step is recorded as its command inside the batch. A batch sent again after a lost
+    connection is recorded again."""
+    fake = FakeHost(Campaign({"watchdog"}), drop_batches=dropped)
     log = AuditLog(tmp_path / "audit.jsonl")
-    host = Host(
-        "prod1", ("all",), {"instance": "prod", "nlserver": "nlserver", "nlserver_env": "/opt/nl 6/env.sh"}, "t"
-    )
+    env = {"instance": "prod", "nlserver": "nlserver", "nlserver_env": "/opt/nl 6/env.sh", **account}
+    host = Host("prod1", ("all",), env, "t")
     outcomes = Engine([host], log, RunConfig(session_factory=fake.factory, yes=True)).run(_book(tmp_path, WFSERVER))
     log.close()
     assert outcomes[0].status is HostStatus.REMEDIATED
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    recorded = [(e["event"], e.get("phase", "remediation"), e["command"]) for e in events if e.get("command")]
-    alone = [s.command for s in fake.sent if not s.batched]
-    batched = [s.command for s in fake.sent if s.batched]
-    for event, phase, command in recorded:
-        received = alone if phase == "remediation" else batched
-        assert command in received, f"{event} ({phase}) recorded {command!r}, which the host never received"
-    change = [c for _e, phase, c in recorded if phase == "remediation"]
-    assert change and change[0] == ". '/opt/nl 6/env.sh' && nlserver start wfserver@prod"
-    assert fake.changes() == [change[0]]  # sent once, byte for byte what was recorded
+    batches = [e for e in events if e["event"] == "batch.sent"]
+    changes = [e for e in events if e.get("phase") == "remediation" and e.get("command")]
+    assert len(batches) >= 2 + dropped and changes  # the checks' batch (twice if resent), the verification's
+    if dropped:
+        assert batches[0]["command"] == batches[1]["command"]
+    wire = [
+        e["command"] for e in events if e["event"] == "batch.sent" or (e in changes and e["event"] == "step.started")
+    ]
+    # every text the session received, in order, is a batch or a change recorded byte for byte, except
+    # the run's own reads (the host's settings, its holds, how a stopped module stopped) and its anchor
+    own = (SETTINGS_MARK, HOLD_MARK, EVIDENCE_MARK, "audit-anchors.jsonl")
+    assert [text for text in fake.received if not any(mark in text for mark in own)] == wire
+    for text in wire:
+        assert text.startswith(wrap), text[:120]
+    for record in changes:
+        assert record["command"] in fake.received and record["command"] in fake.changes()
+    batch_texts = [e["command"] for e in batches]
+    for e in events:
+        if e["event"] in ("step.started", "step.finished") and e["phase"] != "remediation":
+            assert any(f"\n{e['command']}\n" in b for b in batch_texts), f"{e['step']} was in no batch sent"
+    assert all(b["steps"] and b["host"] == "prod1" and b["module"] == "wfserver" for b in batches)
+    assert batches[0]["steps"] == ["wfserver/wfserver_running"]
+    change = changes[0]["command"]
+    start = ". '/opt/nl 6/env.sh' && nlserver start wfserver@prod"
+    assert change == start if not wrap else f"\n{start}\n" in change
+    assert "\n. '/opt/nl 6/env.sh' || exit 98\n" in batch_texts[0]  # the environment, once per batch
+    assert fake.changes() == [change]  # sent once, byte for byte what was recorded
 
 
 def test_a_stopped_module_is_not_started_without_confirmation(tmp_path: Path) -> None:
