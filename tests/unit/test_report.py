@@ -27,6 +27,16 @@ def test_exit_code_precedence(statuses: list[str], code: int) -> None:
     assert exit_code([HostOutcome(f"h{i}", HostStatus(s)) for i, s in enumerate(statuses)]) == code
 
 
+def test_a_host_not_concluded_on_is_pending_not_unknown_and_fails_the_run() -> None:
+    """PENDING is the default (nothing decided yet), a word of its own: not UNKNOWN, the outcome of a
+    change whose connection dropped; a run that leaves a host pending is not a success."""
+    pending = HostOutcome("h")
+    assert pending.status is HostStatus.PENDING and str(pending.status) == "pending"
+    assert HostStatus.PENDING is not HostStatus.UNKNOWN and HostStatus.PENDING != HostStatus.UNKNOWN
+    assert exit_code([HostOutcome("h0", HostStatus.HEALTHY), pending]) is ExitCode.UNKNOWN
+    assert exit_code([HostOutcome("h0", HostStatus.UNREACHABLE), pending]) is ExitCode.UNKNOWN
+
+
 def test_interrupted_wins() -> None:
     assert exit_code([HostOutcome("h", HostStatus.UNKNOWN)], interrupted=True) == ExitCode.INTERRUPTED == 130
 
