@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
-from runner.events import Event
+from runner.events import STEP_RECORDS, Event
 from runner.outcomes import HostStatus
 
 _SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -169,7 +169,7 @@ def story(events: Sequence[Mapping[str, Any]], run_id: str) -> dict[str, Any]:
         name, kind = str(e.get("host") or ""), e.get("event")
         if not name:
             continue
-        if kind in (Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED):
+        if kind in STEP_RECORDS:
             entry = {k: e.get(k) for k in ("step", "outcome", "message", "command", "exit_code")}
             if e.get("phase") == "check":
                 host(name)["checks"].append(entry)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.events import Event
+from runner.events import STEP_RECORDS, Event
 from runner.outcomes import StepStatus
 from runner.redact import Redactor, env_secrets
 from runner.render import STATUS_COLOR
@@ -75,7 +75,7 @@ class Progress:
         name = event.get("event", "")
         host = event.get("host", "")
         paint = self.paint
-        if name in (Event.STEP_FINISHED, Event.STEP_SKIPPED, Event.STEP_PLANNED):
+        if name in STEP_RECORDS:
             outcome = str(event.get("outcome", ""))
             phase = event.get("phase", "")
             tag = paint(f"{outcome:>9}", fg=STATUS_COLOR.get(outcome))
