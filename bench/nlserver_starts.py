@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from lab import Lab  # noqa: E402
 from runner import playbook  # noqa: E402
+from runner.events import Event  # noqa: E402
 
 REMEDIATE = [sys.executable, "-m", "runner"]
 RECORD = Path("run") / "nlserver-starts.log"
@@ -88,7 +89,7 @@ def explain(per_host: dict[str, dict[str, Any]], audit: Path) -> dict[str, Any]:
     uses: dict[tuple[str, ...], list[str]] = {}
     events = [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
     for e in events:
-        if e.get("event") != "step.started" or e.get("host") != host:
+        if e.get("event") != Event.STEP_STARTED or e.get("host") != host:
             continue
         texts = [str(e.get("command", "")), *map(str, (e.get("snapshots") or {}).values())]
         for call in set().union(*(calls(t) for t in texts)):

@@ -63,6 +63,7 @@ from lab.hostfiles import RECORD_ENV  # noqa: E402
 from runner import hold, hostfacts, hostvars, inventory, plan, playbook, transport  # noqa: E402
 from runner.actions import Context  # noqa: E402
 from runner.actions.base import become_for  # noqa: E402
+from runner.events import Event  # noqa: E402
 from runner.plan import Batch  # noqa: E402
 from runner.wire import Account, Result, run_as, sourced  # noqa: E402
 
@@ -190,9 +191,9 @@ def run_phases(log: Path, wall: float) -> dict[str, float] | None:
     try:
         events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         first, last = at(events[0]), at(events[-1])
-        connected = next(at(e) for e in events if e["event"] == "host.connected")
-        started = min(at(e) for e in events if e["event"] == "step.started")
-        finished = max(at(e) for e in events if e["event"] == "step.finished")
+        connected = next(at(e) for e in events if e["event"] == Event.HOST_CONNECTED)
+        started = min(at(e) for e in events if e["event"] == Event.STEP_STARTED)
+        finished = max(at(e) for e in events if e["event"] == Event.STEP_FINISHED)
     except (OSError, ValueError, KeyError, StopIteration, IndexError):
         return None
     inside = last - first
@@ -364,7 +365,7 @@ def remediate_ok(audit: Path, hosts: list[str], pr: dict[str, dict[str, Any]]) -
     started: dict[str, int] = {}
     for line in audit.read_text().splitlines():
         event = json.loads(line)
-        if event.get("event") == "step.started":
+        if event.get("event") == Event.STEP_STARTED:
             started[event["host"]] = started.get(event["host"], 0) + 1
     return started == {h: pr[h]["checks"] for h in hosts}
 

@@ -42,7 +42,14 @@ if TYPE_CHECKING:
 WEBHOOK_VERSION = 1  # the generic webhook's schema version (README, "Team features")
 SUMMARY_MAX = 1024  # PagerDuty's limit on payload.summary
 USER_AGENT = "remediate-notify/1"
-MOMENTS = ("run.started", "confirmation.given", "host.remediated", "host.failed", "run.finished")
+# the moments a notifier is told: three audit events, and a host.finished split by its outcome
+MOMENTS = (
+    Event.RUN_STARTED.value,
+    Event.CONFIRMATION_GIVEN.value,
+    "host.remediated",
+    "host.failed",
+    Event.RUN_FINISHED.value,
+)
 
 
 class HttpError(Exception):
@@ -245,7 +252,7 @@ class Fanout:
         listed = ", ".join(hosts)
         self.send(
             self._message(
-                "run.started",
+                Event.RUN_STARTED,
                 f"remediate {module}: disruptive run starting on {listed} ({', '.join(steps)})",
                 hosts=tuple(hosts),
                 steps=tuple(steps),
@@ -266,7 +273,7 @@ class Fanout:
             step = str(record.get("step"))
             via = record.get("via")
             text = f"remediate {self.module}: {step} on {host} confirmed ({via}) by {self.audit.operator_name}"
-            self.send(self._message("confirmation.given", text, host=host, step=step, status="confirmed"))
+            self.send(self._message(Event.CONFIRMATION_GIVEN, text, host=host, step=step, status="confirmed"))
         elif event == Event.HOST_FINISHED and record.get("outcome") in (
             HostStatus.REMEDIATED,
             HostStatus.FAILED,
@@ -287,7 +294,7 @@ class Fanout:
                 )
                 self.send(
                     self._message(
-                        "run.finished", text, hosts=tuple(hosts), status=str(record.get("status")), exit_code=code
+                        Event.RUN_FINISHED, text, hosts=tuple(hosts), status=str(record.get("status")), exit_code=code
                     )
                 )
             self.drain()
@@ -295,7 +302,7 @@ class Fanout:
     # -- sending -------------------------------------------------------------------------------------
     def _message(self, event: str, summary: str, **fields: Any) -> Message:
         return Message(
-            event=event,
+            event=str(event),  # the moment's plain name, an Event member's value or host.remediated/failed
             summary=summary,
             run_id=self.audit.run_id,
             module=self.module,
