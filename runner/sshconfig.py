@@ -16,6 +16,7 @@ import os
 import pwd
 import re
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,21 +149,23 @@ class Endpoint:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PATH_TOKENS = "dhijkLlnpru"  # IdentityFile, CertificateFile, IdentityAgent (ssh_config(5) TOKENS), less %C
 PROXY_TOKENS = "hnpr"
+At = Callable[[], str]  # the ``file:line`` of a value, asked only when it is refused
 
 
-def expand(value: str, tokens: dict[str, str], allowed: str, where: str | None, *, path: bool = True) -> str:
-    """ssh's expansion of a value: ``~`` (the login's home), ``${ENV}``, then ``%`` tokens."""
+def expand(value: str, tokens: dict[str, str], allowed: str, at: At, *, path: bool = True) -> str:
+    """ssh's expansion of a value: ``~`` (the login's home), ``${ENV}``, then ``%`` tokens; ``at`` gives
+    the ``file:line`` of a value refused."""
     if path and value.startswith("~"):
         head, sep, rest = value[1:].partition("/")
         try:
             base = g.home() if not head else pwd.getpwnam(head).pw_dir
         except KeyError:
-            raise InputError(f"no such user in {value!r}", where=where) from None
+            raise InputError(f"no such user in {value!r}", where=at()) from None
         value = base + sep + rest
 
     def env(m: re.Match[str]) -> str:
         if m.group(1) not in os.environ:
-            raise InputError(f"environment variable {m.group(1)} is not set", where=where)
+            raise InputError(f"environment variable {m.group(1)} is not set", where=at())
         return os.environ[m.group(1)]
 
     if path:
@@ -183,7 +186,7 @@ def expand(value: str, tokens: dict[str, str], allowed: str, where: str | None, 
         else:
             shown = f"%{t}" if t else "a lone %"
             raise InputError(
-                f"token {shown} is not supported here", where=where, hint=f"supported: %{' %'.join(allowed)}"
+                f"token {shown} is not supported here", where=at(), hint=f"supported: %{' %'.join(allowed)}"
             )
         i += 2
     return "".join(out)
@@ -214,7 +217,7 @@ def _one(opts: Options, key: str, default: str) -> str:
     return values[0] if values else default
 
 
-def _int(opts: Options, key: str, default: int, config: Path | None) -> int:
+def _int(opts: Options, key: str, default: int, query: g.Query) -> int:
     value = _one(opts, key, "")
     if value in ("", "none"):
         return default
@@ -222,10 +225,10 @@ def _int(opts: Options, key: str, default: int, config: Path | None) -> int:
         return int(value)
     except ValueError:
         d = g.BY_KEY[key]
-        raise InputError(f"{d.name} {value!r} is not a whole number", where=g.locate(config, d)) from None
+        raise InputError(f"{d.name} {value!r} is not a whole number", where=_where(query, key)) from None
 
 
-def _jump_specs(spec_text: str, where: str | None) -> list[tuple[str | None, str, int | None]]:
+def _jump_specs(spec_text: str, at: At) -> list[tuple[str | None, str, int | None]]:
     """ProxyJump ``[user@]host[:port]`` or ``ssh://[user@]host[:port]``, comma-separated."""
     out: list[tuple[str | None, str, int | None]] = []
     for part in spec_text.split(","):
@@ -235,18 +238,23 @@ def _jump_specs(spec_text: str, where: str | None) -> list[tuple[str | None, str
         user, _, hostport = spec.rpartition("@")
         m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", hostport) or re.fullmatch(r"([^:]+)(?::(\d+))?", hostport)
         if m is None:
-            raise InputError(f"bad ProxyJump hop {part!r}", where=where, hint="[user@]host[:port]")
+            raise InputError(f"bad ProxyJump hop {part!r}", where=at(), hint="[user@]host[:port]")
         port = int(m.group(2)) if m.group(2) else None
         out.append((user or None, m.group(1), port))
     return out
 
 
-def _where(config: Path | None, key: str, value: str | None = None) -> str:
+def _where(query: g.Query, key: str, value: str | None = None) -> str:
+    """``file:line`` of the line that set ``key`` for this host (run only for an error: it asks ssh again)."""
     d = g.BY_KEY.get(key) or Directive(key, g.REFUSED, "")
-    return g.locate(config, d, value) or str(config or g.default_config())
+    return g.locate(query, d, value) or str(query.config or g.default_config())
 
 
-def _refuse(opts: Options, config: Path | None) -> list[tuple[str, str, str]]:
+def _at(query: g.Query, key: str, value: str | None = None) -> At:
+    return lambda: _where(query, key, value)
+
+
+def _refuse(opts: Options, query: g.Query) -> list[tuple[str, str, str]]:
     """Raise for a refused directive ssh resolved for this host; return the ignored ones that are set."""
     base = g.baseline()
     ignored: list[tuple[str, str, str]] = []
@@ -258,14 +266,14 @@ def _refuse(opts: Options, config: Path | None) -> list[tuple[str, str, str]]:
                 continue
             raise InputError(
                 f"OpenSSH directive {key} {value} is not known to remediate",
-                where=_where(config, key),
+                where=_where(query, key),
                 hint="remove it for the hosts remediate reaches, or report it",
             )
         if d.status == g.REFUSED and (not d.allowed or value.lower() not in d.allowed):
             allowed = f" (only {' or '.join(d.allowed)})" if d.allowed else ""
             raise InputError(
                 f"OpenSSH directive {d.name} {value} is not supported{allowed}: {d.why}",
-                where=_where(config, key, value),
+                where=_where(query, key, value),
                 hint="it would change where or how ssh connects; remove it for the hosts remediate reaches",
             )
         if d.status == g.IGNORED and base.get(key) != values and value.lower() not in d.allowed:
@@ -273,7 +281,7 @@ def _refuse(opts: Options, config: Path | None) -> list[tuple[str, str, str]]:
     return ignored
 
 
-def _algorithms(opts: Options, key: str, config: Path | None) -> tuple[str, ...]:
+def _algorithms(opts: Options, key: str, query: g.Query) -> tuple[str, ...]:
     """ssh's list for one algorithm directive, in ssh's order, within what the library implements."""
     if key not in opts:
         return ()
@@ -284,7 +292,7 @@ def _algorithms(opts: Options, key: str, config: Path | None) -> tuple[str, ...]
         raise InputError(
             f"{d.name} leaves no algorithm the runner's SSH library (paramiko) implements: ssh resolves it to "
             f"{_one(opts, key, '')}; paramiko offers {','.join(LIBRARY[key])}",
-            where=_where(config, key),
+            where=_where(query, key),
             hint=f"add one that paramiko offers to {d.name} for the hosts remediate reaches",
         )
     return got
@@ -323,9 +331,10 @@ class Resolver:
         if name in seen:
             raise InputError(f"ProxyJump loop: {' -> '.join([*seen, name])}", where=where)
         opts = g.ssh_g(name, cfg, hostname=address, port=port, user=user)
-        ignored = _refuse(opts, cfg)
+        query = g.Query(name, cfg, address, port, user)
+        ignored = _refuse(opts, query)
         tokens = _tokens(name, opts)
-        key_files = self._paths(opts, "identityfile", tokens)
+        key_files = self._paths(opts, "identityfile", tokens, query)
         if opts.get("identityfile") == g.baseline().get("identityfile") and keys:
             key_files = ()  # ssh -i: the default identities only when no identity is given at all
         jump: Endpoint | None = forced_jump
@@ -333,9 +342,9 @@ class Resolver:
         if forced_jump is None:
             pj, pc = _one(opts, "proxyjump", "none"), _one(opts, "proxycommand", "none")
             if pj.lower() != "none":
-                jump = self._chain(pj, (*seen, name))
+                jump = self._chain(pj, (*seen, name), query)
             elif pc.lower() != "none":
-                proxy = expand(pc, tokens, PROXY_TOKENS, _where(cfg, "proxycommand"), path=False)
+                proxy = expand(pc, tokens, PROXY_TOKENS, _at(query, "proxycommand"), path=False)
         return Endpoint(
             name=name,
             address=tokens["h"],
@@ -344,40 +353,38 @@ class Resolver:
             key_files=tuple(keys) + key_files,
             known_hosts=self._files(opts, "userknownhostsfile"),
             strict="accept-new" if _one(opts, "stricthostkeychecking", "") == "accept-new" else "yes",
-            connect_timeout=float(_int(opts, "connecttimeout", int(CONNECT_TIMEOUT), cfg)),
+            connect_timeout=float(_int(opts, "connecttimeout", int(CONNECT_TIMEOUT), query)),
             identities_only=_one(opts, "identitiesonly", "no") == "yes",
-            agent=self._agent(opts, tokens),
+            agent=self._agent(opts, tokens, query),
             global_known_hosts=self._files(opts, "globalknownhostsfile"),
             host_key_alias=_one(opts, "hostkeyalias", "") or None,
             hash_known_hosts=_one(opts, "hashknownhosts", "no") == "yes",
-            alive_interval=_int(opts, "serveraliveinterval", 0, cfg) or ALIVE_INTERVAL,
-            alive_count=max(1, _int(opts, "serveralivecountmax", ALIVE_COUNT, cfg)),
+            alive_interval=_int(opts, "serveraliveinterval", 0, query) or ALIVE_INTERVAL,
+            alive_count=max(1, _int(opts, "serveralivecountmax", ALIVE_COUNT, query)),
             jump=jump,
             proxy_command=proxy,
-            certificate_files=self._paths(opts, "certificatefile", tokens),
+            certificate_files=self._paths(opts, "certificatefile", tokens, query),
             address_family=_one(opts, "addressfamily", "any"),
             bind_address=_one(opts, "bindaddress", "") or None,
             compression=_one(opts, "compression", "no") == "yes",
-            required_rsa_size=_int(opts, "requiredrsasize", 1024, cfg),
-            ciphers=_algorithms(opts, "ciphers", cfg),
-            macs=_algorithms(opts, "macs", cfg),
-            kex=_algorithms(opts, "kexalgorithms", cfg),
-            host_key_types=_algorithms(opts, "hostkeyalgorithms", cfg),
-            pubkey_types=_algorithms(opts, "pubkeyacceptedalgorithms", cfg),
+            required_rsa_size=_int(opts, "requiredrsasize", 1024, query),
+            ciphers=_algorithms(opts, "ciphers", query),
+            macs=_algorithms(opts, "macs", query),
+            kex=_algorithms(opts, "kexalgorithms", query),
+            host_key_types=_algorithms(opts, "hostkeyalgorithms", query),
+            pubkey_types=_algorithms(opts, "pubkeyacceptedalgorithms", query),
             ignored=tuple(ignored),
         )
 
-    def _paths(self, opts: Options, key: str, tokens: dict[str, str]) -> tuple[str, ...]:
-        return tuple(
-            expand(v, tokens, PATH_TOKENS, _where(self.config, key, v)) for v in opts.get(key, []) if v != "none"
-        )
+    def _paths(self, opts: Options, key: str, tokens: dict[str, str], query: g.Query) -> tuple[str, ...]:
+        return tuple(expand(v, tokens, PATH_TOKENS, _at(query, key, v)) for v in opts.get(key, []) if v != "none")
 
     def _files(self, opts: Options, key: str) -> tuple[str, ...]:
         """Known-hosts files: ssh -G has expanded their tokens already."""
         files = " ".join(opts.get(key, [])).split()
         return tuple(os.path.expanduser(f) for f in files if f.lower() != "none")
 
-    def _agent(self, opts: Options, tokens: dict[str, str]) -> str | None:
+    def _agent(self, opts: Options, tokens: dict[str, str], query: g.Query) -> str | None:
         value = _one(opts, "identityagent", "SSH_AUTH_SOCK")
         if value.lower() == "none":
             return None
@@ -385,12 +392,12 @@ class Resolver:
             return ""  # the environment's SSH_AUTH_SOCK, as paramiko's Agent reads it
         if value.startswith("$"):  # ssh: a value starting with $ names the variable holding the path
             return os.environ.get(value[1:].strip("{}")) or None
-        return expand(value, tokens, PATH_TOKENS, _where(self.config, "identityagent"))
+        return expand(value, tokens, PATH_TOKENS, _at(query, "identityagent"))
 
-    def _chain(self, spec: str, seen: tuple[str, ...]) -> Endpoint:
+    def _chain(self, spec: str, seen: tuple[str, ...], query: g.Query) -> Endpoint:
         """``ProxyJump a,b``: a is reached as its own config says; b through a; the host through b."""
         hop: Endpoint | None = None
-        for user, host, port in _jump_specs(spec, _where(self.config, "proxyjump")):
+        for user, host, port in _jump_specs(spec, _at(query, "proxyjump")):
             hop = self.endpoint(host, user=user, port=port, forced_jump=hop, seen=seen)
         assert hop is not None
         return hop

@@ -7,8 +7,9 @@ fixes) and reading its answer, ssh's own rejection of a config turned into an :c
 classification of every directive (honoured, ignored and why, refused unless a value) with the
 README table generated from it (``python -m runner.sshconfig_read --write``), and a light scan of
 the config files (``Include`` followed) that only finds the ``file:line`` of a directive ssh -G
-resolved. Must not: decide how to connect (that is :mod:`runner.sshconfig`), import paramiko, or
-evaluate ``Host``/``Match`` itself (ssh does, ``Match exec`` included).
+resolved, within the Host and Match blocks ssh says it applied (``ssh -G -vvv``, run only then).
+Must not: decide how to connect (that is :mod:`runner.sshconfig`), import paramiko, or evaluate
+``Host``/``Match`` itself (ssh does, ``Match exec`` included).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from runner.errors import InputError
 
@@ -381,11 +383,23 @@ def fallback(name: str, hostname: str | None, port: int | None, user: str | None
 
 
 @dataclass(frozen=True)
+class Query:
+    """What ``ssh -G`` was asked for one host: the name and the values given as on ssh's command line."""
+
+    name: str
+    config: Path | None
+    hostname: str | None = None
+    port: int | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
 class Written:
     keyword: str  # lower case
     value: str
     path: str
     line: int
+    block: tuple[str, int] | None = None  # the Host or Match line (real path, line) it is under; None: none
 
     @property
     def where(self) -> str:
@@ -396,16 +410,18 @@ _LINE = re.compile(r"\s*([^\s=#]+)(?:\s*=\s*|\s+)(.*)$")
 
 
 def scan(config: Path | None) -> list[Written]:
-    """Every directive line of the files ssh reads, ``Include`` followed, in order; Host and Match are not
-    evaluated (ssh -G did that): only to find where a resolved value was written."""
+    """Every directive line of the files ssh reads, ``Include`` followed, in order, each with the Host or
+    Match line it is under; Host and Match are not evaluated here (ssh -G did that)."""
     out: list[Written] = []
     for path in config_files(config):
         base = Path(SYSTEM_CONFIG).parent if str(path) == SYSTEM_CONFIG else Path(home()) / ".ssh"
-        _scan_file(path, base, out, set(), 0)
+        _scan_file(path, base, out, set(), 0, None)
     return out
 
 
-def _scan_file(path: Path, base: Path, out: list[Written], seen: set[str], depth: int) -> None:
+def _scan_file(
+    path: Path, base: Path, out: list[Written], seen: set[str], depth: int, block: tuple[str, int] | None
+) -> None:
     real = os.path.realpath(path)
     if real in seen or depth > MAX_INCLUDE_DEPTH:
         return
@@ -418,7 +434,9 @@ def _scan_file(path: Path, base: Path, out: list[Written], seen: set[str], depth
         if m is None:
             continue
         keyword, value = m.group(1).lower(), m.group(2).split(" #")[0].strip()
-        out.append(Written(keyword, value, str(path), number))
+        if keyword in ("host", "match"):
+            block = (real, number)
+        out.append(Written(keyword, value, str(path), number, block))
         if keyword == "include":
             for arg in value.split():
                 pattern = os.path.expanduser(arg.strip("\"'"))
@@ -426,20 +444,104 @@ def _scan_file(path: Path, base: Path, out: list[Written], seen: set[str], depth
                     pattern = str(base / pattern)
                 for target in sorted(glob.glob(pattern)):
                     if os.path.isfile(target):
-                        _scan_file(Path(target), base, out, seen | {real}, depth + 1)
+                        _scan_file(Path(target), base, out, seen | {real}, depth + 1, block)
 
 
-def locate(config: Path | None, directive: Directive, value: str | None = None) -> str | None:
-    """``file:line`` of the line that most likely set ``directive`` (its value first, else its first line)."""
+_READING = re.compile(r"debug1: Reading configuration data (?P<path>.+)$")
+_AT_LINE = re.compile(r"debug\d: (?P<path>.+) line (?P<line>\d+): (?P<what>.*)$")
+
+
+def applied(query: Query) -> frozenset[tuple[str, int]] | None:
+    """The Host and Match lines (real path, line) whose options ssh applied for this host, as ssh itself
+    reports them (``ssh -G -vvv``); None when ssh cannot say. Run only to locate a directive."""
+    return _applied(query, _stamp(query.config))
+
+
+@lru_cache(maxsize=256)
+def _applied(query: Query, _stamp: object) -> frozenset[tuple[str, int]] | None:
+    if shutil.which(SSH) is None:
+        return None
+    argv = [SSH, "-G", "-vvv"]
+    if query.config is not None:
+        argv += ["-F", str(query.config)]
+    if query.hostname:
+        argv += ["-o", "HostName=" + query.hostname.replace("%", "%%")]
+    if query.port:
+        argv += ["-p", str(query.port)]
+    if query.user:
+        argv += ["-l", query.user]
+    argv += ["--", query.name]
+    try:
+        r = subprocess.run(  # noqa: S603 - the ssh client, as ssh_g runs it, verbose
+            argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SSH_G_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if r.returncode != 0:
+        return None
+    return blocks_applied(r.stderr, scan(query.config))
+
+
+def blocks_applied(log: str, lines: list[Written]) -> frozenset[tuple[str, int]]:
+    """Read ssh's verbose log: ``line N: Applying options for`` names a Host line; a Match line is named
+    only by its criteria (``Match all`` not at all), so each ``checking match for`` is the next Match line
+    of the file being read (ssh evaluates every one, in order), and ``match found`` applies it."""
+    matches: dict[str, list[int]] = {}
+    for w in lines:
+        if w.keyword == "match" and w.block is not None:
+            matches.setdefault(w.block[0], []).append(w.block[1])
+    out: set[tuple[str, int]] = set()
+    stack: list[list[Any]] = []  # [real path, last line known] of the files being read, innermost last
+    current: tuple[str, int] | None = None
+    for raw in log.splitlines():
+        ln = raw.strip()
+        if m := _READING.match(ln):
+            stack.append([os.path.realpath(m["path"]), 0])
+        elif m := _AT_LINE.match(ln):
+            real, number = os.path.realpath(m["path"]), int(m["line"])
+            while len(stack) > 1 and stack[-1][0] != real:
+                stack.pop()
+            if stack and stack[-1][0] == real:
+                stack[-1][1] = number
+            if m["what"].startswith("Applying options for"):
+                out.add((real, number))
+        elif ln.startswith("debug2: checking match for"):
+            current = None
+            while stack:
+                real, after = stack[-1]
+                following = [n for n in matches.get(real, []) if n > after]
+                if following:
+                    current = (real, following[0])
+                    stack[-1][1] = following[0]
+                    break
+                stack.pop()
+        elif ln == "debug2: match found" and current is not None:
+            out.add(current)
+    return frozenset(out)
+
+
+def locate(query: Query, directive: Directive, value: str | None = None) -> str | None:
+    """``file:line`` of the line that set ``directive`` for this host: within the Host and Match blocks ssh
+    applied (and outside any block), the first line of the directive whose value is ``value``, else its
+    first line (ssh keeps the first value it obtains; a value ssh normalises, ``1G``, is found by its
+    keyword); when ssh cannot say which blocks applied, the first line holding the value anywhere."""
     names = {directive.name.lower(), directive.g_key} | {
         d.name.lower() for d in DIRECTIVES if d.g_key == directive.g_key
     }
-    lines = [w for w in scan(config) if w.keyword in names]
+    lines = [w for w in scan(query.config) if w.keyword in names]
+    if not lines:
+        return None
     want = _norm(value) if value is not None else None
+    blocks = applied(query)
+    if blocks is not None:
+        inside = [w for w in lines if w.block is None or w.block in blocks]
+        if inside:
+            same = [w for w in inside if want is not None and _norm(w.value) == want]
+            return (same or inside)[0].where
     for w in lines:
         if want is not None and _norm(w.value) == want:
             return w.where
-    return lines[0].where if lines else None
+    return lines[0].where
 
 
 def _norm(value: str) -> str:

@@ -347,3 +347,40 @@ def test_config_path_and_lookup(tmp_path: Path) -> None:
         config_path(_host("web"), tmp_path / "missing")
     assert lookup("known", cfg)["hostname"] == "10.0.0.1"
     assert "hostname" not in lookup("unknown", cfg)
+
+
+# --- file:line of a refusal: the line in the block ssh applied to this host -----------------------
+
+
+def test_refusal_names_the_line_in_the_block_applied_to_this_host(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "Host a\n  RemoteCommand uptime\nHost b\n  HostName 127.0.0.1\n  RemoteCommand uptime\n")
+    with pytest.raises(InputError) as err:
+        resolve(_host("b"), cfg)
+    assert err.value.where == f"{cfg}:5"
+    with pytest.raises(InputError) as err:
+        resolve(_host("a"), cfg)
+    assert err.value.where == f"{cfg}:2"
+
+
+def test_refusal_in_match_blocks_and_includes_first_value_wins(tmp_path: Path) -> None:
+    inc = _cfg(tmp_path, "Host other\n  RekeyLimit 2G\nHost b\n  RekeyLimit 1G\n", "inc.conf")
+    cfg = _cfg(
+        tmp_path,
+        "Host a\n  RekeyLimit 1G\nMatch all\n  User ops\nMatch user nobody\n  RekeyLimit 1G\n"
+        f"Match originalhost b\n  Include {inc}\n  RekeyLimit 3G\n",
+    )
+    with pytest.raises(InputError) as err:
+        resolve(_host("b"), cfg)
+    # ssh prints 1073741824 0: the line is found by its keyword, in the blocks ssh applied, first one
+    assert err.value.where == f"{inc}:4"
+    cfg.write_text("Match user nobody\n  RekeyLimit 1G\nMatch all\n  ControlPersist 10m\n  RekeyLimit 1G\n")
+    with pytest.raises(InputError) as err:
+        resolve(_host("b"), cfg)
+    assert err.value.where == f"{cfg}:5"
+
+
+def test_applied_blocks_as_ssh_reports_them(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "Host *\n  Port 2\nMatch all\n  User x\nMatch host nomatch\n  Port 3\nHost b c\n  Port 4\n")
+    real = str(cfg.resolve())
+    got = sshconfig_read.applied(sshconfig_read.Query("b", cfg))
+    assert got == {(real, 1), (real, 3), (real, 7)}
