@@ -213,14 +213,17 @@ class Engine:
         deciding = plan.judged(playbook, run.verdicts)
         failed = plan.failed_checks(deciding)
         unsure = plan.undetermined_checks(deciding)
-        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure]
+        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure] + _reported(
+            playbook, run.verdicts
+        )
         if unsure and not failed:
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = "undetermined: " + "; ".join(f"{sid}: {run.verdicts[sid].message}" for sid in unsure)
             return
         if not failed and not self.config.force and not self._explicit_option(playbook):
             run.outcome.status = HostStatus.HEALTHY
-            run.outcome.message = "every check passed"
+            seen = _reported(playbook, run.verdicts)
+            run.outcome.message = "every check passed" + ("; reported: " + "; ".join(seen) if seen else "")
             return
         run.needs_remediation = True
 
@@ -475,7 +478,7 @@ class Engine:
                 if failed:
                     real = any(v.failed for v in mine.values())
                     run.outcome.modules[pb.module] = ModuleVerdict.PROBLEM if real else ModuleVerdict.UNDETERMINED
-                    run.outcome.found.extend(f"{pb.module}: {f}" for f in failed)
+                    run.outcome.found.extend(f"{pb.module}: {f}" for f in failed + _starts_asked(pb, every, run.ctx))
                     problems.append(pb.module)
                 else:
                     run.outcome.modules[pb.module] = ModuleVerdict.HEALTHY if mine else ModuleVerdict.SKIPPED
@@ -491,6 +494,31 @@ class Engine:
                 Event.HOST_FINISHED, host=r.host.name, module=label, outcome=r.outcome.status, message=r.outcome.message
             )
         return [r.outcome for r in runs]
+
+
+def _reported(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> list[str]:
+    """What the checks that only inform found (they never fail a host nor select a step): said in the
+    host's findings and beside a healthy outcome."""
+    return [
+        f"{s.id}: {verdicts[s.id].message}"
+        for s in playbook.checks
+        if s.inform and s.id in verdicts and not verdicts[s.id].passed and not verdicts[s.id].not_applicable
+    ]
+
+
+def _starts_asked(playbook: Playbook, verdicts: Mapping[str, Verdict], ctx: Context) -> list[str]:
+    """What ``remediate check`` says of a remedy that would start a module that is not running: a run asks
+    first (an admin may have stopped it on purpose; ``monitor -missing`` lists modules shut down too)."""
+    seen = replace(ctx, earlier=verdicts)
+    out = []
+    for step in plan.steps_to_run(playbook, verdicts, {}):
+        starts = () if step.effect is Effect.DISRUPT else plan.touched(step, seen)
+        if starts:
+            out.append(
+                f"{step.id}: starting {', '.join(starts)} is asked for first (it may have been stopped on purpose); "
+                f"remediate {playbook.module} --host {ctx.host.name} --dry-run shows its last log lines"
+            )
+    return out
 
 
 class Holds:

@@ -36,6 +36,11 @@ def test_an_admin_stopped_mta_is_not_started_without_confirmation(lab: Lab, host
     story = refused[0]["context"]  # what the host says about how mta stopped, read before asking
     assert any("mta@prod: last lines of" in line or "mta@prod: no log at" in line for line in story), story
     assert any(line.startswith("watchdog running: watchdog (") for line in story), story
+    # the sweep says so too, and starts nothing either
+    code, doc = remediate.json("check", "mta", "--host", host)
+    found = " ".join(doc["hosts"][host]["found"])
+    assert code == 1 and f"starting {MTA} is asked for first" in found, doc["hosts"][host]
+    assert pid_of(lab, host, MTA) is None
 
 
 def test_a_held_module_is_left_alone_even_with_force_and_yes_until_released(
