@@ -61,8 +61,7 @@ from lab import records  # noqa: E402
 from lab.base import SSH_PORT, read_pidfile  # noqa: E402
 from lab.hostfiles import RECORD_ENV  # noqa: E402
 from runner import hold, hostfacts, hostvars, inventory, plan, playbook, transport  # noqa: E402
-from runner.actions import Context  # noqa: E402
-from runner.actions.base import become_for  # noqa: E402
+from runner.actions import Context, become_for  # noqa: E402
 from runner.events import Event  # noqa: E402
 from runner.plan import Batch  # noqa: E402
 from runner.wire import Account, Result, run_as, sourced  # noqa: E402

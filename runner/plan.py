@@ -14,8 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from runner.actions import ACTIONS, Context, Skip
-from runner.actions.base import SNAPSHOTS, AccountRefused, become_for
+from runner.actions import ACTIONS, SNAPSHOTS, AccountRefused, Context, Skip, become_for
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
 from runner.wire import KILL_AFTER, Account, Result, env_line, run_as, sourced

@@ -33,18 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import sshconfig, sshconfig_read
+from runner import sshconfig_read
 from runner.channels import Capture, Keepalive, Stream
 from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, ConnectionRefused, HostKeyError, TransportError
-from runner.inventory import Host
-from runner.sshconfig import CONNECT_TIMEOUT, Endpoint
+from runner.sshconfig import Endpoint
 from runner.wire import KILL_AFTER, STDIN_SCRIPT, Result
 
 # seconds a command's output may still arrive after its exit status (see Session.run)
 EOF_GRACE = 2.0
 
-__all__ = ["CONNECT_TIMEOUT", "Endpoint", "Session", "remote_command", "resolve"]
+__all__ = ["Session", "remote_command"]
 
 
 class NoBanner(TransportError):
@@ -55,14 +54,6 @@ class NameNotResolved(TransportError):
     """The host name has no address; trying again within seconds will not change that."""
 
     retryable = False
-
-
-def resolve(host: Host, ssh_config: Path | None) -> Endpoint:
-    """Combine inventory vars (which win, as in Ansible) with the OpenSSH config's entry for the host.
-
-    Raises :class:`runner.errors.InputError` (``file:line``) for a directive the runner refuses.
-    """
-    return sshconfig.resolve(host, ssh_config)
 
 
 @functools.lru_cache(maxsize=16)

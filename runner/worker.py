@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import anchor, campaign, hold, hostfacts, hostvars, plan, retry, transport
-from runner.actions import Context
-from runner.actions.base import AccountRefused, become_for
+from runner import anchor, campaign, hold, hostfacts, hostvars, plan, retry, sshconfig
+from runner.actions import AccountRefused, Context, become_for
 from runner.audit import AuditLog
 from runner.errors import CommandTimeout, ConnectionLost, InputError, PreconditionError, TransportError
 from runner.events import Event, step_record
@@ -82,7 +81,7 @@ def new_session(host: Host, config: RunConfig) -> Session:
     """The (not yet opened) session to one host: the real SSH one, or the one the config's factory makes."""
     if config.session_factory is not None:
         return config.session_factory(host, ssh_config_for(host, config))
-    return Session(transport.resolve(host, ssh_config_for(host, config)))
+    return Session(sshconfig.resolve(host, ssh_config_for(host, config)))
 
 
 def lock_name(module: str, host: Host) -> str:

@@ -146,8 +146,7 @@ def _targets(module: str, flags: dict[str, Any]) -> list[_Target]:
     """Each selected host with how its session reaches the Campaign account; every refusal (a host, an
     OpenSSH config, an account) before any host is touched."""
     from runner import sshconfig
-    from runner.actions import Context
-    from runner.actions.base import Skip, become_for
+    from runner.actions import Context, Skip, become_for
     from runner.cli.selection import hosts_from_inventory, load_inventory
     from runner.errors import InputError
     from runner.wire import Account

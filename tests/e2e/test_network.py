@@ -30,7 +30,8 @@ from lab.bastion import OnlyFromUid, Relay, iptables_unusable, net_context, ssh_
 from lab.context import LabContext
 from runner.errors import ConnectionLost
 from runner.inventory import Host
-from runner.transport import Session, resolve
+from runner.sshconfig import resolve
+from runner.transport import Session
 from tests.support.cli import ROOT
 
 # one pytest-xdist worker runs the whole file: its bastion and relay on the same addresses

@@ -22,7 +22,8 @@ import pytest
 from lab import Lab
 from lab.sshd import ca_sshd_start, sshd_stop
 from runner.inventory import Host
-from runner.transport import Session, resolve
+from runner.sshconfig import resolve
+from runner.transport import Session
 from tests.support.cli import Runner
 from tests.support.labfix import healthy, pid_of
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from runner.errors import CommandTimeout, ConnectionLost
 from runner.inventory import Host
-from runner.transport import Endpoint
+from runner.sshconfig import Endpoint
 from runner.wire import Result
 
 HOLD_MARK = "@@rmdhold"  # runner.hold's frame marker
@@ -129,8 +129,7 @@ class FakeSession:
         """The command a step's replay of snapshot ``name`` stands for, so the test's ``answer`` sees the
         step as if it took its own reading: the snapshot's command, or the command of the snapshot a
         filtered replay gives (``pdump`` from ``pdump -who``)."""
-        from runner.actions import Context
-        from runner.actions.base import SNAPSHOTS
+        from runner.actions import SNAPSHOTS, Context
 
         wanted = match.group("filter")
         if not wanted:

@@ -32,7 +32,26 @@ def test_every_family_module_is_imported_by_the_package() -> None:
     # Registration happens at import: a family the package does not import would be missing from ACTIONS
     # (and from schema.json and the README) whenever nothing else happened to import it first.
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "base"}
-    assert modules == {f.__name__.rsplit(".", 1)[-1] for f in FAMILIES}, "add the module to FAMILIES in __init__"
+    assert modules == {f.__name__.rsplit(".", 1)[-1] for f in FAMILIES}, (
+        "FAMILIES is every module the package lists (pkgutil) but base: a family file missing from it is not "
+        "an importable module name, or the listing in runner/actions/__init__.py was changed"
+    )
+
+
+def test_code_outside_the_package_imports_the_actions_from_one_home() -> None:
+    """runner.actions is the one public home of the actions' names: no runner module, bench or test helper
+    outside the package imports runner.actions.base (the unit tests of the actions themselves may)."""
+    root = PACKAGE.parents[1]
+    callers = [*(root / "runner").rglob("*.py"), *(root / "bench").glob("*.py"), root / "tests/unit/fakehost.py"]
+    offenders = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in callers
+        if PACKAGE not in path.parents
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.ImportFrom) and node.module == "runner.actions.base")
+        or (isinstance(node, ast.Import) and any(a.name == "runner.actions.base" for a in node.names))
+    ]
+    assert not offenders, "import these names from runner.actions: " + ", ".join(offenders)
 
 
 def test_registering_a_name_twice_is_refused() -> None:
