@@ -163,7 +163,7 @@ def _latest(a: str | None, b: str | None) -> str | None:
     return b if ta is None or (tb is not None and tb > ta) else a
 
 
-def select(
+def filter_entries(
     entries: Iterable[Entry],
     *,
     hosts: Collection[str] | None = None,

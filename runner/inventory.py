@@ -97,7 +97,7 @@ class Inventory:
 
     def matching(self, pattern: str, where: str = "--limit") -> list[Host]:
         """The hosts an Ansible host pattern selects (``web:&emea:!web3``, ``db*``, ``~app\\d+``)."""
-        return [self.hosts[n] for n in patterns.select(pattern, list(self.hosts), self.groups, where)]
+        return [self.hosts[n] for n in patterns.hosts_matching(pattern, list(self.hosts), self.groups, where)]
 
 
 @dataclass

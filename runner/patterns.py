@@ -171,7 +171,7 @@ def _one(
     return taken
 
 
-def select(
+def hosts_matching(
     pattern: str, hosts: Sequence[str], groups: Mapping[str, Sequence[str]], where: str = "--limit"
 ) -> list[str]:
     """The host names ``pattern`` selects, in Ansible's order; an :class:`InputError` naming ``where``

@@ -71,7 +71,7 @@ def history_cmd(**flags: Any) -> None:
     found = {name: anchor.summaries(text)[0] for name, text in texts.items()}
     names = [host.name for host in hosts]
     merged = history.merge(history.local_runs(events, log), found, log)
-    shown = history.select(merged, hosts=set(names), module=flags["module"], since=cutoff)
+    shown = history.filter_entries(merged, hosts=set(names), module=flags["module"], since=cutoff)
     code = ExitCode.UNREACHABLE if unread else ExitCode.OK
     if flags["output"] == "json":
         doc = {

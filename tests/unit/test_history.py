@@ -189,11 +189,11 @@ def test_select_by_host_module_and_since(tmp_path: Path) -> None:
     theirs = anchor.record("bob1", "2026-12-01T10:01:00Z", "bob", "web", "remediated", "f" * 64, _summary())
     old = anchor.record("old1", "2026-11-01T09:00:00Z", "carol", "mta", "failed", "d" * 64)
     merged = history.merge(history.local_runs(events, own), {"h2": _anchors(theirs, old)}, own)
-    assert [e.run_id for e in history.select(merged, module="web")] == ["bob1"]
-    assert [e.run_id for e in history.select(merged, hosts={"h1"})] == ["mine1"]
+    assert [e.run_id for e in history.filter_entries(merged, module="web")] == ["bob1"]
+    assert [e.run_id for e in history.filter_entries(merged, hosts={"h1"})] == ["mine1"]
     since = datetime(2026, 11, 15, tzinfo=UTC)
-    assert [e.run_id for e in history.select(merged, since=since, hosts={"h2"})] == ["bob1"]
-    assert history.select(merged, module="nope") == []
+    assert [e.run_id for e in history.filter_entries(merged, since=since, hosts={"h2"})] == ["bob1"]
+    assert history.filter_entries(merged, module="nope") == []
 
 
 def test_read_back_names_every_host_that_could_not_be_read() -> None:

@@ -75,7 +75,7 @@ def inv(tmp_path_factory: pytest.TempPathFactory) -> inventory.Inventory:
 
 
 def _select(inv: inventory.Inventory, pattern: str) -> list[str]:
-    return patterns.select(pattern, list(inv.hosts), inv.groups)
+    return patterns.hosts_matching(pattern, list(inv.hosts), inv.groups)
 
 
 @pytest.mark.parametrize(("pattern", "hosts"), list(CASES.items()))
