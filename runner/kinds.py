@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runner.templates import template_fields
+from runner.templates import FIELD, template_fields
 
 ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.:-]{0,252})$")
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 INTERNAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a workflow's or folder's internal name
-FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def _whole(value: Any, low: int, high: int) -> bool:

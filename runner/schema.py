@@ -18,6 +18,7 @@ from typing import Any
 from runner import hostvars, paths, playbook
 from runner.actions import ACTIONS, FAMILIES, Action, ArgSpec, Effect
 from runner.playbook import BLANK_IS_DEFAULT, COMMAND_WORDS, MAX_TIMEOUT, READ_PHASES, SITE_MODULE, STEP_ID, StepField
+from runner.templates import FIELD
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "playbooks" / "schema.json"
@@ -45,7 +46,7 @@ def _arg_schema(arg: ArgSpec) -> dict[str, Any]:
         if arg.minimum is not None:
             number["minimum"] = arg.minimum if kind == "float" else int(arg.minimum)
         if arg.template:
-            out["anyOf"] = [number, {"type": "string", "pattern": r"\{[A-Za-z_][A-Za-z0-9_]*\}"}]
+            out["anyOf"] = [number, {"type": "string", "pattern": FIELD.pattern}]
         else:
             out.update(number)
     else:

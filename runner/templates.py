@@ -1,7 +1,8 @@
 """``{var}`` templates: the one parser of the fields playbooks fill from host vars and options. Pure.
 
 Owns: :func:`parse_template` (literal pieces and field names; anything but ``{var_name}`` refused),
-:func:`fill` and :func:`template_fields`. Imports nothing from the rest of the package.
+:func:`fill`, :func:`template_fields` and :data:`FIELD` (the text of one ``{var}`` field). Imports nothing
+from the rest of the package.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import string
 from collections.abc import Callable
 
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FIELD = re.compile(r"\{" + VAR_NAME.pattern + r"\}")  # one {var} field: a search, and a JSON Schema pattern
 
 
 def parse_template(template: str) -> list[tuple[str, str | None]]:

@@ -55,3 +55,20 @@ def test_templates_where_allowed_only() -> None:
     assert "would be sent as written" in str(kinds.problem("str", "ls {nl6_root}"))
     assert kinds.problem("template", "ls {nl6_root}") is None
     assert "unsupported template field" in str(kinds.problem("template", "{a.b}"))
+
+
+def test_a_template_field_is_recognised_by_one_pattern_everywhere() -> None:
+    """The kinds' "is not a template" check and the JSON Schema's template pattern are runner.templates'
+    own ``{var}`` field: what the parser takes for a field, they take for one, and nothing else."""
+    import json
+    import re
+
+    from runner import schema, templates
+
+    for text in ("{nlserver_env}", "{_x1}"):
+        assert templates.template_fields(text) and templates.FIELD.fullmatch(text)
+        assert kinds.problem("str", text) is not None  # a field in a str that is no template
+    for text in ("{0}", "{a.b}", "{}", "{ x }"):
+        assert not templates.FIELD.fullmatch(text) and kinds.problem("str", text) is None
+    patterns = set(re.findall(r'"pattern": ("\\\\\{[^"]*")', json.dumps(schema.schema())))
+    assert patterns == {json.dumps(templates.FIELD.pattern)}, patterns
