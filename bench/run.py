@@ -64,7 +64,7 @@ from runner import hold, hostfacts, hostvars, inventory, plan, playbook, transpo
 from runner.actions import Context, become_for  # noqa: E402
 from runner.events import Event  # noqa: E402
 from runner.plan import Batch  # noqa: E402
-from runner.wire import Account, Result, run_as, sourced  # noqa: E402
+from runner.wire import Account, Result, as_sent, run_as  # noqa: E402
 
 # the runner of this checkout (not whatever an editable install points at): ``python -m runner`` with
 # PYTHONPATH set to this checkout (base_env)
@@ -256,9 +256,8 @@ def probes(lab_dir: Path, hosts: list[str], folder: Path | None) -> dict[str, di
         host = inv.hosts[name]
         ctx = Context(host, {}, run_id=secrets.token_hex(8))
         become = become_for(Account.CAMPAIGN, ctx)
-        env = host.var("nlserver_env")
         root = str(ctx.var("nl6_root"))
-        settings = run_as(sourced(hostfacts.script(root, host.instance), env), become)
+        settings = as_sent(hostfacts.script(root, host.instance), host, become)
         # the batch is built from the host's own settings as Worker.read_facts reads them (syslogd's address
         # from TRACE_ADDR ...): read once here, untimed, over the same command
         read = subprocess.run(

@@ -55,7 +55,7 @@ from runner.events import Event
 from runner.outcomes import HostStatus
 from runner.redact import REDACTED, Redactor
 from runner.report import HostOutcome
-from runner.wire import Result, run_as, sourced
+from runner.wire import Result, as_sent
 
 if TYPE_CHECKING:
     from runner.audit import AuditLog
@@ -618,11 +618,9 @@ def write_bundle(directory: Path, name: str, entries: Sequence[Entry], doc: Mapp
 
 
 def _send_for(run: HostRun) -> Send:
-    env = run.host.var("nlserver_env")
-
     def send(text: str, timeout: float) -> Result:
         assert run.session is not None
-        return run.session.run(run_as(sourced(text, env), run.become), timeout)
+        return run.session.run(as_sent(text, run.host, run.become), timeout)
 
     return send
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from runner.actions import ACTIONS, SNAPSHOTS, AccountRefused, Context, Skip, become_for
 from runner.outcomes import Verdict
 from runner.playbook import Playbook, Step
-from runner.wire import KILL_AFTER, Account, Result, env_line, run_as, sourced
+from runner.wire import KILL_AFTER, Account, Result, as_sent, env_line, run_as
 
 
 @dataclass
@@ -100,7 +100,7 @@ def build_alone(step: Step, ctx: Context) -> Planned:
         become = become_for(ACTIONS[step.action].account(step.args, ctx), ctx)
     except AccountRefused as exc:
         return Planned(step, None, str(exc))
-    return Planned(step, run_as(sourced(planned.command, ctx.host.var("nlserver_env")), become))
+    return Planned(step, as_sent(planned.command, ctx.host, become))
 
 
 def absent_gate(playbook: Playbook, verdicts: Mapping[str, Verdict]) -> str | None:

@@ -2,10 +2,11 @@
 
 Owns: :class:`Result` (what one command did on the host), :data:`KILL_AFTER` (the host-side grace
 between TERM and KILL), :func:`sourced`, the Campaign environment sourced before a command
-(non-interactive SSH does not source it), and :func:`run_as`, the account a command runs in
-(:class:`Account`, reached as :class:`Become` says). The planner wraps every command sent on its own with it,
-and a read batch sources it once for all its steps, so the audit records exactly the text the host
-receives. Pure: imports nothing from the rest of the package.
+(non-interactive SSH does not source it), :func:`run_as`, the account a command runs in
+(:class:`Account`, reached as :class:`Become` says), and :func:`as_sent`, both for one host. Every
+command sent on its own is wrapped by :func:`as_sent`, and a read batch sources the environment once
+for all its steps, so the audit records exactly the text the host receives. Pure: imports nothing from
+the rest of the package.
 Must not: connect or run (that is :mod:`runner.transport`), or choose what to send (:mod:`runner.plan`).
 """
 
@@ -15,7 +16,7 @@ import hashlib
 import shlex
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 KILL_AFTER = 5  # seconds between TERM and KILL when a command times out on the host
 STDIN_SCRIPT = 'eval "$(cat)"'  # a shell that runs the script it reads on its stdin
@@ -62,6 +63,19 @@ class Become:
 
 
 DIRECT = Become("direct", "")
+
+
+class HasVars(Protocol):
+    """A host as this module reads it: its vars (:class:`runner.inventory.Host`)."""
+
+    def var(self, key: str, default: Any = None) -> Any: ...
+
+
+def as_sent(command: str, host: HasVars, become: Become) -> str:
+    """``command`` as ``host`` receives it when it is sent on its own: the host's Campaign environment
+    script (its ``nlserver_env`` var) sourced first, the whole run in ``become``'s account. The one place
+    that pair is written: the plan, the worker, ``collect``, ``logs`` and the bench send this very text."""
+    return run_as(sourced(command, host.var("nlserver_env")), become)
 
 
 def run_as(script: str, become: Become) -> str:

@@ -29,7 +29,7 @@ from runner.outcomes import HostStatus, Reading, StepStatus, Verdict
 from runner.playbook import Step
 from runner.report import HostOutcome, StepOutcome
 from runner.transport import Session
-from runner.wire import DIRECT, Account, Become, Result, run_as, sourced
+from runner.wire import DIRECT, Account, Become, Result, as_sent, run_as
 
 if TYPE_CHECKING:
     from runner.execute import RunConfig
@@ -355,7 +355,7 @@ class Worker:
         ``limit`` lines of 200 characters); why it could not be read otherwise. Never raises."""
         assert run.session is not None
         try:
-            res = run.session.run(run_as(sourced(command, run.host.var("nlserver_env")), run.become), 30)
+            res = run.session.run(as_sent(command, run.host, run.become), 30)
         except (CommandTimeout, ConnectionLost) as exc:
             return (f"could not be read: {exc.render()}",)
         lines = [line.rstrip()[:200] for line in res.stdout.splitlines() if line.strip()]
@@ -368,7 +368,7 @@ class Worker:
         (nothing run): a step must not act on a port or path the host may have moved."""
         assert run.session is not None
         root = str(run.ctx.var("nl6_root"))
-        command = run_as(sourced(hostfacts.script(root, run.host.instance), run.host.var("nlserver_env")), run.become)
+        command = as_sent(hostfacts.script(root, run.host.instance), run.host, run.become)
         try:
             res = run.session.run(command, 30)
         except (CommandTimeout, ConnectionLost) as exc:

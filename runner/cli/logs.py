@@ -180,7 +180,7 @@ def _read(module: str, targets: list[_Target], flags: dict[str, Any]) -> tuple[d
     from runner import hostfacts
     from runner.actions.logs import read_command
     from runner.execute import RunConfig, read_each
-    from runner.wire import run_as, sourced
+    from runner.wire import as_sent, run_as
 
     config = RunConfig(ssh_config=flags["ssh_config"], forks=flags["forks"])
     by_name = {t.host.name: t for t in targets}
@@ -189,7 +189,7 @@ def _read(module: str, targets: list[_Target], flags: dict[str, Any]) -> tuple[d
 
     def settings_script(host: Any) -> str:
         script = hostfacts.script(str(by_name[host.name].ctx.var("nl6_root")), host.instance)
-        return run_as(sourced(script, host.var("nlserver_env")), by_name[host.name].become)
+        return as_sent(script, host, by_name[host.name].become)
 
     for name, result in read_each(ask, settings_script, config).items():
         if isinstance(result, str):
