@@ -89,13 +89,20 @@ def test_export_paused_is_resumed_once_confirmed(lab, remediate, host):
     assert given and given[0]["via"] == "--yes" and given[0]["step"] == "resume_paused"
 
 
-def test_export_failed_is_relaunched_without_a_prompt(lab, remediate, host):
-    """In error (@failed = 1): the seed's re-launch, as before, with no terminal and no --yes."""
+def test_export_failed_is_not_relaunched_without_confirmation(lab, remediate, host):
+    """In error (@failed = 1): the re-launch is sent as xtk.workflow.Start, a JavaScript name no page shows,
+    so it is asked for first: no terminal and no --yes, exit 4, still in error, nothing queued."""
     lab.break_(host, "export_failed")
+    before = lab.status(host)
     code, report = run(remediate, "export")
-    assert code == 0, report
-    assert [s["id"] for s in steps(report, "remediation", "ran")] == ["relaunch_delta"]
-    assert not _wf(lab.status(host))["failed"]
+    assert code == 4 and report["status"] == "not_confirmed", report
+    assert step(report, "relaunch_delta")["outcome"] == "declined"
+    assert not steps(report, "remediation", "ran")
+    after = lab.status(host)
+    assert _wf(after)["failed"] == 1 and after["db"]["pending_workflow_starts"] == 0
+    assert after["files"]["export_files"] == before["files"]["export_files"]
+    refused = [e for e in remediate.events() if e["event"] == "confirmation.refused"]
+    assert refused and refused[0]["step"] == "relaunch_delta"
 
 
 def _full_exports(st) -> set[str]:

@@ -216,9 +216,18 @@ def test_a_stopped_workflow_is_started_only_by_a_confirmed_step() -> None:
     assert chosen({"tracking_workflow_started"}) == ["start_stopped_tracking_workflow"]
     confirmed = steps["start_stopped_tracking_workflow"]
     assert confirmed.effect is Effect.DISRUPT and confirmed.interrupts and "on purpose" in confirmed.interrupts
-    # a workflow in error (@failed = 1) is started as before, unconfirmed
-    assert chosen({"tracking_workflow_ok"}) == ["start_tracking_workflow"]
+    # a workflow in error (@failed = 1) is started once confirmed too: xtk.workflow.Start is an inferred name
+    assert chosen({"tracking_workflow_ok"}) == ["start_failed_tracking_workflow"]
+    in_error = steps["start_failed_tracking_workflow"]
+    assert in_error.effect is Effect.DISRUPT and "inferred" in in_error.title and in_error.interrupts
+    # the start that ends Adobe's corrupted-line procedure follows its confirmed stop, unasked
+    assert chosen({"redir_lines_ok"}) == [
+        "stop_tracking_workflow",
+        "quarantine_corrupted_lines",
+        "start_tracking_workflow",
+    ]
     assert steps["start_tracking_workflow"].effect is Effect.CHANGE
+    assert chosen({"tracking_workflow_ok", "redir_lines_ok"})[-1] == "start_tracking_workflow"
     # stopped by someone and corrupted lines: the start after the quarantine is the confirmed one
     assert chosen({"tracking_workflow_started", "redir_lines_ok"}) == [
         "stop_tracking_workflow",

@@ -117,8 +117,9 @@ def test_export_paused_without_error_is_started_only_on_confirmation() -> None:
     assert "on purpose" in (resume.interrupts or "")
     cmd = plan.build(resume, _ctx(earlier={"export_workflows_paused": PAUSED})).command or ""
     assert 'xtk.workflow.Start("exportRecipients");' in cmd
-    delta = pb.steps_by_id["relaunch_delta"]
-    assert delta.effect is Effect.CHANGE and delta.args["from"] == "export_workflows_failed"
+    delta = pb.steps_by_id["relaunch_delta"]  # in error: confirmed too (xtk.workflow.Start is an inferred name)
+    assert delta.effect is Effect.DISRUPT and delta.args["from"] == "export_workflows_failed"
+    assert "inferred" in delta.title and "asked for first" in (delta.interrupts or "")
     both = {**paused, "export_workflows_failed": FAILED}
     assert _ids(plan.steps_to_run(pb, both, {"mode": "delta"})) == ["relaunch_delta", "resume_paused"]
 
@@ -332,3 +333,35 @@ def test_syslogd_gate_and_probe_opt_in() -> None:
     probe = next(s for s in pb.checks if s.action == "syslog_roundtrip")
     skipped = plan.build(probe, _ctx())
     assert skipped.command is None and "syslog_probe" in (skipped.skip or "")
+
+
+# Every step that sends a workflow action by its JavaScript name (xtk.workflow.Start/Stop/Restart: no page
+# shows those names; the console's actions are documented) is confirmed or opt-in. The one exception is the
+# start that ends Adobe's corrupted-line procedure, which follows that procedure's confirmed stop.
+AFTER_A_CONFIRMED_STOP = {
+    ("tracking", "start_tracking_workflow"): ("stop_tracking_workflow", "quarantine_corrupted_lines")
+}
+
+
+def test_steps_on_inferred_workflow_calls_are_confirmed_or_opt_in() -> None:
+    from runner.paths import shipped_modules
+
+    seen = 0
+    for module in shipped_modules():
+        pb = load_module(module)
+        for step in pb.remediation:
+            script = str(step.args.get("script", "")) + str(step.args.get("verb", ""))
+            if step.action != "workflow_relaunch" and "xtk.workflow." not in script:
+                continue
+            seen += 1
+            opt_in = step.when is not None and any(
+                value != pb.options[name].default for name, value in dict(step.when.option).items()
+            )
+            if (module, step.id) in AFTER_A_CONFIRMED_STOP:
+                for earlier in AFTER_A_CONFIRMED_STOP[(module, step.id)]:
+                    before = pb.steps_by_id[earlier]
+                    assert before.effect is Effect.DISRUPT and before.when is not None, earlier
+                    assert step.when is not None and set(step.when.failed) <= set(before.when.failed), earlier
+                continue
+            assert step.effect is Effect.DISRUPT or opt_in, f"{module}/{step.id} runs an inferred call unasked"
+    assert seen >= 6
