@@ -156,9 +156,6 @@ class WorkflowState(IntEnum):
         return {13: "Paused", 20: "Stopped"}[self.value]
 
 
-WORKFLOW_FAILED = 1  # ``@failed == 1``: the workflow is in error (shown with @state 13)
-
-
 class DeliveryState(IntEnum):
     """``NmsDelivery.iState`` values Adobe names (production/using/database-cleanup-workflow.md)."""
 
@@ -190,17 +187,6 @@ _DELIVERY_LABELS = {
 }
 # The states the cleanup workflow stops before deleting a delivery: "active" in Adobe's words.
 ACTIVE_DELIVERY_STATES = frozenset(s for s in DeliveryState if 51 <= s.value <= 75)
-
-
-class DeliveryLogStatus(IntEnum):
-    """Delivery log ``iStatus`` values Adobe names (production/using/database-cleanup-workflow.md)."""
-
-    PENDING = 6
-    CANCELLED = 7
-
-    @property
-    def label(self) -> str:
-        return {6: "Pending", 7: "Delivery cancelled"}[self.value]
 
 
 # ---- config-<instance>.xml (installation/using/the-server-configuration-file.md) ---------------------

@@ -161,11 +161,6 @@ def lookup(code: str) -> ErrorCode | None:
     return TABLE.get(code.strip().upper())
 
 
-def looks_like_code(text: str) -> bool:
-    """Whether ``text`` is written as a message code (``PGS-220000``), known or not."""
-    return CODE.fullmatch(text.strip().upper()) is not None
-
-
 def find_codes(text: str) -> list[str]:
     """Every message code in ``text``, in order of appearance, each once (``IOB-090020 ... 'IOB-090013 ...'``
     gives both)."""

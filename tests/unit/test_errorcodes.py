@@ -60,7 +60,7 @@ def test_the_table_has_the_codes_the_brief_names_and_only_well_formed_ones() -> 
     wanted |= {"JST-310040", "XTK-170024", "TIM-030008"}
     assert wanted <= set(errorcodes.TABLE)
     for code, row in errorcodes.TABLE.items():
-        assert row.code == code and errorcodes.looks_like_code(code)
+        assert row.code == code and errorcodes.CODE.fullmatch(code)
         assert row.restart_helps in ("yes", "no", "unknown")
         assert row.meaning and row.why and row.section
         assert row.level in ("error", "warning", "info")
