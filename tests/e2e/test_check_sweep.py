@@ -110,7 +110,7 @@ def test_list_shows_the_seed_table(remediate):
 
 @pytest.mark.parametrize("module", ["syslogd", "import", "web"])
 def test_show_markdown(remediate, module):
-    res = remediate("show", module, "--format", "markdown")
+    res = remediate("show", module, "--output", "markdown")
     assert res.returncode == 0, res.stderr
     assert res.stdout.lstrip().startswith("#")
     assert "DISRUPT (asks confirmation)" in res.stdout and "## Verification" in res.stdout

@@ -36,7 +36,7 @@ def test_show_renders_exact_commands_and_disruptive_marks() -> None:
     assert code == 0
     assert "$ nlserver restart wfserver@INSTANCE" in out
     assert "DISRUPT (asks confirmation)" in out and "interrupts:" in out
-    code, md, _ = _run("show", "wfserver", "--format", "markdown", "--commands")
+    code, md, _ = _run("show", "wfserver", "--output", "markdown", "--commands")
     assert code == 0 and md.startswith("# wfserver") and "```" in md
 
 

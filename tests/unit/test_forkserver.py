@@ -40,7 +40,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         ["list"],
         ["triage", "ODB-240000"],
         ["triage", "XYZ-000001"],
-        ["show", "wfserver", "--format", "json"],
+        ["show", "wfserver", "--output", "json"],
         ["nosuchcommand"],
         ["wfserver", "--host", "lab1", "-i", "missing-inventory.yml"],
         ["validate", "playbooks"],

@@ -90,7 +90,7 @@ def test_cli_option_before_env_and_list_and_show_name_the_file(tmp_path: Path, s
     code, out, err = run("--playbooks", str(opt), "show", "wfserver")
     assert code == 0, err
     assert "from the option" in out and f"playbook file: {opt / 'wfserver.yml'} (--playbooks)" in out
-    code, out, _ = run("show", "interactiond", "--format", "markdown", env={paths.ENV: str(env)})
+    code, out, _ = run("show", "interactiond", "--output", "markdown", env={paths.ENV: str(env)})
     assert (
         code == 0 and out.startswith("# interactiond") and f"`{env / 'interactiond.yml'}` ($REMEDIATE_PLAYBOOKS)" in out
     )
