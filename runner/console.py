@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.events import STEP_RECORDS, Event
+from runner.hold import what_starts
 from runner.outcomes import StepStatus
 from runner.redact import Redactor, env_secrets
 from runner.render import STATUS_COLOR
@@ -175,7 +176,7 @@ def confirm_on_terminal(req: ConfirmRequest) -> bool | None:
         "  because:     " + "\n               ".join(req.failed_checks),
     ]
     if req.starts:
-        every = "every enabled module" if "*" in req.starts else ", ".join(req.starts)
+        every = what_starts(req.starts)
         lines.append(f"  starts:      {every} (not running: it may have been stopped on purpose)")
     else:
         lines.append(f"  interrupts:  {req.interrupts}")

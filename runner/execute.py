@@ -283,7 +283,7 @@ class Engine:
                 if step.effect is Effect.DISRUPT and self.config.collect_dir is not None:
                     message += f"; {collect.DRY_RUN_NOTE}"
                 if starts:
-                    message += f"; would ask to confirm starting {', '.join(starts)}: " + " | ".join(story)
+                    message += f"; would ask to confirm starting {hold.what_starts(starts)}: " + " | ".join(story)
                 self.worker.record(run, module, step, planned.command, StepStatus.WOULD_RUN, message, None, None)
                 continue
             if (step.effect is Effect.DISRUPT or starts) and not self._confirmed(
@@ -515,8 +515,8 @@ def _starts_asked(playbook: Playbook, verdicts: Mapping[str, Verdict], ctx: Cont
         starts = () if step.effect is Effect.DISRUPT else plan.touched(step, seen)
         if starts:
             out.append(
-                f"{step.id}: starting {', '.join(starts)} is asked for first (it may have been stopped on purpose); "
-                f"remediate {playbook.module} --host {ctx.host.name} --dry-run shows its last log lines"
+                f"{step.id}: starting {hold.what_starts(starts)} is asked for first (it may have been stopped on "
+                f"purpose); remediate {playbook.module} --host {ctx.host.name} --dry-run shows its last log lines"
             )
     return out
 

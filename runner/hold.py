@@ -27,6 +27,14 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(@[A-Za-z0-9][A-Za-z0-9_-]*)?$")
 _RELATIVE = re.compile(r"^(\d{1,6})([mhd])$")
 
 
+def what_starts(starts: Sequence[str]) -> str:
+    """The modules a start would start, in words: ``*`` is every enabled one (named where a check listed them)."""
+    named = ", ".join(name for name in starts if name != EVERY)
+    if EVERY not in starts:
+        return named
+    return "every enabled module" + (f" ({named})" if named else "")
+
+
 @dataclass(frozen=True)
 class Hold:
     """One hold on one host, as read from its file (``problem``: it could not be read or parsed)."""

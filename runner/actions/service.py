@@ -68,9 +68,27 @@ action(
     build=_watchdog_cmd,
     judge=exit_ok,
     account=_watchdog_account,
-    touches=lambda _args, _ctx: (EVERY,),  # the watchdog starts every enabled module
+    touches=lambda args, ctx: (EVERY, *_named(args, ctx)),  # every enabled module; by name where a check listed them
     evidence=lambda _args, ctx: stop_evidence((), ctx),
+    args=[
+        ArgSpec(
+            "from",
+            "check",
+            "a monitor_missing check whose list names the modules the watchdog would start (shown before asking)",
+        )
+    ],
 )
+
+
+def _named(args: Mapping[str, Any], ctx: Context) -> list[str]:
+    """The modules a ``from`` check listed as missing, to name what the watchdog would start; none when
+    no check is named or it gave no list (the start still touches every enabled module)."""
+    if "from" not in args:
+        return []
+    try:
+        return _listed(args, ctx)
+    except Skip:
+        return []
 
 
 def _listed(args: Mapping[str, Any], ctx: Context) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner import plan, playbook, wire
+from runner import hold, plan, playbook, wire
 from runner.actions import ACTIONS, Context, Skip
 from runner.actions.base import AccountRefused, become_for
 from runner.inventory import Host
@@ -151,3 +151,17 @@ def test_init_status_exit_codes_as_adobe_documents_them() -> None:
     absent = _status("@@initstatus absent\n")
     assert absent.not_applicable and absent.clear and not absent.passed
     assert _status("", rc=124).undetermined
+
+
+def test_the_watchdog_start_names_the_modules_monitor_missing_listed() -> None:
+    """A watchdog start touches every enabled module (a hold on any one blocks it) and names the ones the
+    playbook's monitor -missing check listed, so the operator sees what it would start before saying yes."""
+    step = BOOK["watchdog"].steps_by_id["start_watchdog"]
+    missing = Verdict(Reading.FAILED, "2 missing", {"missing": ["mta@prod", "wfserver@prod"]})
+    touched = plan.touched(step, _ctx({"nothing_missing": missing}))
+    assert touched == ("*", "mta@prod", "wfserver@prod")
+    assert hold.what_starts(touched) == "every enabled module (mta@prod, wfserver@prod)"
+    unread = Verdict(Reading.UNDETERMINED, "monitor -missing could not be read")
+    assert plan.touched(step, _ctx({"nothing_missing": unread})) == ("*",)
+    assert hold.what_starts(("*",)) == "every enabled module"
+    assert hold.what_starts(("mta@prod",)) == "mta@prod"
