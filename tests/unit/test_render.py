@@ -143,3 +143,20 @@ def test_a_format_is_one_renderer_and_one_table_entry(monkeypatch: pytest.Monkey
     monkeypatch.setitem(render.FORMATS, "hosts", render.Format(hosts_only, "host names"))
     assert render.format_names(sweep=False)[-1] == "hosts"
     assert render_run("hosts", run_documents.run_hosts()) == "prod1\nprod2\nprod3\n"
+
+
+def test_holds_show_in_every_sweep_format() -> None:
+    """An operator's hold read on the host: the text, JSON, Prometheus and Nagios outputs all say it."""
+    hold = {"process": "mta@prod", "by": "alice", "reason": "INC-7 bad send", "since": "2026-12-02T20:00:00Z"}
+    held = HostOutcome("prod1", HostStatus.HEALTHY, modules={"mta": ModuleVerdict.HEALTHY}, duration=1.0, holds=[hold])
+    free = HostOutcome("prod2", HostStatus.HEALTHY, modules={"mta": ModuleVerdict.HEALTHY}, duration=1.0)
+    assert "  held: mta@prod" in render_sweep("text", [held, free])[1]
+    assert '"reason": "INC-7 bad send"' in render_sweep("json", [held, free])[1]
+    prom = render_sweep("prometheus", [held, free])[1]
+    assert 'remediate_check_module_held{host="prod1",process="mta@prod"} 1\n' in prom
+    assert 'host="prod2",process=' not in prom
+    code, line = render_sweep("nagios", [held, free])
+    assert code == 0
+    assert "held: prod1 mta@prod" in line
+    assert "held:" not in render_sweep("nagios", [free])[1]
+    assert "remediate_check_module_held" not in render_sweep("prometheus", [free])[1]
