@@ -62,6 +62,19 @@ LIBRARY: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # one algorithm under two names: OpenSSH's name -> the library's
 ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
+# what an algorithm a config adds is, when the library does not offer it (``remediate hosts`` and a failed
+# negotiation say so)
+NOT_OFFERED = "not offered by the SSH library"
+KINDS = {"ssh-rsa": "SHA-1", "ssh-rsa-cert-v01@openssh.com": "SHA-1", "ssh-dss": "DSA",
+         "ssh-dss-cert-v01@openssh.com": "DSA"}  # fmt: skip
+
+
+def lacks(algorithm: str) -> str:
+    """``algorithm`` and why it is not used: ``ssh-rsa (SHA-1): not offered by the SSH library; ...``."""
+    kind = KINDS.get(algorithm) or ("FIDO" if algorithm.startswith(("sk-", "webauthn-sk-")) else "")
+    head = f"{algorithm} ({kind})" if kind else algorithm
+    tail = "; rsa-sha2-256/512 are used with RSA keys" if algorithm.startswith("ssh-rsa") else ""
+    return f"{head}: {NOT_OFFERED}{tail}"
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,8 @@ class Endpoint:
     host_key_types: tuple[str, ...] = ()
     pubkey_types: tuple[str, ...] = ()
     ignored: tuple[tuple[str, str, str], ...] = ()  # (directive, value, why) set for this host but ignored
+    # (directive, algorithm): what the config adds to ssh's own list that the library does not offer
+    not_offered: tuple[tuple[str, str], ...] = ()
 
     @property
     def known_name(self) -> str:
@@ -141,6 +156,8 @@ class Endpoint:
             out["proxy_command"] = first.proxy_command
         if self.ignored:
             out["ignored"] = [{"directive": d, "value": v, "why": w} for d, v, w in self.ignored]
+        if self.not_offered:
+            out["not_offered"] = [{"directive": d, "algorithm": a, "note": lacks(a)} for d, a in self.not_offered]
         return out
 
 
@@ -298,6 +315,21 @@ def _algorithms(opts: Options, key: str, query: g.Query) -> tuple[str, ...]:
     return got
 
 
+def _not_offered(opts: Options) -> tuple[tuple[str, str], ...]:
+    """The algorithms the config adds to ssh's own lists (``+ssh-rsa``, or a list of its own) that the
+    library does not implement: they are left out, silently for ssh's defaults, said for these."""
+    base = g.baseline()
+    out: list[tuple[str, str]] = []
+    for key, offered in LIBRARY.items():
+        if key not in opts:
+            continue
+        default = set(_one(base, key, "").split(","))
+        for a in _one(opts, key, "").split(","):
+            if a and a not in default and ALIASES.get(a, a) not in offered:
+                out.append((g.BY_KEY[key].name, a))
+    return tuple(out)
+
+
 def _config_arg(path: Path | None) -> Path | None:
     """The ``-F`` file for ssh: None (ssh's own files) for the default ~/.ssh/config; /dev/null for an
     absent file (read as empty, as before any config existed)."""
@@ -374,6 +406,7 @@ class Resolver:
             host_key_types=_algorithms(opts, "hostkeyalgorithms", query),
             pubkey_types=_algorithms(opts, "pubkeyacceptedalgorithms", query),
             ignored=tuple(ignored),
+            not_offered=_not_offered(opts),
         )
 
     def _paths(self, opts: Options, key: str, tokens: dict[str, str], query: g.Query) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import sshconfig_read
+from runner import sshconfig, sshconfig_read
 from runner.channels import Capture, Keepalive, Stream
 from runner.channels import why as _why
 from runner.errors import AuthError, CommandTimeout, ConnectionLost, ConnectionRefused, HostKeyError, TransportError
@@ -364,6 +364,12 @@ def _transport_class() -> Any:
                 if chosen:
                     setattr(self, attr, chosen)
             self.host_key_types = ep.host_key_types
+            self.server_offers: dict[str, Any] = {}  # the server's KEXINIT lists, for a failed negotiation
+
+        def _really_parse_kex_init(self, m: Any, ignore_first_byte: bool = False) -> Any:
+            parsed = super()._really_parse_kex_init(m, ignore_first_byte)  # type: ignore[misc]
+            self.server_offers = parsed
+            return parsed
 
         @property
         def preferred_keys(self) -> tuple[str, ...]:
@@ -624,9 +630,37 @@ def _connect_error(conn: Any, ep: Endpoint, label: str, exc: Exception, elapsed:
         if elapsed >= ep.connect_timeout * 0.9:
             return NoBanner(f"{label}no SSH banner from {where} within {t} (is this an SSH server?)", host=host)
         return TransportError(f"{label}{where} closed the connection before the SSH banner", host=host)
+    if transport is not None and isinstance(exc, paramiko.ssh_exception.IncompatiblePeer):
+        return TransportError(f"{label}SSH negotiation with {where} failed: {_incompatible(transport, exc)}", host=host)
     if transport is not None and not transport.is_authenticated():
         return TransportError(f"{label}SSH negotiation with {where} failed: {_why(exc)}", host=host)
     return TransportError(f"{label}cannot connect to {where}: {_why(exc)}", host=host)
+
+
+# paramiko's words for what found nothing in common -> (what, the server's list, the transport's own list)
+_NEGOTIATED = {
+    "host key": ("host key algorithms", "server_key_algo_list", "preferred_keys"),
+    "kex": ("key exchange algorithms", "kex_algo_list", "preferred_kex"),
+    "ciphers": ("ciphers", "server_encrypt_algo_list", "preferred_ciphers"),
+    "macs": ("MACs", "server_mac_algo_list", "preferred_macs"),
+}
+
+
+def _incompatible(transport: Any, exc: Exception) -> str:
+    """What the server offers that the SSH library lacks, and what the library offers, for paramiko's
+    ``no acceptable host key`` (or kex, ciphers, MACs)."""
+    text = str(exc)
+    for word, (what, theirs, ours) in _NEGOTIATED.items():
+        if f"no acceptable {word}" not in text:
+            continue
+        server = list(getattr(transport, "server_offers", {}).get(theirs) or [])
+        offered = ",".join(getattr(transport, ours, ()))
+        if not server:
+            return f"nothing in common in {what}; the SSH library offers {offered}"
+        notes = "; ".join(sshconfig.lacks(a) for a in server if a in sshconfig.KINDS)
+        why = notes or sshconfig.NOT_OFFERED
+        return f"the server offers only {what} {','.join(server)}; {why}; the SSH library offers {offered}"
+    return _why(exc)
 
 
 def _proxy_stderr(sock: Any) -> str | None:

@@ -91,6 +91,8 @@ def hosts_cmd(
             out(f"    {name}: {value}")
         for item in row.get("ignored", []):  # OpenSSH directives set for the host that the runner ignores
             out(f"    ignored: {item['directive']} {item['value']} ({item['why']})")
+        for item in row.get("not_offered", []):  # algorithms the config adds that the SSH library lacks
+            out(f"    not offered: {item['directive']} {item['note']}")
         _show_settings(row)
         for name in row["unused_vars"]:
             out(f"remediate: warning: {row['host']}: var {name!r} is not read by the runner or any playbook", err=True)
