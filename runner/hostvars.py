@@ -28,6 +28,7 @@ VarType = Literal[
     "seconds",
     "minutes",
     "count",
+    "rows",
     "bool",
     "secret",
     "list[str]",
@@ -201,6 +202,18 @@ _TABLE = (
         "seconds back (by @lastModified, NmsBroadLogRcp's tsLastModified, database-cleanup-workflow.md) the "
         'mta check reads delivery logs: never the whole table, "the largest table in the system"',
         86400,
+    ),
+    HostVar(
+        "delivery_log_limit",
+        "rows",
+        "at most this many deliveries (lineCount) the mta check lists with Pending delivery logs in its window",
+        20,
+    ),
+    HostVar(
+        "import_limit",
+        "rows",
+        "at most this many rows (lineCount) each import check reads of the recipients in its folders and window",
+        200,
     ),
     HostVar(
         "pop3_server", "str", "the bounce mailbox's POP3 server as host:port (inMail polls it); unset: not checked"

@@ -67,6 +67,7 @@ KINDS: dict[str, Kind] = {
         Kind("seconds", "a whole number of seconds", lambda v: _whole(v, 0, 10**9 - 1)),
         Kind("minutes", "a whole number of minutes", lambda v: _whole(v, 0, 10**9 - 1)),
         Kind("count", "a whole number from 1 to 64", lambda v: _whole(v, 1, 64)),
+        Kind("rows", "a whole number of rows from 1 to 10000", lambda v: _whole(v, 1, 10000)),
         Kind("ratio", "a number between 0 and 1", lambda v: _number(v) and 0 <= v <= 1),
         # lists
         Kind("list[str]", "a list of strings", _strings),

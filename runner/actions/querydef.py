@@ -26,7 +26,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.actions.base import ArgSpec, Context, Effect, Skip, action, snapshot, xml_attr
+from runner.actions.base import ArgSpec, Context, Effect, Skip, action, render, snapshot, xml_attr
 from runner.outcomes import Reading, Verdict
 from runner.templates import fill
 
@@ -90,12 +90,20 @@ def _element(schema: str) -> str:
     return schema.split(":", 1)[1]
 
 
+def _line_count(args: Mapping[str, Any], ctx: Context) -> int:
+    """The query's ``lineCount``: ``limit``, a number or a {var} template of one (e.g. "{import_limit}")."""
+    text = render(str(args.get("limit", 200)), ctx, quote=False)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"limit must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def fragment(args: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     """(key, JavaScript) of one query; the key is a hash of the query itself."""
     schema = str(args["schema"])
     select = [str(e) for e in args["select"]]
     conditions = [condition(str(c), ctx) for c in args.get("where") or []]
-    parts = [f'<queryDef schema={xml_attr(schema)} operation="select" lineCount="{int(args.get("limit", 200))}">']
+    parts = [f'<queryDef schema={xml_attr(schema)} operation="select" lineCount="{_line_count(args, ctx)}">']
     parts.append("<select>" + "".join(f'<node expr={xml_attr(e)} alias="@c{i}"/>' for i, e in enumerate(select)))
     parts.append("</select>")
     if conditions:
@@ -224,8 +232,16 @@ QUERY = action(
         ArgSpec("group_by", "list[str]", "expressions to group by"),
         ArgSpec("having", "list[str]", 'conditions on the groups, e.g. "Count(@id) > 1"', template=True),
         ArgSpec("order_by", "list[str]", "expressions to order by"),
-        ArgSpec("limit", "int", "at most this many rows (lineCount)", default=200, minimum=1),
+        ArgSpec(
+            "limit",
+            "int",
+            'at most this many rows (lineCount); e.g. "{import_limit}"',
+            default=200,
+            template=True,
+            minimum=1,
+        ),
         ArgSpec("expect", "enum", "what a good answer is", default="ok", choices=QUERY_EXPECT),
         ArgSpec("describe", "str", "what the rows are, in words, for messages", default="rows"),
     ],
+    pages=("configuration/using/data-oriented-apis.md",),
 )

@@ -97,3 +97,12 @@ def test_every_query_of_a_batch_shares_one_nlserver_javascript_call() -> None:
     alone = plan.build(_step("a", ARGS), ctx).command
     assert alone is not None and alone.count("nlserver javascript") == 1
     assert shlex.split(alone.split("printf '%s\\n' ", 1)[1])[0] == q.fragment(ARGS, ctx)[1]
+
+
+def test_line_count_comes_from_a_host_var_when_the_limit_names_one() -> None:
+    args = {"schema": "nms:recipient", "select": ["@id"], "limit": "{import_limit}"}
+    assert 'lineCount="200"' in q.fragment(args, _ctx())[1]  # the var's default
+    assert 'lineCount="5"' in q.fragment(args, _ctx(import_limit=5))[1]
+    assert 'lineCount="7"' in q.fragment({**args, "limit": 7}, _ctx())[1]
+    with pytest.raises(ValueError, match="limit must be a whole number"):
+        q.fragment(args, _ctx(import_limit="0"))

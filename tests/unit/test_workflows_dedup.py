@@ -196,7 +196,7 @@ def test_import_reads_use_only_adobes_functions_and_never_every_recipient() -> N
         where = step.args["where"]
         assert any(w.startswith("[folder/@name] IN ({") for w in where)
         assert "@created > SubDays(GetDate(), {import_window_days})" in where
-        assert step.args.get("limit") == 200
+        assert step.args.get("limit") == "{import_limit}"  # lineCount: a host var, 200 unless set
     check = pb.steps_by_id["no_duplicate_emails"]
     built = querydef.fragment(check.args, _ctx(import_folders=["crm"], import_window_days=3))[1]
     assert "[folder/@name] IN ('crm')" in built and "@created &gt; SubDays(GetDate(), 3)" in built
