@@ -1,17 +1,18 @@
 """Render a playbook as a runbook a person can follow or paste into an incident ticket. Pure.
 
 Owns: the text and Markdown views of ``remediate show``, the playbook's notes included: per step its
-action, key args and the Adobe pages it names, and with ``--commands`` the exact command, built by the
-same code as a run (:func:`runner.plan.build`), for a real inventory host or for a
+action, key args and the Adobe pages it names (else its action's), and with ``--commands`` the exact
+command, built by the same code as a run (:func:`runner.plan.build`), for a real inventory host or for a
 placeholder host whose vars are written in capitals (INSTANCE, DB_HOST ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from runner import plan
-from runner.actions import Context, Effect
+from runner.actions import ACTIONS, Context, Effect
 from runner.inventory import Host
 from runner.playbook import Playbook, Step
 
@@ -57,9 +58,16 @@ _PAGE = re.compile(r"\b(?:[a-z-]+/using/)?[a-z0-9-]+\.md\b")
 _KEY_ARGS = ("module", "schema", "where", "dir", "file", "workflow", "url", "port", "script", "command", "query")
 
 
-def pages(step: Step) -> list[str]:
-    """The Adobe pages a step names (in its title or why), in order."""
-    return list(dict.fromkeys(_PAGE.findall(f"{step.title} {step.why or ''}")))
+def pages(step: Step, cited: Sequence[str] = ()) -> list[str]:
+    """The Adobe pages a step names (in its title or why), in order, else its action's pages; a page named
+    without its area (``log-files.md``) gets the one of a page ``cited`` (the playbook's notes) or of an
+    action's pages with the same name."""
+    named = list(dict.fromkeys(_PAGE.findall(f"{step.title} {step.why or ''}")))
+    if not named:
+        return list(ACTIONS[step.action].pages)
+    known = [*ACTIONS[step.action].pages, *cited, *(p for a in ACTIONS.values() for p in a.pages)]
+    full = {page.rsplit("/", 1)[-1]: page for page in reversed(known)}  # the first one known wins
+    return list(dict.fromkeys(full.get(page, page) if "/" not in page else page for page in named))
 
 
 def key_args(step: Step) -> str:
@@ -124,7 +132,7 @@ def render(pb: Playbook, host: Host | None = None, *, markdown: bool = False, co
             head = f"{number}. {step.title} [{step.id}; {effect}]" + (f" - {cond}" if cond else "")
             lines.append(head)
             lines.append(f"   action: {key_args(step)}")
-            named = pages(step)
+            named = pages(step, cited)
             if named:
                 lines.append(f"   Adobe: {', '.join(named)}")
             if commands:

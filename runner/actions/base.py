@@ -269,8 +269,9 @@ class Action:
     restarts, ``*`` for every one: a hold on one of them stops the step), ``evidence`` (a read command
     whose output says how what it starts came to stop: shown before the operator confirms), ``reads``
     (the :class:`Snapshot` names its command reads through :meth:`Context.snapshot`: a batch takes each
-    once for all its steps), ``part`` (its contribution to those snapshots, e.g. a query's JavaScript)
-    and :attr:`effects`.
+    once for all its steps), ``part`` (its contribution to those snapshots, e.g. a query's JavaScript),
+    ``pages`` (the Adobe pages documenting what it runs and reads, ``<area>/using/<name>.md``: ``remediate
+    show`` names them for a step that names none itself) and :attr:`effects`.
     """
 
     name: str
@@ -289,6 +290,7 @@ class Action:
     evidence: Evidence | None = None
     reads: tuple[str, ...] = ()
     part: Part | None = None
+    pages: tuple[str, ...] = ()
 
     @property
     def effects(self) -> frozenset[Effect]:
@@ -335,6 +337,7 @@ class Action:
 
 
 ACTIONS: dict[str, Action] = {}
+ADOBE_PAGE = re.compile(r"[a-z][a-z0-9-]*/using/[a-z0-9][a-z0-9-]*\.md")  # a page of Adobe's help/ tree
 
 
 def action(
@@ -354,10 +357,14 @@ def action(
     evidence: Evidence | None = None,
     reads: Sequence[str] = (),
     part: Part | None = None,
+    pages: Sequence[str] = (),
 ) -> Action:
     """Define an action and register it in :data:`ACTIONS` (its family is the defining module)."""
     if name in ACTIONS:
         raise ValueError(f"action {name!r} is registered twice")
+    for page in pages:
+        if not ADOBE_PAGE.fullmatch(page):
+            raise ValueError(f"action {name!r}: Adobe page {page!r} is not <area>/using/<name>.md")
     family = getattr(build, "__module__", "").rsplit(".", 1)[-1]
     made = Action(
         name,
@@ -376,6 +383,7 @@ def action(
         evidence=evidence,
         reads=tuple(reads),
         part=part,
+        pages=tuple(pages),
     )
     ACTIONS[name] = made
     return made

@@ -246,4 +246,5 @@ action(
             choices=ASPECTS,
         )
     ],
+    pages=("installation/using/configuring-campaign-server.md", "installation/using/the-server-configuration-file.md"),
 )

@@ -117,6 +117,7 @@ action(
         ArgSpec("template", "bool", "fill {var} fields of the query (whole numbers only)", default=False),
     ],
     validate=_sql_valid,
+    pages=("production/using/rdbms-specific-recommendations.md",),
 )
 
 
@@ -353,4 +354,5 @@ action(
             pattern=r"[A-Za-z_][A-Za-z0-9_]{0,40}",
         ),
     ],
+    pages=("configuration/using/data-model-description.md", "platform/using/updating-data.md"),
 )

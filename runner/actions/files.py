@@ -66,6 +66,7 @@ action(
         ArgSpec("pattern", "str", "a find -name pattern", default="*"),
     ],
     read_only=True,
+    pages=("installation/using/the-server-configuration-file.md",),
 )
 
 
@@ -111,6 +112,7 @@ action(
         ArgSpec("lines", "int", "how many last lines of the file to search", default=200, minimum=1),
     ],
     read_only=True,
+    pages=("production/using/log-files.md",),
 )
 
 
@@ -168,6 +170,7 @@ action(
         ArgSpec("max_age", "float", "most seconds the oldest file may wait", minimum=0),
     ],
     read_only=True,
+    pages=("installation/using/the-server-configuration-file.md",),
 )
 
 
@@ -200,4 +203,5 @@ action(
         ArgSpec("path", "template", "the path, e.g. {var_dir}/{instance}/redir", required=True),
         ArgSpec("absent_means", "str", "what its absence means, for the message", default="not applicable here"),
     ],
+    pages=("production/using/log-files.md", "delivery/using/about-message-tracking.md"),
 )

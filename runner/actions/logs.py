@@ -269,6 +269,7 @@ action(
         ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/{instance}/log/inMail.log", required=True),
         *WINDOW_ARGS,
     ],
+    pages=("production/using/log-files.md",),
 )
 
 
@@ -326,4 +327,5 @@ action(
         ArgSpec("file", "template", "the log file, e.g. {nl6_root}/var/default/log/trackinglogd.log", required=True),
         *WINDOW_ARGS,
     ],
+    pages=("production/using/log-files.md",),
 )

@@ -109,6 +109,7 @@ action(
     args=[MODULE],
     read_only=True,
     reads=(PDUMP,),  # the batch's one pdump (runner.actions.base.Snapshot)
+    pages=("installation/using/the-server-configuration-file.md", "production/using/usual-commands.md"),
 )
 
 
@@ -151,6 +152,7 @@ action(
     build=_monitor_cmd,
     judge=_judge_monitor,
     read_only=True,
+    pages=("production/using/monitoring-processes.md",),
 )
 
 
@@ -230,4 +232,5 @@ action(
         ArgSpec("url", "template", "the ping.jsp URL, when not the one via names (the session token is added)"),
         TIMEOUT,
     ],
+    pages=("production/using/monitoring-processes.md",),
 )

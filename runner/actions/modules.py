@@ -136,6 +136,7 @@ action(
     read_only=True,
     settles=True,  # a module just started may not show in pdump yet
     reads=(PDUMP, MISSING),
+    pages=("production/using/usual-commands.md", "production/using/monitoring-processes.md"),
 )
 
 
@@ -157,6 +158,7 @@ action(
     judge=_judge_has_tasks,
     read_only=True,
     reads=(PDUMP,),
+    pages=("production/using/usual-commands.md",),
 )
 
 
@@ -184,6 +186,7 @@ action(
     judge=_judge_missing,
     read_only=True,
     reads=(MISSING,),
+    pages=("production/using/usual-commands.md", "production/using/monitoring-processes.md"),
 )
 
 
@@ -218,6 +221,7 @@ action(
     judge=_judge_who,
     read_only=True,
     reads=(PDUMP_WHO,),
+    pages=("production/using/usual-commands.md",),
 )
 
 
@@ -286,6 +290,7 @@ for _verb, _effect in (("start", Effect.CHANGE), ("stop", Effect.DISRUPT), ("res
         args=[MODULE, FLAG_ARG],
         touches=_controlled,
         evidence=(lambda args, ctx: stop_evidence(_controlled(args, ctx), ctx)) if _verb == "start" else None,
+        pages=("production/using/usual-commands.md",),
     )
 
 
@@ -311,4 +316,5 @@ action(
             choices=MODULE.choices,
         )
     ],
+    pages=("production/using/administration.md", "installation/using/email-deliverability.md"),
 )

@@ -87,6 +87,7 @@ action(
         ArgSpec("timeout", "int", "curl's time limit in seconds", default=5, minimum=1),
     ],
     read_only=True,
+    pages=("production/using/monitoring-processes.md",),
 )
 
 
@@ -155,6 +156,7 @@ action(
         ArgSpec("wait", "int", "seconds to wait for the record", default=5, minimum=1),
     ],
     read_only=True,
+    pages=("production/using/configuration.md",),
 )
 
 
@@ -270,4 +272,5 @@ action(
             choices=("tcp", "pop3"),
         ),
     ],
+    pages=("installation/using/external-accounts.md",),
 )

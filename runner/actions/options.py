@@ -179,6 +179,7 @@ action(
     reads=(querydef.JAVASCRIPT,),
     part=_servers_part,
     args=[ArgSpec("timeout", "int", "curl's time limit per server, in seconds", default=5, minimum=1)],
+    pages=("installation/using/configuring-campaign-options.md",),
 )
 
 
@@ -250,4 +251,5 @@ action(
             minimum=1,
         )
     ],
+    pages=("installation/using/configuring-campaign-options.md", "workflow/using/about-technical-workflows.md"),
 )

@@ -197,6 +197,7 @@ action(
     args=PORT_ARGS,
     read_only=True,
     reads=(PDUMP,),
+    pages=("installation/using/network-configuration.md", "production/using/general-architecture.md"),
 )
 
 
@@ -220,4 +221,5 @@ action(
     args=PORT_ARGS,
     read_only=True,
     reads=(PDUMP,),
+    pages=("installation/using/network-configuration.md", "production/using/general-architecture.md"),
 )

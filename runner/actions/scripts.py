@@ -30,6 +30,7 @@ action(
     build=_javascript_cmd,
     judge=exit_ok,
     args=[ArgSpec("script", "template", "the JavaScript to run", required=True)],
+    pages=("configuration/using/soap-methods-in-javascript.md",),
 )
 
 
@@ -96,6 +97,7 @@ action(
         ArgSpec("why", "str", "what to say when workflow_var is not set (the step is then skipped)"),
         ArgSpec("verb", "enum", "xtk.workflow.Start or Restart", required=True, choices=("Start", "Restart")),
     ],
+    pages=("workflow/using/starting-a-workflow.md",),
 )
 
 
@@ -110,4 +112,5 @@ action(
     build=_shell_cmd,
     judge=exit_ok,
     args=[ArgSpec("command", "template", "the command; {var} values are shell-quoted", required=True)],
+    pages=("production/using/usual-commands.md",),
 )

@@ -77,6 +77,7 @@ action(
             "a monitor_missing check whose list names the modules the watchdog would start (shown before asking)",
         )
     ],
+    pages=("production/using/usual-commands.md", "production/using/administration.md"),
 )
 
 
@@ -118,6 +119,7 @@ action(
     touches=lambda args, ctx: tuple(_listed(args, ctx)),
     evidence=lambda args, ctx: stop_evidence(_listed(args, ctx), ctx),
     args=[FROM_MISSING],
+    pages=("production/using/usual-commands.md",),
 )
 
 
@@ -154,4 +156,5 @@ action(
     build=_status_cmd,
     judge=_judge_status,
     read_only=True,
+    pages=("production/using/administration.md",),
 )

@@ -132,6 +132,7 @@ action(
     judge=_judge_scan,
     args=REDIR_ARGS,
     read_only=True,
+    pages=("delivery/using/about-message-tracking.md",),
 )
 
 
@@ -187,6 +188,7 @@ action(
     build=_quarantine_cmd,
     judge=_judge_quarantine,
     args=REDIR_ARGS,
+    pages=("delivery/using/about-message-tracking.md",),
 )
 
 
@@ -240,4 +242,5 @@ action(
         ArgSpec("workflow", "template", "the workflow's internal name, e.g. {tracking_workflow}", required=True),
         ArgSpec("wait", "int", "seconds to wait for @state 20", default=120, minimum=1),
     ],
+    pages=("workflow/using/starting-a-workflow.md",),
 )

@@ -159,6 +159,7 @@ action(
         ArgSpec("url", "template", "the /r/test URL, when not the one via names"),
         TIMEOUT,
     ],
+    pages=("production/using/monitoring-processes.md", "production/using/failure-to-connect.md"),
 )
 
 
@@ -251,6 +252,7 @@ action(
         ArgSpec("url", "template", f"the logon page URL (default {LOGON_URL})"),
         TIMEOUT,
     ],
+    pages=("production/using/failure-to-connect.md",),
 )
 
 
@@ -339,4 +341,5 @@ action(
         ArgSpec("url", "template", f"the SOAP router URL (default {SOAP_URL})"),
         ArgSpec("timeout", "int", "curl's time limit in seconds", default=10, minimum=1),
     ],
+    pages=("configuration/using/web-service-calls.md",),
 )
