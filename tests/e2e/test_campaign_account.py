@@ -72,7 +72,13 @@ def test_root_without_become_is_refused_and_nothing_is_started(
     lab: Lab, host: str, remediate: Runner, tmp_path: Path
 ) -> None:
     lab.break_(host, "wfserver_down")
-    inventory = _as_root(lab, remediate, tmp_path, host, campaign_user="neolane")
+    inventory = _as_root(lab, remediate, tmp_path, host)
+    doc = yaml.safe_load(inventory.read_text())  # campaign_user left at its default (neolane): set nowhere
+    doc["all"].get("vars", {}).pop("campaign_user", None)
+    for group in doc["all"].get("children", {}).values():
+        group.get("vars", {}).pop("campaign_user", None)
+    inventory.write_text(yaml.safe_dump(doc))
+    assert "campaign_user" not in inventory.read_text()
     code, doc = remediate.json("wfserver", "--host", host, "--yes", inventory=inventory)
     report = doc["hosts"][host]
     assert code == 1 and report["status"] == "failed", report
