@@ -130,7 +130,13 @@ _TABLE = (
         6666,
     ),
     HostVar("web_port", "port", "the web module's HTTP port (Tomcat): the host's web/@httpPort", 8080),
-    HostVar("web_control_port", "port", "the web module's Tomcat control port: the host's web/@controlPort", 8005),
+    HostVar(
+        "web_control_port",
+        "port",
+        "the web module's Tomcat control port: the host's web/@controlPort (shown by remediate hosts; no step "
+        "uses it: a playbook may, e.g. port_listening)",
+        8005,
+    ),
     HostVar(
         "front_web_port",
         "port",
