@@ -28,6 +28,7 @@ class Event(StrEnum):
     BATCH_STARTED = "batch.started"  # a batch of a rolling remediation (the first is the canary)
     BATCH_FINISHED = "batch.finished"
     BATCH_SENT = "batch.sent"  # one read batch's script, byte for byte as the host received it, and its steps
+    READ_SENT = "read.sent"  # one of the run's own reads (holds, settings, how a module stopped), as sent
     LOCK_ACQUIRED = "lock.acquired"
     LOCK_REFUSED = "lock.refused"
     LOCK_STALE = "lock.stale"

@@ -70,10 +70,12 @@ class HostLock:
         self.directory = directory
         self.name = name
         self._held: _Stream | None = None
+        self.sent = ""  # the text of the last lock request, as the host received it (for the audit)
 
     def acquire(self, owner: str) -> Taken:
         """Take the lock or say who holds it; raise PreconditionError when the host cannot hold one."""
-        stream = self.session.stream(exec_as(script(self.directory, self.name, owner), self.become))
+        self.sent = exec_as(script(self.directory, self.name, owner), self.become)
+        stream = self.session.stream(self.sent)
         text = stream.readline().strip()
         if text.startswith("LOCKED"):
             self._held = stream

@@ -241,8 +241,15 @@ class Worker:
             run.session.close()
             try:
                 retry.connect(run.session.open, self.config.connect_policy)
-                if run.lock is not None and not run.lock.acquire(self._owner()).acquired:
-                    return {}
+                if run.lock is not None:
+                    if not run.lock.acquire(self._owner()).acquired:
+                        return {}
+                    self.audit.emit(
+                        Event.LOCK_ACQUIRED,
+                        host=run.host.name,
+                        message="taken again on the new connection",
+                        command=run.lock.sent,
+                    )
                 sent()
                 res = run.session.run(batch.script, batch.timeout)
             except (TransportError, ConnectionLost, CommandTimeout, PreconditionError):
@@ -338,24 +345,27 @@ class Worker:
             head,
             self.audit.redact(summary),
         )
+        sent = run_as(anchor.append_command(path, line, anchor.keep(run.host)), run.become)
+        where = {"host": run.host.name, "module": module, "file": path, "command": sent}
         try:
-            command = anchor.append_command(path, line, anchor.keep(run.host))
-            res = run.session.run(run_as(command, run.become), 30)
+            res = run.session.run(sent, 30)
         except (CommandTimeout, ConnectionLost) as exc:
-            self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=exc.render())
+            self.audit.emit(Event.ANCHOR_FAILED, message=exc.render(), **where)
             return
         if res.exit_code != 0:
             why = (res.stderr.strip() or f"exit {res.exit_code}")[:200]
-            self.audit.emit(Event.ANCHOR_FAILED, host=run.host.name, module=module, file=path, message=why)
+            self.audit.emit(Event.ANCHOR_FAILED, message=why, **where)
             return
-        self.audit.emit(Event.ANCHOR_WRITTEN, host=run.host.name, module=module, file=path, head=head)
+        self.audit.emit(Event.ANCHOR_WRITTEN, head=head, **where)
 
     def read_lines(self, run: HostRun, command: str, *, limit: int = 20) -> tuple[str, ...]:
         """A read-only command's output lines, in the Campaign account, for a person to read (at most
         ``limit`` lines of 200 characters); why it could not be read otherwise. Never raises."""
         assert run.session is not None
+        sent = as_sent(command, run.host, run.become)
+        self.audit.emit(Event.READ_SENT, host=run.host.name, read="stop evidence", command=sent)
         try:
-            res = run.session.run(as_sent(command, run.host, run.become), 30)
+            res = run.session.run(sent, 30)
         except (CommandTimeout, ConnectionLost) as exc:
             return (f"could not be read: {exc.render()}",)
         lines = [line.rstrip()[:200] for line in res.stdout.splitlines() if line.strip()]
@@ -369,6 +379,7 @@ class Worker:
         assert run.session is not None
         root = str(run.ctx.var("nl6_root"))
         command = as_sent(hostfacts.script(root, run.host.instance), run.host, run.become)
+        self.audit.emit(Event.READ_SENT, host=run.host.name, module=module, read="settings", command=command)
         try:
             res = run.session.run(command, 30)
         except (CommandTimeout, ConnectionLost) as exc:
@@ -404,8 +415,10 @@ class Worker:
         """
         assert run.session is not None
         directory = hostvars.lock_dir(run.host)
+        sent = run_as(hold.list_script(directory), run.become)
+        self.audit.emit(Event.READ_SENT, host=run.host.name, read="holds", command=sent)
         try:
-            res = run.session.run(run_as(hold.list_script(directory), run.become), 30)
+            res = run.session.run(sent, 30)
         except (CommandTimeout, ConnectionLost) as exc:  # kept on the run: the engine reads run.holds
             holds = [hold.Hold(hold.EVERY, "", "", "", None, directory, problem=f"cannot be listed: {exc.render()}")]
         else:
@@ -442,7 +455,7 @@ class Worker:
                 module=module,
                 message=f"took over a lock left by a run that ended without releasing it: {taken.other}",
             )
-        self.audit.emit(Event.LOCK_ACQUIRED, host=run.host.name, module=module)
+        self.audit.emit(Event.LOCK_ACQUIRED, host=run.host.name, module=module, command=lock.sent)
         return True
 
     def change(self, run: HostRun, module: str, step: Step, planned: plan.Planned) -> bool:

@@ -313,13 +313,21 @@ def test_every_recorded_command_is_the_text_the_host_received(
     assert len(batches) >= 2 + dropped and changes  # the checks' batch (twice if resent), the verification's
     if dropped:
         assert batches[0]["command"] == batches[1]["command"]
+    sent_events = ("batch.sent", "read.sent", "anchor.written")
+    recorded = [
+        e["command"] for e in events if e["event"] in sent_events or (e in changes and e["event"] == "step.started")
+    ]
+    # every text the session received, in order, is recorded byte for byte: the read batches, the changes,
+    # the run's own reads (its holds, the host's settings, how a stopped module stopped) and its anchor
+    assert fake.received == recorded
+    own = [e for e in events if e["event"] == "read.sent"]
+    assert [e["read"] for e in own] == ["holds", "settings", "stop evidence"]
+    assert HOLD_MARK in own[0]["command"] and SETTINGS_MARK in own[1]["command"] and EVIDENCE_MARK in own[2]["command"]
+    locked = [e["command"] for e in events if e["event"] == "lock.acquired"]
+    assert fake.streams == locked and len(locked) == 1 + dropped  # on its own channel; again after reconnecting
     wire = [
         e["command"] for e in events if e["event"] == "batch.sent" or (e in changes and e["event"] == "step.started")
     ]
-    # every text the session received, in order, is a batch or a change recorded byte for byte, except
-    # the run's own reads (the host's settings, its holds, how a stopped module stopped) and its anchor
-    own = (SETTINGS_MARK, HOLD_MARK, EVIDENCE_MARK, "audit-anchors.jsonl")
-    assert [text for text in fake.received if not any(mark in text for mark in own)] == wire
     for text in wire:
         assert text.startswith(wrap), text[:120]
     for record in changes:
