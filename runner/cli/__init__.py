@@ -23,20 +23,23 @@ from runner.cli.exits import fail
 from runner.cli.selection import module_names, module_names_quietly, playbook_path
 from runner.console import out
 
-BUILTINS = (
-    "list",
-    "show",
-    "validate",
-    "hosts",
-    "audit",
-    "check",
-    "triage",
-    "hold",
-    "release",
-    "history",
-    "collect",
-    "logs",
-)
+# Each built-in command and where it lives: imported only when it is the one invoked (or for --help and
+# the man page), so ``remediate wfserver`` does not load the other commands' modules.
+LAZY: dict[str, tuple[str, str]] = {
+    "list": ("info", "list_cmd"),
+    "show": ("info", "show_cmd"),
+    "validate": ("info", "validate_cmd"),
+    "hosts": ("hosts", "hosts_cmd"),
+    "audit": ("audit", "audit_group"),
+    "check": ("check", "check_cmd"),
+    "triage": ("info", "triage_cmd"),
+    "hold": ("hold", "hold_cmd"),
+    "release": ("hold", "release_cmd"),
+    "history": ("history", "history_cmd"),
+    "collect": ("collect", "collect_cmd"),
+    "logs": ("logs", "logs_cmd"),
+}
+BUILTINS = tuple(LAZY)
 
 
 def _version_text() -> str:
@@ -71,14 +74,26 @@ class RemediateGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*BUILTINS, *(name for name in module_names_quietly() if name not in BUILTINS)]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
+        if cmd_name in LAZY:
+            import importlib
+
+            module, attr = LAZY[cmd_name]
+            command: click.Command = getattr(importlib.import_module(f"runner.cli.{module}"), attr)
+            self.commands[cmd_name] = command
+            return command
         if cmd_name in module_names_quietly():
             from runner.cli.run import module_command
 
             return module_command(cmd_name)
         return None
+
+    def builtin_commands(self) -> dict[str, click.Command]:
+        """Every built-in command, each module imported (for the man page and the tests)."""
+        found = {name: self.get_command(None, name) for name in LAZY}
+        return {name: command for name, command in found.items() if command is not None}
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)
@@ -93,13 +108,13 @@ class RemediateGroup(click.Group):
         from runner.errors import RemediateError, did_you_mean
 
         name = args[0] if args else ""
-        if name and not name.startswith("-") and name not in self.commands:
+        if name and not name.startswith("-") and name not in LAZY and name not in self.commands:
             try:
                 names = module_names()  # a refused search path or no playbook at all: exit 2, naming the places
             except RemediateError as exc:
                 fail(exc)
             if name not in names:
-                hint = did_you_mean(name, [*names, *self.commands], f"modules: {', '.join(names)}")
+                hint = did_you_mean(name, [*names, *LAZY], f"modules: {', '.join(names)}")
                 raise click.UsageError(f"unknown module or command {name!r} ({hint})")
         return super().resolve_command(ctx, args)
 
@@ -130,26 +145,3 @@ def main(playbooks: tuple[Path, ...]) -> None:
     remediate check all --host N   read-only sweep of every module
     remediate list                 modules, what each runs, the symptom
     """
-
-
-def _register() -> None:
-    from runner.cli import audit, check, collect, history, hold, hosts, info, logs
-
-    for command in (
-        info.list_cmd,
-        info.show_cmd,
-        info.validate_cmd,
-        info.triage_cmd,
-        hosts.hosts_cmd,
-        check.check_cmd,
-        hold.hold_cmd,
-        hold.release_cmd,
-    ):
-        main.add_command(command)
-    main.add_command(audit.audit_group)
-    main.add_command(collect.collect_cmd)
-    main.add_command(history.history_cmd)
-    main.add_command(logs.logs_cmd)
-
-
-_register()

@@ -114,7 +114,8 @@ def commands(root: click.Group, module_command: click.Command) -> Iterator[tuple
     yield [MODULE], module_command
 
     def walk(path: list[str], group: click.Group) -> Iterator[tuple[list[str], click.Command]]:
-        for name, command in group.commands.items():
+        listed = getattr(group, "builtin_commands", None)  # the root group imports its commands on demand
+        for name, command in (listed() if listed is not None else group.commands).items():
             if command.hidden:
                 continue
             yield [*path, name], command
