@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from runner.cli.exits import fail
-from runner.cli.selection import module_names, module_names_quietly, playbook_path
+from runner.cli.selection import module_help, module_names, module_names_quietly, playbook_path
 from runner.console import out
 
 # Each built-in command and where it lives: imported only when it is the one invoked (or for --help and
@@ -89,6 +89,22 @@ class RemediateGroup(click.Group):
 
             return module_command(cmd_name)
         return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The Commands section of ``--help``, as click writes it, without building a command per module
+        (their help is :func:`module_help` of the name) or listing the playbook directories per module."""
+        builtins = self.builtin_commands()
+        names = [*builtins, *(name for name in module_names_quietly() if name not in builtins)]
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, builtins[name].get_short_help_str(limit))
+            if name in builtins
+            else (name, click.Command(name, help=module_help(name)).get_short_help_str(limit))
+            for name in names
+            if name not in builtins or not builtins[name].hidden
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def builtin_commands(self) -> dict[str, click.Command]:
         """Every built-in command, each module imported (for the man page and the tests)."""

@@ -19,7 +19,7 @@ from runner.cli.auditlog import open_audit_log
 from runner.cli.exits import fail
 from runner.cli.frame import run_in_frame, run_options
 from runner.cli.output import deliver, output_option, run_output_help
-from runner.cli.selection import hosts_from_flags, playbook_path
+from runner.cli.selection import hosts_from_flags, module_help, playbook_path
 
 if TYPE_CHECKING:
     from runner.inventory import Host
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def module_command(module: str) -> click.Command:
-    @click.command(name=module, help=f"Run the {module} playbook (see: remediate show {module}).")
+    @click.command(name=module, help=module_help(module))
     @run_options
     @output_option(render.format_names(sweep=False), help_text=run_output_help(sweep=False, see="README, Command line"))
     @click.option("--dry-run", is_flag=True, help="Run the read-only checks; show every change; change nothing.")

@@ -57,6 +57,11 @@ def module_names_quietly() -> list[str]:
         return []
 
 
+def module_help(module: str) -> str:
+    """The help of ``remediate MODULE`` (one command per playbook)."""
+    return f"Run the {module} playbook (see: remediate show {module})."
+
+
 def load_all_playbooks() -> list[Playbook]:
     from runner import playbook
 

@@ -193,3 +193,17 @@ def test_a_typo_in_an_action_gets_a_suggestion(tmp_path: Path) -> None:
     )
     code, _out, err = _run("validate", str(bad))
     assert code == 2 and "did you mean 'module_running'" in err
+
+
+def test_help_lists_the_commands_as_click_would_without_building_each_module_command() -> None:
+    """The Commands section of --help, written from module_help for the modules, is the one click's own
+    format_commands writes from the real commands."""
+    import click
+
+    from runner.cli import main
+
+    ctx = click.Context(main, info_name="remediate")
+    ours, clicks = click.HelpFormatter(width=100), click.HelpFormatter(width=100)
+    main.format_commands(ctx, ours)
+    click.Group.format_commands(main, ctx, clicks)
+    assert ours.getvalue() == clicks.getvalue() and "wfserver" in ours.getvalue() and "logs" in ours.getvalue()
