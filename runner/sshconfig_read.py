@@ -291,16 +291,7 @@ def _ssh_g(
             raise InputError("the OpenSSH client (ssh) is not installed: hosts are resolved with `ssh -G`",
                              where=where, hint=INSTALL_HINT)  # fmt: skip
         return fallback(name, hostname, port, user)
-    argv = [SSH, "-G"]
-    if config is not None:
-        argv += ["-F", str(config)]
-    if hostname:
-        argv += ["-o", "HostName=" + hostname.replace("%", "%%")]
-    if port:
-        argv += ["-p", str(port)]
-    if user:
-        argv += ["-l", user]
-    argv += ["--", name]
+    argv = Query(name, config, hostname, port, user).argv()
     try:
         r = subprocess.run(  # noqa: S603 - the ssh client, with names from the inventory as arguments
             argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SSH_G_TIMEOUT, check=False
@@ -392,6 +383,19 @@ class Query:
     port: int | None = None
     user: str | None = None
 
+    def argv(self, *flags: str) -> list[str]:
+        """The ``ssh -G`` command line of this query (``flags`` after ``-G``, e.g. ``-vvv``)."""
+        argv = [SSH, "-G", *flags]
+        if self.config is not None:
+            argv += ["-F", str(self.config)]
+        if self.hostname:
+            argv += ["-o", "HostName=" + self.hostname.replace("%", "%%")]
+        if self.port:
+            argv += ["-p", str(self.port)]
+        if self.user:
+            argv += ["-l", self.user]
+        return [*argv, "--", self.name]
+
 
 @dataclass(frozen=True)
 class Written:
@@ -461,16 +465,7 @@ def applied(query: Query) -> frozenset[tuple[str, int]] | None:
 def _applied(query: Query, _stamp: object) -> frozenset[tuple[str, int]] | None:
     if shutil.which(SSH) is None:
         return None
-    argv = [SSH, "-G", "-vvv"]
-    if query.config is not None:
-        argv += ["-F", str(query.config)]
-    if query.hostname:
-        argv += ["-o", "HostName=" + query.hostname.replace("%", "%%")]
-    if query.port:
-        argv += ["-p", str(query.port)]
-    if query.user:
-        argv += ["-l", query.user]
-    argv += ["--", query.name]
+    argv = query.argv("-vvv")
     try:
         r = subprocess.run(  # noqa: S603 - the ssh client, as ssh_g runs it, verbose
             argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SSH_G_TIMEOUT, check=False
