@@ -213,17 +213,15 @@ class Engine:
         deciding = plan.judged(playbook, run.verdicts)
         failed = plan.failed_checks(deciding)
         unsure = plan.undetermined_checks(deciding)
-        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure] + _reported(
-            playbook, run.verdicts
-        )
+        reported = _reported(playbook, run.verdicts)
+        run.outcome.found = [f"{sid}: {run.verdicts[sid].message}" for sid in failed + unsure] + reported
         if unsure and not failed:
             run.outcome.status = HostStatus.FAILED
             run.outcome.message = "undetermined: " + "; ".join(f"{sid}: {run.verdicts[sid].message}" for sid in unsure)
             return
         if not failed and not self.config.force and not self._explicit_option(playbook):
             run.outcome.status = HostStatus.HEALTHY
-            seen = _reported(playbook, run.verdicts)
-            run.outcome.message = "every check passed" + ("; reported: " + "; ".join(seen) if seen else "")
+            run.outcome.message = "every check passed" + ("; reported: " + "; ".join(reported) if reported else "")
             return
         run.needs_remediation = True
 
